@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Tearline's one command for tests. Installs missing Debian packages, configures and builds, and
+# runs every test. Exit status is non-zero on any failure.
+#
+#   ./tests/run.sh                 normal build in build/, all GoogleTest suites via ctest
+#   ./tests/run.sh --sanitize=address,undefined    same suites in build-asan/ (or =thread: build-tsan/)
+#   ./tests/run.sh --fuzz[=SECONDS]                clang libFuzzer targets in build-fuzz/, each run for
+#                                                  SECONDS (default 30) under ASan+UBSan
+#   ./tests/run.sh --ci            normal + ASan/UBSan + fuzz (what .ci/run does)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+mode_normal=0
+sanitizers=()
+fuzz_seconds=""
+for arg in "$@"; do
+  case "$arg" in
+    --sanitize=*) sanitizers+=("${arg#--sanitize=}") ;;
+    --fuzz) fuzz_seconds=30 ;;
+    --fuzz=*) fuzz_seconds="${arg#--fuzz=}" ;;
+    --ci) mode_normal=1; sanitizers+=("address,undefined"); fuzz_seconds="${fuzz_seconds:-30}" ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    *) echo "tests/run.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
+  esac
+done
+if [ ${#sanitizers[@]} -eq 0 ] && [ -z "$fuzz_seconds" ]; then mode_normal=1; fi
+
+./deploy/install-deps.sh
+
+jobs="${TEARLINE_JOBS:-$(nproc)}"
+total_passed=0
+total_failed=0
+
+# Runs ctest in a build dir and adds its counts to the totals.
+run_suite() {
+  local dir="$1"
+  local log="$dir/ctest.log"
+  local rc=0
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600 2>&1 | tee "$log" || rc=$?
+  local line
+  line=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$log" | tail -n 1 || true)
+  if [ -z "$line" ]; then
+    echo "tests/run.sh: ctest in $dir produced no summary" >&2
+    total_failed=$((total_failed + 1))
+    return
+  fi
+  local failed total
+  failed=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+  total=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\2/' <<<"$line")
+  if [ "$total" -eq 0 ]; then
+    echo "tests/run.sh: no tests found in $dir" >&2
+    total_failed=$((total_failed + 1))
+  fi
+  total_passed=$((total_passed + total - failed))
+  total_failed=$((total_failed + failed))
+  if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then total_failed=$((total_failed + 1)); fi
+}
+
+build() {
+  local dir="$1"; shift
+  cmake -S . -B "$dir" "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; exit 1; }
+  cmake --build "$dir" -j "$jobs"
+}
+
+if [ "$mode_normal" -eq 1 ]; then
+  echo "== normal build (build/)"
+  mkdir -p build
+  build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  run_suite build
+fi
+
+for san in "${sanitizers[@]}"; do
+  case "$san" in
+    thread) dir=build-tsan ;;
+    *) dir=build-asan ;;
+  esac
+  echo "== sanitizer build ($san) in $dir/"
+  mkdir -p "$dir"
+  build "$dir" -DCMAKE_BUILD_TYPE=Debug -DTEARLINE_SANITIZE="$san" -DTEARLINE_BUILD_BENCH=OFF
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+  run_suite "$dir"
+done
+
+if [ -n "$fuzz_seconds" ]; then
+  echo "== fuzz targets (build-fuzz/), ${fuzz_seconds}s each"
+  mkdir -p build-fuzz
+  CC=clang CXX=clang++ build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTEARLINE_FUZZ=ON \
+    -DTEARLINE_SANITIZE=address,undefined -DTEARLINE_BUILD_BENCH=OFF -DTEARLINE_BUILD_TESTS=ON
+  export ASAN_OPTIONS="detect_leaks=1"
+  for target in build-fuzz/bin/*_fuzz; do
+    name="$(basename "$target" _fuzz)"
+    corpus="build-fuzz/corpus/$name"
+    mkdir -p "$corpus" build-fuzz/artifacts
+    if [ -d "tests/fuzz/corpus/$name" ]; then cp -n tests/fuzz/corpus/"$name"/* "$corpus"/ 2>/dev/null || true; fi
+    if [ "$name" = policy ]; then cp deploy/policy/coalition.toml "$corpus/coalition.toml"; fi
+    echo "-- fuzz $name"
+    if "$target" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+         -artifact_prefix=build-fuzz/artifacts/"$name"- "$corpus" >"build-fuzz/$name.log" 2>&1; then
+      tail -n 1 "build-fuzz/$name.log"
+      total_passed=$((total_passed + 1))
+    else
+      tail -n 40 "build-fuzz/$name.log"
+      echo "tests/run.sh: fuzz target $name FAILED (artifacts in build-fuzz/artifacts/)" >&2
+      total_failed=$((total_failed + 1))
+    fi
+  done
+fi
+
+echo
+echo "tests: ${total_passed} passed, ${total_failed} failed"
+[ "$total_failed" -eq 0 ]

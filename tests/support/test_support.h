@@ -1,0 +1,51 @@
+// Helpers shared by Tearline's tests: source-tree paths, scratch directories that clean
+// themselves up, and running a real binary with a hard time limit.
+#ifndef TEARLINE_TESTS_TEST_SUPPORT_H_
+#define TEARLINE_TESTS_TEST_SUPPORT_H_
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "tearline/policy.h"
+
+namespace tearline::testing {
+
+// Absolute path of a file in the source tree, e.g. SourcePath("deploy/policy/coalition.toml").
+std::filesystem::path SourcePath(const std::string& relative);
+// Absolute path of a built executable, e.g. BinaryPath("tearline-label").
+std::filesystem::path BinaryPath(const std::string& name);
+
+// The shipped coalition policy, loaded once per process (aborts the test on failure).
+const Policy& CoalitionPolicy();
+
+// A fresh directory under the system temp dir, removed recursively on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct ProcessResult {
+  int exit_code = -1;      // Exit status, or 128+signal when killed by a signal.
+  bool timed_out = false;  // The process was killed because it exceeded the time limit.
+  std::string out;         // Captured standard output.
+  std::string err;         // Captured standard error.
+};
+
+// Runs argv[0] (a path) with arguments, no stdin, capturing output; kills it (SIGKILL) after
+// `timeout`. Never leaves a child behind.
+ProcessResult RunProcess(const std::vector<std::string>& argv,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+}  // namespace tearline::testing
+
+#endif  // TEARLINE_TESTS_TEST_SUPPORT_H_
