@@ -12,6 +12,10 @@ function(tearline_target_defaults target)
   if(TEARLINE_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
+  if(TEARLINE_FUZZ)
+    # Coverage feedback for the library code the fuzz targets reach, not only their entry points.
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link)
+  endif()
   if(TEARLINE_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=${TEARLINE_SANITIZE}
                                              -fno-omit-frame-pointer -fno-sanitize-recover=all)
