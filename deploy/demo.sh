@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Tearline demo: from a fresh clone, installs what is missing, builds, and walks through how the
-# coalition's markings decide who may receive what. Exits 0 only if every expectation held.
-# Everything it writes stays under build/demo/.
+# Tearline demo: from nothing, installs what is missing, builds, creates a coalition (root CA,
+# broker, nodes for USA, GBR, AUS, JPN and KOR), starts the broker and the five nodes on
+# 127.0.0.1, and runs the scenarios allies report. Prints a summary and exits 0 only if every
+# expectation held. Logs, certificates and data stay under build/demo/.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -9,63 +10,190 @@ cd "$root"
 
 ./deploy/install-deps.sh
 jobs="${TEARLINE_JOBS:-$(nproc)}"
+echo "== building"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$jobs" --target tearline-label >/dev/null
+cmake --build build -j "$jobs" --target tearline-label tearline-certs tearline-broker tearline-node tearline-admin >/dev/null
 
-demo_dir="build/demo"
-rm -rf "$demo_dir"
-mkdir -p "$demo_dir"
-label="build/bin/tearline-label"
+bin="$root/build/bin"
+demo="$root/build/demo"
+rm -rf "$demo"
+mkdir -p "$demo/logs" "$demo/data" "$demo/reports"
+cd "$demo"
+
 failures=0
+pids=()
+summary=()
+
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
 
 bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+pass() { printf '  ok    %s\n' "$*"; }
+fail() { printf '  FAIL  %s\n' "$*"; failures=$((failures + 1)); }
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() { local what="$1"; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
 
-# expect DESCRIPTION EXPECTED_EXIT EXPECTED_OUTPUT_PREFIX -- ARGS...
-expect() {
-  local what="$1" want_rc="$2" want_out="$3"; shift 4
-  local out rc=0
-  out="$("$label" "$@" 2>&1)" || rc=$?
-  echo "\$ tearline-label $(printf '%q ' "$@")" >>"$demo_dir/transcript.txt"
-  echo "$out" >>"$demo_dir/transcript.txt"
-  if [ "$rc" -eq "$want_rc" ] && [[ "$out" == "$want_out"* ]]; then
-    printf '  ok    %-46s %s\n' "$what" "$out"
-  else
-    printf '  FAIL  %-46s got (exit %s) %s; expected (exit %s) %s...\n' \
-      "$what" "$rc" "$out" "$want_rc" "$want_out"
-    failures=$((failures + 1))
-  fi
+bold "1. Coalition identities (root CA, broker, one node per nation)"
+"$bin/tearline-certs" init-ca --out ca >logs/certs.log
+"$bin/tearline-certs" issue --ca ca --node broker --nation USA --clearance "TOP SECRET" --role broker --out certs >>logs/certs.log
+declare -A nation=([usa-1]=USA [gbr-1]=GBR [aus-1]=AUS [jpn-1]=JPN [kor-1]=KOR)
+for id in usa-1 gbr-1 aus-1 jpn-1 kor-1; do
+  "$bin/tearline-certs" issue --ca ca --node "$id" --nation "${nation[$id]}" --clearance SECRET --out certs >>logs/certs.log
+  echo "  issued $id (${nation[$id]}, SECRET)"
+done
+
+cat >broker.toml <<TOML
+[broker]
+id = "broker"
+endpoint = "tcp://127.0.0.1:0"
+certificate = "certs/broker.cert"
+secret = "certs/broker.secret"
+ca_dir = "ca"
+directory = "certs"
+data_dir = "data/broker"
+heartbeat_ms = 500
+TOML
+
+bold "2. Broker and five national nodes on 127.0.0.1"
+"$bin/tearline-broker" --config broker.toml >logs/broker.log 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -s data/broker/endpoint ] && break; sleep 0.1; done
+endpoint="$(cat data/broker/endpoint)"
+echo "  broker listening on $endpoint"
+
+node_config() {
+  local id="$1" ca="$2" certdir="$3"
+  cat >"$id.toml" <<TOML
+[node]
+id = "$id"
+broker_endpoint = "$endpoint"
+broker_certificate = "certs/broker.cert"
+certificate = "$certdir/$id.cert"
+secret = "$certdir/$id.secret"
+ca_dir = "$ca"
+data_dir = "data/$id"
+heartbeat_ms = 500
+TOML
 }
+for id in usa-1 gbr-1 aus-1 jpn-1 kor-1; do
+  node_config "$id" ca certs
+  "$bin/tearline-node" run --config "$id.toml" >"logs/$id.log" 2>&1 &
+  pids+=($!)
+done
+for id in usa-1 gbr-1 aus-1 jpn-1 kor-1; do
+  ok=0
+  for _ in $(seq 100); do
+    if "$bin/tearline-node" status --config "$id.toml" >/dev/null 2>&1; then ok=1; break; fi
+    sleep 0.1
+  done
+  check "$id connected to the broker" test "$ok" -eq 1
+done
 
-bold "1. Markings are normalised, whatever the analyst typed"
-expect "canonical REL TO order" 0 "SECRET//REL TO USA, AUS, GBR" -- parse "secret//rel to gbr, usa, aus"
-expect "portion form keeps abbreviations" 0 "(TS//OC/NF)" -- parse "(ts//nf/oc)"
-expect "groups stay as written" 0 "SECRET//REL TO USA, JPN, FVEY" -- parse "S//REL TO FVEY, JPN, USA"
+node() { "$bin/tearline-node" "$@"; }
+# Report ids are the first field of inbox lines; read the newest report from ORIGIN in a node.
+inbox_has() { node inbox --config "$1.toml" | grep -q "$2"; }
 
-bold "2. Releasability per recipient, with the reason for every denial"
-expect "Five Eyes portion to New Zealand" 0 "RELEASE" -- check "(S//REL TO USA, FVEY)" --to NZL
-expect "Five Eyes portion to Japan" 1 "DENY NOT_RELEASABLE" -- check "(S//REL TO USA, FVEY)" --to JPN
-expect "Military Framework portion to Germany" 0 "RELEASE" -- check "SECRET//REL TO MILFWK" --to DEU
-expect "Quad portion to India" 0 "RELEASE" -- check "SECRET//REL TO QUAD" --to IND
-expect "AUKUS portion to Canada" 1 "DENY NOT_RELEASABLE" -- check "SECRET//REL TO AUKUS" --to CAN
-expect "Japan to Korea directly (GSOMIA)" 0 "RELEASE" -- check "SECRET//REL TO JPN, KOR" --to KOR --originator JPN
-expect "NOFORN stays home" 1 "DENY NOFORN" -- check "(S//NF)" --to GBR
-expect "originator sees its own NOFORN" 0 "RELEASE" -- check "(S//NF)" --to USA --originator USA
-expect "above the recipient's clearance" 1 "DENY ABOVE_CLEARANCE" -- check "TOP SECRET//REL TO USA, GBR" --to GBR --clearance SECRET
-expect "forgotten releasability marking" 1 "DENY NO_RELEASABILITY_MARKING" -- check "SECRET" --to GBR --originator USA
+bold "3. Scenario 1: USA shares a three-portion report with GBR, AUS, JPN and KOR"
+printf 'Convoy sighted at grid 31U, moving north.\n' >reports/fvey.txt
+printf 'Maritime patrol schedule for the Sea of Japan.\n' >reports/jpn.txt
+printf 'Source identity and collection method.\n' >reports/nf.txt
+set +e
+node send --config usa-1.toml --to GBR,AUS,JPN,KOR \
+  --portion "(S//REL TO USA, FVEY)" reports/fvey.txt \
+  --portion "(S//REL TO USA, JPN)" reports/jpn.txt \
+  --portion "(S//NF)" reports/nf.txt >logs/scenario1.out 2>&1
+rc=$?
+set -e
+sed 's/^/    /' logs/scenario1.out
+check "GBR receives the Five Eyes portion" grep -q "^GBR gbr-1 \(DELIVERED\|QUEUED\) portions 1\b" logs/scenario1.out
+check "AUS receives the Five Eyes portion" grep -q "^AUS aus-1 \(DELIVERED\|QUEUED\) portions 1\b" logs/scenario1.out
+check "JPN receives the Japan portion" grep -q "^JPN jpn-1 \(DELIVERED\|QUEUED\) portions 2\b" logs/scenario1.out
+check "KOR receives nothing, with reasons" grep -q "^KOR kor-1 DENIED: portion 1 NOT_RELEASABLE" logs/scenario1.out
+check "nobody receives the NOFORN portion" bash -c "! grep -q 'portions [0-9, ]*3' logs/scenario1.out"
+check "send exits 1 because KOR got nothing" test "$rc" -eq 1
+sleep 1
+for id in gbr-1 aus-1; do
+  rid="$(node inbox --config "$id.toml" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[0]["report_id"] if d else "")')"
+  node read --config "$id.toml" "$rid" >"logs/$id.read" 2>&1 || true
+  check "$id reads only the Five Eyes portion" bash -c "grep -q 'Convoy sighted' logs/$id.read && ! grep -q 'Maritime patrol' logs/$id.read && ! grep -q 'Source identity' logs/$id.read"
+done
+rid="$(node inbox --config jpn-1.toml --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[0]["report_id"] if d else "")')"
+node read --config jpn-1.toml "$rid" >logs/jpn-1.read 2>&1 || true
+check "jpn-1 reads only the Japan portion" bash -c "grep -q 'Maritime patrol' logs/jpn-1.read && ! grep -q 'Convoy sighted' logs/jpn-1.read && ! grep -q 'Source identity' logs/jpn-1.read"
+kor_inbox="$(node inbox --config kor-1.toml --json 2>&1 || true)"
+check "kor-1 inbox is empty" test "$kor_inbox" = "[]"
 
-bold "3. Roll-up of portions into the report banner"
-expect "one NOFORN portion makes the banner NOFORN" 0 "SECRET//NOFORN" -- rollup "(S//NF)" "(S//REL TO USA, GBR)"
-expect "unclassified portions do not restrict" 0 "SECRET//REL TO USA, GBR" -- rollup "(U)" "(S//REL TO USA, GBR)"
-expect "intersection keeps whole groups" 0 "SECRET//REL TO USA, FVEY" -- rollup "(S//REL TO USA, FVEY)" "(S//REL TO MILFWK)"
-expect "intersection of one nation is NOFORN" 0 "SECRET//NOFORN" -- rollup "(S//REL TO USA, GBR)" "(S//REL TO USA, JPN)"
+bold "4. Scenario 2: Japan shares directly with Korea (no relay through a third nation)"
+printf 'Missile launch detected at 0412 local time.\n' >reports/gsomia.txt
+set +e
+node send --config jpn-1.toml --to KOR --portion "SECRET//REL TO JPN, KOR" reports/gsomia.txt >logs/scenario2.out 2>&1
+rc=$?
+set -e
+sed 's/^/    /' logs/scenario2.out
+check "KOR receives Japan's report" grep -q "^KOR kor-1 \(DELIVERED\|QUEUED\) portions 1" logs/scenario2.out
+check "send exits 0" test "$rc" -eq 0
+sleep 1
+check "delivered straight from jpn-1 to kor-1 (audit)" python3 - data/broker/audit/log.jsonl <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+ok = any(r["type"] in ("delivered", "queued") and r.get("originator") == "jpn-1" and r.get("recipient") == "kor-1" for r in recs)
+relay = any(r["type"] in ("delivered", "queued") and r.get("originator") == "jpn-1" and r.get("recipient") not in ("kor-1",) for r in recs)
+sys.exit(0 if ok and not relay else 1)
+PY
 
-bold "4. Bad markings are refused with the rule that was broken"
-expect "NOFORN with REL TO" 2 "tearline-label: error: LABEL_NOFORN_WITH_REL_TO" -- parse "SECRET//NOFORN/REL TO USA, GBR"
-expect "unknown country code" 2 "tearline-label: error: LABEL_UNKNOWN_CODE" -- parse "SECRET//REL TO USA, XYZ"
-expect "empty REL TO" 2 "tearline-label: error: LABEL_EMPTY_REL_TO" -- parse "SECRET//REL TO"
+bold "5. Scenario 3: an analyst forgets the label"
+printf 'Unmarked note.\n' >reports/unmarked.txt
+set +e
+node send --config usa-1.toml --to GBR --portion "" reports/unmarked.txt >logs/scenario3.out 2>&1
+rc=$?
+set -e
+sed 's/^/    /' logs/scenario3.out
+check "refused before leaving the node (exit 2)" test "$rc" -eq 2
+check "the error names the portion and the fix" grep -q "portion 1" logs/scenario3.out
 
+bold "6. Scenario 4: a node with a key the coalition did not issue tries to connect"
+"$bin/tearline-certs" init-ca --out rogue-ca >>logs/certs.log
+"$bin/tearline-certs" issue --ca rogue-ca --node usa-9 --nation USA --clearance SECRET --out rogue-certs >>logs/certs.log
+set +e
+"$bin/tearline-admin" probe --endpoint "$endpoint" --broker-cert certs/broker.cert \
+  --secret rogue-certs/usa-9.secret --node usa-9 >logs/scenario4.out 2>&1
+rc=$?
+set -e
+sed 's/^/    /' logs/scenario4.out
+check "the broker gives the rogue key no service" test "$rc" -eq 1
+check "the refusal is in the audit log" grep -q '"connection_refused"' data/broker/audit/log.jsonl
+served() { "$bin/tearline-admin" probe "$@" >/dev/null; }
+check "a coalition node's key is still served" served --endpoint "$endpoint" \
+  --broker-cert certs/broker.cert --secret certs/gbr-1.secret --node gbr-1
+
+bold "7. Summary"
+python3 - data/broker/audit/log.jsonl <<'PY'
+import json, sys, collections
+recs = [json.loads(l) for l in open(sys.argv[1])]
+print("  Who got what:")
+for r in recs:
+    if r["type"] in ("delivered", "queued") and "portions" in r:
+        labels = ", ".join(p["label"] for p in r["portions"])
+        print(f"    {r['originator']:>6} -> {r['recipient']:<6} {r['type']:<9} {labels}")
+print("  Denials:")
+for r in recs:
+    if r["type"] == "denied":
+        where = f"portion {r['portion'] + 1} {r['label']}" if "portion" in r else "whole report"
+        print(f"    {r['originator']:>6} -> {r.get('recipient') or r['nation']:<6} {where}: {r['reason']}: {r['explanation']}")
+counts = collections.Counter(r["type"] for r in recs)
+print("  Audit records:", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+PY
+
+cleanup
+pids=()
 echo
-echo "Transcript: $demo_dir/transcript.txt"
+echo "Logs and data: build/demo/"
 if [ "$failures" -ne 0 ]; then
   echo "demo: $failures expectation(s) did not hold" >&2
   exit 1

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,34 @@ struct ProcessResult {
 // `timeout`. Never leaves a child behind.
 ProcessResult RunProcess(const std::vector<std::string>& argv,
                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+// A long-running child (broker, node daemon) with stdout/stderr going to `log_path`.
+// The destructor sends SIGTERM, waits up to 5 s, then SIGKILLs: no test leaves a process behind.
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, const std::filesystem::path& log_path);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  int pid() const { return pid_; }
+  bool running();
+  // Sends `sig` and waits up to `timeout` for exit; returns the exit code (128+signal when
+  // killed), or -1 if it did not exit in time (it is then SIGKILLed).
+  int Stop(int sig, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  void Signal(int sig);
+
+ private:
+  int pid_ = -1;
+  int exit_code_ = -1;
+};
+
+// Polls `predicate` every 20 ms until it returns true or `timeout` passes.
+bool WaitFor(const std::function<bool()>& predicate,
+             std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// Reads a whole file ("" when missing).
+std::string ReadFile(const std::filesystem::path& path);
 
 }  // namespace tearline::testing
 

@@ -1,0 +1,126 @@
+// Control protocol between the analyst CLI (`tearline-node send|inbox|read|status`) and its own
+// node daemon, over the daemon's local control socket (ZeroMQ ipc, file mode 0600, inside the
+// 0700 data directory). Keys never cross this socket; report content does (plaintext, base64 in
+// JSON), which is why the socket is local and owner-only.
+//
+// One request and one response per exchange, each a single ZeroMQ frame holding one JSON object
+// of at most kMaxControlMessageBytes:
+//
+//   request:  {"v":1, "op":"send", "to":["GBR","JPN"], "timeout_ms":15000,
+//              "portions":[{"marking":"(S//REL TO USA, GBR)", "content":"<base64>"}, ...]}
+//             {"v":1, "op":"inbox"}
+//             {"v":1, "op":"read", "id":"<report id hex or unique prefix>"}
+//             {"v":1, "op":"status"}
+//   response: {"ok":true, "result":{...}}  or  {"ok":false, "reason":"REASON", "message":"..."}
+//
+// Portion indices inside this protocol are 0-based, as on the wire; the CLI shows them 1-based.
+// Decoders never throw: malformed input yields CONTROL_MALFORMED naming the offending field.
+// Encoders never throw either: bytes that are not UTF-8 (e.g. in a mistyped marking echoed in an
+// error) are replaced by U+FFFD.
+//
+// Thread-safety: plain values and pure functions.
+#ifndef TEARLINE_NODE_CONTROL_PROTOCOL_H_
+#define TEARLINE_NODE_CONTROL_PROTOCOL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tearline/node/inbox_store.h"
+#include "tearline/status.h"
+#include "tearline/wire.h"
+
+namespace tearline::node {
+
+inline constexpr int kControlProtocolVersion = 1;
+// A report is at most 16 MiB; base64 grows it by 4/3, plus JSON framing.
+inline constexpr std::size_t kMaxControlMessageBytes = std::size_t{24} << 20;
+inline constexpr std::uint32_t kDefaultSendTimeoutMs = 15000;
+inline constexpr std::uint32_t kMaxSendTimeoutMs = 600000;
+
+enum class ControlOp { kSend, kInbox, kRead, kStatus };
+
+struct SendPortionRequest {
+  std::string marking;
+  std::vector<std::uint8_t> content;
+};
+
+struct ControlRequest {
+  ControlOp op = ControlOp::kStatus;
+  // kSend
+  std::vector<std::string> to;  // Nation trigraphs.
+  std::vector<SendPortionRequest> portions;
+  std::uint32_t timeout_ms = kDefaultSendTimeoutMs;
+  // kRead
+  std::string id;
+};
+
+std::string EncodeControlRequest(const ControlRequest& request);
+Result<ControlRequest> DecodeControlRequest(std::string_view text);
+
+// --- Responses --------------------------------------------------------------------------------
+
+struct SendResult {
+  std::string report_id_hex;
+  std::string banner;                          // Roll-up of every portion, as sent.
+  std::vector<RecipientOutcomeInfo> outcomes;  // From the broker's SubmitReply; 0-based indices.
+};
+
+struct ReadPortion {
+  std::uint32_t index = 0;  // 0-based.
+  std::string label;
+  std::vector<std::uint8_t> content;
+};
+
+struct ReadResult {
+  InboxEntry entry;
+  std::vector<ReadPortion> portions;
+};
+
+struct StatusResult {
+  std::string node_id;
+  std::string nation;
+  std::string clearance;
+  std::string broker_endpoint;
+  std::string broker_id;   // From the last Welcome; empty before the first.
+  bool connected = false;  // Welcome received and broker heard from recently.
+  std::string transport;   // Transport state, e.g. "connected", "disconnected, reconnecting".
+  std::int64_t last_broker_frame_ms_ago = -1;  // -1: never.
+  std::uint64_t reconnects = 0;                // Times the session was re-established after a loss.
+  std::uint64_t directory_nodes = 0;
+  std::uint64_t inbox_reports = 0;
+  std::uint64_t pending_sends = 0;
+  std::int64_t uptime_s = 0;
+};
+
+std::string EncodeErrorResponse(const Status& status);
+std::string EncodeSendResponse(const SendResult& result);
+std::string EncodeInboxResponse(const std::vector<InboxEntry>& entries);
+std::string EncodeReadResponse(const ReadResult& result);
+std::string EncodeStatusResponse(const StatusResult& result);
+
+// Each returns the decoded result, or the Status the daemon reported ({"ok":false,...}), or
+// CONTROL_MALFORMED.
+Result<SendResult> DecodeSendResponse(std::string_view text);
+Result<std::vector<InboxEntry>> DecodeInboxResponse(std::string_view text);
+Result<ReadResult> DecodeReadResponse(std::string_view text);
+Result<StatusResult> DecodeStatusResponse(std::string_view text);
+
+// JSON forms shared with the CLI's --json output. Portion numbers are written as index +
+// `index_base` (0 inside the control protocol, 1 for analysts):
+//   {"nation","node_id","state":"DELIVERED|QUEUED|DENIED","portions":[n...],
+//    "withheld":[{"portion":n,"label","reason","explanation"}],"reason","explanation"}
+nlohmann::json OutcomeToJson(const RecipientOutcomeInfo& outcome, std::uint32_t index_base);
+nlohmann::json StatusToJson(const StatusResult& status);
+
+// Standard base64 (with padding), via libsodium.
+std::string Base64Encode(std::span<const std::uint8_t> bytes);
+// Errors: CONTROL_MALFORMED.
+Result<std::vector<std::uint8_t>> Base64Decode(std::string_view text);
+
+}  // namespace tearline::node
+
+#endif  // TEARLINE_NODE_CONTROL_PROTOCOL_H_

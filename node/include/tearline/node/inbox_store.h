@@ -1,0 +1,94 @@
+// InboxStore: the node's durable inbox of received reports, one pair of files per report:
+//
+//   DATA_DIR/inbox/<report-id-hex>.report   the report copy exactly as delivered (still
+//                                           encrypted; only the daemon's keys open it)
+//   DATA_DIR/inbox/<report-id-hex>.json     metadata (banner as this nation sees it, originator,
+//                                           times, received portions and their labels)
+//
+// Both files are written to a fresh temporary in the same directory, fsync'd, and renamed; the
+// .report file first, the .json last, so a metadata file always names a complete report. A
+// report whose .json exists is "in the inbox"; Store() of the same id again changes nothing
+// (duplicate suppression by report id). The directory itself is fsync'd after each rename.
+//
+// Metadata never contains content, only what a banner line already shows.
+//
+// Ownership: the store holds only its directory path. Thread-safety: not synchronised; the node
+// daemon uses it from its single loop thread (the CLI never touches the files directly).
+#ifndef TEARLINE_NODE_INBOX_STORE_H_
+#define TEARLINE_NODE_INBOX_STORE_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tearline/status.h"
+
+namespace tearline::node {
+
+// Received portion as recorded in the metadata: 0-based index (wire numbering) and label.
+struct InboxPortion {
+  std::uint32_t index = 0;
+  std::string label;
+};
+
+struct InboxEntry {
+  std::string report_id_hex;  // 32 lower-case hex characters.
+  std::string banner;         // Roll-up of the portions this node received.
+  std::string originator;     // Originating node id.
+  std::string originator_nation;
+  std::int64_t created_unix = 0;
+  std::int64_t expires_unix = 0;
+  std::int64_t received_unix = 0;
+  std::uint32_t portion_count = 0;     // Portions in the original report.
+  std::vector<InboxPortion> portions;  // Portions opened by this node, increasing index.
+  // Ed25519 key (hex) of the originator certificate that verified the report on receipt, so the
+  // report can be re-opened later even if that certificate has since expired.
+  std::string originator_signing_key_hex;
+  std::string originator_cert_fingerprint_hex;
+};
+
+class InboxStore {
+ public:
+  // Uses DATA_DIR/inbox, creating it (mode 0700) if needed. Errors: INBOX_IO.
+  static Result<InboxStore> Open(const std::filesystem::path& data_dir);
+
+  const std::filesystem::path& dir() const { return dir_; }
+
+  // True when a report with this id is already stored.
+  bool Contains(std::string_view report_id_hex) const;
+
+  // Stores a report durably. Returns true when stored now, false when the id was already in the
+  // inbox (nothing is written then). Errors: INBOX_BAD_ID (id not 32 hex chars), INBOX_IO.
+  Result<bool> Store(const InboxEntry& entry, std::span<const std::uint8_t> report_bytes);
+
+  // Every entry, oldest received first (ties by id). Unreadable metadata files are skipped and
+  // counted in `skipped` when non-null.
+  Result<std::vector<InboxEntry>> List(std::size_t* skipped = nullptr) const;
+
+  // Metadata of one report. `id_or_prefix` may be a unique prefix (at least 4 hex characters)
+  // of the id. Errors: INBOX_NOT_FOUND, INBOX_AMBIGUOUS_ID, INBOX_BAD_ID, INBOX_CORRUPT, INBOX_IO.
+  Result<InboxEntry> Find(std::string_view id_or_prefix) const;
+
+  // The stored report bytes of a full id. Errors: INBOX_NOT_FOUND, INBOX_IO.
+  Result<std::vector<std::uint8_t>> ReadReport(std::string_view report_id_hex) const;
+
+ private:
+  explicit InboxStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  std::filesystem::path dir_;
+};
+
+// JSON form of the metadata (the .json file's content; also what `inbox --json` prints).
+nlohmann::json InboxEntryToJson(const InboxEntry& entry);
+// Errors: INBOX_CORRUPT naming the missing or ill-typed field. Never throws.
+Result<InboxEntry> InboxEntryFromJson(const nlohmann::json& j);
+
+// True when `s` is exactly 32 lower-case hex characters.
+bool IsReportIdHex(std::string_view s);
+
+}  // namespace tearline::node
+
+#endif  // TEARLINE_NODE_INBOX_STORE_H_

@@ -1,0 +1,46 @@
+// Node configuration, read from a small TOML file (one per national node):
+//
+//   [node]
+//   id = "usa-1"                              # this node's certificate id
+//   broker_endpoint = "tcp://127.0.0.1:5555"
+//   broker_certificate = "certs/broker.cert"  # pins the broker's CURVE key
+//   certificate = "certs/usa-1.cert"          # relative paths: relative to this file
+//   secret = "certs/usa-1.secret"             # mode 0600
+//   ca_dir = "certs/ca"                       # root.cert (+ revoked.list)
+//   data_dir = "data/usa-1"                   # inbox, outbox, control socket
+//   policy = "coalition.toml"                 # optional; default: the shipped policy
+//   heartbeat_ms = 1000                       # optional
+//
+// Thread-safety: plain value.
+#ifndef TEARLINE_NODE_NODE_CONFIG_H_
+#define TEARLINE_NODE_NODE_CONFIG_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "tearline/status.h"
+
+namespace tearline::node {
+
+struct NodeConfig {
+  std::string id;
+  std::string broker_endpoint;
+  std::filesystem::path broker_certificate;
+  std::filesystem::path certificate;
+  std::filesystem::path secret;
+  std::filesystem::path ca_dir;
+  std::filesystem::path data_dir;
+  std::filesystem::path policy;  // Empty: DefaultPolicyPath().
+  std::uint32_t heartbeat_ms = 1000;
+
+  // ipc endpoint of the local control socket (file mode 0600, inside data_dir).
+  std::string ControlEndpoint() const { return "ipc://" + (data_dir / "control.sock").string(); }
+};
+
+// Errors: CONFIG_NOT_FOUND, CONFIG_INVALID (with file:line and cause).
+Result<NodeConfig> LoadNodeConfig(const std::filesystem::path& path);
+
+}  // namespace tearline::node
+
+#endif  // TEARLINE_NODE_NODE_CONFIG_H_

@@ -1,0 +1,108 @@
+#include "coalition.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace tearline::testing {
+
+Coalition::Coalition() {
+  std::filesystem::create_directories(certs_dir());
+  std::filesystem::create_directories(dir_ / "data");
+  Certs({"init-ca", "--out", ca_dir().string()});
+  Certs({"issue", "--ca", ca_dir().string(), "--node", "broker", "--nation", "USA", "--clearance",
+         "TOP SECRET", "--role", "broker", "--out", certs_dir().string()});
+}
+
+Coalition::~Coalition() {
+  for (auto& [id, node] : nodes_) node.reset();
+  broker_.reset();
+}
+
+void Coalition::Certs(std::vector<std::string> args) {
+  args.insert(args.begin(), BinaryPath("tearline-certs").string());
+  auto r = RunProcess(args, std::chrono::seconds(30));
+  ASSERT_EQ(r.exit_code, 0) << "tearline-certs failed: " << r.err << r.out;
+}
+
+void Coalition::IssueNode(const std::string& id, const std::string& nation,
+                          const std::string& clearance) {
+  Certs({"issue", "--ca", ca_dir().string(), "--node", id, "--nation", nation, "--clearance",
+         clearance, "--out", certs_dir().string()});
+}
+
+void Coalition::StartBroker(const std::string& extra_config) {
+  const auto config = dir_ / "broker.toml";
+  std::ofstream(config) << "[broker]\n"
+                        << "id = \"broker\"\n"
+                        << "endpoint = \"" << (endpoint_.empty() ? "tcp://127.0.0.1:0" : endpoint_)
+                        << "\"\n"
+                        << "certificate = \"certs/broker.cert\"\n"
+                        << "secret = \"certs/broker.secret\"\n"
+                        << "ca_dir = \"ca\"\n"
+                        << "directory = \"certs\"\n"
+                        << "data_dir = \"data/broker\"\n"
+                        << "heartbeat_ms = 250\n"
+                        << "policy = \"" << SourcePath("deploy/policy/coalition.toml").string()
+                        << "\"\n"
+                        << extra_config;
+  std::filesystem::remove(broker_data() / "endpoint");
+  broker_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{BinaryPath("tearline-broker").string(), "--config", config.string()},
+      dir_ / "broker.log");
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(broker_data() / "endpoint"); }))
+      << "broker did not start: " << BrokerLog();
+  std::string ep = ReadFile(broker_data() / "endpoint");
+  while (!ep.empty() && (ep.back() == '\n' || ep.back() == '\r')) ep.pop_back();
+  endpoint_ = ep;
+}
+
+void Coalition::StopBroker(int sig) {
+  if (broker_) broker_->Stop(sig);
+}
+
+std::filesystem::path Coalition::NodeConfig(const std::string& id) {
+  const auto config = dir_ / (id + ".toml");
+  std::ofstream(config) << "[node]\n"
+                        << "id = \"" << id << "\"\n"
+                        << "broker_endpoint = \"" << endpoint_ << "\"\n"
+                        << "broker_certificate = \"certs/broker.cert\"\n"
+                        << "certificate = \"certs/" << id << ".cert\"\n"
+                        << "secret = \"certs/" << id << ".secret\"\n"
+                        << "ca_dir = \"ca\"\n"
+                        << "data_dir = \"data/" << id << "\"\n"
+                        << "heartbeat_ms = 250\n"
+                        << "policy = \"" << SourcePath("deploy/policy/coalition.toml").string()
+                        << "\"\n";
+  return config;
+}
+
+void Coalition::StartNode(const std::string& id) {
+  const auto config = NodeConfig(id);
+  nodes_[id] =
+      std::make_unique<ChildProcess>(std::vector<std::string>{BinaryPath("tearline-node").string(),
+                                                              "run", "--config", config.string()},
+                                     dir_ / (id + ".log"));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        // `status` exits 0 only when the daemon runs and is connected to the broker.
+        return NodeCli(id, "status", {}, std::chrono::seconds(5)).exit_code == 0;
+      },
+      std::chrono::seconds(20)))
+      << "node " << id << " did not connect: " << ReadFile(dir_ / (id + ".log"));
+}
+
+void Coalition::StopNode(const std::string& id, int sig) {
+  auto it = nodes_.find(id);
+  if (it != nodes_.end() && it->second) it->second->Stop(sig);
+}
+
+ProcessResult Coalition::NodeCli(const std::string& id, const std::string& subcommand,
+                                 std::vector<std::string> args, std::chrono::milliseconds timeout) {
+  std::vector<std::string> argv = {BinaryPath("tearline-node").string(), subcommand, "--config",
+                                   (dir_ / (id + ".toml")).string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv, timeout);
+}
+
+}  // namespace tearline::testing
