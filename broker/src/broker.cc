@@ -7,6 +7,7 @@
 
 #include "tearline/broker/routing.h"
 #include "tearline/certificate.h"
+#include "tearline/checkpoint.h"
 #include "tearline/envelope.h"
 #include "tearline/file_util.h"
 #include "tearline/key_file.h"
@@ -71,7 +72,8 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config) {
   if (ec) {
     return IoError("BROKER_DATA_DIR", config.data_dir.string() + ": " + ec.message());
   }
-  auto audit = AuditLog::Open(config.data_dir / "audit");
+  auto audit =
+      AuditLog::Open(config.data_dir / "audit", "tearline/audit/" + config.id, &b->keys_->signing);
   if (!audit.ok()) return audit.status();
   b->audit_ = std::move(audit).value();
   if (b->audit_->torn_tail_bytes() > 0) {
@@ -79,6 +81,7 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config) {
                  b->audit_->torn_tail_bytes());
   }
   TEARLINE_RETURN_IF_ERROR(b->LoadQueue());
+  TEARLINE_RETURN_IF_ERROR(b->PublishAuditContext());
 
   b->Audit("broker_start", {{"broker", config.id},
                             {"nodes", b->directory_.nodes().size()},
@@ -113,6 +116,95 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config) {
   b->zap_ = std::move(zap).value();
   TEARLINE_RETURN_IF_ERROR(b->Bind());
   return b;
+}
+
+// Auditors receive the audit directory alone, so it carries what verification needs besides the
+// records: the exact policy bytes (hash-checked against policy_loaded) and the certificates of the
+// root and of every witness node.
+Status Broker::PublishAuditContext() {
+  const auto dir = config_.data_dir / "audit";
+  auto policy_bytes = ReadFileCapped(
+      config_.policy.empty() ? DefaultPolicyPath() : config_.policy.string(), 1 << 20, "POLICY");
+  if (!policy_bytes.ok()) return policy_bytes.status();
+  TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(dir / "policy.toml", *policy_bytes, 0644));
+  std::error_code ec;
+  std::filesystem::create_directories(dir / "certs", ec);
+  if (ec) return IoError("AUDIT_IO", (dir / "certs").string() + ": " + ec.message());
+  TEARLINE_RETURN_IF_ERROR(
+      WriteFileAtomic(dir / "certs" / std::string(kRootCertFile), trust_->root().encoded(), 0644));
+  for (const auto& [id, cert] : directory_.nodes()) {
+    TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(dir / "certs" / (id + ".cert"), cert.encoded(), 0644));
+  }
+  return Status::Ok();
+}
+
+void Broker::MaybeCheckpoint(bool force) {
+  const std::uint64_t pending = audit_->size() - audit_->checkpoint_size();
+  const bool interval_passed = std::chrono::steady_clock::now() - last_checkpoint_ >=
+                               std::chrono::milliseconds(config_.checkpoint_interval_ms);
+  if (!force && pending < config_.checkpoint_every && !(pending > 0 && interval_passed)) return;
+  auto size = audit_->Checkpoint();
+  last_checkpoint_ = std::chrono::steady_clock::now();
+  if (!size.ok()) {
+    spdlog::error("audit checkpoint failed: {}", size.status().ToString());
+  }
+}
+
+void Broker::HandleCheckpointRequest(const std::string& node_id, std::uint64_t request_id,
+                                     std::uint64_t old_size) {
+  MaybeCheckpoint(false);
+  const std::string note = audit_->LatestCheckpoint();
+  const std::uint64_t size = audit_->checkpoint_size();
+  if (note.empty() || old_size > size) {
+    SendTo(node_id, EncodeError(request_id,
+                                InvalidArgument("CHECKPOINT_UNAVAILABLE",
+                                                note.empty() ? "no checkpoint has been signed yet"
+                                                             : "the requested old size is larger "
+                                                               "than the latest checkpoint")));
+    return;
+  }
+  std::vector<std::uint8_t> proof;
+  if (old_size > 0 && old_size < size) {
+    auto p = audit_->ConsistencyProof(old_size, size);
+    if (!p.ok()) {
+      SendTo(node_id, EncodeError(request_id, p.status()));
+      return;
+    }
+    for (const Hash& h : *p) proof.insert(proof.end(), h.begin(), h.end());
+  }
+  SendTo(node_id, EncodeCheckpointReply(request_id, note, old_size, proof));
+}
+
+void Broker::HandleCosignature(const std::string& node_id, const schema::Cosignature& cosig) {
+  const Certificate* cert = directory_.FindNode(node_id);
+  const auto path = config_.data_dir / "audit" / "checkpoints" / std::to_string(cosig.size());
+  auto note = ReadFileCapped(path.string(), 64 << 10, "CHECKPOINT");
+  Status why;
+  if (cert == nullptr || cosig.line() == nullptr) {
+    why = InvalidArgument("COSIGNATURE_MALFORMED", "cosignature is malformed");
+  } else if (!note.ok()) {
+    why = NotFound("COSIGNATURE_UNKNOWN_CHECKPOINT",
+                   "no checkpoint of size " + std::to_string(cosig.size()) + " was signed");
+  } else {
+    std::string text(note->begin(), note->end());
+    auto body = ParseCheckpointBody(text.substr(0, text.find("\n\n") + 1));
+    auto key =
+        MakeNoteVerifierKey(node_id, NoteKeyType::kCosignatureV1, cert->fields().signing_key);
+    if (!body.ok() || !key.ok()) {
+      why = Internal("COSIGNATURE_CHECK", "cannot check the cosignature");
+    } else if (auto ok = VerifyCosignature(*body, cosig.line()->str(), *key); !ok.ok()) {
+      why = ok.status();
+    }
+  }
+  if (!why.ok()) {
+    Reject(node_id, 0, why, "");
+    return;
+  }
+  const std::string line = cosig.line()->str() + "\n";
+  auto st = WriteFileAtomic(
+      config_.data_dir / "audit" / "cosignatures" / (std::to_string(cosig.size()) + "." + node_id),
+      {reinterpret_cast<const std::uint8_t*>(line.data()), line.size()}, 0644);
+  if (!st.ok()) spdlog::error("cannot store cosignature: {}", st.ToString());
 }
 
 Broker::~Broker() {
@@ -229,6 +321,7 @@ Status Broker::Run() {
     try {
       zmq::pollitem_t items[] = {{router_->handle(), 0, ZMQ_POLLIN, 0}};
       zmq::poll(items, 1, std::chrono::milliseconds(200));
+      MaybeCheckpoint(false);
       if ((items[0].revents & ZMQ_POLLIN) == 0) continue;
       // Drain what is ready, bounded so a stop request is seen promptly.
       for (int i = 0; i < 256 && !stop_.load(); ++i) {
@@ -257,6 +350,7 @@ Status Broker::Run() {
     }
   }
   Audit("broker_stop", {{"broker", config_.id}});
+  MaybeCheckpoint(true);
   spdlog::info("broker {} stopped", config_.id);
   return Status::Ok();
 }
@@ -335,6 +429,12 @@ void Broker::HandleMessage(const std::string& routing_id, zmq::message_t& payloa
     }
     case schema::Body::Ack:
       HandleAck(node_id, *f->body_as_Ack());
+      return;
+    case schema::Body::CheckpointRequest:
+      HandleCheckpointRequest(node_id, rid, f->body_as_CheckpointRequest()->old_size());
+      return;
+    case schema::Body::Cosignature:
+      HandleCosignature(node_id, *f->body_as_Cosignature());
       return;
     case schema::Body::Error: {
       const auto* e = f->body_as_Error();
@@ -479,11 +579,15 @@ void Broker::HandleSubmit(const std::string& node_id, std::uint64_t request_id,
     const bool sent =
         IsOnline(r.node_id) && SendTo(r.node_id, EncodeDeliver(next_delivery_id_++, *copy));
     outcome.state = sent ? schema::DeliveryState::Delivered : schema::DeliveryState::Queued;
-    Audit(sent ? "delivered" : "queued", {{"report_id", id_hex},
-                                          {"originator", view->originator},
-                                          {"recipient", r.node_id},
-                                          {"nation", r.nation},
-                                          {"portions", labels}});
+    const Certificate* recipient_cert = directory_.FindNode(r.node_id);
+    Audit(sent ? "delivered" : "queued",
+          {{"report_id", id_hex},
+           {"originator", view->originator},
+           {"originator_nation", view->originator_nation},
+           {"recipient", r.node_id},
+           {"nation", r.nation},
+           {"clearance", recipient_cert ? recipient_cert->fields().clearance : ""},
+           {"portions", labels}});
   }
   SendTo(node_id, EncodeSubmitReply(request_id, reply));
 }

@@ -68,6 +68,14 @@ Result<BrokerConfig> LoadBrokerConfig(const std::filesystem::path& path) {
             "max_frame_bytes must be between 1024 and " + std::to_string(kMaxFrameBytes));
       }
       c.max_frame_bytes = static_cast<std::size_t>(*num);
+    } else if (k == "checkpoint_every") {
+      if (!num || *num < 1) return ConfigError(path, &node, "checkpoint_every must be positive");
+      c.checkpoint_every = static_cast<std::uint64_t>(*num);
+    } else if (k == "checkpoint_interval_ms") {
+      if (!num || *num < 100 || *num > 3600000) {
+        return ConfigError(path, &node, "checkpoint_interval_ms must be between 100 and 3600000");
+      }
+      c.checkpoint_interval_ms = static_cast<std::uint32_t>(*num);
     } else if (k == "max_queue_per_node") {
       if (!num || *num < 1) return ConfigError(path, &node, "max_queue_per_node must be positive");
       c.max_queue_per_node = static_cast<std::size_t>(*num);

@@ -137,6 +137,29 @@ std::vector<std::uint8_t> EncodeError(std::uint64_t request_id, const Status& st
   return Finish(fbb, request_id, schema::Body::Error, body.Union());
 }
 
+std::vector<std::uint8_t> EncodeCheckpointRequest(std::uint64_t request_id,
+                                                  std::uint64_t old_size) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = schema::CreateCheckpointRequest(fbb, old_size);
+  return Finish(fbb, request_id, schema::Body::CheckpointRequest, body.Union());
+}
+
+std::vector<std::uint8_t> EncodeCheckpointReply(std::uint64_t request_id, std::string_view note,
+                                                std::uint64_t old_size,
+                                                std::span<const std::uint8_t> proof) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body =
+      schema::CreateCheckpointReply(fbb, fbb.CreateString(note), old_size, Bytes(fbb, proof));
+  return Finish(fbb, request_id, schema::Body::CheckpointReply, body.Union());
+}
+
+std::vector<std::uint8_t> EncodeCosignature(std::uint64_t request_id, std::uint64_t size,
+                                            std::string_view line) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = schema::CreateCosignature(fbb, size, fbb.CreateString(line));
+  return Finish(fbb, request_id, schema::Body::Cosignature, body.Union());
+}
+
 std::vector<std::uint8_t> EncodeSubmitReply(std::uint64_t request_id, const SubmitReplyInfo& info) {
   flatbuffers::FlatBufferBuilder fbb;
   std::vector<flatbuffers::Offset<schema::RecipientOutcome>> outcomes;

@@ -15,20 +15,25 @@
 #include <ctime>
 #include <deque>
 #include <filesystem>
+#include <fstream>
 #include <list>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
 #include "tearline/certificate.h"
+#include "tearline/checkpoint.h"
 #include "tearline/directory.h"
 #include "tearline/envelope.h"
+#include "tearline/file_util.h"
 #include "tearline/key_file.h"
 #include "tearline/keys.h"
 #include "tearline/label.h"
+#include "tearline/merkle.h"
 #include "tearline/node/control_protocol.h"
 #include "tearline/node/inbox_store.h"
 #include "tearline/policy.h"
@@ -46,6 +51,8 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kMaxPollInterval{100};
 constexpr milliseconds kDirectoryRefresh{60000};
+// Ask for the broker's latest audit checkpoint every this many heartbeats.
+constexpr int kCheckpointEveryHeartbeats = 4;
 constexpr int kMissedHeartbeatsForLoss = 3;
 constexpr std::size_t kMaxStashedDelivers = 256;
 constexpr std::size_t kMaxPendingSends = 64;
@@ -142,6 +149,13 @@ struct NodeDaemon::Impl {
 
   Directory directory;
   bool have_directory = false;
+
+  // Witness state: the latest audit checkpoint this node verified and cosigned. Every newer one
+  // must be proven consistent with it, so a broker that rewrites or forks its log is caught.
+  std::uint64_t witnessed_size = 0;
+  Hash witnessed_root{};
+  Clock::time_point last_checkpoint_request{};
+  std::string witness_alarm;  // Non-empty once an inconsistent checkpoint was seen.
   std::list<PendingSend> sends;
   std::deque<StashedDeliver> stashed;
 
@@ -238,6 +252,7 @@ struct NodeDaemon::Impl {
     auto in = InboxStore::Open(config.data_dir);
     if (!in.ok()) return in.status();
     inbox.emplace(std::move(in).value());
+    LoadWitnessState();
     return Status::Ok();
   }
 
@@ -401,6 +416,10 @@ struct NodeDaemon::Impl {
         (void)SendToBroker(EncodePing(last_ping_id, randombytes_random()));
       }
       if (now - last_directory_request >= kDirectoryRefresh) (void)RequestDirectory(now);
+      if (now - last_checkpoint_request >= heartbeat * kCheckpointEveryHeartbeats) {
+        last_checkpoint_request = now;
+        (void)SendToBroker(EncodeCheckpointRequest(NewRequestId(), witnessed_size));
+      }
     }
     for (auto it = sends.begin(); it != sends.end();) {
       if (now < it->deadline) {
@@ -429,8 +448,8 @@ struct NodeDaemon::Impl {
 
   void OnBrokerMessage(const zmq::message_t& msg) {
     std::vector<std::uint8_t> aligned;
-    std::span<const std::uint8_t> bytes = AlignedForDecode(
-        {static_cast<const std::uint8_t*>(msg.data()), msg.size()}, aligned);
+    std::span<const std::uint8_t> bytes =
+        AlignedForDecode({static_cast<const std::uint8_t*>(msg.data()), msg.size()}, aligned);
     auto decoded = DecodeFrame(bytes);
     if (!decoded.ok()) {
       spdlog::warn("event=broker_frame_rejected reason={} bytes={}", decoded.status().reason(),
@@ -458,6 +477,9 @@ struct NodeDaemon::Impl {
         break;
       }
       case schema::Body::Pong:
+        break;
+      case schema::Body::CheckpointReply:
+        OnCheckpointReply(*frame->body_as_CheckpointReply());
         break;
       case schema::Body::Directory:
         OnDirectory(*frame->body_as_Directory());
@@ -498,6 +520,95 @@ struct NodeDaemon::Impl {
                      schema::EnumNameBody(frame->body_type()));
         break;
     }
+  }
+
+  std::filesystem::path WitnessFile() const { return config.data_dir / "witness" / "checkpoint"; }
+
+  void LoadWitnessState() {
+    std::ifstream in(WitnessFile(), std::ios::binary);
+    if (!in) return;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string note = ss.str();
+    auto cp = ParseCheckpointBody(note.substr(0, note.find("\n\n") + 1));
+    if (cp.ok()) {
+      witnessed_size = cp->tree_size;
+      witnessed_root = cp->root_hash;
+    }
+  }
+
+  void WitnessAlarm(const std::string& why) {
+    witness_alarm = why;
+    spdlog::critical("event=audit_log_inconsistent broker_id={} detail=\"{}\"", broker_id, why);
+  }
+
+  void OnCheckpointReply(const schema::CheckpointReply& r) {
+    if (!broker_cert) return;
+    const std::string origin = "tearline/audit/" + broker_cert->node_id();
+    auto key =
+        MakeNoteVerifierKey(origin, NoteKeyType::kEd25519, broker_cert->fields().signing_key);
+    if (!key.ok()) return;
+    const std::string note = FbString(r.note());
+    auto opened = OpenCheckpoint(note, origin, *key);
+    if (!opened.ok()) {
+      WitnessAlarm("checkpoint signature does not verify: " + opened.status().ToString());
+      return;
+    }
+    const Checkpoint& cp = opened->checkpoint;
+    if (r.old_size() != witnessed_size) return;  // Stale reply to an older request.
+    if (cp.tree_size < witnessed_size) {
+      WitnessAlarm("broker presented a checkpoint of size " + std::to_string(cp.tree_size) +
+                   " after this node cosigned size " + std::to_string(witnessed_size));
+      return;
+    }
+    if (cp.tree_size == witnessed_size && witnessed_size > 0) {
+      if (cp.root_hash != witnessed_root) {
+        WitnessAlarm("two different roots signed for size " + std::to_string(cp.tree_size));
+      }
+      return;  // Nothing new to cosign.
+    }
+    if (witnessed_size > 0) {
+      auto proof_bytes = FbBytes(r.proof());
+      std::vector<Hash> proof;
+      if (proof_bytes.size() % 32 != 0) {
+        WitnessAlarm("malformed consistency proof");
+        return;
+      }
+      for (std::size_t i = 0; i < proof_bytes.size(); i += 32) {
+        Hash h{};
+        std::copy_n(proof_bytes.begin() + static_cast<std::ptrdiff_t>(i), 32, h.begin());
+        proof.push_back(h);
+      }
+      Status st =
+          VerifyConsistency(witnessed_size, cp.tree_size, witnessed_root, cp.root_hash, proof);
+      if (!st.ok()) {
+        WitnessAlarm("checkpoint " + std::to_string(cp.tree_size) +
+                     " is not consistent with the cosigned checkpoint " +
+                     std::to_string(witnessed_size) + ": " + st.ToString());
+        return;
+      }
+    }
+    auto line = Cosign(cp, config.id, keys.signing, static_cast<std::uint64_t>(NowUnix()));
+    if (!line.ok()) {
+      spdlog::error("event=cosign_failed reason={}", line.status().reason());
+      return;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(WitnessFile().parent_path(), ec);
+    const std::string stored = note;
+    if (Status st = WriteFileAtomic(
+            WitnessFile(), {reinterpret_cast<const std::uint8_t*>(stored.data()), stored.size()},
+            0600);
+        !st.ok()) {
+      spdlog::error("event=witness_store_failed reason={}", st.reason());
+      return;
+    }
+    witnessed_size = cp.tree_size;
+    witnessed_root = cp.root_hash;
+    std::string text = *line;
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    (void)SendToBroker(EncodeCosignature(NewRequestId(), cp.tree_size, text));
+    spdlog::info("event=checkpoint_cosigned size={}", cp.tree_size);
   }
 
   void OnDirectory(const schema::Directory& d) {

@@ -125,7 +125,8 @@ class FakeBroker {
   }
   const std::string& endpoint() const { return endpoint_; }
 
-  // Receives the next frame that is not a Ping or DirectoryRequest (those are answered here).
+  // Receives the next frame that is not a Ping, DirectoryRequest or CheckpointRequest (those
+  // are answered here; this stand-in has no audit log, so checkpoint requests are ignored).
   std::optional<std::vector<std::uint8_t>> Next(std::chrono::milliseconds timeout = 5000ms) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
@@ -145,6 +146,7 @@ class FakeBroker {
         Send(EncodePong((*f)->request_id(), (*f)->body_as_Ping()->nonce()));
         continue;
       }
+      if ((*f)->body_type() == schema::Body::CheckpointRequest) continue;
       if ((*f)->body_type() == schema::Body::DirectoryRequest) {
         ++directory_requests;
         Send(EncodeDirectory((*f)->request_id(), certs_, {}));

@@ -54,6 +54,12 @@ std::vector<std::uint8_t> EncodeAck(std::uint64_t request_id,
 std::vector<std::uint8_t> EncodePing(std::uint64_t request_id, std::uint64_t nonce);
 std::vector<std::uint8_t> EncodePong(std::uint64_t request_id, std::uint64_t nonce);
 std::vector<std::uint8_t> EncodeError(std::uint64_t request_id, const Status& status);
+std::vector<std::uint8_t> EncodeCheckpointRequest(std::uint64_t request_id, std::uint64_t old_size);
+std::vector<std::uint8_t> EncodeCheckpointReply(std::uint64_t request_id, std::string_view note,
+                                                std::uint64_t old_size,
+                                                std::span<const std::uint8_t> proof);
+std::vector<std::uint8_t> EncodeCosignature(std::uint64_t request_id, std::uint64_t size,
+                                            std::string_view line);
 
 // Plain-data form of a submit reply, shared by the broker (encoding) and node (decoding).
 struct PortionDenialInfo {

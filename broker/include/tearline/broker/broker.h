@@ -61,6 +61,11 @@ class Broker {
   void HandleSubmit(const std::string& node_id, std::uint64_t request_id,
                     std::span<const std::uint8_t> report);
   void HandleAck(const std::string& node_id, const schema::Ack& ack);
+  void HandleCheckpointRequest(const std::string& node_id, std::uint64_t request_id,
+                               std::uint64_t old_size);
+  void HandleCosignature(const std::string& node_id, const schema::Cosignature& cosignature);
+  void MaybeCheckpoint(bool force);
+  Status PublishAuditContext();
   void Reject(const std::string& node_id, std::uint64_t request_id, const Status& why,
               const std::string& report_id_hex);
   void FlushQueue(const std::string& node_id);
@@ -84,6 +89,7 @@ class Broker {
   std::string endpoint_;
   std::atomic<bool> stop_{false};
   std::uint64_t next_delivery_id_ = 1;
+  std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
   std::map<std::string, Peer> peers_;                     // node id -> connection
   std::map<std::string, std::set<std::string>> pending_;  // node id -> report ids (hex)
   std::set<std::string> seen_reports_;                    // report ids (hex) accepted

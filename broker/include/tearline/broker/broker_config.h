@@ -11,6 +11,8 @@
 //   policy = "coalition.toml"           # optional; default: the shipped policy
 //   heartbeat_ms = 1000                 # optional
 //   max_frame_bytes = 16842752          # optional, capped at the protocol maximum
+//   checkpoint_every = 64               # optional: sign an audit checkpoint every N records
+//   checkpoint_interval_ms = 2000       # optional: ...or after this long when records were added
 //
 // Thread-safety: plain value.
 #ifndef TEARLINE_BROKER_BROKER_CONFIG_H_
@@ -37,6 +39,10 @@ struct BrokerConfig {
   std::uint32_t heartbeat_ms = 1000;
   std::size_t max_frame_bytes = 0;  // 0: the protocol maximum.
   std::size_t max_queue_per_node = 10000;
+  // A signed audit checkpoint is written after this many new records, or after this interval
+  // when anything was appended, and at shutdown.
+  std::uint64_t checkpoint_every = 64;
+  std::uint32_t checkpoint_interval_ms = 2000;
 
   // The file where the broker writes the endpoint it actually bound (for port 0).
   std::filesystem::path EndpointFile() const { return data_dir / "endpoint"; }
