@@ -1,0 +1,85 @@
+// libFuzzer target: the audit log loader and the whole-directory verifier on arbitrary bytes.
+//
+// The input is written as log.jsonl into a scratch audit directory that also holds the shipped
+// policy (as policy.toml), so the record checks (sequence, time, policy digest, delivery
+// re-decisions) are reached, then the signed-file checks fail closed (no log.pub).
+// Properties checked beyond "no crash": the loader's records are the input's lines, in order,
+// byte-exact; a load failure names a line within the input and carries a reason; the verifier
+// never reports success without a signed checkpoint, and its failures carry a reason.
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+
+#include "tearline/audit_records.h"
+#include "tearline/audit_verify.h"
+
+namespace {
+
+// A per-process scratch audit directory, removed at exit.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "tearline-audit-fuzz-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) std::abort();
+    path_ = tmpl;
+    std::error_code ec;
+    std::filesystem::copy_file(TEARLINE_DEFAULT_POLICY_FOR_FUZZ, path_ / "policy.toml", ec);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static const ScratchDir kScratch;
+  const std::filesystem::path& kDir = kScratch.path();
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+
+  std::optional<tearline::AuditLoadError> error;
+  const auto records = tearline::ParseAuditLog(input, error);
+  std::size_t offset = 0;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto& r = records[i];
+    if (r.line != i + 1) std::abort();
+    if (input.substr(offset, r.bytes.size()) != r.bytes) std::abort();
+    offset += r.bytes.size();
+    if (offset >= input.size() || input[offset] != '\n') std::abort();
+    ++offset;
+  }
+  if (error) {
+    if (error->line != records.size() + 1 || error->status.reason().empty()) std::abort();
+  } else if (offset != input.size()) {
+    std::abort();
+  }
+  (void)tearline::BuildAuditTree(records);
+  (void)tearline::ParseAuditTime(input.substr(0, 48));
+
+  {
+    std::ofstream out(kDir / "log.jsonl", std::ios::binary | std::ios::trunc);
+    out.write(input.data(), static_cast<std::streamsize>(input.size()));
+  }
+  tearline::AuditVerifyOptions options;
+  options.dir = kDir;
+  const auto result = tearline::VerifyAuditDirectory(options);
+  if (result.ok()) {
+    if (!records.empty()) std::abort();  // Records without a signed checkpoint never pass.
+  } else if (result.failure->reason.empty()) {
+    std::abort();
+  }
+  return 0;
+}

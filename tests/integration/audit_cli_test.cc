@@ -1,0 +1,492 @@
+// The real tearline-audit binary on synthetic audit directories (built exactly as a broker
+// would: RFC 6962 tree, checkpoints signed with an Ed25519 log key, witness cosignatures by
+// certified nodes), plus the HTML report rendered in headless Chromium.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "coalition.h"
+#include "tearline/audit_records.h"
+#include "tearline/certificate.h"
+#include "tearline/checkpoint.h"
+#include "tearline/keys.h"
+#include "tearline/merkle.h"
+#include "test_support.h"
+
+namespace tearline {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::BinaryPath;
+using testing::ProcessResult;
+using testing::RunProcess;
+using testing::SourcePath;
+using testing::TempDir;
+
+constexpr std::int64_t kBaseTime = 1764400000;
+constexpr const char* kOrigin = "tearline/audit/broker-1";
+const std::string kR1 = "0123456789abcdef0123456789abcdef";
+const std::string kR2 = "fedcba9876543210fedcba9876543210";
+
+void WriteText(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+std::string ReadText(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  return lines;
+}
+
+SigningKeyPair Key() {
+  auto k = GenerateSigningKeyPair();
+  EXPECT_TRUE(k.ok());
+  return std::move(k).value();
+}
+
+Hash Leaf(const std::string& line) {
+  return LeafHash(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(line.data()),
+                                                line.size()));
+}
+
+// A small audit directory with two reports, a denial, live and queued deliveries.
+class AuditFixture {
+ public:
+  AuditFixture() : dir_(tmp_.path() / "audit"), broker_(Key()), root_(Key()) {
+    CertificateFields f;
+    f.serial = 1;
+    f.role = CertRole::kRoot;
+    f.node_id = "root";
+    f.not_before = kBaseTime - 86400;
+    f.not_after = kBaseTime + 365 * 86400;
+    f.signing_key = root_.public_key;
+    auto root = IssueCertificate(root_, f);
+    EXPECT_TRUE(root.ok());
+    WriteText(dir_ / "certs" / "root.cert",
+              std::string(root->encoded().begin(), root->encoded().end()));
+    for (auto [id, nation, serial] : {std::tuple{"usa-node", "USA", 2}, {"gbr-node", "GBR", 3}}) {
+      CertificateFields n = f;
+      n.serial = static_cast<std::uint64_t>(serial);
+      n.role = CertRole::kNode;
+      n.node_id = id;
+      n.nation = nation;
+      n.clearance = "SECRET";
+      witnesses_.emplace(id, Key());
+      n.signing_key = witnesses_.at(id).public_key;
+      n.encryption_key = Key().public_key;
+      n.transport_key = Key().public_key;
+      auto cert = IssueCertificate(root_, n);
+      EXPECT_TRUE(cert.ok()) << cert.status().ToString();
+      WriteText(dir_ / "certs" / (std::string(id) + ".cert"),
+                std::string(cert->encoded().begin(), cert->encoded().end()));
+    }
+    auto vkey = MakeNoteVerifierKey(kOrigin, NoteKeyType::kEd25519, broker_.public_key);
+    WriteText(dir_ / "log.pub", FormatNoteVerifierKey(*vkey) + "\n");
+    const std::string policy = ReadText(SourcePath("deploy/policy/coalition.toml"));
+    WriteText(dir_ / "policy.toml", policy);
+    const std::string digest = Sha256Hex(policy);
+    auto delivery = [](const std::string& id, const std::string& onation,
+                       const std::string& recipient, const std::string& nation,
+                       const std::string& label) {
+      return nlohmann::json{
+          {"report_id", id},        {"originator_nation", onation},
+          {"recipient", recipient}, {"nation", nation},
+          {"clearance", "SECRET"},  {"portions", {{{"index", 0}, {"label", label}}}}};
+    };
+    Add("broker_start", {{"broker", "broker-1"}, {"nodes", 3}, {"torn_tail_bytes", 0}});
+    Add("policy_loaded", {{"policy", "tearline-coalition"}, {"policy_sha256", digest}});
+    Add("node_connected", {{"node", "usa-node"}});
+    Add("node_connected", {{"node", "gbr-node"}});
+    Add("accepted", {{"report_id", kR1},
+                     {"originator", "usa-node"},
+                     {"originator_nation", "USA"},
+                     {"portions",
+                      {{{"index", 0}, {"label", "(S//REL TO USA, GBR)"}},
+                       {{"index", 1}, {"label", "(S//NF)"}}}},
+                     {"policy_sha256", digest}});  // line 5, t+6
+    Add("denied", {{"report_id", kR1},
+                   {"recipient", "gbr-node"},
+                   {"nation", "GBR"},
+                   {"portion", 1},
+                   {"label", "(S//NF)"},
+                   {"reason", "NOFORN"},
+                   {"explanation", "NOFORN"}});                                         // line 6
+    Add("delivered", delivery(kR1, "USA", "gbr-node", "GBR", "(S//REL TO USA, GBR)"));  // 7
+    Add("accepted", {{"report_id", kR2},
+                     {"originator", "gbr-node"},
+                     {"originator_nation", "GBR"},
+                     {"portions", {{{"index", 0}, {"label", "(C//REL TO USA, FRA, GBR)"}}}},
+                     {"policy_sha256", digest}});                                         // line 8
+    Add("queued", delivery(kR2, "GBR", "fra-node", "FRA", "(C//REL TO USA, FRA, GBR)"));  // 9
+    Add("delivered", delivery(kR2, "GBR", "usa-node", "USA", "(C//REL TO USA, FRA, GBR)"));
+    Add("node_connected", {{"node", "fra-node"}});  // line 11
+    Add("delivered", {{"report_id", kR2}, {"recipient", "fra-node"}, {"from_queue", true}});
+    Add("denied", {{"report_id", kR2},
+                   {"recipient", ""},
+                   {"nation", "JPN"},
+                   {"reason", "NO_NODE"},
+                   {"explanation", "no node"}});  // line 13
+    WriteText(dir_ / "log.jsonl", [&] {
+      std::string t;
+      for (const auto& l : lines_) t += l + "\n";
+      return t;
+    }());
+    SignAll();
+    Cosign(5, "usa-node");
+    Cosign(9, "gbr-node");
+  }
+
+  const fs::path& dir() const { return dir_; }
+  const fs::path& tmp() const { return tmp_.path(); }
+
+  void SignAll() {
+    const auto lines = SplitLines(ReadText(dir_ / "log.jsonl"));
+    MerkleTree tree;
+    for (const auto& l : lines) tree.Append(Leaf(l));
+    fs::remove_all(dir_ / "checkpoints");
+    for (std::uint64_t n = 1; n <= tree.size(); ++n) {
+      auto note = SignCheckpoint(Checkpoint{kOrigin, n, *tree.RootAt(n), {}}, kOrigin, broker_);
+      WriteText(dir_ / "checkpoints" / std::to_string(n), *note);
+      WriteText(dir_ / "checkpoint", *note);
+    }
+  }
+
+  std::string CosignLine(std::uint64_t size, const std::string& witness) {
+    auto note = ParseSignedNote(ReadText(dir_ / "checkpoints" / std::to_string(size)));
+    auto cp = ParseCheckpointBody(note->text);
+    auto line = tearline::Cosign(*cp, witness, witnesses_.at(witness),
+                                 static_cast<std::uint64_t>(kBaseTime + 100));
+    EXPECT_TRUE(line.ok());
+    return *line;
+  }
+  void Cosign(std::uint64_t size, const std::string& witness) {
+    WriteText(dir_ / "cosignatures" / (std::to_string(size) + "." + witness),
+              CosignLine(size, witness));
+  }
+
+ private:
+  void Add(const std::string& type, nlohmann::json fields) {
+    nlohmann::json r = nlohmann::json::object();
+    r["seq"] = lines_.size();
+    r["time"] = static_cast<double>(kBaseTime) + static_cast<double>(lines_.size()) * 1.5;
+    r["type"] = type;
+    for (auto& [k, v] : fields.items()) r[k] = v;
+    lines_.push_back(r.dump());
+  }
+
+  TempDir tmp_;
+  fs::path dir_;
+  SigningKeyPair broker_;
+  SigningKeyPair root_;
+  std::map<std::string, SigningKeyPair> witnesses_;
+  std::vector<std::string> lines_;
+};
+
+ProcessResult Audit(std::vector<std::string> args) {
+  args.insert(args.begin(), BinaryPath("tearline-audit").string());
+  return RunProcess(args, std::chrono::seconds(60));
+}
+
+TEST(AuditCliTest, VerifyPassesOnIntactDirectory) {
+  AuditFixture f;
+  auto r = Audit({"verify", f.dir().string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("PASS: 13 records; 13 checkpoints"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2 cosignatures by gbr-node usa-node"), std::string::npos) << r.out;
+}
+
+TEST(AuditCliTest, VerifyNamesTheDeletedRecord) {
+  AuditFixture f;
+  auto lines = SplitLines(ReadText(f.dir() / "log.jsonl"));
+  lines.erase(lines.begin() + 5);
+  std::string text;
+  for (const auto& l : lines) text += l + "\n";
+  WriteText(f.dir() / "log.jsonl", text);
+  auto r = Audit({"verify", f.dir().string()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("FAIL line 6: AUDIT_SEQ_MISMATCH"), std::string::npos) << r.out;
+}
+
+TEST(AuditCliTest, VerifyCatchesReSignedHistoryWithTrustedCheckpoint) {
+  AuditFixture f;
+  const fs::path trusted = f.tmp() / "trusted";
+  WriteText(trusted, ReadText(f.dir() / "checkpoints" / "9") + f.CosignLine(9, "gbr-node"));
+  // The broker drops the NOFORN denial (line 6), renumbers, re-signs and hides the cosignature.
+  auto lines = SplitLines(ReadText(f.dir() / "log.jsonl"));
+  lines.erase(lines.begin() + 5);
+  std::string text;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    auto j = nlohmann::json::parse(lines[i]);
+    j["seq"] = i;
+    text += j.dump() + "\n";
+  }
+  WriteText(f.dir() / "log.jsonl", text);
+  f.SignAll();
+  fs::remove(f.dir() / "cosignatures" / "9.gbr-node");
+  auto plain = Audit({"verify", f.dir().string()});
+  EXPECT_EQ(plain.exit_code, 0) << plain.out;
+  // Options may come before DIR: --trusted-checkpoint takes exactly one value per use.
+  auto r = Audit({"verify", "--trusted-checkpoint", trusted.string(), f.dir().string()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("FAIL lines 6-9"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("TRUSTED_CHECKPOINT_MISMATCH"), std::string::npos) << r.out;
+}
+
+TEST(AuditCliTest, MalformedInputAndUsageErrors) {
+  AuditFixture f;
+  auto missing = Audit({"verify", (f.tmp() / "nope").string()});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.out.find("AUDIT_DIR_NOT_FOUND"), std::string::npos) << missing.out;
+
+  std::string text = ReadText(f.dir() / "log.jsonl");
+  text.insert(text.find('\n') + 1, "{not json\n");
+  WriteText(f.dir() / "log.jsonl", text);
+  auto bad = Audit({"verify", f.dir().string()});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("FAIL line 2: AUDIT_BAD_JSON"), std::string::npos) << bad.out;
+  auto bad_query = Audit({"query", f.dir().string()});
+  EXPECT_EQ(bad_query.exit_code, 1);
+  EXPECT_NE(bad_query.out.find("line 2"), std::string::npos) << bad_query.out;
+
+  EXPECT_EQ(Audit({}).exit_code, 2);
+  EXPECT_EQ(Audit({"verify"}).exit_code, 2);
+  EXPECT_EQ(Audit({"verify", f.dir().string(), "--bogus"}).exit_code, 2);
+  EXPECT_EQ(Audit({"query", f.dir().string(), "--since", "yesterday"}).exit_code, 2);
+  EXPECT_EQ(Audit({"custody", f.dir().string(), "not-an-id"}).exit_code, 2);
+  EXPECT_EQ(Audit({"verify", f.dir().string(), "--ca", f.tmp().string()}).exit_code, 2);
+}
+
+TEST(AuditCliTest, QueryFilters) {
+  AuditFixture f;
+  auto gbr = Audit({"query", f.dir().string(), "--nation", "GBR", "--json"});
+  ASSERT_EQ(gbr.exit_code, 0) << gbr.err;
+  // accepted R2 (originator GBR), denied to GBR, delivered to GBR, queued and delivered R2.
+  const auto lines = SplitLines(gbr.out);
+  EXPECT_EQ(lines.size(), 5u) << gbr.out;
+  for (const auto& l : lines) EXPECT_NE(l.find("GBR"), std::string::npos) << l;
+
+  auto delivered =
+      Audit({"query", f.dir().string(), "--decision", "delivered", "--report", kR2, "--csv"});
+  ASSERT_EQ(delivered.exit_code, 0);
+  const auto rows = SplitLines(delivered.out);
+  ASSERT_EQ(rows.size(), 3u) << delivered.out;
+  EXPECT_EQ(rows[0].rfind("line,seq,time,time_utc,type,report_id", 0), 0u);
+  EXPECT_EQ(rows[1].rfind("10,9,", 0), 0u) << rows[1];
+  EXPECT_NE(rows[1].find("(C//REL TO USA, FRA, GBR)"), std::string::npos) << rows[1];
+
+  // Record i has time kBaseTime + 1.5 i: lines 5..7 are records 4..6 (t+6 .. t+9).
+  auto window = Audit({"query", f.dir().string(), "--since", "2025-11-29T07:06:46Z", "--until",
+                       std::to_string(kBaseTime + 9)});
+  ASSERT_EQ(window.exit_code, 0);
+  const auto w = SplitLines(window.out);
+  ASSERT_EQ(w.size(), 3u) << window.out;
+  EXPECT_EQ(w[0].rfind("line 5  2025-11-29T07:06:46.000Z  accepted", 0), 0u) << w[0];
+}
+
+TEST(AuditCliTest, CustodyProvesEveryRecordOfAReport) {
+  AuditFixture f;
+  auto r = Audit({"custody", f.dir().string(), kR2});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::size_t verified = 0;
+  for (std::size_t p = r.out.find("inclusion: verified"); p != std::string::npos;
+       p = r.out.find("inclusion: verified", p + 1)) {
+    ++verified;
+  }
+  EXPECT_EQ(verified, 5u) << r.out;  // accepted, queued, delivered, from_queue, denied
+  EXPECT_NE(r.out.find("line 12"), std::string::npos);
+  auto none = Audit({"custody", f.dir().string(), std::string(32, '9')});
+  EXPECT_EQ(none.exit_code, 1);
+}
+
+std::map<std::string, std::string> Header(const std::vector<std::string>& lines,
+                                          std::vector<Hash>& hashes) {
+  std::map<std::string, std::string> h;
+  for (const auto& l : lines) {
+    const auto sp = l.find(' ');
+    if (sp == std::string::npos) {
+      auto bytes = Base64Decode(l);
+      EXPECT_TRUE(bytes.ok()) << l;
+      hashes.push_back(*HashFromBytes(*bytes));
+    } else {
+      h[l.substr(0, sp)] = l.substr(sp + 1);
+    }
+  }
+  return h;
+}
+
+Hash Decode(const std::string& b64) { return *HashFromBytes(*Base64Decode(b64)); }
+
+TEST(AuditCliTest, ProofsVerifyIndependently) {
+  AuditFixture f;
+  auto inc = Audit({"prove", f.dir().string(), "--leaf", "3"});
+  ASSERT_EQ(inc.exit_code, 0) << inc.err;
+  std::vector<Hash> proof;
+  auto h = Header(SplitLines(inc.out), proof);
+  EXPECT_EQ(h["tree_size"], "13");
+  EXPECT_EQ(h["signed_checkpoint"], "matches");
+  EXPECT_EQ(proof.size(), std::stoul(h["proof_hashes"]));
+  const auto line3 = SplitLines(ReadText(f.dir() / "log.jsonl"))[3];
+  EXPECT_EQ(Decode(h["leaf_hash"]), Leaf(line3));
+  EXPECT_TRUE(VerifyInclusion(Decode(h["leaf_hash"]), 3, 13, proof, Decode(h["root"])).ok());
+
+  auto con = Audit({"prove", f.dir().string(), "--consistency", "5", "9"});
+  ASSERT_EQ(con.exit_code, 0) << con.err;
+  std::vector<Hash> cproof;
+  auto c = Header(SplitLines(con.out), cproof);
+  EXPECT_TRUE(VerifyConsistency(5, 9, Decode(c["old_root"]), Decode(c["new_root"]), cproof).ok());
+  EXPECT_EQ(Audit({"prove", f.dir().string(), "--leaf", "13"}).exit_code, 2);
+  EXPECT_EQ(Audit({"prove", f.dir().string()}).exit_code, 2);
+}
+
+// Renders the report in headless Chromium and returns the DOM it built ("" if it failed).
+std::string ChromiumDom(const fs::path& html, const fs::path& profile, const fs::path& shot) {
+  const std::vector<std::string> common = {"/usr/bin/chromium",
+                                           "--headless",
+                                           "--no-sandbox",
+                                           "--disable-gpu",
+                                           "--disable-background-networking",
+                                           "--disable-component-update",
+                                           "--disable-sync",
+                                           "--no-first-run",
+                                           "--user-data-dir=" + profile.string()};
+  auto dump = common;
+  dump.push_back("--dump-dom");
+  dump.push_back("file://" + html.string());
+  auto r = RunProcess(dump, std::chrono::seconds(90));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto snap = common;
+  snap.push_back("--window-size=1200,1600");
+  snap.push_back("--screenshot=" + shot.string());
+  snap.push_back("file://" + html.string());
+  (void)RunProcess(snap, std::chrono::seconds(90));
+  return r.out;
+}
+
+TEST(AuditCliTest, HtmlReportRendersInChromium) {
+  AuditFixture f;
+  const fs::path html = f.tmp() / "report.html";
+  auto r = Audit({"report", f.dir().string(), "--html", html.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::string page = ReadText(html);
+  EXPECT_EQ(page.find("<script"), std::string::npos);
+  EXPECT_EQ(page.find("http://"), std::string::npos);
+  EXPECT_EQ(page.find("https://"), std::string::npos);
+  if (!fs::exists("/usr/bin/chromium")) {
+    GTEST_SKIP() << "chromium is not installed (apt-get install chromium, or "
+                    "deploy/install-deps.sh): the HTML report was written but not rendered";
+  }
+  const std::string dom = ChromiumDom(html, f.tmp() / "profile", f.tmp() / "report.png");
+  ASSERT_FALSE(dom.empty());
+  EXPECT_NE(dom.find("<p id=\"verdict\" class=\"verdict pass\">PASS</p>"), std::string::npos);
+  // Matrix: USA->GBR 1 (R1), GBR->USA 1 and GBR->FRA 1 (R2, the latter from the queue).
+  for (const char* cell : {"data-from=\"USA\" data-to=\"GBR\"", "data-from=\"GBR\" data-to=\"USA\"",
+                           "data-from=\"GBR\" data-to=\"FRA\""}) {
+    const auto p = dom.find(cell);
+    ASSERT_NE(p, std::string::npos) << cell;
+    EXPECT_NE(dom.find(">1</td>", p), std::string::npos);
+    EXPECT_EQ(dom.find(">1</td>", p), dom.find("</td>", p) - 2) << cell;
+  }
+  const auto zero = dom.find("data-from=\"USA\" data-to=\"FRA\"");
+  ASSERT_NE(zero, std::string::npos);
+  EXPECT_EQ(dom.find(">0</td>", zero), dom.find("</td>", zero) - 2);
+  // One of two accepted reports rolls up to NOFORN; deliveries took 3, 3 and 6 s.
+  EXPECT_NE(dom.find("id=\"share-noforn\">50.0%"), std::string::npos);
+  EXPECT_NE(dom.find("id=\"latency-min\">3.000 s"), std::string::npos);
+  EXPECT_NE(dom.find("id=\"latency-median\">3.000 s"), std::string::npos);
+  EXPECT_NE(dom.find("id=\"latency-max\">6.000 s"), std::string::npos);
+  EXPECT_NE(dom.find("<td>NOFORN</td><td class=\"num\">1</td>"), std::string::npos);
+  EXPECT_NE(dom.find("<td>JPN</td><td class=\"num\">1</td>"), std::string::npos);
+  EXPECT_GT(fs::exists(f.tmp() / "report.png") ? fs::file_size(f.tmp() / "report.png") : 0u, 0u);
+
+  // A tampered directory: the page says FAIL with the reason, and the tool exits 1.
+  auto lines = SplitLines(ReadText(f.dir() / "log.jsonl"));
+  std::swap(lines[7], lines[8]);
+  std::string text;
+  for (const auto& l : lines) text += l + "\n";
+  WriteText(f.dir() / "log.jsonl", text);
+  const fs::path bad_html = f.tmp() / "bad.html";
+  auto bad = Audit({"report", f.dir().string(), "--html", bad_html.string()});
+  EXPECT_EQ(bad.exit_code, 1) << bad.out << bad.err;
+  const std::string bad_dom = ChromiumDom(bad_html, f.tmp() / "profile2", f.tmp() / "bad.png");
+  EXPECT_NE(bad_dom.find("class=\"verdict fail\">FAIL</p>"), std::string::npos);
+  EXPECT_NE(bad_dom.find("line 8: AUDIT_SEQ_MISMATCH"), std::string::npos);
+}
+
+// The tool on the audit directory a real broker wrote while real nodes exchanged reports.
+TEST(AuditCliTest, RealBrokerAuditDirectoryVerifies) {
+  testing::Coalition c;
+  c.IssueNode("usa-1", "USA", "SECRET");
+  c.IssueNode("gbr-1", "GBR", "SECRET");
+  c.StartBroker();
+  c.StartNode("usa-1");
+  c.StartNode("gbr-1");
+  WriteText(c.root() / "a.txt", "Convoy sighted.");
+  WriteText(c.root() / "b.txt", "Source identity.");
+  auto sent =
+      c.NodeCli("usa-1", "send",
+                {"--to", "GBR", "--portion", "(S//REL TO USA, GBR)", (c.root() / "a.txt").string(),
+                 "--portion", "(S//NF)", (c.root() / "b.txt").string()});
+  EXPECT_EQ(sent.exit_code, 0) << sent.out << sent.err;
+  c.StopNode("gbr-1");
+  auto queued = c.NodeCli(
+      "usa-1", "send",
+      {"--to", "GBR", "--portion", "(C//REL TO USA, GBR)", (c.root() / "a.txt").string()});
+  EXPECT_EQ(queued.exit_code, 0) << queued.out << queued.err;
+  c.StartNode("gbr-1");
+  testing::WaitFor([&] { return c.AuditLogText().find("from_queue") != std::string::npos; });
+  c.StopBroker();
+  const fs::path dir = c.broker_data() / "audit";
+  if (!fs::exists(dir / "checkpoint")) {
+    GTEST_SKIP() << "this broker does not sign audit checkpoints (no " << dir / "checkpoint"
+                 << "); nothing to verify";
+  }
+  auto r = Audit({"verify", dir.string(), "--ca", c.ca_dir().string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << "\n" << c.AuditLogText();
+  EXPECT_EQ(r.out.rfind("PASS", 0), 0u) << r.out;
+  // The live delivery and the queued copy were both re-decided under the logged policy.
+  EXPECT_NE(r.out.find("2 deliveries (2 portions) allowed"), std::string::npos) << r.out;
+  // Whatever the nodes cosigned was verified under their certificates.
+  std::size_t cosignatures = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir / "cosignatures", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    ++cosignatures;
+  }
+  EXPECT_NE(r.out.find("; " + std::to_string(cosignatures) + " cosignatures"), std::string::npos)
+      << r.out;
+
+  auto delivered = Audit({"query", dir.string(), "--decision", "delivered", "--json"});
+  EXPECT_EQ(SplitLines(delivered.out).size(), 2u) << delivered.out;
+  const fs::path html = c.root() / "report.html";
+  auto rep = Audit({"report", dir.string(), "--html", html.string(), "--ca", c.ca_dir().string()});
+  EXPECT_EQ(rep.exit_code, 0) << rep.out << rep.err;
+  EXPECT_NE(ReadText(html).find("data-from=\"USA\" data-to=\"GBR\""), std::string::npos);
+
+  // Cutting a record out of the real log is caught and named.
+  auto lines = SplitLines(ReadText(dir / "log.jsonl"));
+  ASSERT_GT(lines.size(), 3u);
+  lines.erase(lines.begin() + 2);
+  std::string text;
+  for (const auto& l : lines) text += l + "\n";
+  WriteText(dir / "log.jsonl", text);
+  auto bad = Audit({"verify", dir.string(), "--ca", c.ca_dir().string()});
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+  EXPECT_NE(bad.out.find("FAIL line 3: AUDIT_SEQ_MISMATCH"), std::string::npos) << bad.out;
+}
+
+}  // namespace
+}  // namespace tearline

@@ -1,0 +1,301 @@
+// The auditor's HTML report: one self-contained page (inline CSS, no scripts, no external
+// resources) so it can be archived, mailed and opened on an air-gapped machine.
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "tearline/label.h"
+#include "tearline/policy.h"
+#include "tearline/release.h"
+#include "tearline/tools/audit_command.h"
+
+namespace tearline::tools {
+namespace {
+
+std::string Esc(std::string_view s) {
+  std::string o;
+  o.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      case '\'':
+        o += "&#39;";
+        break;
+      default:
+        o += c;
+    }
+  }
+  return o;
+}
+
+const std::string* Str(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return nullptr;
+  return &it->get_ref<const std::string&>();
+}
+
+std::string Seconds(double s) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f s", s);
+  return buf;
+}
+
+std::string Percent(std::uint64_t part, std::uint64_t whole) {
+  if (whole == 0) return "–";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%",
+                100.0 * static_cast<double>(part) / static_cast<double>(whole));
+  return buf;
+}
+
+struct Accepted {
+  double time = 0;
+  std::string originator_nation;
+  std::vector<std::string> labels;
+};
+
+struct Stats {
+  std::map<std::string, std::map<std::string, std::uint64_t>> matrix;  // from -> to -> count
+  std::set<std::string> from_nations, to_nations;
+  std::map<std::string, std::uint64_t> denied_by_reason, denied_by_nation;
+  std::uint64_t accepted = 0, noforn_banner = 0, unmarked_portion = 0, either = 0;
+  bool rollup_available = true;
+  std::vector<double> latencies;
+  std::map<std::string, std::uint64_t> types;
+};
+
+Stats Compute(const std::vector<AuditRecord>& records, const Policy* policy) {
+  Stats s;
+  std::map<std::string, Accepted> accepted;
+  std::map<std::pair<std::string, std::string>, std::string> queued_nation;
+  std::set<std::pair<std::string, std::string>> delivered;
+  for (const AuditRecord& r : records) {
+    ++s.types[r.type];
+    const nlohmann::json& j = r.json;
+    const std::string* id = Str(j, "report_id");
+    if (r.type == "accepted" && id != nullptr) {
+      Accepted a;
+      a.time = r.time;
+      if (const auto* n = Str(j, "originator_nation")) a.originator_nation = *n;
+      if (auto p = j.find("portions"); p != j.end() && p->is_array()) {
+        for (const auto& portion : *p) {
+          if (portion.is_object()) {
+            if (const auto* l = Str(portion, "label")) a.labels.push_back(*l);
+          }
+        }
+      }
+      ++s.accepted;
+      if (policy == nullptr) {
+        s.rollup_available = false;
+      } else {
+        std::vector<Label> labels;
+        bool unmarked = false;
+        bool parsed_all = !a.labels.empty();
+        for (const auto& text : a.labels) {
+          auto label = ParseLabel(text, *policy);
+          if (!label.ok()) {
+            parsed_all = false;
+            break;
+          }
+          if (!label->has_rel_to && !label->noforn && label->level > 0) unmarked = true;
+          labels.push_back(*label);
+        }
+        bool noforn = false;
+        if (parsed_all) {
+          auto banner = Rollup(labels, *policy);
+          noforn = banner.ok() && banner->noforn;
+        }
+        if (noforn) ++s.noforn_banner;
+        if (unmarked) ++s.unmarked_portion;
+        if (noforn || unmarked) ++s.either;
+      }
+      accepted[*id] = std::move(a);
+    } else if (r.type == "denied") {
+      if (const auto* reason = Str(j, "reason")) ++s.denied_by_reason[*reason];
+      const auto* nation = Str(j, "nation");
+      ++s.denied_by_nation[nation != nullptr && !nation->empty() ? *nation : "(none)"];
+    } else if ((r.type == "delivered" || r.type == "queued") && id != nullptr) {
+      const auto* recipient = Str(j, "recipient");
+      if (recipient == nullptr) continue;
+      const auto key = std::make_pair(*id, *recipient);
+      std::string nation;
+      if (const auto* n = Str(j, "nation")) {
+        nation = *n;
+      } else if (auto q = queued_nation.find(key); q != queued_nation.end()) {
+        nation = q->second;
+      }
+      if (r.type == "queued") {
+        queued_nation[key] = nation;
+        continue;
+      }
+      if (delivered.contains(key)) continue;  // Count a report once per recipient.
+      delivered.insert(key);
+      auto acc = accepted.find(*id);
+      std::string from = acc != accepted.end() ? acc->second.originator_nation : "";
+      if (const auto* o = Str(j, "originator_nation")) from = *o;
+      if (from.empty()) from = "?";
+      if (nation.empty()) nation = "?";
+      ++s.matrix[from][nation];
+      s.from_nations.insert(from);
+      s.to_nations.insert(nation);
+      if (acc != accepted.end()) s.latencies.push_back(r.time - acc->second.time);
+    }
+  }
+  std::sort(s.latencies.begin(), s.latencies.end());
+  return s;
+}
+
+void CountTable(std::ostringstream& h, const char* id, const char* head,
+                const std::map<std::string, std::uint64_t>& counts) {
+  h << "<table id=\"" << id << "\"><tr><th>" << head << "</th><th>records</th></tr>\n";
+  if (counts.empty()) h << "<tr><td colspan=\"2\" class=\"none\">none</td></tr>\n";
+  for (const auto& [k, v] : counts) {
+    h << "<tr><td>" << Esc(k) << "</td><td class=\"num\">" << v << "</td></tr>\n";
+  }
+  h << "</table>\n";
+}
+
+constexpr const char* kCss = R"(
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#1d2430;
+  background:#fbfbfd;max-width:70em}
+h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:2em;
+  border-bottom:1px solid #ccd;padding-bottom:.2em}
+.meta{color:#556;font-size:.9em}
+table{border-collapse:collapse;margin:.5em 0}
+th,td{border:1px solid #ccd;padding:.3em .6em;text-align:left}
+th{background:#eef0f5}td.num,td.heat{text-align:right;font-variant-numeric:tabular-nums}
+td.heat{min-width:3em}
+.verdict{font-size:1.4em;font-weight:bold;padding:.4em .8em;display:inline-block;border-radius:4px}
+.pass{background:#d8f3dc;color:#1b4332}.fail{background:#ffd6d6;color:#7a0010}
+.none{color:#889}code{font-size:.9em;word-break:break-all}
+)";
+
+}  // namespace
+
+std::string RenderAuditReportHtml(const AuditVerifyOptions& options,
+                                  const std::vector<AuditRecord>& records,
+                                  const AuditVerifyResult& verification) {
+  std::optional<Policy> policy;
+  if (auto p = Policy::LoadFile((options.dir / "policy.toml").string()); p.ok()) {
+    policy = std::move(p).value();
+  }
+  const Stats s = Compute(records, policy ? &*policy : nullptr);
+  std::ostringstream h;
+  h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+    << "<title>Tearline audit report</title>\n<style>" << kCss << "</style></head><body>\n";
+  h << "<h1>Tearline audit report</h1>\n<p class=\"meta\">Log <code>"
+    << Esc(verification.origin.empty() ? "(unknown origin)" : verification.origin) << "</code>, "
+    << records.size() << " records";
+  if (!records.empty()) {
+    h << " from " << FormatAuditTime(records.front().time) << " to "
+      << FormatAuditTime(records.back().time);
+  }
+  if (policy) h << ", policy " << Esc(policy->name()) << " " << Esc(policy->version());
+  h << ".</p>\n";
+
+  h << "<h2>Verification</h2>\n";
+  if (verification.ok()) {
+    h << "<p id=\"verdict\" class=\"verdict pass\">PASS</p>\n<p id=\"verdict-detail\">"
+      << verification.records << " records, " << verification.checkpoints << " signed checkpoints";
+    if (verification.latest) {
+      h << " (latest size " << verification.latest->tree_size << ")";
+    }
+    h << ", " << verification.cosignatures << " witness cosignatures, "
+      << verification.trusted_checkpoints << " trusted checkpoints, "
+      << verification.deliveries_checked << " deliveries re-decided under the logged policy.</p>\n";
+  } else {
+    h << "<p id=\"verdict\" class=\"verdict fail\">FAIL</p>\n<p id=\"verdict-detail\">"
+      << Esc(verification.failure->ToString()) << "</p>\n"
+      << "<p>The figures below are computed from the records as they are and cannot be "
+         "relied on.</p>\n";
+  }
+
+  h << "<h2>Who shared with whom</h2>\n<p>Reports delivered, by originator nation (rows) and "
+       "recipient nation (columns); darker is more.</p>\n";
+  std::uint64_t max = 0;
+  for (const auto& [f, row] : s.matrix) {
+    for (const auto& [t, v] : row) max = std::max(max, v);
+  }
+  h << "<table id=\"matrix\"><tr><th>from \\ to</th>";
+  for (const auto& t : s.to_nations) h << "<th>" << Esc(t) << "</th>";
+  h << "</tr>\n";
+  if (s.from_nations.empty()) {
+    h << "<tr><td class=\"none\">no deliveries</td></tr>\n";
+  }
+  for (const auto& f : s.from_nations) {
+    h << "<tr><th>" << Esc(f) << "</th>";
+    for (const auto& t : s.to_nations) {
+      const auto& row = s.matrix.at(f);
+      const auto it = row.find(t);
+      const std::uint64_t v = it == row.end() ? 0 : it->second;
+      const double alpha =
+          v == 0 ? 0.0 : 0.15 + 0.85 * static_cast<double>(v) / static_cast<double>(max);
+      char style[96];
+      std::snprintf(style, sizeof style, "background-color:rgba(178,34,52,%.2f);color:%s", alpha,
+                    alpha > 0.55 ? "#fff" : "#1d2430");
+      h << "<td class=\"heat\" data-from=\"" << Esc(f) << "\" data-to=\"" << Esc(t) << "\" style=\""
+        << style << "\" title=\"" << Esc(f) << " to " << Esc(t) << ": " << v << "\">" << v
+        << "</td>";
+    }
+    h << "</tr>\n";
+  }
+  h << "</table>\n";
+
+  h << "<h2>Denials</h2>\n";
+  CountTable(h, "denied-by-reason", "reason", s.denied_by_reason);
+  CountTable(h, "denied-by-nation", "recipient nation", s.denied_by_nation);
+
+  h << "<h2>Restrictive markings</h2>\n<table id=\"markings\">"
+    << "<tr><th>accepted reports</th><td class=\"num\">" << s.accepted << "</td><td></td></tr>\n";
+  if (s.rollup_available) {
+    h << "<tr><th>banner (roll-up) NOFORN</th><td class=\"num\">" << s.noforn_banner
+      << "</td><td class=\"num\" id=\"share-noforn\">" << Percent(s.noforn_banner, s.accepted)
+      << "</td></tr>\n<tr><th>a classified portion without releasability marking</th>"
+      << "<td class=\"num\">" << s.unmarked_portion << "</td><td class=\"num\">"
+      << Percent(s.unmarked_portion, s.accepted) << "</td></tr>\n"
+      << "<tr><th>either</th><td class=\"num\">" << s.either
+      << "</td><td class=\"num\" id=\"share-restrictive\">" << Percent(s.either, s.accepted)
+      << "</td></tr>\n";
+  } else {
+    h << "<tr><td colspan=\"3\" class=\"none\">policy.toml unavailable: cannot roll up "
+         "labels</td></tr>\n";
+  }
+  h << "</table>\n";
+
+  h << "<h2>Time from submission to delivery</h2>\n<p>Accepted record to the first delivery "
+       "to each recipient (including deliveries from the queue).</p>\n<table id=\"latency\">";
+  if (s.latencies.empty()) {
+    h << "<tr><td class=\"none\">no deliveries</td></tr>";
+  } else {
+    const auto& l = s.latencies;
+    const std::size_t n = l.size();
+    const double median = n % 2 == 1 ? l[n / 2] : (l[n / 2 - 1] + l[n / 2]) / 2;
+    h << "<tr><th>deliveries</th><td class=\"num\">" << n << "</td></tr>"
+      << "<tr><th>min</th><td class=\"num\" id=\"latency-min\">" << Seconds(l.front())
+      << "</td></tr><tr><th>median</th><td class=\"num\" id=\"latency-median\">" << Seconds(median)
+      << "</td></tr><tr><th>max</th><td class=\"num\" id=\"latency-max\">" << Seconds(l.back())
+      << "</td></tr>";
+  }
+  h << "</table>\n";
+
+  h << "<h2>Records by type</h2>\n";
+  CountTable(h, "types", "type", s.types);
+  h << "</body></html>\n";
+  return h.str();
+}
+
+}  // namespace tearline::tools
