@@ -173,7 +173,7 @@ std::vector<std::uint8_t> EncodeSubmitReply(std::uint64_t request_id, const Subm
     outcomes.push_back(schema::CreateRecipientOutcome(
         fbb, fbb.CreateString(o.nation), fbb.CreateString(o.node_id), o.state,
         fbb.CreateVector(o.portions), fbb.CreateVector(denials), fbb.CreateString(o.reason),
-        fbb.CreateString(o.explanation)));
+        fbb.CreateString(o.explanation), o.record_seq));
   }
   flatbuffers::Offset<schema::Error> error = 0;
   if (!info.error_reason.empty()) {
@@ -181,7 +181,7 @@ std::vector<std::uint8_t> EncodeSubmitReply(std::uint64_t request_id, const Subm
                                 fbb.CreateString(info.error_message));
   }
   auto body = schema::CreateSubmitReply(fbb, Bytes(fbb, info.report_id), info.accepted,
-                                        fbb.CreateVector(outcomes), error);
+                                        fbb.CreateVector(outcomes), error, info.duplicate);
   return Finish(fbb, request_id, schema::Body::SubmitReply, body.Union());
 }
 
@@ -211,12 +211,63 @@ SubmitReplyInfo ToSubmitReplyInfo(const schema::SubmitReply& reply) {
       }
       out.reason = Str(o->reason());
       out.explanation = Str(o->explanation());
+      out.record_seq = o->record_seq();
       info.outcomes.push_back(std::move(out));
     }
   }
   if (reply.error() != nullptr) {
     info.error_reason = Str(reply.error()->reason());
     info.error_message = Str(reply.error()->message());
+  }
+  info.duplicate = reply.duplicate();
+  return info;
+}
+
+std::vector<std::uint8_t> EncodeProofRequest(std::uint64_t request_id, std::uint64_t seq) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = schema::CreateProofRequest(fbb, seq);
+  return Finish(fbb, request_id, schema::Body::ProofRequest, body.Union());
+}
+
+std::vector<std::uint8_t> EncodeProofReply(std::uint64_t request_id, std::string_view note,
+                                           std::uint64_t seq, std::string_view record,
+                                           std::span<const std::uint8_t> proof) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = schema::CreateProofReply(fbb, fbb.CreateString(note), seq, fbb.CreateString(record),
+                                       Bytes(fbb, proof));
+  return Finish(fbb, request_id, schema::Body::ProofReply, body.Union());
+}
+
+std::vector<std::uint8_t> EncodeTrackRequest(std::uint64_t request_id,
+                                             std::span<const std::uint8_t> report_id) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = schema::CreateTrackRequest(fbb, Bytes(fbb, report_id));
+  return Finish(fbb, request_id, schema::Body::TrackRequest, body.Union());
+}
+
+std::vector<std::uint8_t> EncodeTrackReply(std::uint64_t request_id, const TrackReplyInfo& info) {
+  flatbuffers::FlatBufferBuilder fbb;
+  std::vector<flatbuffers::Offset<schema::RecipientStatus>> recipients;
+  for (const auto& r : info.recipients) {
+    recipients.push_back(schema::CreateRecipientStatus(
+        fbb, fbb.CreateString(r.node_id), fbb.CreateString(r.nation), fbb.CreateString(r.state),
+        fbb.CreateString(r.reason), r.updated_unix, r.record_seq));
+  }
+  auto body =
+      schema::CreateTrackReply(fbb, Bytes(fbb, info.report_id), fbb.CreateVector(recipients));
+  return Finish(fbb, request_id, schema::Body::TrackReply, body.Union());
+}
+
+TrackReplyInfo ToTrackReplyInfo(const schema::TrackReply& reply) {
+  TrackReplyInfo info;
+  if (reply.report_id() != nullptr) {
+    info.report_id.assign(reply.report_id()->begin(), reply.report_id()->end());
+  }
+  if (reply.recipients() != nullptr) {
+    for (const auto* r : *reply.recipients()) {
+      info.recipients.push_back({Str(r->node_id()), Str(r->nation()), Str(r->state()),
+                                 Str(r->reason()), r->updated_unix(), r->record_seq()});
+    }
   }
   return info;
 }

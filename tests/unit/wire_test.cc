@@ -66,6 +66,62 @@ TEST(WireTest, SubmitReplyRoundTrip) {
   ASSERT_EQ(back.outcomes[0].denials.size(), 1u);
   EXPECT_EQ(back.outcomes[0].denials[0].reason, "NOT_RELEASABLE");
   EXPECT_EQ(DeliveryStateName(back.outcomes[0].state), "DELIVERED");
+  EXPECT_EQ(back.outcomes[0].record_seq, 0u);
+  EXPECT_FALSE(back.duplicate);
+
+  info.duplicate = true;
+  info.outcomes[0].record_seq = 41;
+  const auto dup_bytes = EncodeSubmitReply(4, info);
+  auto dup = DecodeFrame(dup_bytes);
+  ASSERT_TRUE(dup.ok());
+  SubmitReplyInfo dup_back = ToSubmitReplyInfo(*(*dup)->body_as_SubmitReply());
+  EXPECT_TRUE(dup_back.duplicate);
+  EXPECT_EQ(dup_back.outcomes[0].record_seq, 41u);
+}
+
+TEST(WireTest, ProofFramesRoundTrip) {
+  const auto req_bytes = EncodeProofRequest(5, 17);
+  auto req = DecodeFrame(req_bytes);
+  ASSERT_TRUE(req.ok()) << req.status().ToString();
+  ASSERT_EQ((*req)->body_type(), schema::Body::ProofRequest);
+  EXPECT_EQ((*req)->body_as_ProofRequest()->seq(), 17u);
+
+  const std::vector<std::uint8_t> proof(64, 0x5a);
+  const auto reply_bytes =
+      EncodeProofReply(5, "tearline/audit/b\n24\nroot\n\nsig\n", 17, R"({"seq":17})", proof);
+  auto reply = DecodeFrame(reply_bytes);
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  const auto* p = (*reply)->body_as_ProofReply();
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->seq(), 17u);
+  EXPECT_EQ(p->record()->str(), R"({"seq":17})");
+  EXPECT_EQ(std::vector<std::uint8_t>(p->proof()->begin(), p->proof()->end()), proof);
+}
+
+TEST(WireTest, TrackFramesRoundTrip) {
+  const std::vector<std::uint8_t> id(16, 0x11);
+  const auto req_bytes = EncodeTrackRequest(6, id);
+  auto req = DecodeFrame(req_bytes);
+  ASSERT_TRUE(req.ok()) << req.status().ToString();
+  const auto* r = (*req)->body_as_TrackRequest();
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(std::vector<std::uint8_t>(r->report_id()->begin(), r->report_id()->end()), id);
+
+  TrackReplyInfo info;
+  info.report_id = id;
+  info.recipients.push_back({"gbr-1", "GBR", "acknowledged", "", 1700000100, 12});
+  info.recipients.push_back({"kor-1", "KOR", "expired", "REPORT_EXPIRED", 1700000200, 30});
+  const auto reply_bytes = EncodeTrackReply(6, info);
+  auto reply = DecodeFrame(reply_bytes);
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  TrackReplyInfo back = ToTrackReplyInfo(*(*reply)->body_as_TrackReply());
+  EXPECT_EQ(back.report_id, id);
+  ASSERT_EQ(back.recipients.size(), 2u);
+  EXPECT_EQ(back.recipients[1].node_id, "kor-1");
+  EXPECT_EQ(back.recipients[1].state, "expired");
+  EXPECT_EQ(back.recipients[1].reason, "REPORT_EXPIRED");
+  EXPECT_EQ(back.recipients[1].updated_unix, 1700000200);
+  EXPECT_EQ(back.recipients[1].record_seq, 30u);
 }
 
 TEST(WireTest, RejectsGarbageTruncationAndOversize) {

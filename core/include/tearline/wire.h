@@ -76,6 +76,7 @@ struct RecipientOutcomeInfo {
   std::vector<PortionDenialInfo> denials;
   std::string reason;
   std::string explanation;
+  std::uint64_t record_seq = 0;  // 0 = no audit record named.
 };
 struct SubmitReplyInfo {
   std::vector<std::uint8_t> report_id;
@@ -83,10 +84,34 @@ struct SubmitReplyInfo {
   std::vector<RecipientOutcomeInfo> outcomes;
   std::string error_reason;
   std::string error_message;
+  bool duplicate = false;  // Answer to an identical resubmission: stored outcomes, not re-routed.
 };
 
 std::vector<std::uint8_t> EncodeSubmitReply(std::uint64_t request_id, const SubmitReplyInfo& info);
 SubmitReplyInfo ToSubmitReplyInfo(const schema::SubmitReply& reply);
+
+std::vector<std::uint8_t> EncodeProofRequest(std::uint64_t request_id, std::uint64_t seq);
+std::vector<std::uint8_t> EncodeProofReply(std::uint64_t request_id, std::string_view note,
+                                           std::uint64_t seq, std::string_view record,
+                                           std::span<const std::uint8_t> proof);
+std::vector<std::uint8_t> EncodeTrackRequest(std::uint64_t request_id,
+                                             std::span<const std::uint8_t> report_id);
+
+// Plain-data form of a track reply (see TrackReply in schemas/wire.fbs for the states).
+struct RecipientStatusInfo {
+  std::string node_id;
+  std::string nation;
+  std::string state;
+  std::string reason;
+  std::int64_t updated_unix = 0;
+  std::uint64_t record_seq = 0;
+};
+struct TrackReplyInfo {
+  std::vector<std::uint8_t> report_id;
+  std::vector<RecipientStatusInfo> recipients;
+};
+std::vector<std::uint8_t> EncodeTrackReply(std::uint64_t request_id, const TrackReplyInfo& info);
+TrackReplyInfo ToTrackReplyInfo(const schema::TrackReply& reply);
 
 // Name of a delivery state as printed to users: DELIVERED, QUEUED, DENIED.
 std::string_view DeliveryStateName(schema::DeliveryState state);
