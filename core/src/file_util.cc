@@ -1,6 +1,7 @@
 #include "tearline/file_util.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -32,22 +33,34 @@ Status WriteAllFd(int fd, const std::uint8_t* data, std::size_t size,
 }  // namespace
 
 Status WriteFileAtomic(const std::filesystem::path& path, std::span<const std::uint8_t> data,
-                       mode_t mode) {
+                       mode_t mode, WriteMode write_mode) {
   std::random_device rd;
   const std::filesystem::path tmp =
       path.parent_path() / ("." + path.filename().string() + ".tmp" + std::to_string(rd()));
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Fail(tmp, "cannot create");
-  Status st = WriteAllFd(fd, data.data(), data.size(), tmp);
+  Status st = ::fchmod(fd, mode) == 0 ? Status::Ok() : Fail(tmp, "cannot set mode");
+  if (st.ok()) st = WriteAllFd(fd, data.data(), data.size(), tmp);
   if (st.ok() && ::fsync(fd) != 0) st = Fail(tmp, "fsync failed");
-  ::close(fd);
-  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = Fail(path, "rename failed");
+  if (::close(fd) != 0 && st.ok()) st = Fail(tmp, "close failed");
+  if (st.ok()) {
+    if (write_mode == WriteMode::kCreateNew) {
+      if (::link(tmp.c_str(), path.c_str()) != 0) {
+        st = errno == EEXIST ? Status(Code::kAlreadyExists, "FILE_EXISTS",
+                                      path.string() + " already exists and will not be overwritten")
+                             : Fail(path, "cannot create");
+      }
+      ::unlink(tmp.c_str());
+    } else if (::rename(tmp.c_str(), path.c_str()) != 0) {
+      st = Fail(path, "rename failed");
+    }
+  }
   if (!st.ok()) {
     ::unlink(tmp.c_str());
     return st;
   }
-  int dfd = ::open(path.parent_path().empty() ? "." : path.parent_path().c_str(),
-                   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int dfd = ::open(path.parent_path().empty() ? "." : path.parent_path().c_str(),
+                         O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);
     ::close(dfd);

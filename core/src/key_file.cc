@@ -12,6 +12,8 @@
 #include <system_error>
 #include <utility>
 
+#include "tearline/file_util.h"
+
 namespace tearline {
 namespace {
 
@@ -37,19 +39,6 @@ class Fd {
  private:
   int fd_;
 };
-
-Status WriteAll(int fd, const std::uint8_t* data, std::size_t size, const std::string& path) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return IoError("KEY_FILE_WRITE", "cannot write " + path + ": " + ErrnoText(errno));
-    }
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return Status::Ok();
-}
 
 std::size_t ExpectedPayloadSize(SecretFileKind kind) {
   return kind == SecretFileKind::kRootSigning ? kSigningSecretKeySize : kIdentityPayloadSize;
@@ -83,49 +72,16 @@ Status WriteSecretFile(const std::filesystem::path& path, SecretFileKind kind,
   for (int i = 0; i < 4; ++i) b[8 + i] = static_cast<std::uint8_t>(n >> (8 * i));
   if (!payload.empty()) std::memcpy(b + kSecretFileHeaderSize, payload.data(), payload.size());
 
-  // A fresh temporary that nobody else can have opened, created 0600 from the start (umask can
-  // only remove bits), then renamed over the destination (or hard-linked, when it must not
-  // replace an existing file).
-  std::string tmp;
-  int fd = -1;
-  for (int attempt = 0; attempt < 16 && fd < 0; ++attempt) {
-    std::uint32_t r = randombytes_random();
-    tmp = name + ".tmp-" + std::to_string(r);
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0 && errno != EEXIST) break;
+  // WriteFileAtomic creates the temporary 0600 before writing and does not copy the buffer, so
+  // the key never exists outside protected memory or a 0600 file.
+  Status st = WriteFileAtomic(path, {buffer.data(), buffer.size()}, 0600,
+                              overwrite ? WriteMode::kReplace : WriteMode::kCreateNew);
+  if (st.code() == Code::kAlreadyExists) {
+    return Status(Code::kAlreadyExists, "KEY_FILE_EXISTS",
+                  name + " already exists and will not be overwritten");
   }
-  if (fd < 0) {
-    return IoError("KEY_FILE_WRITE",
-                   "cannot create a temporary file next to " + name + ": " + ErrnoText(errno));
-  }
-  Fd guard(fd);
-  Status st = WriteAll(fd, buffer.data(), buffer.size(), tmp);
-  if (st.ok() && ::fchmod(fd, 0600) != 0) {
-    st = IoError("KEY_FILE_WRITE", "cannot set mode 0600 on " + tmp + ": " + ErrnoText(errno));
-  }
-  if (st.ok() && ::fsync(fd) != 0) {
-    st = IoError("KEY_FILE_WRITE", "cannot flush " + tmp + ": " + ErrnoText(errno));
-  }
-  if (st.ok() && ::close(guard.Release()) != 0) {
-    st = IoError("KEY_FILE_WRITE", "cannot close " + tmp + ": " + ErrnoText(errno));
-  }
-  if (st.ok() && !overwrite) {
-    // link() fails atomically if the destination appeared after the check above.
-    if (::link(tmp.c_str(), name.c_str()) != 0) {
-      const int e = errno;
-      st = e == EEXIST ? Status(Code::kAlreadyExists, "KEY_FILE_EXISTS",
-                                name + " already exists and will not be overwritten")
-                       : IoError("KEY_FILE_WRITE", "cannot create " + name + ": " + ErrnoText(e));
-    }
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  if (st.ok() && ::rename(tmp.c_str(), name.c_str()) != 0) {
-    st =
-        IoError("KEY_FILE_WRITE", "cannot rename " + tmp + " to " + name + ": " + ErrnoText(errno));
-  }
-  if (!st.ok()) ::unlink(tmp.c_str());
-  return st;
+  if (!st.ok()) return IoError("KEY_FILE_WRITE", st.message());
+  return Status::Ok();
 }
 
 Result<SecretBytes> ReadSecretFile(const std::filesystem::path& path, SecretFileKind kind) {
