@@ -63,10 +63,12 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::filesystem::path& di
   // Rebuild the tree from complete lines; a final line without '\n' is a torn write.
   std::uint64_t good_bytes = 0;
   std::uint64_t total_bytes = 0;
+  std::string last_line;
   {
     std::ifstream in(log->path_, std::ios::binary);
     std::string line;
     while (std::getline(in, line)) {
+      const std::uint64_t start = total_bytes;
       total_bytes += line.size();
       if (in.eof()) break;  // No newline after this line: torn.
       total_bytes += 1;
@@ -76,7 +78,17 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::filesystem::path& di
                           " is larger than 1 MiB");
       }
       log->tree_.Append(LineHash(line));
+      log->starts_.push_back(start);
       good_bytes = total_bytes;
+      last_line.swap(line);
+    }
+  }
+  log->end_offset_ = good_bytes;
+  if (!last_line.empty()) {
+    // New records must not go back in time even if the clock did since the last run.
+    auto last = nlohmann::json::parse(last_line, nullptr, /*allow_exceptions=*/false);
+    if (last.is_object() && last.contains("time") && last["time"].is_number()) {
+      log->last_time_ = last["time"].get<double>();
     }
   }
   log->next_seq_ = log->tree_.size();
@@ -112,14 +124,22 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::filesystem::path& di
     log->checkpoint_size_ = cp->tree_size;
   }
 
-  int fd = ::open(log->path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  // O_RDWR rather than O_WRONLY: Record() preads from the same descriptor.
+  int fd = ::open(log->path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd < 0) return Errno(log->path_.string());
   if (log->torn_tail_bytes_ > 0 && ::ftruncate(fd, static_cast<off_t>(good_bytes)) != 0) {
     Status s = Errno(log->path_.string() + ": cannot cut torn tail");
     ::close(fd);
     return s;
   }
+  // Records a previous process wrote but never synced count as durable from here on.
+  if (::fdatasync(fd) != 0) {
+    Status s = Errno(log->path_.string() + ": fsync");
+    ::close(fd);
+    return s;
+  }
   log->fd_ = fd;
+  log->synced_seq_ = log->next_seq_;
 
   if (signer != nullptr) {
     auto key = MakeNoteVerifierKey(log->origin_, NoteKeyType::kEd25519, signer->public_key);
@@ -144,12 +164,22 @@ std::uint64_t AuditLog::size() const {
 }
 
 Result<std::uint64_t> AuditLog::Append(std::string_view type, nlohmann::json fields) {
+  TEARLINE_ASSIGN_OR_RETURN(std::uint64_t seq, AppendBuffered(type, std::move(fields)));
+  TEARLINE_RETURN_IF_ERROR(Sync());
+  return seq;
+}
+
+Result<std::uint64_t> AuditLog::AppendBuffered(std::string_view type, nlohmann::json fields) {
   if (!fields.is_object()) fields = nlohmann::json::object();
+  std::lock_guard lock(mu_);
+  if (!failed_.ok()) return failed_;
+  // The clock is read under the lock and clamped so that `time` never decreases along the log,
+  // whatever the thread interleaving or a clock step back (verifiers reject decreasing time).
   const auto now = std::chrono::system_clock::now().time_since_epoch();
-  const double t =
+  double t =
       static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()) /
       1000.0;
-  std::lock_guard lock(mu_);
+  if (t < last_time_) t = last_time_;
   nlohmann::json record = nlohmann::json::object();
   record["seq"] = next_seq_;
   record["time"] = t;
@@ -157,15 +187,80 @@ Result<std::uint64_t> AuditLog::Append(std::string_view type, nlohmann::json fie
   for (auto& [k, v] : fields.items()) record[k] = v;
   // dump() escapes control characters, so one record is always exactly one line.
   std::string line = record.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
-  TEARLINE_RETURN_IF_ERROR(WriteAll(fd_, line + "\n"));
-  if (::fdatasync(fd_) != 0) return Errno("audit log fsync");
-  tree_.Append(LineHash(line));
+  // Open refuses longer lines, so writing one would make the log unopenable.
+  if (line.size() > kMaxRecordBytes) {
+    return InvalidArgument("AUDIT_RECORD_TOO_LARGE", "audit record of type " + std::string(type) +
+                                                         " is " + std::to_string(line.size()) +
+                                                         " bytes, over the 1 MiB limit");
+  }
+  line.push_back('\n');
+  if (Status w = WriteAll(fd_, line); !w.ok()) {
+    // Cut a partial line so the log stays line-aligned; if even that fails the file is in an
+    // unknown state and nothing more may be appended.
+    if (::ftruncate(fd_, static_cast<off_t>(end_offset_)) != 0) failed_ = w;
+    return w;
+  }
+  tree_.Append(LineHash(std::string_view(line).substr(0, line.size() - 1)));
+  starts_.push_back(end_offset_);
+  end_offset_ += line.size();
+  last_time_ = t;
   return next_seq_++;
+}
+
+Status AuditLog::Sync() {
+  std::lock_guard lock(mu_);
+  return SyncLocked();
+}
+
+Status AuditLog::SyncLocked() {
+  if (!failed_.ok()) return failed_;
+  if (synced_seq_ == next_seq_) return Status::Ok();
+  if (::fdatasync(fd_) != 0) {
+    // After a failed fdatasync the kernel may have dropped the dirty pages: retrying could
+    // report success for records that never reached the disk.
+    failed_ = Errno("audit log fsync");
+    return failed_;
+  }
+  synced_seq_ = next_seq_;
+  return Status::Ok();
+}
+
+Result<std::string> AuditLog::Record(std::uint64_t seq) const {
+  std::uint64_t begin = 0;
+  std::uint64_t end = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (seq >= next_seq_) {
+      return NotFound("AUDIT_NO_RECORD", "the audit log has " + std::to_string(next_seq_) +
+                                             " records; there is no record " + std::to_string(seq));
+    }
+    const auto i = static_cast<std::size_t>(seq);
+    begin = starts_[i];
+    end = (i + 1 < starts_.size() ? starts_[i + 1] : end_offset_) - 1;  // Without '\n'.
+  }
+  // Lines below end_offset_ are never rewritten, so the read needs no lock.
+  std::string out(static_cast<std::size_t>(end - begin), '\0');
+  std::size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n =
+        ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(begin + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("audit log read");
+    }
+    if (n == 0) {
+      return IoError("AUDIT_IO",
+                     path_.string() + ": record " + std::to_string(seq) + " is cut short on disk");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return out;
 }
 
 Result<std::uint64_t> AuditLog::Checkpoint() {
   std::lock_guard lock(mu_);
   if (signer_ == nullptr) return Internal("AUDIT_NO_SIGNER", "this audit log cannot sign");
+  TEARLINE_RETURN_IF_ERROR(SyncLocked());
   const std::uint64_t size = tree_.size();
   if (size == checkpoint_size_ && !latest_checkpoint_.empty()) return size;
   tearline::Checkpoint cp;

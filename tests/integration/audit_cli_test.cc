@@ -426,6 +426,31 @@ TEST(AuditCliTest, HtmlReportRendersInChromium) {
   EXPECT_NE(bad_dom.find("line 8: AUDIT_SEQ_MISMATCH"), std::string::npos);
 }
 
+TEST(AuditCliTest, TextReportSummarisesTheLog) {
+  AuditFixture f;
+  auto r = Audit({"report", f.dir().string(), "--text"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("verification: PASS"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("USA -> GBR: 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("GBR -> FRA: 1"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("USA -> FRA"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("NOFORN=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(50.0%)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("min 3.000 s, median 3.000 s, max 6.000 s"), std::string::npos) << r.out;
+
+  auto usage = Audit({"report", f.dir().string()});
+  EXPECT_EQ(usage.exit_code, 2) << usage.out << usage.err;
+
+  auto lines = SplitLines(ReadText(f.dir() / "log.jsonl"));
+  lines.erase(lines.begin() + 4);
+  std::string text;
+  for (const auto& l : lines) text += l + "\n";
+  WriteText(f.dir() / "log.jsonl", text);
+  auto bad = Audit({"report", f.dir().string(), "--text"});
+  EXPECT_EQ(bad.exit_code, 1) << bad.out << bad.err;
+  EXPECT_NE(bad.out.find("verification: FAIL line 5"), std::string::npos) << bad.out;
+}
+
 // The tool on the audit directory a real broker wrote while real nodes exchanged reports.
 TEST(AuditCliTest, RealBrokerAuditDirectoryVerifies) {
   testing::Coalition c;

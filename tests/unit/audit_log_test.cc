@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tearline/keys.h"
 #include "test_support.h"
 
 namespace tearline {
@@ -52,6 +53,119 @@ TEST(AuditLogTest, ContinuesSequenceAndCutsTornTail) {
   auto lines = Lines(dir / "log.jsonl");
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(nlohmann::json::parse(lines[2])["type"], "c");
+}
+
+TEST(AuditLogTest, RecordReturnsExactLinesAlsoAfterReopen) {
+  testing::TempDir dir;
+  {
+    auto log = AuditLog::Open(dir.path());
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    ASSERT_TRUE((*log)->Append("a", {{"x", 1}}).ok());
+    ASSERT_TRUE((*log)->AppendBuffered("b", {{"note", "tab\there"}}).ok());
+    ASSERT_TRUE((*log)->Append("c", {}).ok());
+    auto lines = Lines(dir / "log.jsonl");
+    ASSERT_EQ(lines.size(), 3u);
+    for (std::uint64_t i = 0; i < 3; ++i) {
+      auto rec = (*log)->Record(i);
+      ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+      EXPECT_EQ(*rec, lines[i]);
+    }
+  }
+  std::ofstream(dir / "log.jsonl", std::ios::app) << "{\"seq\":3";  // Torn tail, cut at open.
+  auto log = AuditLog::Open(dir.path());
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  ASSERT_TRUE((*log)->Append("d", {}).ok());
+  auto lines = Lines(dir / "log.jsonl");
+  ASSERT_EQ(lines.size(), 4u);
+  for (std::uint64_t i = 0; i < 4; ++i) {
+    auto rec = (*log)->Record(i);
+    ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+    EXPECT_EQ(*rec, lines[i]);
+  }
+  EXPECT_EQ(nlohmann::json::parse(*(*log)->Record(3))["type"], "d");
+}
+
+TEST(AuditLogTest, RecordOutOfRangeIsNotFound) {
+  testing::TempDir dir;
+  auto log = AuditLog::Open(dir.path());
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ((*log)->Record(0).status().reason(), "AUDIT_NO_RECORD");
+  ASSERT_TRUE((*log)->AppendBuffered("a", {}).ok());
+  EXPECT_TRUE((*log)->Record(0).ok());
+  auto missing = (*log)->Record(1);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_EQ(missing.status().reason(), "AUDIT_NO_RECORD");
+  EXPECT_EQ((*log)->Record(UINT64_MAX).status().reason(), "AUDIT_NO_RECORD");
+}
+
+TEST(AuditLogTest, BufferedRecordsAreVisibleAfterSyncAndReopen) {
+  testing::TempDir dir;
+  {
+    auto log = AuditLog::Open(dir.path());
+    ASSERT_TRUE(log.ok());
+    for (int i = 0; i < 10; ++i) {
+      auto seq = (*log)->AppendBuffered("queued", {{"i", i}});
+      ASSERT_TRUE(seq.ok()) << seq.status().ToString();
+      EXPECT_EQ(*seq, static_cast<std::uint64_t>(i));
+    }
+    EXPECT_EQ((*log)->size(), 10u);
+    ASSERT_TRUE((*log)->Sync().ok());
+    ASSERT_TRUE((*log)->Sync().ok());  // Nothing pending: still Ok.
+  }
+  auto log = AuditLog::Open(dir.path());
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ((*log)->size(), 10u);
+  EXPECT_EQ((*log)->torn_tail_bytes(), 0u);
+  EXPECT_EQ(nlohmann::json::parse(*(*log)->Record(9))["i"], 9);
+  EXPECT_EQ(*(*log)->Append("next", {}), 10u);
+}
+
+TEST(AuditLogTest, CheckpointCoversBufferedRecords) {
+  testing::TempDir dir;
+  auto key = GenerateSigningKeyPair();
+  ASSERT_TRUE(key.ok());
+  {
+    auto log = AuditLog::Open(dir.path(), "tearline/audit/test", &*key);
+    ASSERT_TRUE(log.ok());
+    ASSERT_TRUE((*log)->Append("broker_start", {}).ok());
+    ASSERT_TRUE((*log)->AppendBuffered("a", {}).ok());
+    ASSERT_TRUE((*log)->AppendBuffered("b", {}).ok());
+    auto size = (*log)->Checkpoint();
+    ASSERT_TRUE(size.ok()) << size.status().ToString();
+    EXPECT_EQ(*size, 3u);
+    EXPECT_EQ((*log)->checkpoint_size(), 3u);
+    EXPECT_NE((*log)->LatestCheckpoint().find("tearline/audit/test\n3\n"), std::string::npos);
+  }
+  // The signed checkpoint must be reproducible from what is on disk.
+  auto log = AuditLog::Open(dir.path(), "tearline/audit/test", &*key);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  EXPECT_EQ((*log)->size(), 3u);
+  EXPECT_EQ((*log)->checkpoint_size(), 3u);
+}
+
+TEST(AuditLogTest, RefusesRecordsOverOneMebibyte) {
+  testing::TempDir dir;
+  auto log = AuditLog::Open(dir.path());
+  ASSERT_TRUE(log.ok());
+  auto big = (*log)->Append("x", {{"blob", std::string(std::size_t{1} << 20, 'a')}});
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().reason(), "AUDIT_RECORD_TOO_LARGE");
+  EXPECT_EQ(*(*log)->Append("y", {}), 0u);  // Nothing was written; the log continues.
+  log->reset();
+  EXPECT_TRUE(AuditLog::Open(dir.path()).ok());
+}
+
+TEST(AuditLogTest, TimeNeverGoesBackwards) {
+  testing::TempDir dir;
+  // A previous run whose clock was far ahead of ours.
+  std::ofstream(dir / "log.jsonl") << "{\"seq\":0,\"time\":99999999999.5,\"type\":\"a\"}\n";
+  auto log = AuditLog::Open(dir.path());
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->Append("b", {}).ok());
+  ASSERT_TRUE((*log)->Append("c", {}).ok());
+  EXPECT_GE(nlohmann::json::parse(*(*log)->Record(1))["time"].get<double>(), 99999999999.5);
+  EXPECT_GE(nlohmann::json::parse(*(*log)->Record(2))["time"].get<double>(), 99999999999.5);
 }
 
 }  // namespace

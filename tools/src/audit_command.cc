@@ -300,23 +300,26 @@ int Prove(const std::filesystem::path& dir, std::optional<std::uint64_t> leaf,
 
 // ----- report ----------------------------------------------------------------------------------
 
-int Report(const AuditVerifyOptions& options, const std::string& html_path, std::ostream& out,
-           std::ostream& err) {
+int Report(const AuditVerifyOptions& options, const std::string& html_path, bool text,
+           std::ostream& out, std::ostream& err) {
   std::optional<AuditLoadError> error;
   auto records = LoadAuditLog(options.dir, error);
   if (error && error->line == 0) return LoadFailed(out, *error);
   // A malformed line still yields a report (of the records before it) with a FAIL verdict.
   AuditVerifyResult verification = VerifyAuditDirectory(options);
-  const std::string html = RenderAuditReportHtml(options, records, verification);
-  std::ofstream file(html_path, std::ios::binary | std::ios::trunc);
-  file << html;
-  file.close();
-  if (!file) {
-    PrintError(err, kProgram, "cannot write " + html_path);
-    return kExitInvalid;
+  if (!html_path.empty()) {
+    const std::string html = RenderAuditReportHtml(options, records, verification);
+    std::ofstream file(html_path, std::ios::binary | std::ios::trunc);
+    file << html;
+    file.close();
+    if (!file) {
+      PrintError(err, kProgram, "cannot write " + html_path);
+      return kExitInvalid;
+    }
+    out << "wrote " << html_path << ": verification "
+        << (verification.ok() ? "PASS" : "FAIL " + verification.failure->ToString()) << "\n";
   }
-  out << "wrote " << html_path << ": verification "
-      << (verification.ok() ? "PASS" : "FAIL " + verification.failure->ToString()) << "\n";
+  if (text) out << RenderAuditReportText(options, records, verification);
   return verification.ok() ? kExitOk : kExitNegative;
 }
 
@@ -334,7 +337,7 @@ int RunAuditCommand(int argc, const char* const* argv, std::ostream& out, std::o
   auto* query = app.add_subcommand("query", "List records matching filters");
   auto* custody = app.add_subcommand("custody", "One report's chain of custody, with proofs");
   auto* prove = app.add_subcommand("prove", "Print inclusion or consistency proofs");
-  auto* report = app.add_subcommand("report", "Write an HTML report for auditors");
+  auto* report = app.add_subcommand("report", "Summarise the log for auditors (HTML and/or text)");
   for (auto* sub : {verify, query, custody, prove, report}) {
     sub->add_option("DIR", dir, "Audit directory")->required();
   }
@@ -369,7 +372,9 @@ int RunAuditCommand(int argc, const char* const* argv, std::ostream& out, std::o
       ->expected(2);
 
   std::string html;
-  report->add_option("--html", html, "Output HTML file")->required();
+  bool text = false;
+  report->add_option("--html", html, "Write a self-contained HTML page to FILE");
+  report->add_flag("--text", text, "Print the summary as text");
 
   try {
     app.parse(argc, argv);
@@ -416,7 +421,10 @@ int RunAuditCommand(int argc, const char* const* argv, std::ostream& out, std::o
   }
   if (custody->parsed()) return Custody(dir, report_id, out, err);
   if (prove->parsed()) return Prove(dir, leaf, size, consistency, out, err);
-  if (report->parsed()) return Report(options, html, out, err);
+  if (report->parsed()) {
+    if (html.empty() && !text) return Usage(err, "report needs --html FILE, --text or both");
+    return Report(options, html, text, out, err);
+  }
   return Usage(err, "unknown subcommand");
 }
 

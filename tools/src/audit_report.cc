@@ -298,4 +298,65 @@ std::string RenderAuditReportHtml(const AuditVerifyOptions& options,
   return h.str();
 }
 
+std::string RenderAuditReportText(const AuditVerifyOptions& options,
+                                  const std::vector<AuditRecord>& records,
+                                  const AuditVerifyResult& verification) {
+  std::optional<Policy> policy;
+  if (auto p = Policy::LoadFile((options.dir / "policy.toml").string()); p.ok()) {
+    policy = std::move(p).value();
+  }
+  const Stats s = Compute(records, policy ? &*policy : nullptr);
+  std::ostringstream t;
+  t << "Audit summary of "
+    << (verification.origin.empty() ? "(unknown origin)" : verification.origin) << ": "
+    << records.size() << " records";
+  if (!records.empty()) {
+    t << " from " << FormatAuditTime(records.front().time) << " to "
+      << FormatAuditTime(records.back().time);
+  }
+  if (policy) t << ", policy " << policy->name() << " " << policy->version();
+  t << "\n";
+  if (verification.ok()) {
+    t << "  verification: PASS (" << verification.checkpoints << " signed checkpoints, "
+      << verification.cosignatures << " witness cosignatures, " << verification.trusted_checkpoints
+      << " trusted checkpoints, " << verification.deliveries_checked
+      << " deliveries re-decided under the logged policy)\n";
+  } else {
+    t << "  verification: FAIL " << verification.failure->ToString()
+      << "\n  (the figures below are computed from the records as they are)\n";
+  }
+  t << "  shared (reports delivered, originator nation -> recipient nation):\n";
+  if (s.matrix.empty()) t << "    none\n";
+  for (const auto& [from, row] : s.matrix) {
+    for (const auto& [to, n] : row) t << "    " << from << " -> " << to << ": " << n << "\n";
+  }
+  const auto counts = [&t](const char* head, const std::map<std::string, std::uint64_t>& m) {
+    t << "  " << head << ":";
+    if (m.empty()) t << " none";
+    for (const auto& [k, v] : m) t << " " << k << "=" << v;
+    t << "\n";
+  };
+  counts("denials by reason", s.denied_by_reason);
+  counts("denials by recipient nation", s.denied_by_nation);
+  if (s.rollup_available) {
+    t << "  restrictive markings: " << s.noforn_banner << " of " << s.accepted
+      << " accepted reports roll up to NOFORN (" << Percent(s.noforn_banner, s.accepted) << "), "
+      << s.unmarked_portion << " have a classified portion without releasability marking ("
+      << Percent(s.unmarked_portion, s.accepted) << ")\n";
+  } else {
+    t << "  restrictive markings: policy.toml unavailable, labels not rolled up\n";
+  }
+  if (s.latencies.empty()) {
+    t << "  submission to delivery: no deliveries\n";
+  } else {
+    const auto& l = s.latencies;
+    const std::size_t n = l.size();
+    const double median = n % 2 == 1 ? l[n / 2] : (l[n / 2 - 1] + l[n / 2]) / 2;
+    t << "  submission to delivery over " << n << " deliveries: min " << Seconds(l.front())
+      << ", median " << Seconds(median) << ", max " << Seconds(l.back()) << "\n";
+  }
+  counts("records by type", s.types);
+  return t.str();
+}
+
 }  // namespace tearline::tools

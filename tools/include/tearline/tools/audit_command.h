@@ -12,8 +12,9 @@
 //   tearline-audit prove DIR --leaf N [--size S]
 //   tearline-audit prove DIR --consistency OLD NEW
 //     Proofs for an independent verifier: sizes, roots, then base64 hashes one per line.
-//   tearline-audit report DIR --html FILE [--trusted-checkpoint FILE]... [--ca CADIR]
-//     A self-contained HTML page for auditors (no scripts, no external resources).
+//   tearline-audit report DIR [--html FILE] [--text] [--trusted-checkpoint FILE]... [--ca CADIR]
+//     A self-contained HTML page for auditors (no scripts, no external resources) and/or the
+//     same summary as text on stdout; at least one of --html and --text.
 //
 // Exit codes: 0 success / verified; 1 verification failed, malformed log (line named), nothing
 // found, or report written with a FAIL verdict; 2 usage error or unusable arguments.
@@ -37,6 +38,11 @@ int RunAuditCommand(int argc, const char* const* argv, std::ostream& out, std::o
 // Renders the auditor's HTML report for `records` (already loaded from the directory in
 // `options`) together with a verification result. Pure: reads DIR/policy.toml only.
 std::string RenderAuditReportHtml(const AuditVerifyOptions& options,
+                                  const std::vector<AuditRecord>& records,
+                                  const AuditVerifyResult& verification);
+// The same figures as plain text for a terminal: verdict, who shared with whom, denials by
+// reason and nation, restrictive markings, submission-to-delivery times, records by type.
+std::string RenderAuditReportText(const AuditVerifyOptions& options,
                                   const std::vector<AuditRecord>& records,
                                   const AuditVerifyResult& verification);
 
