@@ -79,6 +79,26 @@ Result<BrokerConfig> LoadBrokerConfig(const std::filesystem::path& path) {
     } else if (k == "max_queue_per_node") {
       if (!num || *num < 1) return ConfigError(path, &node, "max_queue_per_node must be positive");
       c.max_queue_per_node = static_cast<std::size_t>(*num);
+    } else if (k == "max_store_bytes") {
+      if (!num || *num < 65536) {
+        return ConfigError(path, &node, "max_store_bytes must be an integer of at least 65536");
+      }
+      c.max_store_bytes = static_cast<std::uint64_t>(*num);
+    } else if (k == "min_free_bytes") {
+      if (!num || *num < 0) {
+        return ConfigError(path, &node, "min_free_bytes must be a non-negative integer");
+      }
+      c.min_free_bytes = static_cast<std::uint64_t>(*num);
+    } else if (k == "rate_per_node") {
+      if (!num || *num < 1 || *num > 100000) {
+        return ConfigError(path, &node, "rate_per_node must be an integer between 1 and 100000");
+      }
+      c.rate_per_node = static_cast<std::uint32_t>(*num);
+    } else if (k == "max_connections") {
+      if (!num || *num < 1 || *num > 65536) {
+        return ConfigError(path, &node, "max_connections must be an integer between 1 and 65536");
+      }
+      c.max_connections = static_cast<std::uint32_t>(*num);
     } else {
       return ConfigError(path, &node, "unknown key '" + std::string(k) + "' in [broker]");
     }

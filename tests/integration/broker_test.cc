@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <ctime>
+#include <thread>
+#include <variant>
 #include <zmq.hpp>
 
 #include "coalition.h"
@@ -12,6 +14,7 @@
 #include "tearline/keys.h"
 #include "tearline/wire.h"
 #include "test_support.h"
+#include "wire_client.h"
 
 namespace tearline {
 namespace {
@@ -21,49 +24,7 @@ using testing::WaitFor;
 
 std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-// A node's wire connection without the daemon, so tests can send exactly the bytes they want.
-class WireClient {
- public:
-  WireClient(zmq::context_t& ctx, const std::string& endpoint, const Certificate& broker,
-             const IdentityKeys& keys)
-      : socket_(ctx, zmq::socket_type::dealer) {
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.set(zmq::sockopt::curve_serverkey,
-                zmq::const_buffer(broker.fields().transport_key.data(), 32));
-    socket_.set(zmq::sockopt::curve_publickey,
-                zmq::const_buffer(keys.transport.public_key.data(), 32));
-    socket_.set(zmq::sockopt::curve_secretkey,
-                zmq::const_buffer(keys.transport.secret_key.data(), 32));
-    socket_.connect(endpoint);
-  }
-  void Send(const std::vector<std::uint8_t>& frame) { socket_.send(zmq::buffer(frame)); }
-  // Next frame within `timeout`, or empty.
-  std::vector<std::uint8_t> Recv(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 1, timeout);
-    if ((items[0].revents & ZMQ_POLLIN) == 0) return {};
-    zmq::message_t m;
-    (void)socket_.recv(m);
-    return {static_cast<const std::uint8_t*>(m.data()),
-            static_cast<const std::uint8_t*>(m.data()) + m.size()};
-  }
-  // Next frame of `type`, skipping others (e.g. Pong), or nullopt.
-  std::optional<std::vector<std::uint8_t>> Expect(
-      schema::Body type, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto bytes = Recv(std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now()));
-      if (bytes.empty()) return std::nullopt;
-      auto f = DecodeFrame(bytes);
-      if (f.ok() && (*f)->body_type() == type) return bytes;
-    }
-    return std::nullopt;
-  }
-
- private:
-  zmq::socket_t socket_;
-};
+using testing::WireClient;
 
 class BrokerTest : public ::testing::Test {
  protected:
@@ -93,14 +54,18 @@ class BrokerTest : public ::testing::Test {
     return client;
   }
   // USA report: (S//REL TO USA, FVEY) for GBR, (S//REL TO USA, JPN) for JPN, (S//NF) for nobody.
-  SealedReport UsaReport(const IdentityKeys& usa) {
+  // `fvey` is portion 0's text (GBR's portion); `lifetime` seconds until expiry.
+  SealedReport UsaReport(const IdentityKeys& usa, std::optional<ReportId> report_id = std::nullopt,
+                         std::vector<std::uint8_t> fvey = {'f', 'v', 'e', 'y'},
+                         std::int64_t lifetime = 3600) {
     SealInput in;
+    in.report_id = report_id;
     in.originator = "usa-1";
     in.originator_nation = "USA";
     in.created_unix = Now();
-    in.expires_unix = Now() + 3600;
+    in.expires_unix = Now() + lifetime;
     in.intended_nations = {"GBR", "JPN", "KOR"};
-    in.portions = {{"(S//REL TO USA, FVEY)", {'f', 'v', 'e', 'y'}, std::nullopt},
+    in.portions = {{"(S//REL TO USA, FVEY)", std::move(fvey), std::nullopt},
                    {"(S//REL TO USA, JPN)", {'j', 'p', 'n'}, std::nullopt},
                    {"(S//NF)", {'n', 'f'}, std::nullopt}};
     for (const char* id : {"gbr-1", "jpn-1"}) {
@@ -122,6 +87,44 @@ class BrokerTest : public ::testing::Test {
     EXPECT_TRUE(reply.has_value()) << "no SubmitReply; broker log:\n" << c_.BrokerLog();
     if (!reply) return {};
     return ToSubmitReplyInfo(*(*DecodeFrame(*reply))->body_as_SubmitReply());
+  }
+  // Sends a TrackRequest; returns the reply or the Error's reason.
+  std::variant<TrackReplyInfo, std::string> Track(WireClient& client, const ReportId& id) {
+    client.Send(EncodeTrackRequest(31, id));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto bytes = client.Recv(std::chrono::seconds(10));
+      if (bytes.empty()) break;
+      auto f = DecodeFrame(bytes);
+      if (!f.ok()) continue;
+      if ((*f)->body_type() == schema::Body::TrackReply) {
+        return ToTrackReplyInfo(*(*f)->body_as_TrackReply());
+      }
+      if ((*f)->body_type() == schema::Body::Error) {
+        return (*f)->body_as_Error()->reason()->str();
+      }
+    }
+    return std::string("NO_REPLY");
+  }
+  void Ack(WireClient& client, const IdentityKeys& keys, const std::string& id,
+           const ReportId& report_id) {
+    auto sig = SignWithDomain(keys.signing, kAckDomain, AckMessage(report_id, id));
+    ASSERT_TRUE(sig.ok());
+    client.Send(EncodeAck(9, report_id, *sig));
+  }
+  std::size_t CountInAudit(const std::string& needle) {
+    const std::string log = c_.AuditLogText();
+    std::size_t n = 0;
+    for (std::size_t pos = 0; (pos = log.find(needle, pos)) != std::string::npos; ++pos) ++n;
+    return n;
+  }
+  // Stops the broker and checks the whole audit directory with the auditors' tool.
+  void ExpectAuditVerifies() {
+    c_.StopBroker();
+    auto r = testing::RunProcess({testing::BinaryPath("tearline-audit").string(), "verify",
+                                  (c_.broker_data() / "audit").string()},
+                                 std::chrono::seconds(60));
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err << "\n" << c_.AuditLogText();
   }
   const RecipientOutcomeInfo* Outcome(const SubmitReplyInfo& r, const std::string& nation) {
     for (const auto& o : r.outcomes) {
@@ -245,8 +248,8 @@ TEST_F(BrokerTest, DuplicateAndOriginatorMismatchAreRejected) {
 
   EXPECT_TRUE(Submit(*u, report.bytes).accepted);
   SubmitReplyInfo again = Submit(*u, report.bytes);
-  EXPECT_FALSE(again.accepted);
-  EXPECT_EQ(again.error_reason, "DUPLICATE_REPORT");
+  EXPECT_TRUE(again.accepted);
+  EXPECT_TRUE(again.duplicate);
 
   auto tampered = report.bytes;
   tampered[tampered.size() / 2] ^= 0x20;
@@ -309,6 +312,237 @@ TEST_F(BrokerTest, QueueSurvivesBrokerRestart) {
   c_.StartBroker();
   auto g = Connect("gbr-1", gbr);
   EXPECT_TRUE(g->Expect(schema::Body::Deliver).has_value()) << c_.BrokerLog();
+}
+
+TEST_F(BrokerTest, IdenticalResubmissionGetsStoredOutcomeAndConflictIsRefused) {
+  Start();
+  auto usa = Keys("usa-1");
+  auto gbr = Keys("gbr-1");
+  auto u = Connect("usa-1", usa);
+  auto g = Connect("gbr-1", gbr);
+  SealedReport report = UsaReport(usa);
+  SubmitReplyInfo first = Submit(*u, report.bytes);
+  ASSERT_TRUE(first.accepted) << first.error_reason;
+  EXPECT_FALSE(first.duplicate);
+  ASSERT_TRUE(g->Expect(schema::Body::Deliver).has_value());
+
+  SubmitReplyInfo again = Submit(*u, report.bytes);
+  ASSERT_TRUE(again.accepted) << again.error_reason;
+  EXPECT_TRUE(again.duplicate);
+  ASSERT_EQ(again.outcomes.size(), first.outcomes.size());
+  for (std::size_t i = 0; i < first.outcomes.size(); ++i) {
+    EXPECT_EQ(again.outcomes[i].node_id, first.outcomes[i].node_id);
+    EXPECT_EQ(again.outcomes[i].state, first.outcomes[i].state);
+    EXPECT_EQ(again.outcomes[i].record_seq, first.outcomes[i].record_seq);
+    EXPECT_GT(first.outcomes[i].record_seq, 0u) << first.outcomes[i].nation;
+  }
+  // Not routed again.
+  EXPECT_FALSE(g->Expect(schema::Body::Deliver, std::chrono::milliseconds(800)).has_value());
+
+  // Same id, different (validly signed) content.
+  SealedReport other = UsaReport(usa, report.report_id, {'o', 't', 'h', 'e', 'r'});
+  SubmitReplyInfo conflict = Submit(*u, other.bytes);
+  EXPECT_FALSE(conflict.accepted);
+  EXPECT_EQ(conflict.error_reason, "REPORT_ID_CONFLICT");
+  EXPECT_EQ(CountInAudit("\"type\":\"accepted\""), 1u);
+  EXPECT_NE(c_.AuditLogText().find("DUPLICATE_REPORT"), std::string::npos);
+  ExpectAuditVerifies();
+}
+
+TEST_F(BrokerTest, FullQueueDeniesOneRecipientWhileAnotherStillReceives) {
+  Start("max_queue_per_node = 1\n");
+  auto usa = Keys("usa-1");
+  auto jpn = Keys("jpn-1");
+  auto u = Connect("usa-1", usa);
+  auto j = Connect("jpn-1", jpn);
+  // GBR is offline: its single queue slot fills with the first report.
+  SealedReport first = UsaReport(usa);
+  SubmitReplyInfo r1 = Submit(*u, first.bytes);
+  ASSERT_TRUE(r1.accepted);
+  EXPECT_EQ(Outcome(r1, "GBR")->state, schema::DeliveryState::Queued);
+  ASSERT_TRUE(j->Expect(schema::Body::Deliver).has_value());
+  Ack(*j, jpn, "jpn-1", first.report_id);
+  ASSERT_TRUE(WaitFor([&] { return CountInAudit("\"acknowledged\"") == 1; }));
+
+  SealedReport second = UsaReport(usa);
+  SubmitReplyInfo r2 = Submit(*u, second.bytes);
+  ASSERT_TRUE(r2.accepted);
+  const auto* g_out = Outcome(r2, "GBR");
+  ASSERT_NE(g_out, nullptr);
+  EXPECT_EQ(g_out->state, schema::DeliveryState::Denied);
+  EXPECT_EQ(g_out->reason, "QUEUE_FULL");
+  EXPECT_FALSE(g_out->explanation.empty());
+  EXPECT_EQ(Outcome(r2, "JPN")->state, schema::DeliveryState::Delivered);
+  EXPECT_TRUE(j->Expect(schema::Body::Deliver).has_value());
+  EXPECT_NE(c_.AuditLogText().find("QUEUE_FULL"), std::string::npos);
+  ExpectAuditVerifies();
+}
+
+TEST_F(BrokerTest, StoreSizeCapRefusesReportAndDeliversNothing) {
+  Start("max_store_bytes = 65536\n");
+  auto usa = Keys("usa-1");
+  auto gbr = Keys("gbr-1");
+  auto u = Connect("usa-1", usa);
+  auto g = Connect("gbr-1", gbr);
+  SealedReport big = UsaReport(usa, std::nullopt, std::vector<std::uint8_t>(150000, 'x'));
+  SubmitReplyInfo r = Submit(*u, big.bytes);
+  EXPECT_FALSE(r.accepted);
+  EXPECT_EQ(r.error_reason, "STORAGE_FULL") << r.error_message;
+  EXPECT_FALSE(r.error_message.empty());
+  EXPECT_FALSE(g->Expect(schema::Body::Deliver, std::chrono::milliseconds(800)).has_value());
+  // A retry with the same report is refused the same way and never accepted twice.
+  SubmitReplyInfo retry = Submit(*u, big.bytes);
+  EXPECT_EQ(retry.error_reason, "STORAGE_FULL");
+  EXPECT_LE(CountInAudit("\"type\":\"accepted\""), 1u);
+  // The connection still works.
+  u->Send(EncodePing(4, 100));
+  EXPECT_TRUE(u->Expect(schema::Body::Pong).has_value());
+  ExpectAuditVerifies();
+}
+
+TEST_F(BrokerTest, LowDiskSpaceRefusesBeforeAccepting) {
+  Start("min_free_bytes = 9000000000000000000\n");
+  auto usa = Keys("usa-1");
+  auto u = Connect("usa-1", usa);
+  SubmitReplyInfo r = Submit(*u, UsaReport(usa).bytes);
+  EXPECT_FALSE(r.accepted);
+  EXPECT_EQ(r.error_reason, "STORAGE_FULL");
+  EXPECT_EQ(CountInAudit("\"type\":\"accepted\""), 0u);
+  ExpectAuditVerifies();
+}
+
+TEST_F(BrokerTest, SubmitFloodIsRateLimitedAndAuditedSparingly) {
+  Start("rate_per_node = 1\n");
+  auto usa = Keys("usa-1");
+  auto u = Connect("usa-1", usa);
+  SealedReport report = UsaReport(usa);
+  constexpr int kSubmits = 8;
+  for (int i = 0; i < kSubmits; ++i)
+    u->Send(EncodeSubmit(100 + static_cast<std::uint64_t>(i), report.bytes));
+  int limited = 0;
+  int replies = 0;
+  for (int i = 0; i < kSubmits; ++i) {
+    auto reply = u->Expect(schema::Body::SubmitReply);
+    if (!reply) break;
+    ++replies;
+    auto info = ToSubmitReplyInfo(*(*DecodeFrame(*reply))->body_as_SubmitReply());
+    if (info.error_reason == "RATE_LIMITED") ++limited;
+  }
+  EXPECT_EQ(replies, kSubmits);
+  EXPECT_GE(limited, 4);
+  const std::size_t records = CountInAudit("RATE_LIMITED");
+  EXPECT_GE(records, 1u);
+  EXPECT_LT(records, static_cast<std::size_t>(limited)) << "refusals must be audited sparingly";
+  EXPECT_NE(c_.AuditLogText().find("\"suppressed\""), std::string::npos);
+  ExpectAuditVerifies();
+}
+
+TEST_F(BrokerTest, ExpiredQueuedCopyIsRemovedAuditedAndTracked) {
+  Start();
+  auto usa = Keys("usa-1");
+  auto gbr = Keys("gbr-1");
+  auto u = Connect("usa-1", usa);
+  SealedReport report = UsaReport(usa, std::nullopt, {'f', 'v', 'e', 'y'}, 3);
+  SubmitReplyInfo r = Submit(*u, report.bytes);
+  ASSERT_TRUE(r.accepted) << r.error_reason;
+  EXPECT_EQ(Outcome(r, "GBR")->state, schema::DeliveryState::Queued);
+  ASSERT_TRUE(
+      WaitFor([&] { return CountInAudit("\"type\":\"expired\"") == 2; }, std::chrono::seconds(15)))
+      << c_.AuditLogText();
+  EXPECT_NE(c_.AuditLogText().find("REPORT_EXPIRED"), std::string::npos);
+
+  auto track = Track(*u, report.report_id);
+  ASSERT_TRUE(std::holds_alternative<TrackReplyInfo>(track)) << std::get<std::string>(track);
+  const auto& info = std::get<TrackReplyInfo>(track);
+  bool saw_gbr = false;
+  for (const auto& rs : info.recipients) {
+    if (rs.node_id == "gbr-1") {
+      saw_gbr = true;
+      EXPECT_EQ(rs.state, "expired");
+      EXPECT_EQ(rs.reason, "REPORT_EXPIRED");
+      EXPECT_GT(rs.record_seq, Outcome(r, "GBR")->record_seq);
+    }
+    if (rs.nation == "KOR") {
+      EXPECT_EQ(rs.state, "denied");
+    }
+  }
+  EXPECT_TRUE(saw_gbr);
+
+  // Nobody else may track it; unknown ids are named as such.
+  auto g = Connect("gbr-1", gbr);
+  EXPECT_FALSE(g->Expect(schema::Body::Deliver, std::chrono::milliseconds(800)).has_value())
+      << "an expired copy must not be delivered";
+  auto forbidden = Track(*g, report.report_id);
+  ASSERT_TRUE(std::holds_alternative<std::string>(forbidden));
+  EXPECT_EQ(std::get<std::string>(forbidden), "TRACK_FORBIDDEN");
+  ReportId unknown{};
+  unknown[0] = 1;
+  auto missing = Track(*u, unknown);
+  ASSERT_TRUE(std::holds_alternative<std::string>(missing));
+  EXPECT_EQ(std::get<std::string>(missing), "TRACK_UNKNOWN_REPORT");
+  ExpectAuditVerifies();
+}
+
+TEST_F(BrokerTest, ProofIsServedOnlyForRecordsNamingTheNode) {
+  Start();
+  auto usa = Keys("usa-1");
+  auto jpn = Keys("jpn-1");
+  auto u = Connect("usa-1", usa);
+  auto j = Connect("jpn-1", jpn);
+  SubmitReplyInfo r = Submit(*u, UsaReport(usa).bytes);
+  ASSERT_TRUE(r.accepted);
+  const std::uint64_t gbr_seq = Outcome(r, "GBR")->record_seq;
+  ASSERT_GT(gbr_seq, 0u);
+  u->Send(EncodeProofRequest(41, gbr_seq));
+  auto proof = u->Expect(schema::Body::ProofReply);
+  ASSERT_TRUE(proof.has_value());
+  const auto* p = (*DecodeFrame(*proof))->body_as_ProofReply();
+  EXPECT_EQ(p->seq(), gbr_seq);
+  ASSERT_NE(p->record(), nullptr);
+  EXPECT_NE(p->record()->str().find("gbr-1"), std::string::npos);
+  ASSERT_NE(p->note(), nullptr);
+  EXPECT_FALSE(p->note()->str().empty());
+  ASSERT_NE(p->proof(), nullptr);
+  EXPECT_EQ(p->proof()->size() % 32, 0u);
+
+  // The GBR queued record names usa-1 and gbr-1, not jpn-1.
+  j->Send(EncodeProofRequest(42, gbr_seq));
+  auto err = j->Expect(schema::Body::Error);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_EQ((*DecodeFrame(*err))->body_as_Error()->reason()->str(), "PROOF_FORBIDDEN");
+  ExpectAuditVerifies();
+}
+
+TEST_F(BrokerTest, ConnectionLimitRefusesFurtherSessions) {
+  Start("max_connections = 1\n");
+  auto usa = Keys("usa-1");
+  auto gbr = Keys("gbr-1");
+  auto u = Connect("usa-1", usa);
+  WireClient g(ctx_, c_.endpoint(), *broker_cert_, gbr);
+  g.Send(EncodeHello(1, "gbr-1"));
+  EXPECT_TRUE(g.Recv(std::chrono::milliseconds(1500)).empty());
+  EXPECT_TRUE(WaitFor([&] { return CountInAudit("CONNECTION_LIMIT") >= 1; }));
+  // The admitted session keeps working.
+  u->Send(EncodePing(4, 100));
+  EXPECT_TRUE(u->Expect(schema::Body::Pong).has_value());
+  ExpectAuditVerifies();
+}
+
+TEST_F(BrokerTest, RefusedHandshakeFloodIsAuditedSparingly) {
+  Start();
+  std::vector<std::unique_ptr<WireClient>> strangers;
+  for (int i = 0; i < 10; ++i) {
+    auto keys = GenerateIdentityKeys();
+    ASSERT_TRUE(keys.ok());
+    strangers.push_back(std::make_unique<WireClient>(ctx_, c_.endpoint(), *broker_cert_, *keys));
+    strangers.back()->Send(EncodeHello(1, "usa-1"));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const std::size_t records = CountInAudit("\"connection_refused\"");
+  EXPECT_GE(records, 1u);
+  EXPECT_LE(records, 3u) << "at most one record per address per second";
+  strangers.clear();
+  ExpectAuditVerifies();
 }
 
 }  // namespace

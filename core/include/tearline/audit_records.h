@@ -24,6 +24,25 @@
 
 namespace tearline {
 
+// Every record type the broker writes (docs/AUDIT.md describes their fields). `expired`: a stored
+// copy removed undelivered because its report's expiry passed {report_id, originator, recipient,
+// nation, reason "REPORT_EXPIRED", explanation}; it follows a queued or delivered record for the
+// same report and recipient.
+inline constexpr std::string_view kAuditRecordTypes[] = {"broker_start",
+                                                         "policy_loaded",
+                                                         "broker_stop",
+                                                         "node_connected",
+                                                         "connection_refused",
+                                                         "rejected_input",
+                                                         "accepted",
+                                                         "denied",
+                                                         "delivered",
+                                                         "queued",
+                                                         "acknowledged",
+                                                         "expired",
+                                                         "delivery_rejected_by_recipient"};
+bool IsKnownAuditRecordType(std::string_view type);
+
 // Larger logs and lines are refused before parsing (an auditor's machine must not be exhausted
 // by a hostile directory).
 inline constexpr std::uint64_t kMaxAuditLogBytes = 256ull << 20;  // 256 MiB

@@ -7,12 +7,17 @@
 //   secret = "certs/broker.secret"      # mode 0600
 //   ca_dir = "certs/ca"                 # root.cert (+ revoked.list)
 //   directory = "certs/nodes"           # *.cert of every coalition node
-//   data_dir = "data/broker"            # audit log, queues, endpoint file
+//   data_dir = "data/broker"            # audit log, report store (reports.db), endpoint file
 //   policy = "coalition.toml"           # optional; default: the shipped policy
 //   heartbeat_ms = 1000                 # optional
 //   max_frame_bytes = 16842752          # optional, capped at the protocol maximum
 //   checkpoint_every = 64               # optional: sign an audit checkpoint every N records
 //   checkpoint_interval_ms = 2000       # optional: ...or after this long when records were added
+//   max_queue_per_node = 10000          # optional: pending (unacknowledged) copies per recipient
+//   max_store_bytes = 1073741824        # optional: report store size cap (database + WAL)
+//   min_free_bytes = 16777216           # optional: refuse new reports below this free space
+//   rate_per_node = 20                  # optional: submits per second per node (burst 2x)
+//   max_connections = 256               # optional: live authenticated sessions
 //
 // Thread-safety: plain value.
 #ifndef TEARLINE_BROKER_BROKER_CONFIG_H_
@@ -38,7 +43,18 @@ struct BrokerConfig {
   std::filesystem::path policy;  // Empty: DefaultPolicyPath().
   std::uint32_t heartbeat_ms = 1000;
   std::size_t max_frame_bytes = 0;  // 0: the protocol maximum.
+  // A recipient with this many pending (queued or delivered, unacknowledged) copies gets a
+  // QUEUE_FULL denial for new reports; other recipients are unaffected.
   std::size_t max_queue_per_node = 10000;
+  // New reports are refused with STORAGE_FULL when the report store (database file + WAL)
+  // exceeds max_store_bytes, or when the file system holding data_dir has less than
+  // min_free_bytes available. max_store_bytes is also the store's hard cap.
+  std::uint64_t max_store_bytes = std::uint64_t{1} << 30;
+  std::uint64_t min_free_bytes = std::uint64_t{16} << 20;
+  // Submits per second per node (token bucket, burst twice the rate); excess is RATE_LIMITED.
+  std::uint32_t rate_per_node = 20;
+  // Live authenticated sessions; ZAP refuses further handshakes with CONNECTION_LIMIT.
+  std::uint32_t max_connections = 256;
   // A signed audit checkpoint is written after this many new records, or after this interval
   // when anything was appended, and at shutdown.
   std::uint64_t checkpoint_every = 64;

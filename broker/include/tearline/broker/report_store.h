@@ -1,0 +1,145 @@
+// ReportStore: the broker's durable memory of accepted reports and of every recipient's copy,
+// kept in one embedded SQLite database (data_dir/reports.db).
+//
+// What it holds:
+// - one row per accepted report: id, originator, SHA-256 of the exact submitted bytes (so an
+//   identical resubmission is told apart from a different report reusing the id), expiry, and
+//   the SubmitReply that was sent (an encoded Frame, so a retry is answered identically);
+// - one row per recipient outcome (node id, nation): the copy bytes while the copy is pending,
+//   its state (queued, delivered = sent but not acknowledged, acknowledged, expired, denied),
+//   the reason for denied/expired, when it last changed and the audit record that changed it.
+//   Acknowledged and expired copies drop their bytes; the status row stays for TrackRequest.
+//
+// Durability: WAL journal with synchronous=FULL, so a call that returns OK has been committed to
+// stable storage; InsertReport writes the report and all of its copies in one transaction (all
+// or nothing). The schema is versioned with PRAGMA user_version; a file with another version, or
+// one that is not a SQLite database, is refused at Open with a clear error instead of being
+// modified.
+//
+// Errors are Status values, never exceptions. Reasons: STORE_IO (the OS or SQLite failed to read
+// or write), STORAGE_FULL (SQLITE_FULL: the disk or the configured size cap is exhausted),
+// STORE_CORRUPT (not a SQLite database, or damaged), STORE_VERSION (unknown schema version),
+// STORE_BUSY (locked by another process), STORE_DUPLICATE (InsertReport of an existing id),
+// STORE_INVALID (bad argument such as an unknown state).
+//
+// Ownership: owns the sqlite3 connection and its prepared statements (RAII, not copyable).
+// Thread-safety: none; one thread at a time. The broker uses it only from its Run() thread.
+#ifndef TEARLINE_BROKER_REPORT_STORE_H_
+#define TEARLINE_BROKER_REPORT_STORE_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tearline/status.h"
+
+namespace tearline::broker {
+
+enum class CopyState { kQueued, kDelivered, kAcknowledged, kExpired, kDenied };
+
+// "queued", "delivered", "acknowledged", "expired", "denied" (the TrackReply spelling).
+std::string_view CopyStateName(CopyState state);
+std::optional<CopyState> ParseCopyState(std::string_view name);
+// Queued and delivered copies are pending: they still hold bytes and wait for an Ack.
+inline bool IsPending(CopyState s) { return s == CopyState::kQueued || s == CopyState::kDelivered; }
+
+struct StoredCopy {
+  std::string node_id;  // "" for whole-nation denials (NO_NODE, UNKNOWN_NATION).
+  std::string nation;
+  CopyState state = CopyState::kDenied;
+  std::string reason;               // Reason code for denied/expired, else "".
+  std::vector<std::uint8_t> bytes;  // The copy; empty unless pending (and when not requested).
+  std::int64_t updated_unix = 0;
+  std::uint64_t record_seq = 0;  // Audit record that last changed the state.
+};
+
+struct StoredReport {
+  std::string report_id;  // 32 lower-case hex digits.
+  std::string originator;
+  std::string sha256;  // Lower-case hex SHA-256 of the exact submitted bytes.
+  std::int64_t expires_unix = 0;
+  std::vector<std::uint8_t> reply;  // Encoded SubmitReply frame as first sent.
+};
+
+// A pending copy ready to be (re)sent.
+struct PendingCopy {
+  std::string report_id;
+  std::string node_id;
+  std::string nation;
+  CopyState state = CopyState::kQueued;
+  std::vector<std::uint8_t> bytes;
+};
+
+// A pending copy whose report has expired (selected by the expiry sweep).
+struct ExpiredCopy {
+  std::string report_id;
+  std::string originator;
+  std::string node_id;
+  std::string nation;
+};
+
+struct ReportStoreOptions {
+  // Hard cap on the database's logical size (SQLite max_page_count); a write that would exceed
+  // it fails with STORAGE_FULL and is rolled back. 0: no cap.
+  std::uint64_t max_bytes = 0;
+  // How long to wait for a lock held by another connection before STORE_BUSY.
+  int busy_timeout_ms = 5000;
+};
+
+class ReportStore {
+ public:
+  // Opens or creates the database at `file` (its directory must exist) and prepares every
+  // statement. Errors: STORE_IO, STORE_CORRUPT, STORE_VERSION, STORE_BUSY.
+  static Result<std::unique_ptr<ReportStore>> Open(const std::filesystem::path& file,
+                                                   const ReportStoreOptions& options = {});
+  ~ReportStore();
+  ReportStore(const ReportStore&) = delete;
+  ReportStore& operator=(const ReportStore&) = delete;
+
+  // The stored report (without its copies), or nullopt when the id is unknown.
+  Result<std::optional<StoredReport>> FindReport(std::string_view report_id);
+
+  // Stores the report and all of its copies in one durable transaction. Copies in a pending
+  // state must carry bytes; others are stored without. Errors: STORE_DUPLICATE (id exists;
+  // nothing written), STORAGE_FULL, STORE_IO.
+  Status InsertReport(const StoredReport& report, const std::vector<StoredCopy>& copies);
+
+  // Every copy row of a report in insertion order, without bytes (empty when the id is unknown).
+  Result<std::vector<StoredCopy>> Copies(std::string_view report_id);
+
+  // One copy (with bytes when pending), or nullopt.
+  Result<std::optional<StoredCopy>> FindCopy(std::string_view report_id, std::string_view node_id);
+
+  // Moves a copy to `state`; acknowledged/expired/denied drop the bytes. Returns false when no
+  // such copy exists. Durable when it returns.
+  Result<bool> SetState(std::string_view report_id, std::string_view node_id, CopyState state,
+                        std::string_view reason, std::int64_t now_unix, std::uint64_t record_seq);
+
+  // Pending copies for `node_id` in the order they were stored, with bytes; at most `limit`.
+  Result<std::vector<PendingCopy>> PendingFor(std::string_view node_id, std::size_t limit);
+  // Number of pending copies for `node_id` (for the per-node queue cap).
+  Result<std::uint64_t> PendingCount(std::string_view node_id);
+  // Pending copies whose report expired at or before `now_unix`, oldest expiry first.
+  Result<std::vector<ExpiredCopy>> SelectExpired(std::int64_t now_unix, std::size_t limit);
+
+  // Bytes the store occupies on disk now: the database file plus its write-ahead log.
+  std::uint64_t DiskBytes() const;
+  const std::filesystem::path& path() const { return path_; }
+
+  // Schema version this code reads and writes (PRAGMA user_version).
+  static constexpr int kSchemaVersion = 1;
+
+ private:
+  struct Impl;
+  explicit ReportStore(std::unique_ptr<Impl> impl, std::filesystem::path path);
+  std::unique_ptr<Impl> impl_;
+  std::filesystem::path path_;
+};
+
+}  // namespace tearline::broker
+
+#endif  // TEARLINE_BROKER_REPORT_STORE_H_
