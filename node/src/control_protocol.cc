@@ -84,6 +84,10 @@ std::string_view OpName(ControlOp op) {
       return "read";
     case ControlOp::kStatus:
       return "status";
+    case ControlOp::kTrack:
+      return "track";
+    case ControlOp::kProve:
+      return "prove";
   }
   return "status";
 }
@@ -96,7 +100,7 @@ std::optional<schema::DeliveryState> StateFromName(std::string_view name) {
   return std::nullopt;
 }
 
-Result<RecipientOutcomeInfo> OutcomeFromJson(const json& j) {
+Result<RecipientOutcomeInfo> OutcomeFromJsonImpl(const json& j, std::uint32_t base) {
   if (!j.is_object()) return Malformed("outcome is not an object");
   RecipientOutcomeInfo o;
   auto nation = GetString(j, "nation");
@@ -117,10 +121,11 @@ Result<RecipientOutcomeInfo> OutcomeFromJson(const json& j) {
   auto portions = j.find("portions");
   if (portions == j.end() || !portions->is_array()) return Malformed("outcome without portions");
   for (const auto& p : *portions) {
-    if (!p.is_number_unsigned() || p.get<std::uint64_t>() > 0xffffffffu) {
+    if (!p.is_number_unsigned() || p.get<std::uint64_t>() > 0xffffffffu ||
+        p.get<std::uint64_t>() < base) {
       return Malformed("portion number out of range");
     }
-    o.portions.push_back(p.get<std::uint32_t>());
+    o.portions.push_back(p.get<std::uint32_t>() - base);
   }
   auto withheld = j.find("withheld");
   if (withheld == j.end() || !withheld->is_array()) return Malformed("outcome without withheld");
@@ -130,15 +135,29 @@ Result<RecipientOutcomeInfo> OutcomeFromJson(const json& j) {
     auto label = GetString(w, "label");
     auto wreason = GetString(w, "reason");
     auto wexpl = GetString(w, "explanation");
-    if (!index || *index > 0xffffffffu || !label || !wreason || !wexpl) {
+    if (!index || *index > 0xffffffffu || *index < base || !label || !wreason || !wexpl) {
       return Malformed("withheld entry lacks portion, label, reason or explanation");
     }
-    o.denials.push_back({static_cast<std::uint32_t>(*index), *label, *wreason, *wexpl});
+    o.denials.push_back({static_cast<std::uint32_t>(*index - base), *label, *wreason, *wexpl});
+  }
+  if (j.contains("record_seq")) {
+    auto seq = GetUnsigned(j, "record_seq");
+    if (!seq) return Malformed("outcome record_seq is not a number");
+    o.record_seq = *seq;
   }
   return o;
 }
 
+// An id for read/track/prove: a report id or a prefix of one.
+bool ValidIdArgument(const std::optional<std::string>& id) {
+  return id && !id->empty() && id->size() <= 64;
+}
+
 }  // namespace
+
+Result<RecipientOutcomeInfo> OutcomeFromJson(const json& j, std::uint32_t index_base) {
+  return OutcomeFromJsonImpl(j, index_base);
+}
 
 std::string Base64Encode(std::span<const std::uint8_t> bytes) {
   const std::size_t len = sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL);
@@ -172,8 +191,9 @@ std::string EncodeControlRequest(const ControlRequest& r) {
       portions.push_back({{"marking", p.marking}, {"content", Base64Encode(p.content)}});
     }
     j["portions"] = std::move(portions);
-  } else if (r.op == ControlOp::kRead) {
+  } else if (r.op == ControlOp::kRead || r.op == ControlOp::kTrack || r.op == ControlOp::kProve) {
     j["id"] = r.id;
+    if (r.op == ControlOp::kProve && r.seq) j["seq"] = *r.seq;
   }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -192,11 +212,18 @@ Result<ControlRequest> DecodeControlRequest(std::string_view text) {
     r.op = ControlOp::kInbox;
   } else if (*op == "status") {
     r.op = ControlOp::kStatus;
-  } else if (*op == "read") {
-    r.op = ControlOp::kRead;
+  } else if (*op == "read" || *op == "track" || *op == "prove") {
+    r.op = *op == "read"    ? ControlOp::kRead
+           : *op == "track" ? ControlOp::kTrack
+                            : ControlOp::kProve;
     auto id = GetString(j, "id");
-    if (!id || id->empty() || id->size() > 64) return Malformed("read needs an 'id'");
+    if (!ValidIdArgument(id)) return Malformed(*op + " needs an 'id'");
     r.id = *id;
+    if (r.op == ControlOp::kProve && j.contains("seq")) {
+      auto seq = GetUnsigned(j, "seq");
+      if (!seq) return Malformed("'seq' must be an unsigned integer");
+      r.seq = *seq;
+    }
   } else if (*op == "send") {
     r.op = ControlOp::kSend;
     auto to = j.find("to");
@@ -250,17 +277,34 @@ json OutcomeToJson(const RecipientOutcomeInfo& o, std::uint32_t base) {
                         {"reason", d.reason},
                         {"explanation", d.explanation}});
   }
-  return {
-      {"nation", o.nation},          {"node_id", o.node_id}, {"state", DeliveryStateName(o.state)},
-      {"portions", portions},        {"withheld", withheld}, {"reason", o.reason},
-      {"explanation", o.explanation}};
+  return {{"nation", o.nation},
+          {"node_id", o.node_id},
+          {"state", DeliveryStateName(o.state)},
+          {"portions", portions},
+          {"withheld", withheld},
+          {"reason", o.reason},
+          {"explanation", o.explanation},
+          {"record_seq", o.record_seq}};
+}
+
+json RecipientStatusToJson(const RecipientStatusInfo& s) {
+  return {{"node_id", s.node_id},
+          {"nation", s.nation},
+          {"state", s.state},
+          {"reason", s.reason},
+          {"updated_unix", s.updated_unix},
+          {"record_seq", s.record_seq}};
 }
 
 std::string EncodeSendResponse(const SendResult& r) {
   json outcomes = json::array();
   for (const auto& o : r.outcomes) outcomes.push_back(OutcomeToJson(o, 0));
-  return OkResponse(
-      {{"report_id", r.report_id_hex}, {"banner", r.banner}, {"outcomes", std::move(outcomes)}});
+  return OkResponse({{"report_id", r.report_id_hex},
+                     {"banner", r.banner},
+                     {"outcomes", std::move(outcomes)},
+                     {"duplicate", r.duplicate},
+                     {"pending", r.pending},
+                     {"detail", r.detail}});
 }
 
 Result<SendResult> DecodeSendResponse(std::string_view text) {
@@ -275,9 +319,18 @@ Result<SendResult> DecodeSendResponse(std::string_view text) {
   auto outcomes = j.find("outcomes");
   if (outcomes == j.end() || !outcomes->is_array()) return Malformed("send result lacks outcomes");
   for (const auto& o : *outcomes) {
-    TEARLINE_ASSIGN_OR_RETURN(auto outcome, OutcomeFromJson(o));
+    TEARLINE_ASSIGN_OR_RETURN(auto outcome, OutcomeFromJsonImpl(o, 0));
     r.outcomes.push_back(std::move(outcome));
   }
+  auto duplicate = GetBool(j, "duplicate");
+  auto pending = GetBool(j, "pending");
+  auto detail = GetString(j, "detail");
+  if (!duplicate || !pending || !detail) {
+    return Malformed("send result lacks duplicate, pending or detail");
+  }
+  r.duplicate = *duplicate;
+  r.pending = *pending;
+  r.detail = *detail;
   return r;
 }
 
@@ -347,6 +400,7 @@ json StatusToJson(const StatusResult& s) {
           {"directory_nodes", s.directory_nodes},
           {"inbox_reports", s.inbox_reports},
           {"pending_sends", s.pending_sends},
+          {"outbox_reports", s.outbox_reports},
           {"uptime_s", s.uptime_s}};
 }
 
@@ -376,12 +430,100 @@ Result<StatusResult> DecodeStatusResponse(std::string_view text) {
   for (auto [key, out] : {std::pair{"reconnects", &s.reconnects},
                           {"directory_nodes", &s.directory_nodes},
                           {"inbox_reports", &s.inbox_reports},
-                          {"pending_sends", &s.pending_sends}}) {
+                          {"pending_sends", &s.pending_sends},
+                          {"outbox_reports", &s.outbox_reports}}) {
     auto v = GetUnsigned(j, key);
     if (!v) return Malformed(std::string("status lacks ") + key);
     *out = *v;
   }
   return s;
+}
+
+std::string EncodeTrackResponse(const TrackResult& r) {
+  json recipients = json::array();
+  for (const auto& s : r.recipients) recipients.push_back(RecipientStatusToJson(s));
+  return OkResponse({{"report_id", r.report_id_hex}, {"recipients", std::move(recipients)}});
+}
+
+Result<TrackResult> DecodeTrackResponse(std::string_view text) {
+  TEARLINE_ASSIGN_OR_RETURN(json j, ResultOf(text));
+  if (!j.is_object()) return Malformed("track result is not an object");
+  TrackResult r;
+  auto id = GetString(j, "report_id");
+  auto list = j.find("recipients");
+  if (!id || list == j.end() || !list->is_array()) {
+    return Malformed("track result lacks report_id or recipients");
+  }
+  r.report_id_hex = *id;
+  for (const auto& e : *list) {
+    if (!e.is_object()) return Malformed("recipient status is not an object");
+    RecipientStatusInfo s;
+    for (auto [key, out] : {std::pair{"node_id", &s.node_id},
+                            {"nation", &s.nation},
+                            {"state", &s.state},
+                            {"reason", &s.reason}}) {
+      auto v = GetString(e, key);
+      if (!v) return Malformed(std::string("recipient status lacks ") + key);
+      *out = *v;
+    }
+    auto updated = GetInteger(e, "updated_unix");
+    auto seq = GetUnsigned(e, "record_seq");
+    if (!updated || !seq) return Malformed("recipient status lacks updated_unix or record_seq");
+    s.updated_unix = *updated;
+    s.record_seq = *seq;
+    r.recipients.push_back(std::move(s));
+  }
+  return r;
+}
+
+std::string EncodeProveResponse(const ProveResult& r) {
+  json items = json::array();
+  for (const auto& i : r.items) {
+    items.push_back({{"seq", i.seq},
+                     {"description", i.description},
+                     {"verified", i.verified},
+                     {"reason", i.reason},
+                     {"message", i.message},
+                     {"checkpoint_size", i.checkpoint_size},
+                     {"signer", i.signer}});
+  }
+  return OkResponse(
+      {{"report_id", r.report_id_hex}, {"items", std::move(items)}, {"note", r.note}});
+}
+
+Result<ProveResult> DecodeProveResponse(std::string_view text) {
+  TEARLINE_ASSIGN_OR_RETURN(json j, ResultOf(text));
+  if (!j.is_object()) return Malformed("prove result is not an object");
+  ProveResult r;
+  auto id = GetString(j, "report_id");
+  auto note = GetString(j, "note");
+  auto items = j.find("items");
+  if (!id || !note || items == j.end() || !items->is_array()) {
+    return Malformed("prove result lacks report_id, note or items");
+  }
+  r.report_id_hex = *id;
+  r.note = *note;
+  for (const auto& e : *items) {
+    if (!e.is_object()) return Malformed("proof item is not an object");
+    ProofItem i;
+    for (auto [key, out] : {std::pair{"description", &i.description},
+                            {"reason", &i.reason},
+                            {"message", &i.message},
+                            {"signer", &i.signer}}) {
+      auto v = GetString(e, key);
+      if (!v) return Malformed(std::string("proof item lacks ") + key);
+      *out = *v;
+    }
+    auto seq = GetUnsigned(e, "seq");
+    auto size = GetUnsigned(e, "checkpoint_size");
+    auto verified = GetBool(e, "verified");
+    if (!seq || !size || !verified) return Malformed("proof item lacks seq, size or verified");
+    i.seq = *seq;
+    i.checkpoint_size = *size;
+    i.verified = *verified;
+    r.items.push_back(std::move(i));
+  }
+  return r;
 }
 
 }  // namespace tearline::node

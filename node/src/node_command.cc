@@ -8,6 +8,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -31,6 +32,8 @@ constexpr std::string_view kProgram = "tearline-node";
 // (including "not confirmed") is what the analyst sees.
 constexpr std::chrono::milliseconds kReplySlack{5000};
 constexpr std::chrono::milliseconds kQueryTimeout{10000};
+// track/prove wait for the broker; the daemon gives up after 8 s and answers with why.
+constexpr std::chrono::milliseconds kBrokerQueryTimeout{15000};
 
 std::atomic<bool> g_stop{false};
 
@@ -250,6 +253,23 @@ int DoSend(const NodeConfig& config, const std::vector<std::string>& to_raw,
   if (!reply.ok()) return FailFromDaemon(err, reply.status());
   auto result = DecodeSendResponse(*reply);
   if (!result.ok()) return FailFromDaemon(err, result.status());
+  if (result->pending) {
+    if (json) {
+      out << nlohmann::json{{"report_id", result->report_id_hex},
+                            {"banner", result->banner},
+                            {"pending", true},
+                            {"detail", result->detail},
+                            {"outcomes", nlohmann::json::array()}}
+                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+          << "\n";
+    } else {
+      out << "PENDING report " << result->report_id_hex << " is kept in the outbox and will be "
+          << "resent automatically with the same id; follow it with `tearline-node track "
+          << result->report_id_hex << "`\n";
+    }
+    err << kProgram << ": " << OneLine(result->detail) << "\n";
+    return kExitPending;
+  }
   bool all = !result->outcomes.empty();
   for (const auto& o : result->outcomes) {
     if (o.state == schema::DeliveryState::Denied) all = false;
@@ -259,11 +279,13 @@ int DoSend(const NodeConfig& config, const std::vector<std::string>& to_raw,
     for (const auto& o : result->outcomes) outcomes.push_back(OutcomeToJson(o, 1));
     out << nlohmann::json{{"report_id", result->report_id_hex},
                           {"banner", result->banner},
+                          {"duplicate", result->duplicate},
                           {"outcomes", outcomes}}
                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
         << "\n";
   } else {
     for (const auto& o : result->outcomes) PrintOutcome(out, o);
+    if (result->duplicate) out << "(already stored by the broker; not routed again)\n";
   }
   return all ? kExitOk : kExitNegative;
 }
@@ -376,9 +398,89 @@ int DoStatus(const NodeConfig& config, bool json, std::ostream& out, std::ostrea
     }
     out << ", reconnects " << s->reconnects << "\n";
     out << "directory " << s->directory_nodes << " nodes, inbox " << s->inbox_reports
-        << " reports, pending sends " << s->pending_sends << "\n";
+        << " reports, pending sends " << s->pending_sends << ", outbox " << s->outbox_reports
+        << " reports awaiting the broker\n";
   }
   return s->connected ? kExitOk : kExitNegative;
+}
+
+// Broker refusals and "not found" answers are negative answers (exit 1), not usage errors.
+int FailQuery(std::ostream& err, const Status& s) {
+  if (s.reason() == "REPORT_BAD_ID" || s.reason() == "REPORT_AMBIGUOUS_ID") {
+    return Fail(err, s, kExitInvalid);
+  }
+  return FailFromDaemon(err, s);
+}
+
+std::string OrDash(const std::string& s) { return s.empty() ? "-" : OneLine(s); }
+
+int DoTrack(const NodeConfig& config, const std::string& id, bool json, std::ostream& out,
+            std::ostream& err) {
+  ControlRequest req;
+  req.op = ControlOp::kTrack;
+  req.id = id;
+  auto reply = CallControl(config, EncodeControlRequest(req), kBrokerQueryTimeout);
+  if (!reply.ok()) return FailFromDaemon(err, reply.status());
+  auto r = DecodeTrackResponse(*reply);
+  if (!r.ok()) return FailQuery(err, r.status());
+  if (json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& s : r->recipients) list.push_back(RecipientStatusToJson(s));
+    out << nlohmann::json{{"report_id", r->report_id_hex}, {"recipients", list}}.dump(
+               -1, ' ', false, nlohmann::json::error_handler_t::replace)
+        << "\n";
+    return kExitOk;
+  }
+  if (r->recipients.empty()) out << "report " << r->report_id_hex << ": no recipient node\n";
+  for (const auto& s : r->recipients) {
+    out << OrDash(s.node_id) << " " << OrDash(s.nation) << " " << OrDash(s.state) << " "
+        << OrDash(s.reason) << " " << FormatUnixTime(s.updated_unix) << " record " << s.record_seq
+        << "\n";
+  }
+  return kExitOk;
+}
+
+int DoProve(const NodeConfig& config, const std::string& id, std::optional<std::uint64_t> seq,
+            bool json, std::ostream& out, std::ostream& err) {
+  ControlRequest req;
+  req.op = ControlOp::kProve;
+  req.id = id;
+  req.seq = seq;
+  auto reply = CallControl(config, EncodeControlRequest(req), kBrokerQueryTimeout);
+  if (!reply.ok()) return FailFromDaemon(err, reply.status());
+  auto r = DecodeProveResponse(*reply);
+  if (!r.ok()) return FailQuery(err, r.status());
+  bool all = !r->items.empty();
+  for (const auto& i : r->items) all = all && i.verified;
+  if (json) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& i : r->items) {
+      items.push_back({{"seq", i.seq},
+                       {"description", i.description},
+                       {"verified", i.verified},
+                       {"reason", i.reason},
+                       {"message", i.message},
+                       {"checkpoint_size", i.checkpoint_size},
+                       {"signer", i.signer}});
+    }
+    out << nlohmann::json{{"report_id", r->report_id_hex}, {"items", items}, {"note", r->note}}
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+        << "\n";
+  } else {
+    if (!r->note.empty()) out << OneLine(r->note) << "\n";
+    for (const auto& i : r->items) {
+      out << "record " << i.seq << " (" << OneLine(i.description) << ") ";
+      if (i.verified) {
+        out << "is in the broker's log: inclusion verified against checkpoint " << i.checkpoint_size
+            << " signed by " << i.signer;
+        if (!i.message.empty()) out << " (" << OneLine(i.message) << ")";
+      } else {
+        out << "NOT PROVEN: " << i.reason << ": " << OneLine(i.message);
+      }
+      out << "\n";
+    }
+  }
+  return all ? kExitOk : kExitNegative;
 }
 
 // Installs the daemon's stderr logger for the duration of `run` and puts the previous default
@@ -465,7 +567,20 @@ int RunNodeCommand(int argc, const char* const* argv, std::ostream& out, std::os
 
   auto* status = app.add_subcommand("status", "Show the daemon's connection and inbox state");
 
-  for (auto* sub : {run, send, inbox, read, status}) {
+  auto* track =
+      app.add_subcommand("track", "Ask the broker what became of a report this node sent");
+  track->add_option("REPORT_ID", id, "Report id (or a unique prefix of at least 4 hex digits)")
+      ->required();
+
+  std::uint64_t seq = 0;
+  auto* prove = app.add_subcommand(
+      "prove", "Verify the broker's audit log records for a report (inclusion proofs)");
+  prove->add_option("REPORT_ID", id, "Report id (or a unique prefix of at least 4 hex digits)")
+      ->required();
+  auto* seq_opt =
+      prove->add_option("--seq", seq, "Prove only this audit record (it must name the report)");
+
+  for (auto* sub : {run, send, inbox, read, status, track, prove}) {
     sub->add_option("--config", config_path, "Node configuration file (TOML)")->required();
     if (sub != run) sub->add_flag("--json", json, "Print JSON instead of text");
   }
@@ -502,6 +617,12 @@ int RunNodeCommand(int argc, const char* const* argv, std::ostream& out, std::os
   }
   if (inbox->parsed()) return DoInbox(*config, json, out, err);
   if (read->parsed()) return DoRead(*config, id, json, out, err);
+  if (track->parsed()) return DoTrack(*config, id, json, out, err);
+  if (prove->parsed()) {
+    return DoProve(*config, id,
+                   seq_opt->count() > 0 ? std::optional<std::uint64_t>(seq) : std::nullopt, json,
+                   out, err);
+  }
   return DoStatus(*config, json, out, err);
 }
 

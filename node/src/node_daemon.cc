@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <list>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -36,6 +37,8 @@
 #include "tearline/merkle.h"
 #include "tearline/node/control_protocol.h"
 #include "tearline/node/inbox_store.h"
+#include "tearline/node/outbox_store.h"
+#include "tearline/node/proof_check.h"
 #include "tearline/policy.h"
 #include "tearline/release.h"
 #include "tearline/revocation.h"
@@ -57,6 +60,15 @@ constexpr int kMissedHeartbeatsForLoss = 3;
 constexpr std::size_t kMaxStashedDelivers = 256;
 constexpr std::size_t kMaxPendingSends = 64;
 constexpr std::size_t kMaxMessagesPerWakeup = 64;
+// An outbox report without a final answer is resubmitted after this many heartbeats (and at
+// once after every Welcome).
+constexpr int kResubmitEveryHeartbeats = 8;
+// Outbox reports (re)submitted per loop iteration, so a long outbox cannot starve the loop.
+constexpr std::size_t kMaxResubmitsPerTick = 16;
+constexpr std::size_t kMaxPendingQueries = 64;
+// How long the daemon waits for the broker's answers to track/prove (the CLI waits longer).
+constexpr milliseconds kQueryDeadline{8000};
+constexpr std::size_t kMaxProofsPerQuery = 256;
 // Lifetime given to sealed reports: the broker keeps undelivered copies at most this long.
 constexpr std::int64_t kReportLifetimeSeconds = 7 * 24 * 3600;
 
@@ -95,15 +107,38 @@ Status BrokerUnavailable(const std::string& endpoint, const std::string& detail)
                     "connected");
 }
 
+// kAwaitReply: sealed and kept in the outbox; answered when the broker's final reply for the
+// report id arrives, or with "pending" at the deadline.
 struct PendingSend {
   enum class Stage { kAwaitDirectory, kAwaitReply };
   Stage stage = Stage::kAwaitDirectory;
   std::string client;  // Control socket routing id.
   ControlRequest request;
   Clock::time_point deadline;
-  std::uint64_t request_id = 0;  // Submit request id, once submitted.
   std::string report_id_hex;
   std::string banner;
+};
+
+// A sealed report in the outbox, awaiting the broker's final answer.
+struct OutboxItem {
+  std::string banner;
+  std::int64_t expires_unix = 0;
+  std::int64_t submitted_unix = 0;
+  bool due = true;  // Submit at the next opportunity.
+  Clock::time_point last_submit{};
+  int deferrals = 0;  // Transient refusals so far: each doubles the resubmission interval.
+};
+
+// A track or prove request from the CLI, waiting for the broker.
+struct PendingQuery {
+  ControlOp op = ControlOp::kTrack;
+  std::string client;
+  Clock::time_point deadline;
+  std::string report_id_hex;
+  std::uint64_t track_rid = 0;
+  // prove: request id -> index into result.items.
+  std::map<std::uint64_t, std::size_t> proof_rids;
+  ProveResult result;
 };
 
 struct StashedDeliver {
@@ -122,6 +157,11 @@ struct NodeDaemon::Impl {
   std::optional<Certificate> broker_cert;
   int clearance = 0;
   std::optional<InboxStore> inbox;
+  std::optional<OutboxStore> outbox;
+  std::optional<SentStore> sent;
+  std::map<std::string, OutboxItem> outbox_items;    // By report id hex.
+  std::map<std::uint64_t, std::string> submit_rids;  // Submit request id -> report id hex.
+  std::list<PendingQuery> queries;
   int lock_fd = -1;
 
   zmq::context_t ctx{1};
@@ -252,6 +292,13 @@ struct NodeDaemon::Impl {
     auto in = InboxStore::Open(config.data_dir);
     if (!in.ok()) return in.status();
     inbox.emplace(std::move(in).value());
+    auto ob = OutboxStore::Open(config.data_dir);
+    if (!ob.ok()) return ob.status();
+    outbox.emplace(std::move(ob).value());
+    auto st = SentStore::Open(config.data_dir);
+    if (!st.ok()) return st.status();
+    sent.emplace(std::move(st).value());
+    LoadOutbox();
     LoadWitnessState();
     return Status::Ok();
   }
@@ -351,14 +398,22 @@ struct NodeDaemon::Impl {
     if (!welcomed) return;
     welcomed = false;
     spdlog::warn("event=broker_session_lost broker={} reason={}", config.broker_endpoint, why);
-    // Sends still waiting for the directory never left the node: say so now.
+    // Sends still waiting for the directory: seal them for the directory verified earlier and
+    // keep them in the outbox (as a send started without a session would be); without one they
+    // never leave the node, and the analyst is told so now.
+    if (have_directory) (void)RecheckDirectory();
     for (auto it = sends.begin(); it != sends.end();) {
-      if (it->stage == PendingSend::Stage::kAwaitDirectory) {
-        Reply(it->client,
-              EncodeErrorResponse(BrokerUnavailable(config.broker_endpoint, "connection lost")));
-        it = EraseSend(it);
-      } else {
+      if (it->stage != PendingSend::Stage::kAwaitDirectory) {
         ++it;
+        continue;
+      }
+      Status s = have_directory ? SealAndSubmit(*it)
+                                : BrokerUnavailable(config.broker_endpoint, "connection lost");
+      if (s.ok()) {
+        ++it;
+      } else {
+        Reply(it->client, EncodeErrorResponse(s));
+        it = EraseSend(it);
       }
     }
   }
@@ -426,19 +481,34 @@ struct NodeDaemon::Impl {
         ++it;
         continue;
       }
-      Status s;
       if (it->stage == PendingSend::Stage::kAwaitDirectory) {
-        s = BrokerUnavailable(config.broker_endpoint, "no directory reply in time");
+        Status s = BrokerUnavailable(config.broker_endpoint, "no directory reply in time");
+        spdlog::warn("event=send_timeout reason={}", s.reason());
+        Reply(it->client, EncodeErrorResponse(s));
       } else {
-        s = Status(Code::kUnavailable, "BROKER_NO_REPLY",
-                   "report " + it->report_id_hex +
-                       " was handed to the broker but no confirmation arrived in time; it may "
-                       "or may not have been accepted. Do not assume delivery");
+        spdlog::warn(
+            "event=send_pending report={} detail=\"no final answer in time; kept in the "
+            "outbox\"",
+            it->report_id_hex);
+        Reply(it->client,
+              EncodeSendResponse(PendingResult(*it, welcomed ? "the broker did not answer in time"
+                                                             : "the broker is not reachable")));
       }
-      spdlog::warn("event=send_timeout report={} reason={}", it->report_id_hex, s.reason());
-      Reply(it->client, EncodeErrorResponse(s));
       it = EraseSend(it);
     }
+    ResubmitOutbox(now);
+    QueryTimeouts(now);
+  }
+
+  SendResult PendingResult(const PendingSend& p, const std::string& why) {
+    SendResult r;
+    r.report_id_hex = p.report_id_hex;
+    r.banner = p.banner;
+    r.pending = true;
+    r.detail = why + "; report " + p.report_id_hex +
+               " is kept in the outbox and will be resent automatically with the same id (the "
+               "broker stores an id once, so it is never delivered twice)";
+    return r;
   }
 
   std::list<PendingSend>::iterator EraseSend(std::list<PendingSend>::iterator it) {
@@ -474,6 +544,10 @@ struct NodeDaemon::Impl {
         }
         last_ping = Clock::now();
         (void)RequestDirectory(Clock::now());
+        // A new session: every outbox report is resubmitted (same bytes, same id).
+        for (auto& [id, item] : outbox_items) item.due = true;
+        submit_rids.clear();
+        ResubmitOutbox(Clock::now());
         break;
       }
       case schema::Body::Pong:
@@ -487,6 +561,12 @@ struct NodeDaemon::Impl {
       case schema::Body::SubmitReply:
         OnSubmitReply(rid, *frame->body_as_SubmitReply());
         break;
+      case schema::Body::TrackReply:
+        OnTrackReply(rid, *frame->body_as_TrackReply());
+        break;
+      case schema::Body::ProofReply:
+        OnProofReply(rid, *frame->body_as_ProofReply());
+        break;
       case schema::Body::Deliver: {
         const auto* d = frame->body_as_Deliver();
         auto report = FbBytes(d->report());
@@ -498,16 +578,16 @@ struct NodeDaemon::Impl {
         const std::string reason = FbString(e->reason());
         spdlog::warn("event=broker_error request={} reason={} message=\"{}\"", rid, reason,
                      FbString(e->message()));
-        for (auto it = sends.begin(); it != sends.end(); ++it) {
-          if (it->stage == PendingSend::Stage::kAwaitReply && it->request_id == rid) {
-            Reply(it->client, EncodeErrorResponse(Status(
-                                  Code::kUnavailable, reason.empty() ? "BROKER_ERROR" : reason,
-                                  "the broker refused report " + it->report_id_hex + ": " +
-                                      FbString(e->message()) + "; the report was NOT delivered")));
-            EraseSend(it);
-            break;
-          }
+        if (auto it = submit_rids.find(rid); it != submit_rids.end()) {
+          const std::string id = it->second;
+          submit_rids.erase(it);
+          SubmitReplyInfo info;
+          info.accepted = false;
+          info.error_reason = reason.empty() ? "BROKER_ERROR" : reason;
+          info.error_message = FbString(e->message());
+          OnSubmitAnswer(id, std::move(info));
         }
+        OnQueryError(rid, reason.empty() ? "BROKER_ERROR" : reason, FbString(e->message()));
         // The broker does not know this session (e.g. it restarted): greet it again.
         if (rid == last_ping_id || reason.rfind("AUTH_", 0) == 0 || reason == "NOT_WELCOMED" ||
             reason == "HELLO_REQUIRED") {
@@ -673,36 +753,215 @@ struct NodeDaemon::Impl {
     for (auto& sd : retry) HandleDeliver(sd.request_id, std::move(sd.report), true);
   }
 
+  // --- outbox ---------------------------------------------------------------------------------
+
+  // Banner of a sealed report of this node, from its signed portion labels.
+  std::string BannerOf(const ReportView& view) {
+    std::vector<Label> labels;
+    for (const auto& p : view.portions) {
+      auto l = ParseMarking(p.label, *policy);
+      if (!l.ok()) return "";
+      labels.push_back(l->label);
+    }
+    auto rolled = Rollup(labels, *policy);
+    return rolled.ok() ? FormatBanner(*rolled, *policy) : "";
+  }
+
+  // Reads the outbox at start-up: reports sealed before a crash or stop are resubmitted, with
+  // the same bytes, after the first Welcome.
+  void LoadOutbox() {
+    auto ids = outbox->List();
+    if (!ids.ok()) {
+      spdlog::error("event=outbox_unreadable reason={} detail=\"{}\"", ids.status().reason(),
+                    ids.status().message());
+      return;
+    }
+    const std::int64_t now = NowUnix();
+    for (const auto& id : *ids) {
+      auto bytes = outbox->Get(id);
+      if (!bytes.ok()) {
+        spdlog::error("event=outbox_entry_unreadable report={} reason={}", id,
+                      bytes.status().reason());
+        continue;
+      }
+      auto view = InspectReport(*bytes, keys.signing.public_key);
+      if (!view.ok() || ReportIdHex(view->report_id) != id) {
+        spdlog::error("event=outbox_entry_invalid report={} reason={}", id,
+                      view.ok() ? "OUTBOX_ID_MISMATCH" : view.status().reason());
+        continue;
+      }
+      if (view->expires_unix <= now) {
+        DropExpired(id, view->expires_unix);
+        continue;
+      }
+      OutboxItem item;
+      item.banner = BannerOf(*view);
+      item.expires_unix = view->expires_unix;
+      item.submitted_unix = view->created_unix;
+      outbox_items[id] = std::move(item);
+    }
+    if (!outbox_items.empty()) {
+      spdlog::info("event=outbox_loaded reports={}", outbox_items.size());
+    }
+  }
+
+  void DropExpired(const std::string& id, std::int64_t expires_unix) {
+    spdlog::warn(
+        "event=outbox_report_expired report={} expired_unix={} detail=\"dropped unsent: "
+        "the report expired before the broker confirmed it\"",
+        id, expires_unix);
+    if (Status s = outbox->Remove(id); !s.ok()) {
+      spdlog::error("event=outbox_remove_failed report={} reason={}", id, s.reason());
+    }
+    outbox_items.erase(id);
+  }
+
+  // Submits one outbox report (the exact stored bytes). False when it could not be handed over.
+  bool SubmitFromOutbox(const std::string& id, OutboxItem& item, Clock::time_point now) {
+    item.due = false;
+    item.last_submit = now;
+    auto bytes = outbox->Get(id);
+    if (!bytes.ok()) {
+      spdlog::error("event=outbox_entry_unreadable report={} reason={}", id,
+                    bytes.status().reason());
+      return false;
+    }
+    const std::uint64_t rid = NewRequestId();
+    if (!SendToBroker(EncodeSubmit(rid, *bytes))) {
+      item.due = true;
+      return false;
+    }
+    submit_rids[rid] = id;
+    spdlog::info("event=report_submit_sent report={} request={}", id, rid);
+    return true;
+  }
+
+  // Resubmits due outbox reports, and those without an answer for a while.
+  void ResubmitOutbox(Clock::time_point now) {
+    if (!welcomed || outbox_items.empty()) return;
+    const std::int64_t now_unix = NowUnix();
+    std::size_t done = 0;
+    for (auto it = outbox_items.begin(); it != outbox_items.end() && done < kMaxResubmitsPerTick;) {
+      auto& [id, item] = *it;
+      if (item.expires_unix <= now_unix) {
+        const std::string gone = id;
+        const std::int64_t expired = item.expires_unix;
+        ++it;
+        FinishPendingSend(gone, std::nullopt,
+                          Status(Code::kExpired, "REPORT_EXPIRED",
+                                 "report " + gone +
+                                     " expired before the broker confirmed it; it was dropped "
+                                     "from the outbox and NOT delivered"));
+        DropExpired(gone, expired);
+        continue;
+      }
+      const auto interval =
+          heartbeat * kResubmitEveryHeartbeats * (1 << std::min(item.deferrals, 6));
+      if (item.due || now - item.last_submit >= interval) {
+        if (!SubmitFromOutbox(id, item, now)) break;  // No connection: retry later.
+        ++done;
+      }
+      ++it;
+    }
+  }
+
+  // Answers the CLI waiting for report `id` (if any) with the final result or error.
+  void FinishPendingSend(const std::string& id, std::optional<SendResult> result,
+                         const Status& error) {
+    for (auto it = sends.begin(); it != sends.end(); ++it) {
+      if (it->stage != PendingSend::Stage::kAwaitReply || it->report_id_hex != id) continue;
+      Reply(it->client, result ? EncodeSendResponse(*result) : EncodeErrorResponse(error));
+      EraseSend(it);
+      return;
+    }
+  }
+
+  // A final or transient answer (SubmitReply, or an Error frame with `error_reason`) for the
+  // outbox report `id`.
+  void OnSubmitAnswer(const std::string& id, SubmitReplyInfo info) {
+    auto item = outbox_items.find(id);
+    if (item == outbox_items.end()) {
+      // Already final (an earlier submit of the same bytes was answered first).
+      spdlog::debug("event=submit_reply_for_settled_report report={}", id);
+      return;
+    }
+    if (!info.accepted && IsTransientSubmitFailure(info.error_reason)) {
+      spdlog::warn(
+          "event=submit_deferred report={} reason={} detail=\"kept in the outbox; will "
+          "resubmit with the same id\"",
+          id, info.error_reason);
+      item->second.last_submit = Clock::now();
+      ++item->second.deferrals;
+      // The analyst learns at once why, instead of waiting for the timeout.
+      for (auto it = sends.begin(); it != sends.end(); ++it) {
+        if (it->stage != PendingSend::Stage::kAwaitReply || it->report_id_hex != id) continue;
+        Reply(it->client, EncodeSendResponse(PendingResult(*it, "the broker cannot take it now (" +
+                                                                    info.error_reason + ": " +
+                                                                    info.error_message + ")")));
+        EraseSend(it);
+        break;
+      }
+      return;
+    }
+    SentRecord rec;
+    rec.report_id_hex = id;
+    rec.banner = item->second.banner;
+    rec.accepted = info.accepted;
+    rec.duplicate = info.duplicate;
+    rec.error_reason = info.accepted ? "" : info.error_reason;
+    rec.error_message = info.accepted ? "" : info.error_message;
+    rec.submitted_unix = item->second.submitted_unix;
+    rec.replied_unix = NowUnix();
+    rec.outcomes = info.outcomes;
+    // The record first, then the outbox copy: a crash in between costs one more (duplicate)
+    // submission, never a lost answer.
+    if (Status st = sent->Put(rec); !st.ok()) {
+      spdlog::error("event=sent_record_store_failed report={} reason={} detail=\"{}\"", id,
+                    st.reason(), st.message());
+    } else if (Status rm = outbox->Remove(id); !rm.ok()) {
+      spdlog::error("event=outbox_remove_failed report={} reason={}", id, rm.reason());
+    }
+    outbox_items.erase(item);
+    if (!info.accepted) {
+      const std::string reason = info.error_reason.empty() ? "BROKER_REJECTED" : info.error_reason;
+      spdlog::warn("event=submit_rejected report={} reason={}", id, reason);
+      FinishPendingSend(id, std::nullopt,
+                        Status(Code::kPermissionDenied, reason,
+                               "the broker rejected report " + id + ": " + info.error_message +
+                                   "; nothing was delivered"));
+      return;
+    }
+    SendResult r;
+    r.report_id_hex = id;
+    r.banner = rec.banner;
+    r.duplicate = info.duplicate;
+    r.outcomes = std::move(info.outcomes);
+    std::size_t delivered = 0;
+    for (const auto& o : r.outcomes) {
+      if (o.state != schema::DeliveryState::Denied) ++delivered;
+    }
+    spdlog::info(
+        "event=submit_accepted report={} recipients={} delivered_or_queued={} duplicate={}", id,
+        r.outcomes.size(), delivered, r.duplicate);
+    FinishPendingSend(id, std::move(r), Status::Ok());
+  }
+
   void OnSubmitReply(std::uint64_t rid, const schema::SubmitReply& reply) {
-    auto it = std::find_if(sends.begin(), sends.end(), [&](const PendingSend& p) {
-      return p.stage == PendingSend::Stage::kAwaitReply && p.request_id == rid;
-    });
-    if (it == sends.end()) {
+    SubmitReplyInfo info = ToSubmitReplyInfo(reply);
+    std::string id;
+    if (auto it = submit_rids.find(rid); it != submit_rids.end()) {
+      id = it->second;
+      submit_rids.erase(it);
+    } else if (info.report_id.size() == kReportIdBytes) {
+      ReportId rep{};
+      std::copy(info.report_id.begin(), info.report_id.end(), rep.begin());
+      id = ReportIdHex(rep);
+    }
+    if (id.empty()) {
       spdlog::warn("event=submit_reply_unmatched request={}", rid);
       return;
     }
-    SubmitReplyInfo info = ToSubmitReplyInfo(reply);
-    if (!info.accepted) {
-      const std::string reason = info.error_reason.empty() ? "BROKER_REJECTED" : info.error_reason;
-      spdlog::warn("event=submit_rejected report={} reason={}", it->report_id_hex, reason);
-      Reply(it->client,
-            EncodeErrorResponse(Status(Code::kPermissionDenied, reason,
-                                       "the broker rejected report " + it->report_id_hex + ": " +
-                                           info.error_message + "; nothing was delivered")));
-    } else {
-      SendResult r;
-      r.report_id_hex = it->report_id_hex;
-      r.banner = it->banner;
-      r.outcomes = std::move(info.outcomes);
-      std::size_t delivered = 0;
-      for (const auto& o : r.outcomes) {
-        if (o.state != schema::DeliveryState::Denied) ++delivered;
-      }
-      spdlog::info("event=submit_accepted report={} recipients={} delivered_or_queued={}",
-                   r.report_id_hex, r.outcomes.size(), delivered);
-      Reply(it->client, EncodeSendResponse(r));
-    }
-    EraseSend(it);
+    OnSubmitAnswer(id, std::move(info));
   }
 
   Status SealAndSubmit(PendingSend& p) {
@@ -750,13 +1009,28 @@ struct NodeDaemon::Impl {
     if (!sealed.ok()) return sealed.status().WithContext("sealing failed (indices from 0)");
     p.report_id_hex = ReportIdHex(sealed->report_id);
     p.banner = sealed->banner;
-    p.request_id = NewRequestId();
-    if (!SendToBroker(EncodeSubmit(p.request_id, sealed->bytes))) {
-      return BrokerUnavailable(config.broker_endpoint, "no connection to hand the report to");
+    // Durable before the first Submit: from here on the report is resubmitted, with these exact
+    // bytes, until the broker's answer is final, also across a crash of this daemon.
+    if (Status st = outbox->Put(p.report_id_hex, sealed->bytes); !st.ok()) {
+      return Status(Code::kUnavailable, st.reason(),
+                    "cannot keep the sealed report in the outbox (" + st.message() +
+                        "); the report was NOT sent");
     }
+    OutboxItem& item = outbox_items[p.report_id_hex];
+    item.banner = p.banner;
+    item.expires_unix = in.expires_unix;
+    item.submitted_unix = in.created_unix;
     p.stage = PendingSend::Stage::kAwaitReply;
-    spdlog::info("event=report_submitted report={} portions={} recipients={} bytes={}",
+    spdlog::info("event=report_sealed report={} portions={} recipients={} bytes={}",
                  p.report_id_hex, in.portions.size(), in.recipients.size(), sealed->bytes.size());
+    if (welcomed && SubmitFromOutbox(p.report_id_hex, item, Clock::now())) {
+      spdlog::info("event=report_submitted report={}", p.report_id_hex);
+    } else {
+      spdlog::warn(
+          "event=report_kept_in_outbox report={} detail=\"no broker session; will "
+          "submit after the next Welcome\"",
+          p.report_id_hex);
+    }
     return Status::Ok();
   }
 
@@ -795,9 +1069,33 @@ struct NodeDaemon::Impl {
     }
   }
 
+  Status SendAck(std::uint64_t rid, const ReportId& report_id) {
+    auto sig = SignWithDomain(keys.signing, kAckDomain, AckMessage(report_id, config.id));
+    if (!sig.ok()) return sig.status();
+    if (!SendToBroker(EncodeAck(rid, report_id, *sig))) {
+      // Stored but not acknowledged: the broker re-sends after the next Welcome and the
+      // duplicate is acknowledged then.
+      spdlog::warn("event=ack_not_sent report={}", ReportIdHex(report_id));
+    }
+    return Status::Ok();
+  }
+
   Status OpenVerifyStore(const std::vector<std::uint8_t>& report, const Certificate& oc,
                          std::uint64_t rid) {
     const auto& me = own_cert->fields();
+    // Exactly once: a copy the broker sends again (it had not seen the Ack before a restart or
+    // a lost connection) is acknowledged again without being stored twice. The originator's
+    // signature is checked first, so only a genuine report id is acknowledged; the stored copy
+    // was fully verified on receipt, so an expiry since then does not block the Ack.
+    if (auto view = InspectReport(report, oc.fields().signing_key); view.ok()) {
+      const std::string hex = ReportIdHex(view->report_id);
+      if (inbox->Contains(hex)) {
+        TEARLINE_RETURN_IF_ERROR(SendAck(rid, view->report_id));
+        spdlog::info("event=report_received report={} originator={} stored=duplicate", hex,
+                     view->originator);
+        return Status::Ok();
+      }
+    }
     RecipientIdentity id{config.id, me.nation, clearance, me.encryption_key,
                          keys.encryption.secret_key};
     const std::int64_t now = NowUnix();
@@ -839,14 +1137,10 @@ struct NodeDaemon::Impl {
     e.portion_count = opened.portion_count;
     e.originator_signing_key_hex = ToHex(oc.fields().signing_key);
     e.originator_cert_fingerprint_hex = oc.FingerprintHex();
+    // Durable (files and directory fsync'd) before the Ack leaves: an acknowledged report is
+    // never lost, and a crash before the Ack only causes a re-delivery, acknowledged above.
     TEARLINE_ASSIGN_OR_RETURN(bool stored, inbox->Store(e, report));
-    auto sig = SignWithDomain(keys.signing, kAckDomain, AckMessage(opened.report_id, config.id));
-    if (!sig.ok()) return sig.status();
-    if (!SendToBroker(EncodeAck(rid, opened.report_id, *sig))) {
-      // Stored but not acknowledged: the broker re-sends after the next Welcome and the
-      // duplicate is acknowledged then.
-      spdlog::warn("event=ack_not_sent report={}", e.report_id_hex);
-    }
+    TEARLINE_RETURN_IF_ERROR(SendAck(rid, opened.report_id));
     spdlog::info("event=report_received report={} originator={} portions={}/{} banner=\"{}\" {}",
                  e.report_id_hex, e.originator, e.portions.size(), e.portion_count, e.banner,
                  stored ? "stored=new" : "stored=duplicate");
@@ -904,6 +1198,12 @@ struct NodeDaemon::Impl {
       }
       case ControlOp::kSend:
         StartSend(client, std::move(req).value());
+        return;
+      case ControlOp::kTrack:
+        StartTrack(client, *req);
+        return;
+      case ControlOp::kProve:
+        StartProve(client, *req);
         return;
     }
   }
@@ -965,7 +1265,7 @@ struct NodeDaemon::Impl {
                                       "portion " + std::to_string(i + 1) + " is empty"));
       }
     }
-    if (!welcomed) {
+    if (!welcomed && !have_directory) {
       return refuse(BrokerUnavailable(config.broker_endpoint,
                                       ever_welcomed ? "session lost" : "never connected"));
     }
@@ -973,14 +1273,329 @@ struct NodeDaemon::Impl {
       return refuse(Status(Code::kResourceExhausted, "NODE_BUSY",
                            "too many sends in progress; the report was NOT sent, retry shortly"));
     }
-    if (!RequestDirectory(Clock::now())) {
-      return refuse(BrokerUnavailable(config.broker_endpoint, "no connection"));
-    }
     PendingSend p;
     p.client = client;
     p.deadline = Clock::now() + milliseconds(req.timeout_ms);
     p.request = std::move(req);
+    if (!welcomed) {
+      // No broker session, but certificates verified during an earlier one: seal for them now
+      // (each is verified again at this moment) and keep the report in the outbox; it is
+      // submitted after the next Welcome.
+      Status s = RecheckDirectory();
+      if (s.ok()) s = SealAndSubmit(p);
+      if (!s.ok()) {
+        for (auto& portion : p.request.portions) Wipe(portion.content);
+        Reply(client, EncodeErrorResponse(s));
+        return;
+      }
+      sends.push_back(std::move(p));
+      return;
+    }
+    if (!RequestDirectory(Clock::now())) {
+      for (auto& portion : p.request.portions) Wipe(portion.content);
+      Reply(client,
+            EncodeErrorResponse(BrokerUnavailable(config.broker_endpoint, "no connection")));
+      return;
+    }
     sends.push_back(std::move(p));
+  }
+
+  Status RecheckDirectory() {
+    std::vector<Status> rejected;
+    directory = Directory::Build(directory.EncodedCertificates(), *trust, NowUnix(), &rejected);
+    for (const auto& st : rejected) {
+      spdlog::warn("event=directory_certificate_rejected reason={}", st.reason());
+    }
+    return Status::Ok();
+  }
+
+  // --- track and prove ------------------------------------------------------------------------
+
+  // A full report id from an id or unique prefix, among the reports this node sent (outbox and
+  // sent records) and, when `include_inbox`, received.
+  Result<std::string> ResolveReportId(const std::string& raw, bool include_inbox) {
+    std::string id = raw;
+    for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (id.size() < 4 || id.size() > 32 ||
+        id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return InvalidArgument("REPORT_BAD_ID",
+                             "a report id is 32 hex characters (a unique prefix of at least 4 "
+                             "characters is accepted)");
+    }
+    std::set<std::string> candidates;
+    auto consider = [&](const std::vector<std::string>& ids) {
+      for (const auto& c : ids) {
+        if (c.rfind(id, 0) == 0) candidates.insert(c);
+      }
+    };
+    if (auto l = sent->List(); l.ok()) consider(*l);
+    for (const auto& [c, item] : outbox_items) consider({c});
+    if (include_inbox) {
+      if (auto l = inbox->List(); l.ok()) {
+        std::vector<std::string> ids;
+        for (const auto& e : *l) ids.push_back(e.report_id_hex);
+        consider(ids);
+      }
+    }
+    if (candidates.size() > 1) {
+      return InvalidArgument("REPORT_AMBIGUOUS_ID",
+                             "report id prefix " + id + " matches more than one report");
+    }
+    if (candidates.empty()) {
+      if (id.size() == 32) return id;  // Unknown locally; the broker may still know it.
+      return NotFound("REPORT_NOT_FOUND", "no report " + id + "... was sent or received here");
+    }
+    return *candidates.begin();
+  }
+
+  static std::vector<std::uint8_t> IdBytes(const std::string& hex) {
+    std::vector<std::uint8_t> out(kReportIdBytes);
+    std::size_t len = 0;
+    if (sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &len, nullptr) !=
+            0 ||
+        len != out.size()) {
+      return {};
+    }
+    return out;
+  }
+
+  bool QueryCapacity(const std::string& client) {
+    if (queries.size() < kMaxPendingQueries) return true;
+    Reply(client, EncodeErrorResponse(Status(Code::kResourceExhausted, "NODE_BUSY",
+                                             "too many track/prove requests in progress; retry "
+                                             "shortly")));
+    return false;
+  }
+
+  void StartTrack(const std::string& client, const ControlRequest& req) {
+    auto id = ResolveReportId(req.id, /*include_inbox=*/false);
+    if (!id.ok()) return Reply(client, EncodeErrorResponse(id.status()));
+    if (!welcomed) {
+      return Reply(client,
+                   EncodeErrorResponse(Status(Code::kUnavailable, "BROKER_UNAVAILABLE",
+                                              "the broker at " + config.broker_endpoint +
+                                                  " is not reachable; only it knows what became "
+                                                  "of report " +
+                                                  *id + ". Retry when connected")));
+    }
+    if (!QueryCapacity(client)) return;
+    PendingQuery q;
+    q.op = ControlOp::kTrack;
+    q.client = client;
+    q.deadline = Clock::now() + kQueryDeadline;
+    q.report_id_hex = *id;
+    q.track_rid = NewRequestId();
+    if (!SendToBroker(EncodeTrackRequest(q.track_rid, IdBytes(*id)))) {
+      return Reply(client,
+                   EncodeErrorResponse(BrokerUnavailable(config.broker_endpoint, "no connection")));
+    }
+    queries.push_back(std::move(q));
+  }
+
+  static std::string OutcomeDescription(const RecipientOutcomeInfo& o) {
+    const std::string who = o.node_id.empty() ? o.nation : o.node_id;
+    switch (o.state) {
+      case schema::DeliveryState::Delivered:
+        return "delivered to " + who;
+      case schema::DeliveryState::Queued:
+        return "queued for " + who;
+      default:
+        return "denied to " + who;
+    }
+  }
+
+  void StartProve(const std::string& client, const ControlRequest& req) {
+    auto id = ResolveReportId(req.id, /*include_inbox=*/true);
+    if (!id.ok()) return Reply(client, EncodeErrorResponse(id.status()));
+    PendingQuery q;
+    q.op = ControlOp::kProve;
+    q.client = client;
+    q.deadline = Clock::now() + kQueryDeadline;
+    q.report_id_hex = *id;
+    q.result.report_id_hex = *id;
+    std::set<std::uint64_t> seen;
+    if (req.seq) {
+      ProofItem item;
+      item.seq = *req.seq;
+      item.description = "record " + std::to_string(*req.seq);
+      q.result.items.push_back(item);
+    } else if (auto rec = sent->Get(*id); rec.ok()) {
+      for (const auto& o : rec->outcomes) {
+        if (o.record_seq == 0 || !seen.insert(o.record_seq).second) continue;
+        if (q.result.items.size() >= kMaxProofsPerQuery) break;
+        ProofItem item;
+        item.seq = o.record_seq;
+        item.description = OutcomeDescription(o);
+        q.result.items.push_back(item);
+      }
+      if (q.result.items.empty()) {
+        q.result.note = rec->accepted ? "the broker's answer for report " + *id +
+                                            " named no audit record; nothing to prove"
+                                      : "the broker rejected report " + *id + " (" +
+                                            rec->error_reason + "); no audit record to prove";
+      }
+    } else if (outbox_items.count(*id) != 0) {
+      q.result.note = "report " + *id +
+                      " is still in the outbox (no final answer from the broker yet), so no "
+                      "audit record number is known";
+    } else if (inbox->Contains(*id)) {
+      q.result.note = "report " + *id +
+                      " was received by this node; the broker does not tell recipients which "
+                      "audit records concern it, so no record number is known (give one with "
+                      "--seq N)";
+    } else {
+      q.result.note = "report " + *id + " is not known to this node";
+    }
+    if (q.result.items.empty()) return Reply(client, EncodeProveResponse(q.result));
+    if (!welcomed) {
+      return Reply(client,
+                   EncodeErrorResponse(Status(Code::kUnavailable, "BROKER_UNAVAILABLE",
+                                              "the broker at " + config.broker_endpoint +
+                                                  " is not reachable; it serves the proofs. "
+                                                  "Retry when connected")));
+    }
+    if (!QueryCapacity(client)) return;
+    for (std::size_t i = 0; i < q.result.items.size(); ++i) {
+      const std::uint64_t rid = NewRequestId();
+      if (!SendToBroker(EncodeProofRequest(rid, q.result.items[i].seq))) {
+        return Reply(client, EncodeErrorResponse(
+                                 BrokerUnavailable(config.broker_endpoint, "no connection")));
+      }
+      q.proof_rids[rid] = i;
+    }
+    queries.push_back(std::move(q));
+  }
+
+  std::list<PendingQuery>::iterator FindQuery(std::uint64_t rid) {
+    return std::find_if(queries.begin(), queries.end(), [&](const PendingQuery& q) {
+      return (q.op == ControlOp::kTrack && q.track_rid == rid) || q.proof_rids.count(rid) != 0;
+    });
+  }
+
+  void OnTrackReply(std::uint64_t rid, const schema::TrackReply& reply) {
+    auto q = FindQuery(rid);
+    if (q == queries.end() || q->op != ControlOp::kTrack) {
+      spdlog::warn("event=track_reply_unmatched request={}", rid);
+      return;
+    }
+    TrackReplyInfo info = ToTrackReplyInfo(reply);
+    TrackResult r;
+    r.report_id_hex = q->report_id_hex;
+    r.recipients = std::move(info.recipients);
+    Reply(q->client, EncodeTrackResponse(r));
+    queries.erase(q);
+  }
+
+  void MaybeFinishProve(std::list<PendingQuery>::iterator q) {
+    if (!q->proof_rids.empty()) return;
+    std::size_t ok = 0;
+    for (const auto& i : q->result.items) ok += i.verified ? 1 : 0;
+    spdlog::info("event=proofs_checked report={} verified={} failed={}", q->report_id_hex, ok,
+                 q->result.items.size() - ok);
+    Reply(q->client, EncodeProveResponse(q->result));
+    queries.erase(q);
+  }
+
+  void OnProofReply(std::uint64_t rid, const schema::ProofReply& reply) {
+    auto q = FindQuery(rid);
+    if (q == queries.end() || q->op != ControlOp::kProve) {
+      spdlog::warn("event=proof_reply_unmatched request={}", rid);
+      return;
+    }
+    ProofItem& item = q->result.items[q->proof_rids[rid]];
+    q->proof_rids.erase(rid);
+    RecordProof p;
+    p.note = FbString(reply.note());
+    p.seq = reply.seq();
+    p.record = FbString(reply.record());
+    auto pb = FbBytes(reply.proof());
+    p.proof.assign(pb.begin(), pb.end());
+    // The record must name the report asked about, also for an explicit --seq.
+    auto v = VerifyRecordProof(p, item.seq, q->report_id_hex, broker_cert->node_id(),
+                               broker_cert->fields().signing_key);
+    if (!v.ok()) {
+      item.verified = false;
+      item.reason = v.status().reason();
+      item.message = v.status().message();
+      spdlog::error("event=proof_failed report={} seq={} reason={} detail=\"{}\"", q->report_id_hex,
+                    item.seq, item.reason, item.message);
+      MaybeFinishProve(q);
+      return;
+    }
+    item.description = v->description;
+    item.checkpoint_size = v->checkpoint_size;
+    item.signer = broker_cert->node_id();
+    // The witness state: the proof's checkpoint must not contradict the one this node cosigned.
+    if (witnessed_size == 0) {
+      item.verified = true;
+      item.message = "this node has not witnessed a checkpoint yet";
+    } else if (v->checkpoint_size == witnessed_size) {
+      item.verified = v->checkpoint_root == witnessed_root;
+      if (item.verified) {
+        item.message = "it is the checkpoint this node witnessed";
+      } else {
+        item.reason = "PROOF_CHECKPOINT_FORK";
+        item.message =
+            "the broker signed two different roots for size " + std::to_string(witnessed_size);
+        WitnessAlarm(item.message);
+      }
+    } else if (v->checkpoint_size > witnessed_size) {
+      item.verified = true;
+      item.message = "newer than the checkpoint this node witnessed (size " +
+                     std::to_string(witnessed_size) +
+                     "); the next witness round proves the two consistent";
+    } else {
+      item.verified = true;
+      item.message = "older than the checkpoint this node witnessed (size " +
+                     std::to_string(witnessed_size) + "); consistency with it not re-checked";
+    }
+    MaybeFinishProve(q);
+  }
+
+  // An Error frame from the broker that may answer a track or proof request.
+  void OnQueryError(std::uint64_t rid, const std::string& reason, const std::string& message) {
+    auto q = FindQuery(rid);
+    if (q == queries.end()) return;
+    if (q->op == ControlOp::kTrack) {
+      const Code code = reason == "TRACK_UNKNOWN_REPORT" ? Code::kNotFound
+                        : reason == "TRACK_FORBIDDEN"    ? Code::kPermissionDenied
+                                                         : Code::kUnavailable;
+      Reply(q->client, EncodeErrorResponse(Status(code, reason, "the broker says: " + message)));
+      queries.erase(q);
+      return;
+    }
+    ProofItem& item = q->result.items[q->proof_rids[rid]];
+    q->proof_rids.erase(rid);
+    item.verified = false;
+    item.reason = reason;
+    item.message = "the broker refused the proof: " + message;
+    MaybeFinishProve(q);
+  }
+
+  void QueryTimeouts(Clock::time_point now) {
+    for (auto it = queries.begin(); it != queries.end();) {
+      if (now < it->deadline) {
+        ++it;
+        continue;
+      }
+      auto next = std::next(it);
+      if (it->op == ControlOp::kTrack) {
+        Reply(it->client, EncodeErrorResponse(Status(Code::kUnavailable, "BROKER_NO_REPLY",
+                                                     "the broker did not answer the track "
+                                                     "request in time")));
+        queries.erase(it);
+      } else {
+        for (auto& [rid, index] : it->proof_rids) {
+          auto& item = it->result.items[index];
+          item.verified = false;
+          item.reason = "BROKER_NO_REPLY";
+          item.message = "the broker did not answer the proof request in time";
+        }
+        it->proof_rids.clear();
+        MaybeFinishProve(it);
+      }
+      it = next;
+    }
   }
 
   StatusResult MakeStatus() {
@@ -1005,6 +1620,7 @@ struct NodeDaemon::Impl {
     }
     s.inbox_reports = count;
     s.pending_sends = sends.size();
+    s.outbox_reports = outbox_items.size();
     s.uptime_s = std::chrono::duration_cast<std::chrono::seconds>(now - started).count();
     return s;
   }
@@ -1085,15 +1701,23 @@ struct NodeDaemon::Impl {
     }
     spdlog::info("event=node_stopping pending_sends={}", sends.size());
     for (auto it = sends.begin(); it != sends.end();) {
-      Reply(it->client,
-            EncodeErrorResponse(Status(Code::kUnavailable, "NODE_STOPPING",
-                                       it->stage == PendingSend::Stage::kAwaitReply
-                                           ? "the node daemon stopped before the broker confirmed "
-                                             "report " +
-                                                 it->report_id_hex
-                                           : "the node daemon stopped; the report was NOT sent")));
+      if (it->stage == PendingSend::Stage::kAwaitReply) {
+        Reply(it->client,
+              EncodeSendResponse(PendingResult(
+                  *it, "the node daemon stopped before the broker confirmed the report")));
+      } else {
+        Reply(it->client,
+              EncodeErrorResponse(Status(Code::kUnavailable, "NODE_STOPPING",
+                                         "the node daemon stopped; the report was NOT sent")));
+      }
       it = EraseSend(it);
     }
+    for (auto& q : queries) {
+      Reply(q.client, EncodeErrorResponse(Status(Code::kUnavailable, "NODE_STOPPING",
+                                                 "the node daemon stopped before the broker "
+                                                 "answered")));
+    }
+    queries.clear();
     return Status::Ok();
   }
 

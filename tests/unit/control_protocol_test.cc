@@ -174,6 +174,7 @@ TEST(ControlProtocolTest, InboxReadAndStatusResponsesRoundTrip) {
   s.last_broker_frame_ms_ago = 12;
   s.reconnects = 3;
   s.directory_nodes = 4;
+  s.outbox_reports = 2;
   s.uptime_s = 9;
   auto st = DecodeStatusResponse(EncodeStatusResponse(s));
   ASSERT_TRUE(st.ok()) << st.status().ToString();
@@ -182,6 +183,124 @@ TEST(ControlProtocolTest, InboxReadAndStatusResponsesRoundTrip) {
   EXPECT_EQ(st->last_broker_frame_ms_ago, 12);
   EXPECT_EQ(st->node_id, "usa-1");
   EXPECT_EQ(st->transport, "connected");
+  EXPECT_EQ(st->outbox_reports, 2u);
+}
+
+TEST(ControlProtocolTest, TrackAndProveRequestsRoundTrip) {
+  ControlRequest t;
+  t.op = ControlOp::kTrack;
+  t.id = "abcd";
+  auto back = DecodeControlRequest(EncodeControlRequest(t));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->op, ControlOp::kTrack);
+  EXPECT_EQ(back->id, "abcd");
+  EXPECT_FALSE(back->seq.has_value());
+
+  ControlRequest p;
+  p.op = ControlOp::kProve;
+  p.id = std::string(32, 'c');
+  back = DecodeControlRequest(EncodeControlRequest(p));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->op, ControlOp::kProve);
+  EXPECT_FALSE(back->seq.has_value());
+  p.seq = 0;  // Record 0 is a valid record number.
+  back = DecodeControlRequest(EncodeControlRequest(p));
+  ASSERT_TRUE(back.ok());
+  ASSERT_TRUE(back->seq.has_value());
+  EXPECT_EQ(*back->seq, 0u);
+
+  for (const char* bad :
+       {R"j({"v":1,"op":"track"})j", R"j({"v":1,"op":"track","id":""})j",
+        R"j({"v":1,"op":"prove","id":7})j", R"j({"v":1,"op":"prove","id":"abcd","seq":-1})j",
+        R"j({"v":1,"op":"prove","id":"abcd","seq":"17"})j"}) {
+    auto r = DecodeControlRequest(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().reason(), "CONTROL_MALFORMED") << bad;
+  }
+}
+
+TEST(ControlProtocolTest, SendResponseCarriesPendingDuplicateAndRecordSeq) {
+  SendResult r;
+  r.report_id_hex = std::string(32, 'd');
+  r.banner = "SECRET";
+  r.pending = true;
+  r.detail = "kept in the outbox";
+  auto back = DecodeSendResponse(EncodeSendResponse(r));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(back->pending);
+  EXPECT_FALSE(back->duplicate);
+  EXPECT_EQ(back->detail, "kept in the outbox");
+  EXPECT_TRUE(back->outcomes.empty());
+
+  r.pending = false;
+  r.duplicate = true;
+  RecipientOutcomeInfo o;
+  o.nation = "GBR";
+  o.node_id = "gbr-1";
+  o.state = schema::DeliveryState::Queued;
+  o.portions = {0};
+  o.record_seq = 17;
+  r.outcomes = {o};
+  back = DecodeSendResponse(EncodeSendResponse(r));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(back->duplicate);
+  ASSERT_EQ(back->outcomes.size(), 1u);
+  EXPECT_EQ(back->outcomes[0].record_seq, 17u);
+
+  // 1-based JSON round-trips too, and a missing record_seq means 0.
+  auto j = OutcomeToJson(o, 1);
+  auto again = OutcomeFromJson(j, 1);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->portions, std::vector<std::uint32_t>{0});
+  j.erase("record_seq");
+  again = OutcomeFromJson(j, 1);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->record_seq, 0u);
+  j["portions"] = {0};  // Below the base.
+  EXPECT_EQ(OutcomeFromJson(j, 1).status().reason(), "CONTROL_MALFORMED");
+}
+
+TEST(ControlProtocolTest, TrackAndProveResponsesRoundTrip) {
+  TrackResult t;
+  t.report_id_hex = std::string(32, 'e');
+  t.recipients = {{"gbr-1", "GBR", "acknowledged", "", 1700000000, 17},
+                  {"kor-1", "KOR", "denied", "NOT_RELEASABLE", 1700000001, 12}};
+  auto tb = DecodeTrackResponse(EncodeTrackResponse(t));
+  ASSERT_TRUE(tb.ok()) << tb.status().ToString();
+  ASSERT_EQ(tb->recipients.size(), 2u);
+  EXPECT_EQ(tb->recipients[1].reason, "NOT_RELEASABLE");
+  EXPECT_EQ(tb->recipients[0].record_seq, 17u);
+  EXPECT_EQ(tb->recipients[0].updated_unix, 1700000000);
+
+  ProveResult p;
+  p.report_id_hex = t.report_id_hex;
+  p.note = "";
+  ProofItem ok;
+  ok.seq = 17;
+  ok.description = "delivered to gbr-1";
+  ok.verified = true;
+  ok.checkpoint_size = 24;
+  ok.signer = "broker";
+  ProofItem bad;
+  bad.seq = 18;
+  bad.description = "record 18";
+  bad.reason = "PROOF_NOT_INCLUDED";
+  bad.message = "root mismatch";
+  p.items = {ok, bad};
+  auto pb = DecodeProveResponse(EncodeProveResponse(p));
+  ASSERT_TRUE(pb.ok()) << pb.status().ToString();
+  ASSERT_EQ(pb->items.size(), 2u);
+  EXPECT_TRUE(pb->items[0].verified);
+  EXPECT_EQ(pb->items[0].checkpoint_size, 24u);
+  EXPECT_EQ(pb->items[0].signer, "broker");
+  EXPECT_FALSE(pb->items[1].verified);
+  EXPECT_EQ(pb->items[1].reason, "PROOF_NOT_INCLUDED");
+
+  const Status s(Code::kNotFound, "TRACK_UNKNOWN_REPORT", "never accepted");
+  EXPECT_EQ(DecodeTrackResponse(EncodeErrorResponse(s)).status(), s);
+  EXPECT_EQ(DecodeProveResponse(EncodeErrorResponse(s)).status(), s);
+  EXPECT_EQ(DecodeProveResponse(R"j({"ok":true,"result":{"report_id":"x"}})j").status().reason(),
+            "CONTROL_MALFORMED");
 }
 
 }  // namespace

@@ -91,6 +91,24 @@ TEST(InboxStoreTest, SameReportIdIsStoredOnlyOnce) {
   EXPECT_EQ(store->List()->size(), 1u);
 }
 
+TEST(InboxStoreTest, CrashBetweenReportAndMetadataIsRepairedByTheRedelivery) {
+  // A crash after the .report file but before the .json: not in the inbox (so not acked); the
+  // broker's re-delivery stores it completely, once.
+  TempDir tmp;
+  auto store = InboxStore::Open(tmp.path());
+  ASSERT_TRUE(store.ok());
+  const auto dir = tmp.path() / "inbox";
+  std::ofstream(dir / (Id('e') + ".report"), std::ios::binary) << "torn";
+  EXPECT_FALSE(store->Contains(Id('e')));
+  EXPECT_EQ(store->List()->size(), 0u);
+  auto stored = store->Store(SampleEntry(Id('e'), 10), std::vector<std::uint8_t>{7, 7});
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_TRUE(*stored);
+  EXPECT_EQ(*store->ReadReport(Id('e')), (std::vector<std::uint8_t>{7, 7}));
+  EXPECT_FALSE(*store->Store(SampleEntry(Id('e'), 11), std::vector<std::uint8_t>{7, 7}));
+  EXPECT_EQ(store->List()->size(), 1u);
+}
+
 TEST(InboxStoreTest, ListsOldestFirstAndSkipsCorruptMetadata) {
   TempDir tmp;
   auto store = InboxStore::Open(tmp.path());

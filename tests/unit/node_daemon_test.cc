@@ -24,9 +24,11 @@
 #include <zmq_addon.hpp>
 
 #include "tearline/certificate.h"
+#include "tearline/checkpoint.h"
 #include "tearline/envelope.h"
 #include "tearline/key_file.h"
 #include "tearline/keys.h"
+#include "tearline/merkle.h"
 #include "tearline/node/node_command.h"
 #include "tearline/node/node_config.h"
 #include "tearline/wire.h"
@@ -220,6 +222,48 @@ class RunningDaemon {
   Status status_;
 };
 
+// The report id of a Submit frame sent by usa-1 (its signature checked on the way).
+std::string SubmittedId(const Coalition& c, const schema::Frame& f) {
+  const auto* report = f.body_as_Submit()->report();
+  auto usa = ReadCertificateFile(c.Cert("usa-1").string());
+  EXPECT_TRUE(usa.ok());
+  auto view = InspectReport({report->data(), report->size()}, usa->fields().signing_key);
+  EXPECT_TRUE(view.ok()) << view.status().ToString();
+  return view.ok() ? ReportIdHex(view->report_id) : "";
+}
+
+std::vector<std::uint8_t> SubmittedBytes(const schema::Frame& f) {
+  const auto* report = f.body_as_Submit()->report();
+  return {report->begin(), report->end()};
+}
+
+// Waits for the next frame of `type`, skipping others (e.g. outbox resubmissions after the
+// node re-greeted a quiet stand-in broker).
+std::optional<std::vector<std::uint8_t>> NextOfType(FakeBroker& broker, schema::Body type,
+                                                    std::chrono::milliseconds timeout = 10000ms) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto bytes = broker.Next(100ms);
+    if (!bytes) continue;
+    auto f = DecodeFrame(*bytes);
+    if (f.ok() && (*f)->body_type() == type) return bytes;
+  }
+  return std::nullopt;
+}
+
+SubmitReplyInfo AcceptedReply(const std::string& id_hex, std::uint64_t seq_gbr) {
+  SubmitReplyInfo reply;
+  reply.report_id.resize(kReportIdBytes);
+  for (std::size_t i = 0; i < kReportIdBytes; ++i) {
+    reply.report_id[i] = static_cast<std::uint8_t>(std::stoi(id_hex.substr(2 * i, 2), nullptr, 16));
+  }
+  reply.accepted = true;
+  RecipientOutcomeInfo gbr{"GBR", "gbr-1", schema::DeliveryState::Delivered, {0}, {}, "", ""};
+  gbr.record_seq = seq_gbr;
+  reply.outcomes = {gbr};
+  return reply;
+}
+
 class NodeDaemonTest : public ::testing::Test {
  protected:
   Coalition coalition_;
@@ -402,7 +446,7 @@ TEST_F(NodeDaemonTest, DeliveredReportIsVerifiedStoredAckedAndReadable) {
   EXPECT_NE(missing.err.find("INBOX_NOT_FOUND"), std::string::npos);
 }
 
-TEST_F(NodeDaemonTest, MissingSubmitReplyIsReportedAsUnconfirmed) {
+TEST_F(NodeDaemonTest, MissingSubmitReplyLeavesTheReportPendingInTheOutbox) {
   FakeBroker broker(coalition_);
   const std::string config = coalition_.Config("usa-1", broker.endpoint());
   RunningDaemon daemon(config);
@@ -418,9 +462,15 @@ TEST_F(NodeDaemonTest, MissingSubmitReplyIsReportedAsUnconfirmed) {
   // Keep answering pings so the session stays up while the send times out.
   while (cli.wait_for(20ms) != std::future_status::ready) (void)broker.Next(20ms);
   auto r = cli.get();
-  EXPECT_EQ(r.code, kExitNegative);
-  EXPECT_NE(r.err.find("BROKER_NO_REPLY"), std::string::npos) << r.err;
-  EXPECT_TRUE(r.out.empty());
+  EXPECT_EQ(r.code, kExitPending) << r.out << r.err;
+  auto f = DecodeFrame(*submit);
+  ASSERT_TRUE(f.ok());
+  const std::string id = SubmittedId(coalition_, **f);
+  EXPECT_NE(r.out.find("PENDING report " + id + " is kept in the outbox"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("same id"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("did not answer"), std::string::npos) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(coalition_.dir() / "data/usa-1/outbox" / (id + ".report")));
 }
 
 TEST_F(NodeDaemonTest, UnreachableBrokerMeansNotSent) {
@@ -522,6 +572,360 @@ TEST_F(NodeDaemonTest, BinaryExitsPromptlyOnSigterm) {
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   EXPECT_FALSE(std::filesystem::exists(sock));
+}
+
+TEST_F(NodeDaemonTest, ReportIsInTheOutboxBeforeSubmitAndResentWithTheSameBytes) {
+  FakeBroker broker(coalition_);
+  const std::string config = coalition_.Config("usa-1", broker.endpoint());
+  RunningDaemon daemon(config);
+  broker.Greet();
+  const auto p1 = coalition_.dir() / "p1.txt";
+  std::ofstream(p1) << "for the UK";
+  const auto outbox = coalition_.dir() / "data/usa-1/outbox";
+  auto cli = std::async(std::launch::async, [&] {
+    return Cli({"send", "--config", config, "--to", "GBR", "--portion", "(S//REL TO USA, GBR)",
+                p1.string(), "--timeout", "10"});
+  });
+  auto first = NextOfType(broker, schema::Body::Submit);
+  ASSERT_TRUE(first.has_value());
+  auto f1 = DecodeFrame(*first);
+  ASSERT_TRUE(f1.ok());
+  const std::string id = SubmittedId(coalition_, **f1);
+  const auto stored = outbox / (id + ".report");
+  // Durable before the Submit left the node: exactly the submitted bytes, owner-only.
+  ASSERT_TRUE(std::filesystem::exists(stored));
+  EXPECT_EQ(FileBytes(stored), SubmittedBytes(**f1));
+  struct stat st {};
+  ASSERT_EQ(::stat(stored.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  // A transient refusal keeps it, and the analyst learns why at once (pending, exit 3).
+  SubmitReplyInfo busy;
+  busy.report_id = AcceptedReply(id, 0).report_id;
+  busy.error_reason = "RATE_LIMITED";
+  busy.error_message = "slow down";
+  broker.Send(EncodeSubmitReply((*f1)->request_id(), busy));
+  auto r = cli.get();
+  EXPECT_EQ(r.code, kExitPending) << r.out << r.err;
+  EXPECT_NE(r.out.find("PENDING report " + id), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("RATE_LIMITED: slow down"), std::string::npos) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(stored));
+
+  // A new session (Welcome) resubmits the same bytes.
+  broker.Send(EncodeWelcome(0, "broker", std::time(nullptr), 2000));
+  auto second = NextOfType(broker, schema::Body::Submit);
+  ASSERT_TRUE(second.has_value());
+  auto f2 = DecodeFrame(*second);
+  ASSERT_TRUE(f2.ok());
+  EXPECT_NE((*f2)->request_id(), (*f1)->request_id());
+  EXPECT_EQ(SubmittedBytes(**f2), SubmittedBytes(**f1)) << "resubmitted, never resealed";
+  EXPECT_TRUE(std::filesystem::exists(stored));
+
+  // The broker had stored it already: a duplicate answer is final.
+  auto reply = AcceptedReply(id, 17);
+  reply.duplicate = true;
+  broker.Send(EncodeSubmitReply((*f2)->request_id(), reply));
+  for (int i = 0; i < 100 && std::filesystem::exists(stored); ++i) (void)broker.Next(50ms);
+  EXPECT_FALSE(std::filesystem::exists(stored));
+  const auto sent = coalition_.dir() / "data/usa-1/sent" / (id + ".json");
+  ASSERT_TRUE(std::filesystem::exists(sent));
+  auto j = nlohmann::json::parse(std::ifstream(sent));
+  EXPECT_EQ(j["duplicate"], true);
+  EXPECT_EQ(j["outcomes"][0]["record_seq"], 17);
+  auto status = Cli({"status", "--config", config, "--json"});
+  EXPECT_EQ(nlohmann::json::parse(status.out)["outbox_reports"], 0) << status.out;
+}
+
+TEST_F(NodeDaemonTest, DuplicateReplyIsShownWithANote) {
+  FakeBroker broker(coalition_);
+  const std::string config = coalition_.Config("usa-1", broker.endpoint());
+  RunningDaemon daemon(config);
+  broker.Greet();
+  const auto p1 = coalition_.dir() / "p1.txt";
+  std::ofstream(p1) << "x";
+  auto cli = std::async(std::launch::async, [&] {
+    return Cli({"send", "--config", config, "--to", "GBR", "--portion", "(S//REL TO USA, GBR)",
+                p1.string(), "--timeout", "10"});
+  });
+  auto submit = NextOfType(broker, schema::Body::Submit);
+  ASSERT_TRUE(submit.has_value());
+  auto f = DecodeFrame(*submit);
+  ASSERT_TRUE(f.ok());
+  auto reply = AcceptedReply(SubmittedId(coalition_, **f), 3);
+  reply.duplicate = true;
+  broker.Send(EncodeSubmitReply((*f)->request_id(), reply));
+  auto r = cli.get();
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out,
+            "GBR gbr-1 DELIVERED portions 1\n"
+            "(already stored by the broker; not routed again)\n");
+}
+
+TEST_F(NodeDaemonTest, DefinitiveRejectionEmptiesTheOutbox) {
+  FakeBroker broker(coalition_);
+  const std::string config = coalition_.Config("usa-1", broker.endpoint());
+  RunningDaemon daemon(config);
+  broker.Greet();
+  const auto p1 = coalition_.dir() / "p1.txt";
+  std::ofstream(p1) << "x";
+  auto cli = std::async(std::launch::async, [&] {
+    return Cli({"send", "--config", config, "--to", "GBR", "--portion", "(S//REL TO USA, GBR)",
+                p1.string(), "--timeout", "10"});
+  });
+  auto submit = NextOfType(broker, schema::Body::Submit);
+  ASSERT_TRUE(submit.has_value());
+  auto f = DecodeFrame(*submit);
+  ASSERT_TRUE(f.ok());
+  const std::string id = SubmittedId(coalition_, **f);
+  SubmitReplyInfo no;
+  no.error_reason = "ROUTING_BAD_LABEL";
+  no.error_message = "label does not parse";
+  broker.Send(EncodeSubmitReply((*f)->request_id(), no));
+  auto r = cli.get();
+  EXPECT_EQ(r.code, kExitNegative);
+  EXPECT_NE(r.err.find("ROUTING_BAD_LABEL"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(coalition_.dir() / "data/usa-1/outbox" / (id + ".report")));
+  auto j =
+      nlohmann::json::parse(std::ifstream(coalition_.dir() / "data/usa-1/sent" / (id + ".json")));
+  EXPECT_EQ(j["accepted"], false);
+  EXPECT_EQ(j["error_reason"], "ROUTING_BAD_LABEL");
+}
+
+TEST_F(NodeDaemonTest, OutboxSurvivesADaemonRestart) {
+  FakeBroker broker(coalition_);
+  const std::string config = coalition_.Config("usa-1", broker.endpoint());
+  const auto p1 = coalition_.dir() / "p1.txt";
+  std::ofstream(p1) << "x";
+  std::string id;
+  std::vector<std::uint8_t> bytes;
+  {
+    RunningDaemon daemon(config);
+    broker.Greet();
+    auto cli = std::async(std::launch::async, [&] {
+      return Cli({"send", "--config", config, "--to", "GBR", "--portion", "(S//REL TO USA, GBR)",
+                  p1.string(), "--timeout", "1"});
+    });
+    auto submit = NextOfType(broker, schema::Body::Submit);
+    ASSERT_TRUE(submit.has_value());
+    auto f = DecodeFrame(*submit);
+    ASSERT_TRUE(f.ok());
+    id = SubmittedId(coalition_, **f);
+    bytes = SubmittedBytes(**f);
+    while (cli.wait_for(20ms) != std::future_status::ready) (void)broker.Next(20ms);
+    EXPECT_EQ(cli.get().code, kExitPending);
+  }
+  // A new daemon process on the same data directory resubmits after its Welcome.
+  RunningDaemon restarted(config);
+  auto again = NextOfType(broker, schema::Body::Submit);
+  ASSERT_TRUE(again.has_value());
+  auto f = DecodeFrame(*again);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(SubmittedBytes(**f), bytes);
+  broker.Send(EncodeSubmitReply((*f)->request_id(), AcceptedReply(id, 5)));
+  const auto stored = coalition_.dir() / "data/usa-1/outbox" / (id + ".report");
+  for (int i = 0; i < 100 && std::filesystem::exists(stored); ++i) (void)broker.Next(50ms);
+  EXPECT_FALSE(std::filesystem::exists(stored));
+  EXPECT_TRUE(std::filesystem::exists(coalition_.dir() / "data/usa-1/sent" / (id + ".json")));
+}
+
+TEST_F(NodeDaemonTest, RedeliveryAfterRestartIsStoredOnceAndAckedAgain) {
+  FakeBroker broker(coalition_);
+  const std::string config = coalition_.Config("usa-1", broker.endpoint());
+  auto gbr_keys = ReadIdentitySecret(coalition_.Secret("gbr-1"));
+  auto usa = ReadCertificateFile(coalition_.Cert("usa-1").string());
+  ASSERT_TRUE(gbr_keys.ok() && usa.ok());
+  SealInput in;
+  in.originator = "gbr-1";
+  in.originator_nation = "GBR";
+  in.created_unix = std::time(nullptr);
+  in.expires_unix = in.created_unix + 3600;
+  in.portions = {{"(S//REL TO USA, GBR)", {'o', 'n', 'c', 'e'}, std::nullopt}};
+  in.recipients = {
+      {"usa-1", "USA", CoalitionPolicy().FindLevel("SECRET"), usa->fields().encryption_key}};
+  auto sealed = Seal(in, gbr_keys->signing.secret_key, CoalitionPolicy());
+  ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
+  const std::string id = ReportIdHex(sealed->report_id);
+  const auto meta = coalition_.dir() / "data/usa-1/inbox" / (id + ".json");
+  for (int life = 0; life < 2; ++life) {  // The broker re-sends after the node restarted.
+    const int directories = broker.directory_requests;
+    RunningDaemon daemon(config);
+    if (life == 0) broker.Greet();
+    // Deliver only once the (new) session fetched the directory, as a broker would.
+    for (int i = 0; i < 100 && broker.directory_requests == directories; ++i) {
+      (void)broker.Next(100ms);
+    }
+    ASSERT_GT(broker.directory_requests, directories);
+    broker.Send(EncodeDeliver(70 + static_cast<std::uint64_t>(life), sealed->bytes));
+    auto ack = NextOfType(broker, schema::Body::Ack);
+    ASSERT_TRUE(ack.has_value()) << "life " << life;
+    // Persisted before the Ack left the node.
+    EXPECT_TRUE(std::filesystem::exists(meta));
+    auto f = DecodeFrame(*ack);
+    ASSERT_TRUE(f.ok());
+    EXPECT_EQ((*f)->request_id(), 70u + static_cast<std::uint64_t>(life));
+    EXPECT_TRUE(VerifyWithDomain(
+        usa->fields().signing_key, kAckDomain, AckMessage(sealed->report_id, "usa-1"),
+        {(*f)->body_as_Ack()->signature()->data(), (*f)->body_as_Ack()->signature()->size()}));
+  }
+  std::size_t files = 0;
+  for (const auto& de :
+       std::filesystem::directory_iterator(coalition_.dir() / "data/usa-1/inbox")) {
+    (void)de;
+    ++files;
+  }
+  EXPECT_EQ(files, 2u) << "one .report and one .json";
+}
+
+// A scripted broker with a real audit log: tracks and proves report `id` for usa-1.
+class ScriptedLog {
+ public:
+  ScriptedLog(const Coalition& c, const std::string& id) {
+    auto keys = ReadIdentitySecret(c.Secret("broker"));
+    EXPECT_TRUE(keys.ok());
+    auto k = SigningKeyPairFromSecret(std::move(keys->signing.secret_key));
+    EXPECT_TRUE(k.ok());
+    key_ = std::move(k).value();
+    lines_ = {R"({"seq":0,"time":1.0,"type":"broker_start","broker":"broker"})",
+              R"({"seq":1,"time":2.0,"type":"accepted","report_id":")" + id +
+                  R"(","originator":"usa-1"})",
+              R"({"seq":2,"time":2.0,"type":"delivered","report_id":")" + id +
+                  R"(","recipient":"gbr-1","nation":"GBR"})",
+              R"({"seq":3,"time":3.0,"type":"acknowledged","report_id":")" + id +
+                  R"(","recipient":"gbr-1"})",
+              R"({"seq":4,"time":4.0,"type":"node_connected","node":"jpn-1"})"};
+    for (const auto& l : lines_) {
+      tree_.Append(LeafHash({reinterpret_cast<const std::uint8_t*>(l.data()), l.size()}));
+    }
+  }
+  std::vector<std::uint8_t> Reply(std::uint64_t rid, std::uint64_t seq, bool tamper) const {
+    Checkpoint cp{"tearline/audit/broker", tree_.size(), tree_.Root(), {}};
+    auto note = SignCheckpoint(cp, cp.origin, key_);
+    EXPECT_TRUE(note.ok());
+    auto path = tree_.InclusionProof(seq, tree_.size());
+    EXPECT_TRUE(path.ok());
+    std::vector<std::uint8_t> proof;
+    for (const auto& h : *path) proof.insert(proof.end(), h.begin(), h.end());
+    std::string record = lines_[seq];
+    if (tamper) record[record.find("gbr-1") + 4] = '9';
+    return EncodeProofReply(rid, *note, seq, record, proof);
+  }
+
+ private:
+  SigningKeyPair key_;
+  std::vector<std::string> lines_;
+  MerkleTree tree_;
+};
+
+TEST_F(NodeDaemonTest, TrackAndProveUseTheBrokersAnswersAndVerifyProofs) {
+  FakeBroker broker(coalition_);
+  const std::string config = coalition_.Config("usa-1", broker.endpoint());
+  RunningDaemon daemon(config);
+  broker.Greet();
+  const auto p1 = coalition_.dir() / "p1.txt";
+  std::ofstream(p1) << "x";
+  auto cli = std::async(std::launch::async, [&] {
+    return Cli({"send", "--config", config, "--to", "GBR", "--portion", "(S//REL TO USA, GBR)",
+                p1.string(), "--timeout", "10"});
+  });
+  auto submit = NextOfType(broker, schema::Body::Submit);
+  ASSERT_TRUE(submit.has_value());
+  auto f = DecodeFrame(*submit);
+  ASSERT_TRUE(f.ok());
+  const std::string id = SubmittedId(coalition_, **f);
+  auto accepted = AcceptedReply(id, 2);
+  RecipientOutcomeInfo jpn{"JPN", "jpn-1", schema::DeliveryState::Denied, {}, {}, "", ""};
+  jpn.record_seq = 4;  // A record that does not name the report: must not prove.
+  accepted.outcomes.push_back(jpn);
+  broker.Send(EncodeSubmitReply((*f)->request_id(), accepted));
+  ASSERT_EQ(cli.get().code, kExitNegative);  // JPN denied.
+
+  // track
+  auto track = std::async(std::launch::async, [&] {
+    return Cli({"track", "--config", config, id.substr(0, 8)});
+  });
+  auto treq = NextOfType(broker, schema::Body::TrackRequest);
+  ASSERT_TRUE(treq.has_value());
+  auto tf = DecodeFrame(*treq);
+  ASSERT_TRUE(tf.ok());
+  EXPECT_EQ(ToHex(std::span((*tf)->body_as_TrackRequest()->report_id()->data(),
+                            (*tf)->body_as_TrackRequest()->report_id()->size())),
+            id);
+  TrackReplyInfo ti;
+  ti.report_id = accepted.report_id;
+  ti.recipients = {{"gbr-1", "GBR", "acknowledged", "", 1764460800, 3},
+                   {"jpn-1", "JPN", "denied", "NOT_RELEASABLE", 1764460799, 4}};
+  broker.Send(EncodeTrackReply((*tf)->request_id(), ti));
+  auto tr = track.get();
+  EXPECT_EQ(tr.code, kExitOk) << tr.err;
+  EXPECT_EQ(tr.out,
+            "gbr-1 GBR acknowledged - 2025-11-30T00:00:00Z record 3\n"
+            "jpn-1 JPN denied NOT_RELEASABLE 2025-11-29T23:59:59Z record 4\n");
+
+  // An unknown report: the broker's Error is a negative answer.
+  auto unknown = std::async(std::launch::async, [&] {
+    return Cli({"track", "--config", config, std::string(32, '7')});
+  });
+  auto ureq = NextOfType(broker, schema::Body::TrackRequest);
+  ASSERT_TRUE(ureq.has_value());
+  auto uf = DecodeFrame(*ureq);
+  ASSERT_TRUE(uf.ok());
+  broker.Send(EncodeError((*uf)->request_id(),
+                          NotFound("TRACK_UNKNOWN_REPORT", "no such report was accepted")));
+  auto ur = unknown.get();
+  EXPECT_EQ(ur.code, kExitNegative);
+  EXPECT_NE(ur.err.find("TRACK_UNKNOWN_REPORT"), std::string::npos) << ur.err;
+
+  // prove: genuine proofs for records 2 and 4; record 4 does not name the report.
+  ScriptedLog log(coalition_, id);
+  for (bool tamper : {false, true}) {
+    auto prove = std::async(std::launch::async, [&] {
+      return Cli({"prove", "--config", config, id});
+    });
+    for (int n = 0; n < 2; ++n) {
+      auto preq = NextOfType(broker, schema::Body::ProofRequest);
+      ASSERT_TRUE(preq.has_value());
+      auto pf = DecodeFrame(*preq);
+      ASSERT_TRUE(pf.ok());
+      const std::uint64_t seq = (*pf)->body_as_ProofRequest()->seq();
+      ASSERT_TRUE(seq == 2 || seq == 4) << seq;
+      broker.Send(log.Reply((*pf)->request_id(), seq, tamper && seq == 2));
+    }
+    auto pr = prove.get();
+    EXPECT_EQ(pr.code, kExitNegative) << pr.out << pr.err;
+    EXPECT_NE(pr.out.find("record 4 (denied to jpn-1) NOT PROVEN: PROOF_WRONG_RECORD"),
+              std::string::npos)
+        << pr.out;
+    if (!tamper) {
+      EXPECT_NE(pr.out.find("record 2 (delivered to gbr-1) is in the broker's log: inclusion "
+                            "verified against checkpoint 5 signed by broker"),
+                std::string::npos)
+          << pr.out;
+    } else {
+      EXPECT_NE(pr.out.find("record 2 (delivered to gbr-1) NOT PROVEN: PROOF_NOT_INCLUDED"),
+                std::string::npos)
+          << pr.out;
+    }
+  }
+  // Only record 2: all verified, exit 0.
+  auto one = std::async(std::launch::async, [&] {
+    return Cli({"prove", "--config", config, id, "--seq", "2", "--json"});
+  });
+  auto preq = NextOfType(broker, schema::Body::ProofRequest);
+  ASSERT_TRUE(preq.has_value());
+  auto pf = DecodeFrame(*preq);
+  ASSERT_TRUE(pf.ok());
+  EXPECT_EQ((*pf)->body_as_ProofRequest()->seq(), 2u);
+  broker.Send(log.Reply((*pf)->request_id(), 2, false));
+  auto o = one.get();
+  EXPECT_EQ(o.code, kExitOk) << o.out << o.err;
+  auto j = nlohmann::json::parse(o.out);
+  EXPECT_EQ(j["items"][0]["verified"], true);
+  EXPECT_EQ(j["items"][0]["checkpoint_size"], 5);
+
+  // A received report: no record number is known.
+  auto none = Cli({"prove", "--config", config, std::string(32, '5')});
+  EXPECT_EQ(none.code, kExitNegative);
+  EXPECT_NE(none.out.find("not known to this node"), std::string::npos) << none.out;
 }
 
 }  // namespace

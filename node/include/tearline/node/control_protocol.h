@@ -1,4 +1,5 @@
-// Control protocol between the analyst CLI (`tearline-node send|inbox|read|status`) and its own
+// Control protocol between the analyst CLI (`tearline-node send|inbox|read|status|track|prove`)
+// and its own
 // node daemon, over the daemon's local control socket (ZeroMQ ipc, file mode 0600, inside the
 // 0700 data directory). Keys never cross this socket; report content does (plaintext, base64 in
 // JSON), which is why the socket is local and owner-only.
@@ -11,6 +12,9 @@
 //             {"v":1, "op":"inbox"}
 //             {"v":1, "op":"read", "id":"<report id hex or unique prefix>"}
 //             {"v":1, "op":"status"}
+//             {"v":1, "op":"track", "id":"<report id hex or unique prefix>"}
+//             {"v":1, "op":"prove", "id":"<report id hex or prefix>"}    every known record
+//             {"v":1, "op":"prove", "id":"<report id hex or prefix>", "seq":17}  one record
 //   response: {"ok":true, "result":{...}}  or  {"ok":false, "reason":"REASON", "message":"..."}
 //
 // Portion indices inside this protocol are 0-based, as on the wire; the CLI shows them 1-based.
@@ -24,6 +28,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -41,7 +46,7 @@ inline constexpr std::size_t kMaxControlMessageBytes = std::size_t{24} << 20;
 inline constexpr std::uint32_t kDefaultSendTimeoutMs = 15000;
 inline constexpr std::uint32_t kMaxSendTimeoutMs = 600000;
 
-enum class ControlOp { kSend, kInbox, kRead, kStatus };
+enum class ControlOp { kSend, kInbox, kRead, kStatus, kTrack, kProve };
 
 struct SendPortionRequest {
   std::string marking;
@@ -54,8 +59,11 @@ struct ControlRequest {
   std::vector<std::string> to;  // Nation trigraphs.
   std::vector<SendPortionRequest> portions;
   std::uint32_t timeout_ms = kDefaultSendTimeoutMs;
-  // kRead
+  // kRead, kTrack, kProve
   std::string id;
+  // kProve: prove only this audit record (it must name the report); unset: every record the
+  // node knows for the report.
+  std::optional<std::uint64_t> seq;
 };
 
 std::string EncodeControlRequest(const ControlRequest& request);
@@ -67,6 +75,35 @@ struct SendResult {
   std::string report_id_hex;
   std::string banner;                          // Roll-up of every portion, as sent.
   std::vector<RecipientOutcomeInfo> outcomes;  // From the broker's SubmitReply; 0-based indices.
+  // The broker had stored this report id already (an idempotent resubmission): the outcomes are
+  // the ones decided then; nothing was routed again.
+  bool duplicate = false;
+  // No final answer yet: the sealed report is kept in the outbox and is resubmitted with the
+  // same id until the broker answers; `outcomes` is empty and `detail` says why.
+  bool pending = false;
+  std::string detail;
+};
+
+struct TrackResult {
+  std::string report_id_hex;
+  std::vector<RecipientStatusInfo> recipients;  // As the broker reported them.
+};
+
+// The check of one audit record's inclusion proof.
+struct ProofItem {
+  std::uint64_t seq = 0;
+  std::string description;  // e.g. "delivered to gbr-1", from the verified record.
+  bool verified = false;
+  std::string reason;   // Failure reason code when !verified.
+  std::string message;  // Failure explanation, or a note (e.g. on the witness state).
+  std::uint64_t checkpoint_size = 0;
+  std::string signer;  // Broker id whose checkpoint signature verified.
+};
+
+struct ProveResult {
+  std::string report_id_hex;
+  std::vector<ProofItem> items;
+  std::string note;  // e.g. why no record number is known for a received report.
 };
 
 struct ReadPortion {
@@ -93,6 +130,7 @@ struct StatusResult {
   std::uint64_t directory_nodes = 0;
   std::uint64_t inbox_reports = 0;
   std::uint64_t pending_sends = 0;
+  std::uint64_t outbox_reports = 0;  // Sealed reports still awaiting the broker's final answer.
   std::int64_t uptime_s = 0;
 };
 
@@ -101,6 +139,8 @@ std::string EncodeSendResponse(const SendResult& result);
 std::string EncodeInboxResponse(const std::vector<InboxEntry>& entries);
 std::string EncodeReadResponse(const ReadResult& result);
 std::string EncodeStatusResponse(const StatusResult& result);
+std::string EncodeTrackResponse(const TrackResult& result);
+std::string EncodeProveResponse(const ProveResult& result);
 
 // Each returns the decoded result, or the Status the daemon reported ({"ok":false,...}), or
 // CONTROL_MALFORMED.
@@ -108,12 +148,19 @@ Result<SendResult> DecodeSendResponse(std::string_view text);
 Result<std::vector<InboxEntry>> DecodeInboxResponse(std::string_view text);
 Result<ReadResult> DecodeReadResponse(std::string_view text);
 Result<StatusResult> DecodeStatusResponse(std::string_view text);
+Result<TrackResult> DecodeTrackResponse(std::string_view text);
+Result<ProveResult> DecodeProveResponse(std::string_view text);
 
 // JSON forms shared with the CLI's --json output. Portion numbers are written as index +
 // `index_base` (0 inside the control protocol, 1 for analysts):
 //   {"nation","node_id","state":"DELIVERED|QUEUED|DENIED","portions":[n...],
-//    "withheld":[{"portion":n,"label","reason","explanation"}],"reason","explanation"}
+//    "withheld":[{"portion":n,"label","reason","explanation"}],"reason","explanation",
+//    "record_seq":n}
 nlohmann::json OutcomeToJson(const RecipientOutcomeInfo& outcome, std::uint32_t index_base);
+// Inverse of OutcomeToJson; "record_seq" may be absent (0). Errors: CONTROL_MALFORMED.
+Result<RecipientOutcomeInfo> OutcomeFromJson(const nlohmann::json& j, std::uint32_t index_base);
+//   {"node_id","nation","state","reason","updated_unix","record_seq"}
+nlohmann::json RecipientStatusToJson(const RecipientStatusInfo& status);
 nlohmann::json StatusToJson(const StatusResult& status);
 
 // Standard base64 (with padding), via libsodium.

@@ -6,6 +6,8 @@
 //   tearline-node inbox  --config FILE [--json]
 //   tearline-node read   --config FILE ID [--json]
 //   tearline-node status --config FILE [--json]
+//   tearline-node track  --config FILE REPORT_ID [--json]
+//   tearline-node prove  --config FILE REPORT_ID [--seq N] [--json]
 //
 // Portion numbers shown to analysts count from 1 (portion 1 is the first --portion), in text
 // and in --json output alike; the wire and the control protocol count from 0.
@@ -22,16 +24,44 @@
 // "withheld":[{"portion","label","reason","explanation"}],"reason","explanation"}]}.
 // Every portion must carry a valid marking; otherwise nothing leaves the node (exit 2) and the
 // error names the portion and the fix.
+// The daemon keeps every sealed report in DATA_DIR/outbox until the broker's answer is final and
+// resubmits it with the same bytes (same report id; the broker stores an id once and never
+// routes it twice). When no final answer arrives within --timeout (broker down or slow), or the
+// broker refuses it for now (RATE_LIMITED, STORAGE_FULL, ...: the reason is on stderr), `send`
+// prints "PENDING report ID is kept in the outbox and will be resent automatically with the same
+// id ..." (with --json: {"report_id","banner","pending":true,"detail","outcomes":[]}) and exits
+// 3. A reply to a resubmission the broker had already stored is printed like any reply, followed
+// by "(already stored by the broker; not routed again)" (--json: "duplicate":true).
+//
+// `track` asks the broker about a report this node sent; one line per recipient node:
+//   gbr-1 GBR acknowledged - 2026-11-30T00:40:00Z record 17
+//   kor-1 KOR denied NOT_RELEASABLE 2026-11-30T00:39:58Z record 12
+// (node, nation, state: queued|delivered|acknowledged|expired|denied, reason or -, time of the
+// last change, audit record of that change).
+// `prove` checks, for every audit record the broker's final answer named (DATA_DIR/sent/ID.json)
+// or for --seq N, the broker's inclusion proof itself: checkpoint signature by the broker's log
+// key, leaf hash of the exact record, RFC 9162 inclusion in the checkpoint's tree, record seq and
+// report id; and compares the checkpoint with the one this node witnessed:
+//   record 17 (delivered to gbr-1) is in the broker's log: inclusion verified against
+//   checkpoint 24 signed by broker (...witness note...)
+//   record 18 (acknowledged by gbr-1) NOT PROVEN: PROOF_NOT_INCLUDED: ...
+// For a received report the node knows no record number (the broker does not tell recipients):
+// `prove` says so and exits 1 unless --seq is given.
 //
 // Exit codes:
 //   0  run: stopped cleanly; send: every recipient got at least one portion (DELIVERED or
 //      QUEUED); inbox/read: answered; status: daemon running and connected to the broker.
-//   1  send: some recipient got nothing (DENIED), or the report was not sent / not confirmed
-//      (BROKER_UNAVAILABLE, BROKER_NO_REPLY, broker rejection); read: no such report;
-//      status: daemon running but not connected; run: the loop failed after start-up.
+//   1  send: some recipient got nothing (DENIED), or the report was not sent (BROKER_UNAVAILABLE
+//      before sealing, broker rejection); read: no such report; status: daemon running but not
+//      connected; track: the broker does not know the report or refuses (TRACK_UNKNOWN_REPORT,
+//      TRACK_FORBIDDEN) or is unreachable; prove: a proof failed (the reason is printed) or no
+//      record is known; run: the loop failed after start-up.
 //   2  invalid input or usage (bad marking, unknown nation, unreadable file, bad configuration,
 //      daemon refusing to start), or NODE_NOT_RUNNING (no daemon answers on the control
 //      socket; the message names the socket).
+//   3  send: sealed but not yet confirmed; the report is kept in the outbox and resent with the
+//      same id (see above). Not a failure to retry by hand: sending again would make a second
+//      report.
 // Errors are one line on stderr: "tearline-node: error: REASON: message".
 //
 // Thread-safety: `run` installs SIGINT/SIGTERM handlers for its duration; call it from the main
@@ -46,6 +76,7 @@ namespace tearline::node {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitNegative = 1;
 inline constexpr int kExitInvalid = 2;
+inline constexpr int kExitPending = 3;
 
 int RunNodeCommand(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
 

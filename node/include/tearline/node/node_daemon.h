@@ -20,16 +20,28 @@
 //   - the directory is fetched after each Welcome, every 60 s, and before each send (so a send
 //     wraps keys only for nodes whose certificates this node verified just now);
 //   - each pending send has a deadline (the CLI's --timeout); past it the analyst is told the
-//     report was not confirmed, with its id.
+//     report is pending, with its id;
+//   - outbox: a sealed report is written durably to DATA_DIR/outbox before its first Submit and
+//     kept until the broker's answer is final (accepted, also as a duplicate, or a definitive
+//     rejection; see IsTransientSubmitFailure); the same bytes are resubmitted after every
+//     Welcome and every 8 heartbeats without an answer (doubling after each transient refusal,
+//     up to 64 times), and the outbox is read at start-up.
+//     Expired reports are dropped with a log line. Final answers go to DATA_DIR/sent/ID.json.
+//     Without a broker session but with a directory verified earlier, a send is sealed for
+//     those certificates (re-verified now) and waits in the outbox;
+//   - track/prove: TrackRequest / ProofRequest to the broker, answered to the CLI when the
+//     replies arrive or after 8 s; every ProofReply is verified here (see proof_check.h) and its
+//     checkpoint compared with the witnessed one.
 // Inbound Deliver: originator certificate from the verified directory, Open (signature, window,
 // commitments, local release check, decryption), an explicit second label check for this
 // node's nation and clearance, originator nation checked against its certificate, durable
-// store, then a signed Ack. Failures are logged by reason (never content) and answered with an
-// Error frame, without an Ack.
+// store, then a signed Ack (a copy of a report id already stored is acknowledged again after its
+// signature verifies, never stored twice). Failures are logged by reason (never content) and
+// answered with an Error frame, without an Ack.
 //
 // Logs: spdlog, one line per event, `event=NAME key=value ...`; never content or key material.
 //
-// Ownership: owns its keys (SecretBytes), sockets, inbox and data-directory lock.
+// Ownership: owns its keys (SecretBytes), sockets, inbox, outbox and data-directory lock.
 // Thread-safety: Run must be called from one thread; `stop` may be set from any thread or a
 // signal handler.
 #ifndef TEARLINE_NODE_NODE_DAEMON_H_
