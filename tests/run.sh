@@ -6,7 +6,12 @@
 #   ./tests/run.sh --sanitize=address,undefined    same suites in build-asan/ (or =thread: build-tsan/)
 #   ./tests/run.sh --fuzz[=SECONDS]                clang libFuzzer targets in build-fuzz/, each run for
 #                                                  SECONDS (default 30) under ASan+UBSan
-#   ./tests/run.sh --ci            normal + ASan/UBSan + fuzz (what .ci/run does)
+#   ./tests/run.sh --ci            normal + ASan/UBSan + TSan + fuzz (what .ci/run does)
+#
+# Under TSan every process the tests start (broker, node daemons, CLIs) is instrumented too; their
+# reports go to build-tsan/tsan-reports/ (a child's stderr is often a log in a removed temp dir)
+# and any report there fails the run. tests/tsan.supp holds the few justified suppressions.
+# Set TEARLINE_TEST_SEED to replay a randomized fault test with the seed it printed.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,8 +25,8 @@ for arg in "$@"; do
     --sanitize=*) sanitizers+=("${arg#--sanitize=}") ;;
     --fuzz) fuzz_seconds=30 ;;
     --fuzz=*) fuzz_seconds="${arg#--fuzz=}" ;;
-    --ci) mode_normal=1; sanitizers+=("address,undefined"); fuzz_seconds="${fuzz_seconds:-30}" ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --ci) mode_normal=1; sanitizers+=("address,undefined" "thread"); fuzz_seconds="${fuzz_seconds:-30}" ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "tests/run.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -64,11 +69,20 @@ build() {
   cmake --build "$dir" -j "$jobs"
 }
 
+stage_times=()
+# Records how long a stage took (printed in the summary, so CI time stays visible).
+stage_done() {
+  local name="$1" started="$2"
+  stage_times+=("$name: $((SECONDS - started)) s")
+}
+
 if [ "$mode_normal" -eq 1 ]; then
   echo "== normal build (build/)"
+  started=$SECONDS
   mkdir -p build
   build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
   run_suite build
+  stage_done "normal" "$started"
 fi
 
 for san in "${sanitizers[@]}"; do
@@ -77,15 +91,28 @@ for san in "${sanitizers[@]}"; do
     *) dir=build-asan ;;
   esac
   echo "== sanitizer build ($san) in $dir/"
+  started=$SECONDS
   mkdir -p "$dir"
   build "$dir" -DCMAKE_BUILD_TYPE=Debug -DTEARLINE_SANITIZE="$san" -DTEARLINE_BUILD_BENCH=OFF
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+  reports="$root/$dir/tsan-reports"
+  rm -rf "$reports"
+  mkdir -p "$reports"
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$reports/report"
+  if [ -f tests/tsan.supp ]; then TSAN_OPTIONS="$TSAN_OPTIONS:suppressions=$root/tests/tsan.supp"; fi
+  export TSAN_OPTIONS
   run_suite "$dir"
+  if [ "$san" = thread ] && compgen -G "$reports/report*" >/dev/null; then
+    echo "tests/run.sh: ThreadSanitizer reports (also from the broker/node processes the tests ran):" >&2
+    for f in "$reports"/report*; do echo "--- $f" >&2; head -n 60 "$f" >&2; done
+    total_failed=$((total_failed + $(ls "$reports"/report* | wc -l)))
+  fi
+  stage_done "sanitizer $san" "$started"
 done
 
 if [ -n "$fuzz_seconds" ]; then
+  started=$SECONDS
   echo "== fuzz targets (build-fuzz/), ${fuzz_seconds}s each"
   mkdir -p build-fuzz
   CC=clang CXX=clang++ build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTEARLINE_FUZZ=ON \
@@ -108,8 +135,10 @@ if [ -n "$fuzz_seconds" ]; then
       total_failed=$((total_failed + 1))
     fi
   done
+  stage_done "fuzz" "$started"
 fi
 
 echo
+for t in "${stage_times[@]}"; do echo "stage $t"; done
 echo "tests: ${total_passed} passed, ${total_failed} failed"
 [ "$total_failed" -eq 0 ]

@@ -1,7 +1,11 @@
 #include "coalition.h"
 
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 
+#include <cerrno>
+#include <csignal>
+#include <cstring>
 #include <fstream>
 
 namespace tearline::testing {
@@ -17,6 +21,43 @@ Coalition::Coalition() {
 Coalition::~Coalition() {
   for (auto& [id, node] : nodes_) node.reset();
   broker_.reset();
+  if (tmpfs_mounted_ && ::umount(broker_data().c_str()) != 0) {
+    // Still busy (should not happen: every process is gone): detach so the TempDir can go.
+    ::umount2(broker_data().c_str(), MNT_DETACH);
+  }
+}
+
+bool Coalition::MountBrokerTmpfs(std::size_t size_bytes, std::string* why) {
+  std::filesystem::create_directories(broker_data());
+  const std::string options = "size=" + std::to_string(size_bytes) + ",mode=0700";
+  if (::mount("tmpfs", broker_data().c_str(), "tmpfs", 0, options.c_str()) != 0) {
+    if (why != nullptr) {
+      *why = std::string("cannot mount a tmpfs for the broker's data_dir (") +
+             std::strerror(errno) + "); run as root or with CAP_SYS_ADMIN to test a full disk";
+    }
+    return false;
+  }
+  tmpfs_mounted_ = true;
+  return true;
+}
+
+void Coalition::KillBroker() {
+  if (broker_) broker_->Stop(SIGKILL);
+}
+
+void Coalition::SignalBroker(int sig) {
+  if (broker_) broker_->Signal(sig);
+}
+
+void Coalition::SignalNode(const std::string& id, int sig) {
+  auto it = nodes_.find(id);
+  if (it != nodes_.end() && it->second) it->second->Signal(sig);
+}
+
+ProcessResult Coalition::VerifyAudit() {
+  return RunProcess(
+      {BinaryPath("tearline-audit").string(), "verify", (broker_data() / "audit").string()},
+      std::chrono::seconds(60));
 }
 
 void Coalition::Certs(std::vector<std::string> args) {

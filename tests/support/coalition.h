@@ -4,6 +4,7 @@
 #ifndef TEARLINE_TESTS_COALITION_H_
 #define TEARLINE_TESTS_COALITION_H_
 
+#include <cstddef>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -30,15 +31,32 @@ class Coalition {
   void IssueNode(const std::string& id, const std::string& nation, const std::string& clearance);
 
   // Starts the broker and waits until it wrote its endpoint (port 0 -> ephemeral).
+  // A second call restarts the broker on the same endpoint (port) and data_dir.
   void StartBroker(const std::string& extra_config = "");
   void StopBroker(int sig = 15);
+  // kill -9: no shutdown record, no final checkpoint, whatever was not yet durable is lost.
+  void KillBroker();
+  // Sends a signal without waiting (e.g. SIGSTOP / SIGCONT to freeze and thaw the broker).
+  void SignalBroker(int sig);
   ChildProcess* broker() { return broker_.get(); }
+
+  // Mounts a tmpfs of `size_bytes` on broker_data() (before StartBroker) so a test can fill the
+  // broker's disk. Returns false with `why` when mounting is not permitted (not root, no
+  // CAP_SYS_ADMIN, ...); the caller should GTEST_SKIP. The harness unmounts it on destruction,
+  // after every process has stopped.
+  bool MountBrokerTmpfs(std::size_t size_bytes, std::string* why);
+
+  // Runs `tearline-audit verify <broker_data()>/audit` (read-only; safe while the broker runs).
+  ProcessResult VerifyAudit();
   const std::string& endpoint() const { return endpoint_; }
 
   std::filesystem::path NodeConfig(const std::string& id);
   // Starts a node daemon and waits until its control socket answers `status`.
   void StartNode(const std::string& id);
   void StopNode(const std::string& id, int sig = 15);
+  void KillNode(const std::string& id) { StopNode(id, 9); }
+  void SignalNode(const std::string& id, int sig);
+  std::string NodeLog(const std::string& id) const { return ReadFile(dir_ / (id + ".log")); }
   ChildProcess* node(const std::string& id) { return nodes_[id].get(); }
 
   // Runs `tearline-node SUBCOMMAND --config <id's config> ARGS...`.
@@ -54,6 +72,7 @@ class Coalition {
   std::unique_ptr<ChildProcess> broker_;
   std::map<std::string, std::unique_ptr<ChildProcess>> nodes_;
   std::string endpoint_;
+  bool tmpfs_mounted_ = false;
 };
 
 }  // namespace tearline::testing

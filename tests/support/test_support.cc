@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -54,6 +55,11 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  // For post-mortems of integration tests (logs, audit directories): keep everything.
+  if (const char* keep = std::getenv("TEARLINE_KEEP_TEST_DIRS"); keep != nullptr && *keep != '\0') {
+    std::fprintf(stderr, "kept test directory %s\n", path_.c_str());
+    return;
+  }
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }
@@ -167,6 +173,9 @@ void ChildProcess::Signal(int sig) {
 int ChildProcess::Stop(int sig, std::chrono::milliseconds timeout) {
   if (!running()) return exit_code_;
   ::kill(pid_, sig);
+  // A process a test paused with SIGSTOP would hold `sig` pending until the timeout; resuming it
+  // lets it act on the signal (SIGKILL needs no help, SIGCONT is harmless otherwise).
+  if (sig != SIGKILL && sig != SIGCONT) ::kill(pid_, SIGCONT);
   if (WaitFor([this] { return !running(); }, timeout)) return exit_code_;
   ::kill(pid_, SIGKILL);
   int status = 0;

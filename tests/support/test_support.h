@@ -21,7 +21,8 @@ std::filesystem::path BinaryPath(const std::string& name);
 // The shipped coalition policy, loaded once per process (aborts the test on failure).
 const Policy& CoalitionPolicy();
 
-// A fresh directory under the system temp dir, removed recursively on destruction.
+// A fresh directory under the system temp dir, removed recursively on destruction (kept, and
+// its path printed, when TEARLINE_KEEP_TEST_DIRS is set: for post-mortems).
 class TempDir {
  public:
   TempDir();
@@ -58,8 +59,9 @@ class ChildProcess {
 
   int pid() const { return pid_; }
   bool running();
-  // Sends `sig` and waits up to `timeout` for exit; returns the exit code (128+signal when
-  // killed), or -1 if it did not exit in time (it is then SIGKILLed).
+  // Sends `sig` (followed by SIGCONT, so a stopped process can act on it) and waits up to
+  // `timeout` for exit; returns the exit code (128+signal when killed), or -1 if it did not exit
+  // in time (it is then SIGKILLed).
   int Stop(int sig, std::chrono::milliseconds timeout = std::chrono::seconds(5));
   void Signal(int sig);
 

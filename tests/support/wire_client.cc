@@ -1,0 +1,72 @@
+#include "wire_client.h"
+
+namespace tearline::testing {
+
+WireClient::WireClient(zmq::context_t& ctx, const std::string& endpoint, const Certificate& broker,
+                       const IdentityKeys& keys)
+    : socket_(ctx, zmq::socket_type::dealer) {
+  socket_.set(zmq::sockopt::linger, 0);
+  socket_.set(zmq::sockopt::curve_serverkey,
+              zmq::const_buffer(broker.fields().transport_key.data(), 32));
+  socket_.set(zmq::sockopt::curve_publickey,
+              zmq::const_buffer(keys.transport.public_key.data(), 32));
+  socket_.set(zmq::sockopt::curve_secretkey,
+              zmq::const_buffer(keys.transport.secret_key.data(), 32));
+  socket_.connect(endpoint);
+}
+
+void WireClient::Send(const std::vector<std::uint8_t>& frame) { socket_.send(zmq::buffer(frame)); }
+
+std::vector<std::uint8_t> WireClient::Recv(Ms timeout) {
+  zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+  zmq::poll(items, 1, timeout);
+  if ((items[0].revents & ZMQ_POLLIN) == 0) return {};
+  zmq::message_t m;
+  (void)socket_.recv(m);
+  return {static_cast<const std::uint8_t*>(m.data()),
+          static_cast<const std::uint8_t*>(m.data()) + m.size()};
+}
+
+std::optional<std::vector<std::uint8_t>> WireClient::Expect(schema::Body type, Ms timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto bytes = Recv(std::chrono::duration_cast<Ms>(deadline - std::chrono::steady_clock::now()));
+    if (bytes.empty()) return std::nullopt;
+    std::vector<std::uint8_t> storage;
+    auto f = DecodeFrame(AlignedForDecode(bytes, storage));
+    if (f.ok() && (*f)->body_type() == type) return bytes;
+  }
+  return std::nullopt;
+}
+
+std::string WireClient::ExpectErrorReason(Ms timeout) {
+  auto e = Expect(schema::Body::Error, timeout);
+  if (!e) return "";
+  std::vector<std::uint8_t> storage;
+  auto f = DecodeFrame(AlignedForDecode(*e, storage));
+  if (!f.ok()) return "";
+  const auto* err = (*f)->body_as_Error();
+  return err->reason() ? err->reason()->str() : "";
+}
+
+std::string WireClient::ExpectRefusalReason(Ms timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto bytes = Recv(std::chrono::duration_cast<Ms>(deadline - std::chrono::steady_clock::now()));
+    if (bytes.empty()) return "";
+    std::vector<std::uint8_t> storage;
+    auto f = DecodeFrame(AlignedForDecode(bytes, storage));
+    if (!f.ok()) continue;
+    if ((*f)->body_type() == schema::Body::Error) {
+      const auto* err = (*f)->body_as_Error();
+      return err->reason() ? err->reason()->str() : "";
+    }
+    if ((*f)->body_type() == schema::Body::SubmitReply) {
+      SubmitReplyInfo info = ToSubmitReplyInfo(*(*f)->body_as_SubmitReply());
+      if (!info.accepted) return info.error_reason;
+    }
+  }
+  return "";
+}
+
+}  // namespace tearline::testing
