@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Tearline demo: from nothing, installs what is missing, builds, creates a coalition (root CA,
 # broker, nodes for USA, GBR, AUS, JPN and KOR), starts the broker and the five nodes on
-# 127.0.0.1, and runs the scenarios allies report. Prints a summary and exits 0 only if every
+# 127.0.0.1, and runs the scenarios allies report. Then, with the broker stopped, an auditor of
+# another nation checks the broker's audit directory with tearline-audit (verify, denials, one
+# report's chain of custody, HTML report). Prints a summary and exits 0 only if every
 # expectation held. Logs, certificates and data stay under build/demo/.
 set -euo pipefail
 
@@ -12,7 +14,8 @@ cd "$root"
 jobs="${TEARLINE_JOBS:-$(nproc)}"
 echo "== building"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$jobs" --target tearline-label tearline-certs tearline-broker tearline-node tearline-admin >/dev/null
+cmake --build build -j "$jobs" --target tearline-label tearline-certs tearline-broker tearline-node tearline-admin \
+  tearline-audit >/dev/null
 
 bin="$root/build/bin"
 demo="$root/build/demo"
@@ -126,6 +129,7 @@ done
 rid="$(node inbox --config jpn-1.toml --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[0]["report_id"] if d else "")')"
 node read --config jpn-1.toml "$rid" >logs/jpn-1.read 2>&1 || true
 check "jpn-1 reads only the Japan portion" bash -c "grep -q 'Maritime patrol' logs/jpn-1.read && ! grep -q 'Convoy sighted' logs/jpn-1.read && ! grep -q 'Source identity' logs/jpn-1.read"
+scenario1_report="$rid"
 kor_inbox="$(node inbox --config kor-1.toml --json 2>&1 || true)"
 check "kor-1 inbox is empty" test "$kor_inbox" = "[]"
 
@@ -190,8 +194,52 @@ counts = collections.Counter(r["type"] for r in recs)
 print("  Audit records:", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 PY
 
+# Stopping the broker records broker_stop and signs a final checkpoint over the whole log.
 cleanup
 pids=()
+
+bold "8. An auditor of another nation (GBR) checks the broker's audit directory"
+# The auditor receives a copy of the directory, holds the coalition root (ca/) independently, and
+# brings the checkpoint gbr-1 cosigned as a witness: a broker that rewrote history and re-signed
+# it cannot match that checkpoint.
+audit() { "$bin/tearline-audit" "$@"; }
+mkdir -p auditor-gbr
+tar -C data/broker -cf auditor-gbr/audit.tar audit
+tar -C auditor-gbr -xf auditor-gbr/audit.tar
+trusted=()
+if [ -s data/gbr-1/witness/checkpoint ]; then
+  cp data/gbr-1/witness/checkpoint auditor-gbr/gbr-1-cosigned-checkpoint
+  trusted=(--trusted-checkpoint auditor-gbr/gbr-1-cosigned-checkpoint)
+  echo "  trusted checkpoint: the one gbr-1 cosigned ($(sed -n 2p auditor-gbr/gbr-1-cosigned-checkpoint) records)"
+fi
+echo "  \$ tearline-audit verify auditor-gbr/audit --ca ca ${trusted[*]}"
+set +e
+audit verify auditor-gbr/audit --ca ca "${trusted[@]}" >logs/auditor-verify.out 2>&1
+rc=$?
+set -e
+sed 's/^/    /' logs/auditor-verify.out
+check "tearline-audit verify passes (exit 0)" test "$rc" -eq 0
+echo "  \$ tearline-audit query auditor-gbr/audit --decision connection_refused"
+audit query auditor-gbr/audit --decision connection_refused | sed 's/^/    /'
+echo "  \$ tearline-audit custody auditor-gbr/audit $scenario1_report"
+set +e
+audit custody auditor-gbr/audit "$scenario1_report" >logs/auditor-custody.out 2>&1
+rc=$?
+set -e
+grep -E '^(line |  inclusion)' logs/auditor-custody.out | sed 's/^/    /' || true
+check "every record of scenario 1's report is proven in the signed checkpoint" test "$rc" -eq 0
+echo "  \$ tearline-audit report auditor-gbr/audit --ca ca ${trusted[*]} --text --html audit-report.html"
+set +e
+audit report auditor-gbr/audit --ca ca "${trusted[@]}" --text --html audit-report.html \
+  >logs/auditor-report.out 2>&1
+rc=$?
+set -e
+sed 's/^/    /' logs/auditor-report.out
+check "auditor's summary and HTML report written with verdict PASS" \
+  grep -q "verification: PASS" logs/auditor-report.out
+check "HTML audit report written (tearline-audit report exit 0)" test "$rc" -eq 0 -a -s audit-report.html
+echo "  auditor's report: build/demo/audit-report.html"
+
 echo
 echo "Logs and data: build/demo/"
 if [ "$failures" -ne 0 ]; then

@@ -54,6 +54,22 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::filesystem::path& di
   if (ec) {
     return IoError("AUDIT_IO", dir.string() + ": cannot create audit directory: " + ec.message());
   }
+  if (signer != nullptr) {
+    // The writer removes temporaries a crash left between create and rename (see
+    // WriteFileAtomic); readers never touch the directory.
+    for (const char* sub : {".", "checkpoints", "cosignatures", "certs"}) {
+      std::error_code list_ec;
+      for (std::filesystem::directory_iterator it(dir / sub, list_ec), end; !list_ec && it != end;
+           it.increment(list_ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.starts_with('.') && name.find(".tmp") != std::string::npos &&
+            it->is_regular_file(list_ec)) {
+          std::error_code rm_ec;
+          std::filesystem::remove(it->path(), rm_ec);
+        }
+      }
+    }
+  }
   std::unique_ptr<AuditLog> log(new AuditLog());
   log->dir_ = dir;
   log->path_ = dir / "log.jsonl";

@@ -143,6 +143,25 @@ class RecordChecker {
     }
     if (r.type == "accepted") return CheckAccepted(r);
     if (r.type == "delivered" || r.type == "queued") return CheckDelivery(r);
+    if (r.type == "expired") return CheckExpired(r);
+    return std::nullopt;
+  }
+
+  // The broker only expires a copy it stored: an `expired` record without an earlier release
+  // of that report to that recipient would claim a copy that never existed.
+  std::optional<AuditFailure> CheckExpired(const AuditRecord& r) {
+    const std::string* id = Str(r.json, "report_id");
+    const std::string* recipient = Str(r.json, "recipient");
+    if (id == nullptr || recipient == nullptr) {
+      return LineFailure(r.line, "AUDIT_RECORD_MALFORMED",
+                         "expired record lacks report_id or recipient");
+    }
+    if (!released_.contains({*id, *recipient})) {
+      return LineFailure(r.line, "EXPIRY_WITHOUT_COPY",
+                         "report " + ShortHex(*id) + " expired for " + *recipient +
+                             " but no earlier queued or delivered record released it to " +
+                             "that recipient");
+    }
     return std::nullopt;
   }
 
@@ -287,6 +306,7 @@ class RecordChecker {
     }
     ++result_.deliveries_checked;
     if (r.type == "queued") queued_.insert({*id, *recipient});
+    released_.insert({*id, *recipient});
     return std::nullopt;
   }
 
@@ -298,6 +318,7 @@ class RecordChecker {
   bool policy_loaded_ = false;
   std::map<std::string, AcceptedInfo> accepted_;
   std::set<std::pair<std::string, std::string>> queued_;
+  std::set<std::pair<std::string, std::string>> released_;  // (report, recipient) queued/delivered
 };
 
 // ----- Signed files ----------------------------------------------------------------------------
@@ -317,7 +338,11 @@ Result<std::vector<std::string>> ListFiles(const std::filesystem::path& dir, std
       return Status(Code::kResourceExhausted, "AUDIT_TOO_MANY_FILES",
                     dir.filename().string() + " holds more than " + std::to_string(cap) + " files");
     }
-    names.push_back(it->path().filename().string());
+    std::string name = it->path().filename().string();
+    // Hidden files are the broker's in-flight temporaries (written, then renamed into place);
+    // one left by a crash or caught mid-copy is not part of the signed layout.
+    if (name.starts_with('.')) continue;
+    names.push_back(std::move(name));
   }
   if (ec) return IoError("AUDIT_IO", dir.string() + ": " + ec.message());
   std::sort(names.begin(), names.end());
@@ -679,12 +704,26 @@ class SignedFileChecker {
 
 // The failure to report: smallest line first (ties: exact before ranges), then file failures in
 // the order found.
+// A root mismatch only says "somewhere in lines a-b"; an exact failure inside that range names
+// the record itself, so it wins over the range even when the range starts earlier.
 std::optional<AuditFailure> First(const std::vector<AuditFailure>& failures) {
+  const auto narrower = [](const AuditFailure& a, const AuditFailure& b) {
+    return a.last_line - a.line < b.last_line - b.line;
+  };
   const AuditFailure* best = nullptr;
   for (const AuditFailure& f : failures) {
     if (f.line == 0) continue;
-    if (best == nullptr || f.line < best->line ||
-        (f.line == best->line && f.last_line - f.line < best->last_line - best->line)) {
+    if (best == nullptr) {
+      best = &f;
+      continue;
+    }
+    const bool f_inside_best = f.line >= best->line && f.last_line <= best->last_line;
+    const bool best_inside_f = best->line >= f.line && best->last_line <= f.last_line;
+    if (f_inside_best && narrower(f, *best)) {
+      best = &f;
+    } else if (best_inside_f) {
+      continue;
+    } else if (f.line < best->line) {
       best = &f;
     }
   }

@@ -176,7 +176,7 @@ std::vector<std::uint8_t> EncodeSubmitReply(std::uint64_t request_id, const Subm
         fbb.CreateString(o.explanation), o.record_seq));
   }
   flatbuffers::Offset<schema::Error> error = 0;
-  if (!info.error_reason.empty()) {
+  if (!info.error_reason.empty() || !info.error_message.empty()) {
     error = schema::CreateError(fbb, fbb.CreateString(info.error_reason),
                                 fbb.CreateString(info.error_message));
   }

@@ -168,5 +168,33 @@ TEST(AuditLogTest, TimeNeverGoesBackwards) {
   EXPECT_GE(nlohmann::json::parse(*(*log)->Record(2))["time"].get<double>(), 99999999999.5);
 }
 
+// A crash between creating and renaming a checkpoint leaves a hidden temporary; the writer
+// removes it on the next start so the directory auditors receive stays clean.
+TEST(AuditLogTest, WriterRemovesTemporariesLeftByACrash) {
+  testing::TempDir dir;
+  auto key = GenerateSigningKeyPair();
+  ASSERT_TRUE(key.ok());
+  {
+    auto log = AuditLog::Open(dir.path(), "tearline/audit/test", &*key);
+    ASSERT_TRUE(log.ok());
+    ASSERT_TRUE((*log)->Append("broker_start", {}).ok());
+    ASSERT_TRUE((*log)->Checkpoint().ok());
+  }
+  const auto debris = dir.path() / "checkpoints" / ".2.tmp12345";
+  const auto keep = dir.path() / "checkpoints" / "notes";
+  std::ofstream(debris) << "half a checkpoint";
+  std::ofstream(keep) << "not ours to delete";
+  {
+    // Readers (no signer) leave the directory alone.
+    auto reader = AuditLog::Open(dir.path());
+    ASSERT_TRUE(reader.ok());
+    EXPECT_TRUE(std::filesystem::exists(debris));
+  }
+  auto log = AuditLog::Open(dir.path(), "tearline/audit/test", &*key);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(debris));
+  EXPECT_TRUE(std::filesystem::exists(keep));
+}
+
 }  // namespace
 }  // namespace tearline

@@ -313,6 +313,47 @@ TEST(AuditVerifyTest, IntactDirectoryVerifies) {
   EXPECT_EQ(r.policy_name, "tearline-coalition");
 }
 
+// A temporary caught mid-copy (or left by a crash) is not part of the layout; a visible file
+// that is not a checkpoint still is an error.
+TEST(AuditVerifyTest, HiddenTemporariesAreIgnoredButStrangeNamesAreNot) {
+  AuditDirBuilder b;
+  b.StandardStory();
+  b.Finish({}, {{5, "usa-node"}});
+  WriteText(b.dir() / "checkpoints" / ".16.tmp987", "half a checkpoint");
+  WriteText(b.dir() / "cosignatures" / ".16.usa-node.tmp1", "half a cosignature");
+  auto r = Verify(b);
+  ASSERT_TRUE(r.ok()) << r.failure->ToString();
+  WriteText(b.dir() / "checkpoints" / "16.bak", "junk");
+  auto bad = Verify(b);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.failure->reason, "CHECKPOINT_BAD_NAME");
+}
+
+TEST(AuditVerifyTest, ExpiryMustFollowAStoredCopy) {
+  const nlohmann::json expired_fra = {
+      {"report_id", kR2},           {"originator", "gbr-node"},
+      {"recipient", "fra-node"},    {"nation", "FRA"},
+      {"reason", "REPORT_EXPIRED"}, {"explanation", "the report expired before delivery"}};
+  {
+    AuditDirBuilder b;
+    b.StandardStory();
+    b.Add("expired", expired_fra);  // fra-node had a queued copy of R2 (line 9).
+    b.Finish({}, {});
+    auto r = Verify(b);
+    ASSERT_TRUE(r.ok()) << r.failure->ToString();
+  }
+  AuditDirBuilder b;
+  b.StandardStory();
+  nlohmann::json never_stored = expired_fra;
+  never_stored["recipient"] = "jpn-node";
+  b.Add("expired", never_stored);
+  b.Finish({}, {});
+  auto r = Verify(b);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.failure->reason, "EXPIRY_WITHOUT_COPY") << r.failure->ToString();
+  EXPECT_EQ(r.failure->line, 16u) << r.failure->ToString();
+}
+
 TEST(AuditVerifyTest, SparseCheckpointsAndTrustedCheckpointVerify) {
   AuditDirBuilder b;
   b.StandardStory();

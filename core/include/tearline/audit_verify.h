@@ -16,9 +16,9 @@
 //   5. every checkpoint the auditor already trusts (e.g. one a node cosigned) matches the root
 //      recomputed at its size: this is what exposes a broker that re-signs a rewritten history.
 // The first failure is reported: the one with the smallest line number, else the first failure
-// about a file. When only a root comparison fails, the altered record can only be located
-// between the last matching checkpoint and the failing one: `line` is the first line of that
-// range and `last_line` its end.
+// about a file; an exact failure (one record) inside a failing range wins over the range. When only
+// a root comparison fails, the altered record can only be located between the last matching
+// checkpoint and the failing one: `line` is the first line of that range and `last_line` its end.
 //
 // Every file is hostile input: size-capped, parsed strictly, signatures checked before contents
 // are trusted. No exception escapes. Thread-safety: pure functions (they only read files).
