@@ -69,7 +69,10 @@ class FaultTest : public ::testing::Test {
   // Waits until every confirmed report is in its recipients' inboxes, then checks that nothing
   // appears twice anywhere (unconfirmed sends may or may not have arrived, but at most once).
   void ExpectExactlyOnce(Ms timeout = Ms(30000)) {
-    for (const auto& [node, ids] : expected_) {
+    for (const auto& entry : expected_) {
+      // Plain references: lambdas may not capture structured bindings before clang 16.
+      const auto& node = entry.first;
+      const auto& ids = entry.second;
       std::map<std::string, int> counts;
       bool complete = WaitFor(
           [&] {
