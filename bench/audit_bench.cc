@@ -46,12 +46,12 @@
 #include <string>
 #include <vector>
 
-#include "tearline/audit_log.h"
-#include "tearline/audit_records.h"
-#include "tearline/audit_verify.h"
-#include "tearline/keys.h"
-#include "tearline/policy.h"
-#include "tearline/secure_memory.h"
+#include "tearline/audit/audit_log.h"
+#include "tearline/audit/audit_records.h"
+#include "tearline/audit/audit_verify.h"
+#include "tearline/crypto/keys.h"
+#include "tearline/crypto/secure_memory.h"
+#include "tearline/labels/policy.h"
 
 namespace {
 

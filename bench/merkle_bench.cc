@@ -13,8 +13,8 @@
 #include <cstdlib>
 #include <vector>
 
-#include "tearline/merkle.h"
-#include "tearline/secure_memory.h"
+#include "tearline/crypto/secure_memory.h"
+#include "tearline/tlog/merkle.h"
 
 namespace {
 

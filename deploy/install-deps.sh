@@ -11,7 +11,7 @@ packages=(
   flatbuffers-compiler libflatbuffers-dev
   libspdlog-dev libfmt-dev
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev chromium
+  libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev chromium ccache
 )
 # Extra packages can be requested by callers (e.g. the HTML report test needs chromium).
 packages+=("$@")

@@ -7,13 +7,14 @@
 #include <cstring>
 #include <ctime>
 
-#include "tearline/audit_records.h"
+#include "tearline/audit/audit_records.h"
+#include "tearline/base/encoding.h"
+#include "tearline/base/file_util.h"
 #include "tearline/broker/routing.h"
-#include "tearline/certificate.h"
-#include "tearline/checkpoint.h"
-#include "tearline/envelope.h"
-#include "tearline/file_util.h"
-#include "tearline/key_file.h"
+#include "tearline/crypto/key_file.h"
+#include "tearline/envelope/envelope.h"
+#include "tearline/identity/certificate.h"
+#include "tearline/tlog/checkpoint.h"
 
 namespace tearline::broker {
 namespace {

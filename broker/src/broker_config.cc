@@ -3,7 +3,7 @@
 #define TOML_EXCEPTIONS 1
 #include <toml++/toml.h>
 
-#include "tearline/wire.h"
+#include "tearline/wire/wire.h"
 
 namespace tearline::broker {
 namespace {

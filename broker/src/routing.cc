@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "tearline/label.h"
-#include "tearline/release.h"
+#include "tearline/labels/label.h"
+#include "tearline/labels/release.h"
 
 namespace tearline::broker {
 

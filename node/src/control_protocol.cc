@@ -4,7 +4,8 @@
 
 #include <optional>
 
-#include "tearline/secure_memory.h"
+#include "tearline/base/encoding.h"
+#include "tearline/crypto/secure_memory.h"
 
 namespace tearline::node {
 namespace {

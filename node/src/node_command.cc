@@ -15,14 +15,15 @@
 #include <utility>
 #include <vector>
 
-#include "tearline/certificate.h"
-#include "tearline/envelope.h"
-#include "tearline/label.h"
+#include "tearline/base/encoding.h"
+#include "tearline/envelope/envelope.h"
+#include "tearline/identity/certificate.h"
+#include "tearline/labels/label.h"
+#include "tearline/labels/policy.h"
 #include "tearline/node/control_client.h"
 #include "tearline/node/control_protocol.h"
 #include "tearline/node/node_config.h"
 #include "tearline/node/node_daemon.h"
-#include "tearline/policy.h"
 
 namespace tearline::node {
 namespace {

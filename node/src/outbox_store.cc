@@ -9,7 +9,7 @@
 #include <fstream>
 #include <system_error>
 
-#include "tearline/file_util.h"
+#include "tearline/base/file_util.h"
 #include "tearline/node/control_protocol.h"
 #include "tearline/node/inbox_store.h"
 

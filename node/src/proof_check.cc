@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "tearline/checkpoint.h"
+#include "tearline/tlog/checkpoint.h"
 
 namespace tearline::node {
 namespace {

@@ -15,8 +15,8 @@
 #include <string>
 #include <string_view>
 
-#include "tearline/audit_records.h"
-#include "tearline/audit_verify.h"
+#include "tearline/audit/audit_records.h"
+#include "tearline/audit/audit_verify.h"
 
 namespace {
 

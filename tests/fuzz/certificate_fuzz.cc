@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <span>
 
-#include "tearline/certificate.h"
-#include "tearline/revocation.h"
-#include "tearline/trust_store.h"
+#include "tearline/identity/certificate.h"
+#include "tearline/identity/revocation.h"
+#include "tearline/identity/trust_store.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::span<const std::uint8_t> bytes(data, size);

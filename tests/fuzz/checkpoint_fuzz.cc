@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tearline/checkpoint.h"
+#include "tearline/tlog/checkpoint.h"
 
 namespace {
 

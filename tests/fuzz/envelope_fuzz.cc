@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "tearline/envelope.h"
-#include "tearline/policy.h"
+#include "tearline/envelope/envelope.h"
+#include "tearline/labels/policy.h"
 
 namespace {
 

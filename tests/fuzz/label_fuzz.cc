@@ -5,9 +5,9 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "tearline/label.h"
-#include "tearline/policy.h"
-#include "tearline/release.h"
+#include "tearline/labels/label.h"
+#include "tearline/labels/policy.h"
+#include "tearline/labels/release.h"
 
 namespace {
 const tearline::Policy& FuzzPolicy() {

@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "tearline/label.h"
-#include "tearline/policy.h"
+#include "tearline/labels/label.h"
+#include "tearline/labels/policy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "tearline/wire.h"
+#include "tearline/wire/wire.h"
 
 namespace {
 

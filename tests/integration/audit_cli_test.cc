@@ -12,11 +12,12 @@
 #include <vector>
 
 #include "coalition.h"
-#include "tearline/audit_records.h"
-#include "tearline/certificate.h"
-#include "tearline/checkpoint.h"
-#include "tearline/keys.h"
-#include "tearline/merkle.h"
+#include "tearline/audit/audit_records.h"
+#include "tearline/base/encoding.h"
+#include "tearline/crypto/keys.h"
+#include "tearline/identity/certificate.h"
+#include "tearline/tlog/checkpoint.h"
+#include "tearline/tlog/merkle.h"
 #include "test_support.h"
 
 namespace tearline {

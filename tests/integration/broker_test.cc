@@ -8,11 +8,11 @@
 #include <zmq.hpp>
 
 #include "coalition.h"
-#include "tearline/certificate.h"
-#include "tearline/envelope.h"
-#include "tearline/key_file.h"
-#include "tearline/keys.h"
-#include "tearline/wire.h"
+#include "tearline/crypto/key_file.h"
+#include "tearline/crypto/keys.h"
+#include "tearline/envelope/envelope.h"
+#include "tearline/identity/certificate.h"
+#include "tearline/wire/wire.h"
 #include "test_support.h"
 #include "wire_client.h"
 

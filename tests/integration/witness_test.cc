@@ -6,8 +6,8 @@
 #include <fstream>
 
 #include "coalition.h"
-#include "tearline/certificate.h"
-#include "tearline/checkpoint.h"
+#include "tearline/identity/certificate.h"
+#include "tearline/tlog/checkpoint.h"
 #include "test_support.h"
 
 namespace tearline {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "tearline/policy.h"
+#include "tearline/labels/policy.h"
 
 namespace tearline::testing {
 

@@ -12,9 +12,9 @@
 #include <vector>
 #include <zmq.hpp>
 
-#include "tearline/certificate.h"
-#include "tearline/keys.h"
-#include "tearline/wire.h"
+#include "tearline/crypto/keys.h"
+#include "tearline/identity/certificate.h"
+#include "tearline/wire/wire.h"
 
 namespace tearline::testing {
 

@@ -1,11 +1,11 @@
-#include "tearline/audit_log.h"
+#include "tearline/audit/audit_log.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
-#include "tearline/keys.h"
+#include "tearline/crypto/keys.h"
 #include "test_support.h"
 
 namespace tearline {

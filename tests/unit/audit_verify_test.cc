@@ -2,7 +2,7 @@
 // (records, RFC 6962 tree, checkpoints signed with a real Ed25519 log key, cosignatures by
 // certified witness nodes), then tampered with in each way an attacker or a faulty broker could,
 // and every tamper must be detected with the right record named.
-#include "tearline/audit_verify.h"
+#include "tearline/audit/audit_verify.h"
 
 #include <gtest/gtest.h>
 
@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "tearline/certificate.h"
-#include "tearline/checkpoint.h"
-#include "tearline/keys.h"
-#include "tearline/merkle.h"
+#include "tearline/crypto/keys.h"
+#include "tearline/identity/certificate.h"
+#include "tearline/tlog/checkpoint.h"
+#include "tearline/tlog/merkle.h"
 #include "test_support.h"
 
 namespace tearline {

@@ -1,4 +1,4 @@
-#include "tearline/certificate.h"
+#include "tearline/identity/certificate.h"
 
 #include <flatbuffers/flatbuffers.h>
 #include <gtest/gtest.h>
@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "tearline/base/encoding.h"
 #include "tearline/schemas/certificate_generated.h"
 
 namespace tearline {

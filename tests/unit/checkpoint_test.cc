@@ -1,7 +1,7 @@
 // Tests for signed notes, checkpoints and cosignatures: known answers from the reference
 // implementation's published example (golang.org/x/mod/sumdb/note) and verifier keys, round
 // trips, tampering, wrong keys and strict rejection of malformed input with typed reasons.
-#include "tearline/checkpoint.h"
+#include "tearline/tlog/checkpoint.h"
 
 #include <gtest/gtest.h>
 #include <sodium.h>
@@ -10,9 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "tearline/keys.h"
-#include "tearline/merkle.h"
-#include "tearline/secure_memory.h"
+#include "tearline/base/encoding.h"
+#include "tearline/crypto/keys.h"
+#include "tearline/crypto/secure_memory.h"
+#include "tearline/tlog/merkle.h"
 
 namespace tearline {
 namespace {

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "tearline/base/encoding.h"
+
 namespace tearline::node {
 namespace {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "tearline/envelope.h"
+#include "tearline/envelope/envelope.h"
 #include "test_support.h"
 
 namespace tearline {

@@ -1,6 +1,6 @@
 // Round trip, sender-side checks and targeted attacks on the report envelope. Each attack test
 // is named in docs/THREAT_MODEL.md next to the property it demonstrates.
-#include "tearline/envelope.h"
+#include "tearline/envelope/envelope.h"
 
 #include <gtest/gtest.h>
 #include <sodium.h>
@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "tearline/release.h"
+#include "tearline/labels/release.h"
 #include "tearline/schemas/envelope_generated.h"
 #include "test_support.h"
 

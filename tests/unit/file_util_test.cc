@@ -1,4 +1,4 @@
-#include "tearline/file_util.h"
+#include "tearline/base/file_util.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

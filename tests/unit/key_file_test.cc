@@ -1,4 +1,4 @@
-#include "tearline/key_file.h"
+#include "tearline/crypto/key_file.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

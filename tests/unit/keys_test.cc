@@ -1,4 +1,4 @@
-#include "tearline/keys.h"
+#include "tearline/crypto/keys.h"
 
 #include <gtest/gtest.h>
 #include <sodium.h>
@@ -7,6 +7,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include "tearline/base/encoding.h"
 
 namespace tearline {
 namespace {

@@ -1,4 +1,4 @@
-#include "tearline/label.h"
+#include "tearline/labels/label.h"
 
 #include <gtest/gtest.h>
 

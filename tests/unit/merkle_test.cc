@@ -1,7 +1,7 @@
 // Tests for the RFC 6962 / RFC 9162 Merkle tree: known answers, every shared verification probe
 // (tests/testdata/rfc6962), the worked example of C2SP merkle-tree, and exhaustive properties of
 // generated proofs for small trees.
-#include "tearline/merkle.h"
+#include "tearline/tlog/merkle.h"
 
 #include <gtest/gtest.h>
 #include <sodium.h>
@@ -14,7 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "tearline/checkpoint.h"
+#include "tearline/base/encoding.h"
+#include "tearline/tlog/checkpoint.h"
 #include "test_support.h"
 
 namespace tearline {

@@ -23,15 +23,16 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
-#include "tearline/certificate.h"
-#include "tearline/checkpoint.h"
-#include "tearline/envelope.h"
-#include "tearline/key_file.h"
-#include "tearline/keys.h"
-#include "tearline/merkle.h"
+#include "tearline/base/encoding.h"
+#include "tearline/crypto/key_file.h"
+#include "tearline/crypto/keys.h"
+#include "tearline/envelope/envelope.h"
+#include "tearline/identity/certificate.h"
 #include "tearline/node/node_command.h"
 #include "tearline/node/node_config.h"
-#include "tearline/wire.h"
+#include "tearline/tlog/checkpoint.h"
+#include "tearline/tlog/merkle.h"
+#include "tearline/wire/wire.h"
 #include "test_support.h"
 
 extern char** environ;

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "tearline/checkpoint.h"
-#include "tearline/merkle.h"
+#include "tearline/crypto/secure_memory.h"
 #include "tearline/node/proof_check.h"
-#include "tearline/secure_memory.h"
+#include "tearline/tlog/checkpoint.h"
+#include "tearline/tlog/merkle.h"
 
 namespace tearline::node {
 namespace {

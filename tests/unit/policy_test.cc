@@ -1,4 +1,4 @@
-#include "tearline/policy.h"
+#include "tearline/labels/policy.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "tearline/release.h"
+#include "tearline/labels/release.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "tearline/revocation.h"
+#include "tearline/identity/revocation.h"
 
 #include <gtest/gtest.h>
 #include <sodium.h>

@@ -4,7 +4,7 @@
 
 #include <ctime>
 
-#include "tearline/keys.h"
+#include "tearline/crypto/keys.h"
 #include "test_support.h"
 
 namespace tearline::broker {

@@ -1,4 +1,4 @@
-#include "tearline/trust_store.h"
+#include "tearline/identity/trust_store.h"
 
 #include <flatbuffers/flatbuffers.h>
 #include <gtest/gtest.h>

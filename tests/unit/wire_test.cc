@@ -1,4 +1,4 @@
-#include "tearline/wire.h"
+#include "tearline/wire/wire.h"
 
 #include <flatbuffers/flatbuffers.h>
 #include <gtest/gtest.h>

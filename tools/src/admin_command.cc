@@ -3,10 +3,10 @@
 #include <CLI/CLI.hpp>
 #include <zmq.hpp>
 
-#include "tearline/certificate.h"
-#include "tearline/key_file.h"
+#include "tearline/crypto/key_file.h"
+#include "tearline/identity/certificate.h"
 #include "tearline/tools/cli_common.h"
-#include "tearline/wire.h"
+#include "tearline/wire/wire.h"
 
 namespace tearline::tools {
 namespace {

@@ -6,8 +6,9 @@
 #include <span>
 #include <sstream>
 
-#include "tearline/checkpoint.h"
-#include "tearline/merkle.h"
+#include "tearline/base/encoding.h"
+#include "tearline/tlog/checkpoint.h"
+#include "tearline/tlog/merkle.h"
 #include "tearline/tools/cli_common.h"
 
 namespace tearline::tools {

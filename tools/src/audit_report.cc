@@ -7,9 +7,9 @@
 #include <set>
 #include <sstream>
 
-#include "tearline/label.h"
-#include "tearline/policy.h"
-#include "tearline/release.h"
+#include "tearline/labels/label.h"
+#include "tearline/labels/policy.h"
+#include "tearline/labels/release.h"
 #include "tearline/tools/audit_command.h"
 
 namespace tearline::tools {

@@ -19,12 +19,13 @@
 #include <system_error>
 #include <vector>
 
-#include "tearline/certificate.h"
-#include "tearline/key_file.h"
-#include "tearline/keys.h"
-#include "tearline/revocation.h"
+#include "tearline/base/encoding.h"
+#include "tearline/crypto/key_file.h"
+#include "tearline/crypto/keys.h"
+#include "tearline/identity/certificate.h"
+#include "tearline/identity/revocation.h"
+#include "tearline/identity/trust_store.h"
 #include "tearline/tools/cli_common.h"
-#include "tearline/trust_store.h"
 
 namespace tearline::tools {
 namespace {

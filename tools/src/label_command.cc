@@ -3,7 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <sstream>
 
-#include "tearline/release.h"
+#include "tearline/labels/release.h"
 #include "tearline/tools/cli_common.h"
 
 namespace tearline::tools {

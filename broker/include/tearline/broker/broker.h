@@ -49,16 +49,16 @@
 #include <vector>
 #include <zmq.hpp>
 
-#include "tearline/audit_log.h"
+#include "tearline/audit/audit_log.h"
+#include "tearline/base/status.h"
 #include "tearline/broker/broker_config.h"
 #include "tearline/broker/report_store.h"
 #include "tearline/broker/zap_handler.h"
-#include "tearline/directory.h"
-#include "tearline/keys.h"
-#include "tearline/policy.h"
-#include "tearline/status.h"
-#include "tearline/trust_store.h"
-#include "tearline/wire.h"
+#include "tearline/crypto/keys.h"
+#include "tearline/identity/directory.h"
+#include "tearline/identity/trust_store.h"
+#include "tearline/labels/policy.h"
+#include "tearline/wire/wire.h"
 
 namespace tearline::broker {
 

@@ -28,7 +28,7 @@
 #include <filesystem>
 #include <string>
 
-#include "tearline/status.h"
+#include "tearline/base/status.h"
 
 namespace tearline::broker {
 

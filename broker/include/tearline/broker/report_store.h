@@ -35,7 +35,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tearline/status.h"
+#include "tearline/base/status.h"
 
 namespace tearline::broker {
 

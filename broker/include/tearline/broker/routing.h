@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "tearline/directory.h"
-#include "tearline/envelope.h"
-#include "tearline/policy.h"
-#include "tearline/status.h"
-#include "tearline/wire.h"
+#include "tearline/base/status.h"
+#include "tearline/envelope/envelope.h"
+#include "tearline/identity/directory.h"
+#include "tearline/labels/policy.h"
+#include "tearline/wire/wire.h"
 
 namespace tearline::broker {
 

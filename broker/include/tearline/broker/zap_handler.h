@@ -20,7 +20,7 @@
 #include <thread>
 #include <zmq.hpp>
 
-#include "tearline/status.h"
+#include "tearline/base/status.h"
 
 namespace tearline::broker {
 

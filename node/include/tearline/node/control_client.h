@@ -8,8 +8,8 @@
 #include <chrono>
 #include <string>
 
+#include "tearline/base/status.h"
 #include "tearline/node/node_config.h"
-#include "tearline/status.h"
 
 namespace tearline::node {
 

@@ -34,9 +34,10 @@
 #include <string_view>
 #include <vector>
 
+#include "tearline/base/encoding.h"
+#include "tearline/base/status.h"
 #include "tearline/node/inbox_store.h"
-#include "tearline/status.h"
-#include "tearline/wire.h"
+#include "tearline/wire/wire.h"
 
 namespace tearline::node {
 

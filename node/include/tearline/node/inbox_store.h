@@ -25,7 +25,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tearline/status.h"
+#include "tearline/base/status.h"
 
 namespace tearline::node {
 

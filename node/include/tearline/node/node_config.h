@@ -19,7 +19,7 @@
 #include <filesystem>
 #include <string>
 
-#include "tearline/status.h"
+#include "tearline/base/status.h"
 
 namespace tearline::node {
 

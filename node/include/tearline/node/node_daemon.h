@@ -50,8 +50,8 @@
 #include <atomic>
 #include <memory>
 
+#include "tearline/base/status.h"
 #include "tearline/node/node_config.h"
-#include "tearline/status.h"
 
 namespace tearline::node {
 

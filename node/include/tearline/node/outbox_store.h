@@ -28,8 +28,8 @@
 #include <string_view>
 #include <vector>
 
-#include "tearline/status.h"
-#include "tearline/wire.h"
+#include "tearline/base/status.h"
+#include "tearline/wire/wire.h"
 
 namespace tearline::node {
 

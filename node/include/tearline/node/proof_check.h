@@ -22,9 +22,9 @@
 #include <string_view>
 #include <vector>
 
-#include "tearline/keys.h"
-#include "tearline/merkle.h"
-#include "tearline/status.h"
+#include "tearline/base/status.h"
+#include "tearline/crypto/keys.h"
+#include "tearline/tlog/merkle.h"
 
 namespace tearline::node {
 

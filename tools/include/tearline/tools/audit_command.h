@@ -27,9 +27,9 @@
 #include <string>
 #include <vector>
 
-#include "tearline/audit_records.h"
-#include "tearline/audit_verify.h"
-#include "tearline/status.h"
+#include "tearline/audit/audit_records.h"
+#include "tearline/audit/audit_verify.h"
+#include "tearline/base/status.h"
 
 namespace tearline::tools {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "tearline/policy.h"
-#include "tearline/status.h"
+#include "tearline/base/status.h"
+#include "tearline/labels/policy.h"
 
 namespace tearline::tools {
 

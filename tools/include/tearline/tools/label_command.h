@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
-#include "tearline/label.h"
-#include "tearline/policy.h"
+#include "tearline/labels/label.h"
+#include "tearline/labels/policy.h"
 
 namespace tearline::tools {
 

@@ -1,0 +1,101 @@
+// Loading an audit directory's log.jsonl for auditors: one record per line, kept byte-exact
+// (the Merkle leaf is the exact line without its '\n'), parsed as JSON, with size caps applied
+// before anything is parsed. The layout and record schema are described in docs/AUDIT.md.
+//
+// Every byte is treated as hostile: the file and each line are size-capped, a final line without
+// '\n' (a torn tail) is an error, and JSON parse errors are caught and reported with the 1-based
+// line number. Nothing here judges the records' meaning; that is audit_verify.h's job.
+//
+// Thread-safety: pure functions over values.
+#ifndef TEARLINE_AUDIT_RECORDS_H_
+#define TEARLINE_AUDIT_RECORDS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tearline/base/status.h"
+#include "tearline/tlog/merkle.h"
+
+namespace tearline {
+
+// Every record type the broker writes (docs/AUDIT.md describes their fields). `expired`: a stored
+// copy removed undelivered because its report's expiry passed {report_id, originator, recipient,
+// nation, reason "REPORT_EXPIRED", explanation}; it follows a queued or delivered record for the
+// same report and recipient.
+inline constexpr std::string_view kAuditRecordTypes[] = {"broker_start",
+                                                         "policy_loaded",
+                                                         "broker_stop",
+                                                         "node_connected",
+                                                         "connection_refused",
+                                                         "rejected_input",
+                                                         "accepted",
+                                                         "denied",
+                                                         "delivered",
+                                                         "queued",
+                                                         "acknowledged",
+                                                         "expired",
+                                                         "delivery_rejected_by_recipient"};
+bool IsKnownAuditRecordType(std::string_view type);
+
+// Larger logs and lines are refused before parsing (an auditor's machine must not be exhausted
+// by a hostile directory).
+inline constexpr std::uint64_t kMaxAuditLogBytes = 256ull << 20;  // 256 MiB
+inline constexpr std::size_t kMaxAuditLineBytes = 1 << 20;        // 1 MiB
+inline constexpr std::size_t kMaxAuditJsonDepth = 16;
+
+struct AuditRecord {
+  std::uint64_t line = 0;  // 1-based line number in log.jsonl (leaf index = line - 1).
+  std::string bytes;       // The exact line, without its '\n': the Merkle leaf data.
+  nlohmann::json json;     // Parsed object (has at least seq, time, type; see ParseAuditLog).
+  double time = 0;         // The "time" field, unix seconds.
+  std::string type;        // The "type" field.
+};
+
+// Where loading failed.
+struct AuditLoadError {
+  std::uint64_t line = 0;  // 1-based; 0 when not tied to a line (e.g. the file is missing).
+  Status status;
+};
+
+// Splits and parses log text. Each line must be a JSON object no deeper than
+// kMaxAuditJsonDepth with an unsigned integer "seq", a finite non-negative number "time" and a
+// non-empty string "type". Reasons (with the line): AUDIT_LINE_TOO_LARGE, AUDIT_TORN_TAIL (last
+// line has no '\n'), AUDIT_BAD_JSON, AUDIT_RECORD_MALFORMED. `seq` is NOT compared with the line
+// index here (the verifier reports that as a sequencing failure).
+// On success `error` is untouched; on failure the records parsed so far are returned in
+// `records` and `error` is set.
+std::vector<AuditRecord> ParseAuditLog(std::string_view text, std::optional<AuditLoadError>& error);
+
+// Reads DIR/log.jsonl with the caps above and parses it. Reasons AUDIT_DIR_NOT_FOUND,
+// AUDIT_LOG_NOT_FOUND, AUDIT_LOG_TOO_LARGE, AUDIT_IO, plus ParseAuditLog's.
+std::vector<AuditRecord> LoadAuditLog(const std::filesystem::path& dir,
+                                      std::optional<AuditLoadError>& error);
+
+// Leaf hashes of the records, in order, as a tree.
+MerkleTree BuildAuditTree(const std::vector<AuditRecord>& records);
+
+// Reads a small file whole, refusing anything above `max_size`. Reasons <prefix>_NOT_FOUND,
+// <prefix>_TOO_LARGE, <prefix>_READ.
+Result<std::string> ReadSmallFile(const std::filesystem::path& path, std::size_t max_size,
+                                  std::string_view reason_prefix);
+
+// Lower-case hex SHA-256 of `bytes`.
+std::string Sha256Hex(std::string_view bytes);
+
+// Parses a time given as unix seconds ("1764000000", "1764000000.5") or ISO-8601 UTC
+// ("2026-11-29T12:00:00Z", optional fraction, "Z" optional, a date alone means midnight).
+// Reason AUDIT_BAD_TIME.
+Result<double> ParseAuditTime(std::string_view text);
+
+// "YYYY-MM-DDTHH:MM:SS.mmmZ".
+std::string FormatAuditTime(double unix_seconds);
+
+}  // namespace tearline
+
+#endif  // TEARLINE_AUDIT_RECORDS_H_

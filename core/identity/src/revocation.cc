@@ -1,0 +1,158 @@
+#include "tearline/identity/revocation.h"
+
+#include <flatbuffers/flatbuffers.h>
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "tearline/identity/certificate.h"
+#include "tearline/schemas/certificate_generated.h"
+
+namespace tearline {
+namespace {
+
+constexpr char kBodyIdentifier[] = "TLRB";
+constexpr char kListIdentifier[] = "TLRL";
+
+Status Malformed(const std::string& why) {
+  return InvalidArgument("REVOCATION_MALFORMED", "revocation list is malformed: " + why);
+}
+
+std::vector<std::uint8_t> EncodeBody(std::uint64_t sequence, std::int64_t issued_at,
+                                     const PublicKey& issuer,
+                                     const std::vector<RevocationEntry>& entries) {
+  flatbuffers::FlatBufferBuilder fbb(256 + entries.size() * 48);
+  std::vector<flatbuffers::Offset<schema::RevocationEntry>> offsets;
+  offsets.reserve(entries.size());
+  for (const RevocationEntry& e : entries) {
+    offsets.push_back(schema::CreateRevocationEntry(fbb, fbb.CreateString(e.node_id), e.serial));
+  }
+  const auto entries_vec = fbb.CreateVector(offsets);
+  const auto issuer_vec = fbb.CreateVector(issuer.data(), issuer.size());
+  fbb.Finish(schema::CreateRevocationListBody(fbb, kRevocationListVersion, sequence, issued_at,
+                                              issuer_vec, entries_vec),
+             kBodyIdentifier);
+  return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
+}
+
+std::vector<std::uint8_t> EncodeOuter(std::span<const std::uint8_t> body, const Signature& sig) {
+  flatbuffers::FlatBufferBuilder fbb(body.size() + 128);
+  fbb.ForceVectorAlignment(body.size(), sizeof(std::uint8_t), 8);
+  const auto body_vec = fbb.CreateVector(body.data(), body.size());
+  const auto sig_vec = fbb.CreateVector(sig.data(), sig.size());
+  fbb.Finish(schema::CreateRevocationList(fbb, body_vec, sig_vec), kListIdentifier);
+  return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
+}
+
+}  // namespace
+
+Result<RevocationList> RevocationList::Issue(const SigningKeyPair& root, std::uint64_t sequence,
+                                             std::int64_t issued_at,
+                                             std::vector<RevocationEntry> entries) {
+  std::sort(entries.begin(), entries.end());
+  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+  if (entries.size() > kMaxRevocationEntries) {
+    return InvalidArgument("REVOCATION_INVALID_FIELDS", "too many revocation entries");
+  }
+  for (const RevocationEntry& e : entries) {
+    if (!ValidateNodeId(e.node_id).ok() || e.serial == 0) {
+      return InvalidArgument("REVOCATION_INVALID_FIELDS",
+                             "revocation entries need a valid node id and a non-zero serial");
+    }
+  }
+  if (sequence == 0) {
+    return InvalidArgument("REVOCATION_INVALID_FIELDS", "sequence numbers start at 1");
+  }
+  const std::vector<std::uint8_t> body = EncodeBody(sequence, issued_at, root.public_key, entries);
+  TEARLINE_ASSIGN_OR_RETURN(const Signature sig, SignWithDomain(root, kRevocationDomain, body));
+  auto list = Decode(EncodeOuter(body, sig));
+  if (!list.ok()) {
+    return Internal("REVOCATION_ENCODE",
+                    "issued list does not decode: " + list.status().ToString());
+  }
+  return list;
+}
+
+Result<RevocationList> RevocationList::Decode(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() > kMaxRevocationListSize) {
+    return Status(Code::kResourceExhausted, "REVOCATION_TOO_LARGE",
+                  "revocation list exceeds the size limit");
+  }
+  RevocationList list;
+  list.encoded_.assign(bytes.begin(), bytes.end());
+  {
+    flatbuffers::Verifier::Options opts;
+    opts.max_depth = 4;
+    opts.max_tables = 4;
+    opts.check_nested_flatbuffers = false;
+    flatbuffers::Verifier verifier(list.encoded_.data(), list.encoded_.size(), opts);
+    if (list.encoded_.size() < 8 ||
+        !verifier.VerifyBuffer<schema::RevocationList>(kListIdentifier)) {
+      return Malformed("not a Tearline revocation list (FlatBuffers verification failed)");
+    }
+  }
+  const auto* outer = flatbuffers::GetRoot<schema::RevocationList>(list.encoded_.data());
+  if (outer->signature()->size() != kSignatureSize) return Malformed("signature is not 64 bytes");
+  std::memcpy(list.signature_.data(), outer->signature()->data(), kSignatureSize);
+  list.body_.assign(outer->body()->begin(), outer->body()->end());
+  {
+    flatbuffers::Verifier::Options opts;
+    opts.max_depth = 4;
+    opts.max_tables = static_cast<flatbuffers::uoffset_t>(kMaxRevocationEntries + 2);
+    flatbuffers::Verifier verifier(list.body_.data(), list.body_.size(), opts);
+    if (list.body_.size() < 8 ||
+        !verifier.VerifyBuffer<schema::RevocationListBody>(kBodyIdentifier)) {
+      return Malformed("body failed FlatBuffers verification");
+    }
+  }
+  const auto* b = flatbuffers::GetRoot<schema::RevocationListBody>(list.body_.data());
+  if (b->version() != kRevocationListVersion) {
+    return Malformed("unsupported version " + std::to_string(b->version()));
+  }
+  list.sequence_ = b->sequence();
+  list.issued_at_ = b->issued_at();
+  if (list.sequence_ == 0) return Malformed("sequence must not be zero");
+  if (b->issuer_key() == nullptr || b->issuer_key()->size() != kPublicKeySize) {
+    return Malformed("issuer key is not 32 bytes");
+  }
+  std::memcpy(list.issuer_key_.data(), b->issuer_key()->data(), kPublicKeySize);
+  if (b->entries() != nullptr) {
+    if (b->entries()->size() > kMaxRevocationEntries) return Malformed("too many entries");
+    list.entries_.reserve(b->entries()->size());
+    for (const auto* e : *b->entries()) {
+      if (e == nullptr || e->node_id() == nullptr) return Malformed("entry without node id");
+      RevocationEntry entry{e->node_id()->str(), e->serial()};
+      if (!ValidateNodeId(entry.node_id).ok() || entry.serial == 0) {
+        return Malformed("entry with an invalid node id or zero serial");
+      }
+      if (!list.entries_.empty() && !(list.entries_.back() < entry)) {
+        return Malformed("entries are not sorted and unique");
+      }
+      list.entries_.push_back(std::move(entry));
+    }
+  }
+  if (EncodeOuter(list.body_, list.signature_) != list.encoded_) {
+    return Malformed("outer encoding is not canonical");
+  }
+  return list;
+}
+
+bool RevocationList::IsRevoked(std::string_view node_id, std::uint64_t serial) const {
+  const RevocationEntry key{std::string(node_id), serial};
+  return std::binary_search(entries_.begin(), entries_.end(), key);
+}
+
+bool RevocationList::SignatureVerifiesWith(const PublicKey& root) const {
+  return VerifyWithDomain(root, kRevocationDomain, body_, signature_);
+}
+
+Result<RevocationList> ReadRevocationListFile(const std::string& path) {
+  TEARLINE_ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes,
+                            ReadFileCapped(path, kMaxRevocationListSize, "REVOCATION_FILE"));
+  auto list = RevocationList::Decode(bytes);
+  if (!list.ok()) return list.status().WithContext(path);
+  return list;
+}
+
+}  // namespace tearline
