@@ -303,9 +303,12 @@ std::vector<ReasonUse> ScanReasons(std::string_view source, std::string_view fil
   return out;
 }
 
-std::vector<ReasonUse> ScanSourceTree(const std::filesystem::path& root,
-                                      const std::vector<std::string>& dirs) {
-  std::vector<ReasonUse> out;
+namespace {
+
+// The sorted .h and .cc files below root/dir for each dir, with their paths relative to root.
+std::vector<std::pair<std::string, std::string>> ReadTree(const std::filesystem::path& root,
+                                                          const std::vector<std::string>& dirs) {
+  std::vector<std::pair<std::string, std::string>> out;
   for (const std::string& dir : dirs) {
     std::vector<std::filesystem::path> files;
     for (const auto& entry : std::filesystem::recursive_directory_iterator(root / dir)) {
@@ -317,9 +320,69 @@ std::vector<ReasonUse> ScanSourceTree(const std::filesystem::path& root,
       std::ifstream in(path, std::ios::binary);
       std::stringstream text;
       text << in.rdbuf();
-      const std::string rel = std::filesystem::relative(path, root).string();
-      for (ReasonUse& use : ScanReasons(text.str(), rel)) out.push_back(std::move(use));
+      out.emplace_back(std::filesystem::relative(path, root).string(), text.str());
     }
+  }
+  return out;
+}
+
+bool IsReasonParameterName(std::string_view name) {
+  return name == "reason" || name == "reason_prefix" || name == "prefix";
+}
+
+}  // namespace
+
+std::vector<ReasonParameter> FindReasonParameters(std::string_view source, std::string_view file) {
+  const std::vector<Token> t = Tokenize(source);
+  std::vector<ReasonParameter> out;
+  // Open parentheses, each with the function name before it ("" when not a name).
+  std::vector<std::pair<std::string, bool>> parens;  // {name, already reported}.
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (Is(t[i], "(")) {
+      parens.emplace_back(i > 0 && t[i - 1].kind == Kind::kIdent ? t[i - 1].text : "", false);
+    } else if (Is(t[i], ")")) {
+      if (!parens.empty()) parens.pop_back();
+    } else if (t[i].kind == Kind::kIdent && IsReasonParameterName(t[i].text) && !parens.empty() &&
+               i > 0 && i + 1 < t.size()) {
+      // A declared parameter follows its type (`std::string reason`, `const std::string& reason`,
+      // `const char* reason`) and ends the parameter (`,`, `)` or a default `=`); a use does not.
+      const Token& before = t[i - 1];
+      const bool after_ref = (Is(before, "&") || Is(before, "*")) && i >= 2 &&
+                             (t[i - 2].kind == Kind::kIdent || Is(t[i - 2], ">"));
+      const bool after_type =
+          (before.kind == Kind::kIdent && before.text != "return") || Is(before, ">") || after_ref;
+      const bool ends = Is(t[i + 1], ",") || Is(t[i + 1], ")") || Is(t[i + 1], "=");
+      auto& [name, reported] = parens.back();
+      static const std::set<std::string_view> kKeywords = {"if", "while", "for", "switch"};
+      if (after_type && ends && !reported && !kKeywords.contains(name)) {
+        out.push_back({name, std::string(file), t[i].line});
+        reported = true;
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> KnownReasonHelpers() {
+  std::vector<std::string> out(kReasonFunctions.begin(), kReasonFunctions.end());
+  for (const auto& [name, suffixes] : PrefixFunctions()) out.emplace_back(name);
+  return out;
+}
+
+std::vector<ReasonUse> ScanSourceTree(const std::filesystem::path& root,
+                                      const std::vector<std::string>& dirs) {
+  std::vector<ReasonUse> out;
+  for (const auto& [rel, text] : ReadTree(root, dirs)) {
+    for (ReasonUse& use : ScanReasons(text, rel)) out.push_back(std::move(use));
+  }
+  return out;
+}
+
+std::vector<ReasonParameter> FindReasonParametersInTree(const std::filesystem::path& root,
+                                                        const std::vector<std::string>& dirs) {
+  std::vector<ReasonParameter> out;
+  for (const auto& [rel, text] : ReadTree(root, dirs)) {
+    for (ReasonParameter& p : FindReasonParameters(text, rel)) out.push_back(std::move(p));
   }
   return out;
 }

@@ -44,9 +44,28 @@ bool LooksLikeReason(std::string_view text);
 // Every reason in reason position in one C++ source text.
 std::vector<ReasonUse> ScanReasons(std::string_view source, std::string_view file);
 
+// A function that declares a parameter named like a reason (`reason`, `reason_prefix`, `prefix`):
+// a helper whose callers pass reasons. The scanner only sees reasons passed to helpers it knows,
+// so a test holds these against KnownReasonHelpers().
+struct ReasonParameter {
+  std::string function;  // The declared function's name ("" for a lambda).
+  std::string file;
+  int line = 0;
+};
+
+// Every declaration or definition in `source` with a reason-named parameter.
+std::vector<ReasonParameter> FindReasonParameters(std::string_view source, std::string_view file);
+
+// Names of the functions whose arguments the scanner reads reasons from (directly or as prefixes).
+std::vector<std::string> KnownReasonHelpers();
+
 // ScanReasons over every .h and .cc file below `root`/`dir` for each dir in `dirs`.
 std::vector<ReasonUse> ScanSourceTree(const std::filesystem::path& root,
                                       const std::vector<std::string>& dirs);
+
+// FindReasonParameters over the same files.
+std::vector<ReasonParameter> FindReasonParametersInTree(const std::filesystem::path& root,
+                                                        const std::vector<std::string>& dirs);
 
 }  // namespace tearline::testing
 

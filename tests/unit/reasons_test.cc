@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -161,6 +163,26 @@ TEST(ReasonScannerTest, AnUnregisteredNewReasonIsReported) {
             std::vector<std::string>{"NEW_REASON (core/labels/src/new.cc:2)"});
 }
 
+TEST(ReasonScannerTest, FindsHelpersThatTakeAReason) {
+  const std::string snippet =
+      "Status Refuse(const std::string& reason, std::string message);\n"
+      "Result<int> Load(const char* path, std::string_view reason_prefix = \"X\") {\n"
+      "  return Refuse(reason_prefix, path);\n"
+      "}\n"
+      "void Use() {\n"
+      "  if (const auto* reason = Find(j)) Count(*reason);\n"
+      "  return Status(c, *reason, message);\n"
+      "  auto s = Refuse(std::move(reason), \"m\");\n"
+      "}\n";
+  const std::vector<testing::ReasonParameter> found =
+      testing::FindReasonParameters(snippet, "h.cc");
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].function, "Refuse");
+  EXPECT_EQ(found[0].line, 1);
+  EXPECT_EQ(found[1].function, "Load");
+  EXPECT_EQ(found[1].line, 2);
+}
+
 // --- The sources against the registry --------------------------------------------------------
 
 TEST(ReasonsTest, EveryReasonTheSourcesCanEmitIsRegistered) {
@@ -171,6 +193,29 @@ TEST(ReasonsTest, EveryReasonTheSourcesCanEmitIsRegistered) {
   EXPECT_TRUE(missing.empty()) << "reasons emitted but not registered in "
                                   "core/base/src/reasons.cc:\n  "
                                << ::testing::PrintToString(missing);
+}
+
+// Functions with a reason-named parameter whose reasons the scanner does not need to read: the
+// Status constructor (read through its `Code::k...` argument), the release rules (their names are
+// checked above) and readers of reasons.
+const std::set<std::string> kReasonParametersNotEmitting = {"Status", "Deny", "DenyReasonName",
+                                                            "IsTransientSubmitFailure"};
+
+// A new helper that takes a reason hides its callers' reasons from the scanner until it is
+// taught about it; this test finds such helpers.
+TEST(ReasonsTest, EveryHelperTakingAReasonIsKnownToTheScanner) {
+  const std::vector<std::string> known = testing::KnownReasonHelpers();
+  std::vector<std::string> unknown;
+  for (const testing::ReasonParameter& p :
+       testing::FindReasonParametersInTree(TEARLINE_SOURCE_DIR, kSourceDirs)) {
+    if (std::find(known.begin(), known.end(), p.function) == known.end() &&
+        !kReasonParametersNotEmitting.contains(p.function)) {
+      unknown.push_back(p.function + " (" + p.file + ":" + std::to_string(p.line) + ")");
+    }
+  }
+  EXPECT_TRUE(unknown.empty()) << "add these to kReasonFunctions or PrefixFunctions() in "
+                                  "tests/support/reason_scanner.cc: "
+                               << ::testing::PrintToString(unknown);
 }
 
 // Emission sites that give a reason another Code than the registry's (the registry holds the
