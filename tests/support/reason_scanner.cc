@@ -275,6 +275,18 @@ std::vector<ReasonUse> ScanReasons(std::string_view source, std::string_view fil
       if (args.size() >= 2) take_all(args[1], t[i + 3].text);
     }
 
+    // Status(st.code(), "X", ...), Status why(code, "X"): the Code held in a variable.
+    if (tok.kind == Kind::kIdent && tok.text == "Status") {
+      std::size_t open = i + 1;
+      if (open < t.size() && t[open].kind == Kind::kIdent) ++open;
+      if (open < t.size() && (Is(t[open], "(") || Is(t[open], "{"))) {
+        const std::vector<Range> args = Arguments(t, open);
+        const bool literal_code = !args.empty() && t[args[0].begin].text == "Code" &&
+                                  args[0].begin + 1 < t.size() && Is(t[args[0].begin + 1], "::");
+        if (args.size() >= 2 && !literal_code) take_all(args[1]);  // Else taken just above.
+      }
+    }
+
     // x.reason = "X";  reason() == "X";  error_reason != "X".
     if (tok.kind == Kind::kIdent && EndsWithReason(tok.text)) {
       std::size_t j = i + 1;

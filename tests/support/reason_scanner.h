@@ -7,7 +7,9 @@
 //   - an argument of a call to a Status-building function or a local helper that takes a reason
 //     (InvalidArgument("X", ...), LineFailure(line, "X", ...), SetState(..., "X", ...), ...);
 //   - the argument after `Code::k...` in any argument or brace list (Status(Code::kExpired, "X"),
-//     Status why(Code::k..., "X"), {Code::k..., "X", ...});
+//     Status why(Code::k..., "X"), {Code::k..., "X", ...}), and the second argument of any Status
+//     construction (Status(st.code(), "X", ...));
+//   - an argument of a spdlog call (a reason that is only logged);
 //   - the right-hand side of an assignment to, or a comparison with, a name ending in `reason`
 //     (`d.reason = "X"`, `status.reason() == "X"`);
 //   - the value of a `{"reason", "X"}` JSON member;

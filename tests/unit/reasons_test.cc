@@ -104,6 +104,7 @@ TEST(ReasonScannerTest, FindsReasonsInEveryReasonPosition) {
     return Status(Code::kExpired, "R_STATUS", "expired at " + when);
     const Status why(Code::kResourceExhausted, "R_NAMED_STATUS", "split over lines");
     return {Code::kInternal, "R_BRACE", "m"};
+    return Status(st.code(), "R_VARIABLE_CODE", st.message());
     return LineFailure(r.line, "R_LINE_FAILURE", "m");
     return RangeFailure(first, last, cp.file, "R_RANGE_FAILURE", "m");
     return Fail(err, NotFound("R_NESTED", "m"), kExitInvalid);
@@ -116,9 +117,10 @@ TEST(ReasonScannerTest, FindsReasonsInEveryReasonPosition) {
   )cc";
   const std::set<std::string> found = Reasons(ScanReasons(snippet, "snippet.cc"));
   const std::set<std::string> expected = {
-      "R_HELPER",        "R_STATUS", "R_NAMED_STATUS",     "R_BRACE",       "R_LINE_FAILURE",
-      "R_RANGE_FAILURE", "R_NESTED", "R_ASSIGNED",         "R_TERNARY",     "R_COMPARED",
-      "R_JSON",          "R_LOGGED", "R_PREFIX_NOT_FOUND", "R_PREFIX_READ", "R_PREFIX_TOO_LARGE"};
+      "R_HELPER",   "R_VARIABLE_CODE",    "R_STATUS",        "R_NAMED_STATUS",
+      "R_BRACE",    "R_LINE_FAILURE",     "R_RANGE_FAILURE", "R_NESTED",
+      "R_ASSIGNED", "R_TERNARY",          "R_COMPARED",      "R_JSON",
+      "R_LOGGED",   "R_PREFIX_NOT_FOUND", "R_PREFIX_READ",   "R_PREFIX_TOO_LARGE"};
   EXPECT_EQ(found, expected);
 }
 
