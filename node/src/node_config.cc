@@ -5,32 +5,18 @@
 namespace tearline::node {
 
 Result<NodeConfig> LoadNodeConfig(const std::filesystem::path& path) {
-  TEARLINE_ASSIGN_OR_RETURN(const ConfigReader r, ConfigReader::Open(path, "node"));
+  TEARLINE_ASSIGN_OR_RETURN(ConfigReader r, ConfigReader::Open(path, "node"));
   NodeConfig c;
-  for (const std::string& k : r.keys()) {
-    if (k == "heartbeat_ms") {
-      TEARLINE_ASSIGN_OR_RETURN(const std::int64_t ms, r.Integer(k, 100, 60000));
-      c.heartbeat_ms = static_cast<std::uint32_t>(ms);
-    } else if (k == "id") {
-      TEARLINE_ASSIGN_OR_RETURN(c.id, r.String(k));
-    } else if (k == "broker_endpoint") {
-      TEARLINE_ASSIGN_OR_RETURN(c.broker_endpoint, r.String(k));
-    } else if (k == "broker_certificate") {
-      TEARLINE_ASSIGN_OR_RETURN(c.broker_certificate, r.Path(k));
-    } else if (k == "certificate") {
-      TEARLINE_ASSIGN_OR_RETURN(c.certificate, r.Path(k));
-    } else if (k == "secret") {
-      TEARLINE_ASSIGN_OR_RETURN(c.secret, r.Path(k));
-    } else if (k == "ca_dir") {
-      TEARLINE_ASSIGN_OR_RETURN(c.ca_dir, r.Path(k));
-    } else if (k == "data_dir") {
-      TEARLINE_ASSIGN_OR_RETURN(c.data_dir, r.Path(k));
-    } else if (k == "policy") {
-      TEARLINE_ASSIGN_OR_RETURN(c.policy, r.Path(k));
-    } else {
-      return r.UnknownKey(k);
-    }
-  }
+  r.BindString("id", c.id);
+  r.BindString("broker_endpoint", c.broker_endpoint);
+  r.BindPath("broker_certificate", c.broker_certificate);
+  r.BindPath("certificate", c.certificate);
+  r.BindPath("secret", c.secret);
+  r.BindPath("ca_dir", c.ca_dir);
+  r.BindPath("data_dir", c.data_dir);
+  r.BindPath("policy", c.policy);
+  r.BindInteger("heartbeat_ms", c.heartbeat_ms, 100, 60000);
+  TEARLINE_RETURN_IF_ERROR(r.ReadBound());
   TEARLINE_RETURN_IF_ERROR(r.Require({"id", "broker_endpoint", "broker_certificate", "certificate",
                                       "secret", "ca_dir", "data_dir"}));
   return c;

@@ -2,7 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "test_support.h"
@@ -12,9 +13,10 @@ namespace {
 
 using tearline::testing::TempDir;
 
+// The configuration file of each test: daemon.toml in a fresh directory.
 std::filesystem::path Write(const TempDir& dir, const std::string& text) {
-  auto path = dir / "daemon.toml";
-  std::ofstream(path) << text;
+  const auto path = dir / "daemon.toml";
+  testing::WriteText(path, text);
   return path;
 }
 
@@ -95,6 +97,62 @@ TEST(ConfigReaderTest, UnknownAndMissingKeysAreNamed) {
                   "[daemon] needs 'data_dir', 'key' and 'port'");
   ExpectInvalidAt(r->Error("", "something is off"), path, 2, "something is off");
   ExpectInvalidAt(r->String("absent").status(), path, 2, "absent must be a non-empty string");
+}
+
+// What a daemon's loader fills.
+struct DaemonConfig {
+  std::string name;
+  std::filesystem::path data_dir;
+  std::filesystem::path key;
+  std::uint32_t heartbeat_ms = 1000;
+  std::size_t queue = 0;
+};
+
+Result<DaemonConfig> LoadDaemon(const std::filesystem::path& path) {
+  TEARLINE_ASSIGN_OR_RETURN(ConfigReader r, ConfigReader::Open(path, "daemon"));
+  DaemonConfig c;
+  r.BindString("name", c.name);
+  r.BindPath("data_dir", c.data_dir);
+  r.BindPath("key", c.key);
+  r.BindInteger("heartbeat_ms", c.heartbeat_ms, 100, 60000);
+  r.BindInteger("queue", c.queue, 1);
+  TEARLINE_RETURN_IF_ERROR(r.ReadBound());
+  TEARLINE_RETURN_IF_ERROR(r.Require({"name", "data_dir"}));
+  return c;
+}
+
+TEST(ConfigReaderTest, BoundKeysFillTheirFieldsAndAbsentOnesKeepDefaults) {
+  TempDir tmp;
+  auto c = LoadDaemon(Write(tmp, kValid));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->name, "usa-1");
+  EXPECT_EQ(c->data_dir, tmp.path() / "data/usa-1");
+  EXPECT_EQ(c->key, std::filesystem::path("/keys/usa-1.secret"));
+  EXPECT_EQ(c->heartbeat_ms, 250u);
+  EXPECT_EQ(c->queue, 0u);
+}
+
+TEST(ConfigReaderTest, ReadingBoundKeysStopsAtTheFirstProblemInFileOrder) {
+  TempDir tmp;
+  const auto path = Write(tmp, R"([daemon]
+name = "usa-1"
+queue = 0
+colour = "blue"
+data_dir = ""
+)");
+  auto c = LoadDaemon(path);
+  ASSERT_FALSE(c.ok());
+  ExpectInvalidAt(c.status(), path, 3, "queue must be a positive integer");
+
+  const auto unknown = Write(tmp, "[daemon]\nname = \"usa-1\"\ncolour = \"blue\"\nqueue = 0\n");
+  auto u = LoadDaemon(unknown);
+  ASSERT_FALSE(u.ok());
+  ExpectInvalidAt(u.status(), unknown, 3, "unknown key 'colour' in [daemon]");
+
+  const auto missing = Write(tmp, "[daemon]\nname = \"usa-1\"\n");
+  auto m = LoadDaemon(missing);
+  ASSERT_FALSE(m.ok());
+  ExpectInvalidAt(m.status(), missing, 1, "[daemon] needs 'data_dir'");
 }
 
 TEST(ConfigReaderTest, MissingFileIsNotFound) {

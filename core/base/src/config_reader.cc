@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <system_error>
 #include <utility>
 
@@ -16,6 +17,7 @@ struct ConfigReader::Impl {
   toml::table root;
   const toml::table* table = nullptr;  // [section] inside root.
   std::vector<std::string> keys;
+  std::map<std::string, std::function<Status(const ConfigReader&)>, std::less<>> bindings;
 
   const toml::node* Find(std::string_view key) const {
     return key.empty() ? nullptr : table->get(key);
@@ -150,6 +152,33 @@ Status ConfigReader::Require(std::initializer_list<std::string_view> required) c
     names += "'" + std::string(missing[i]) + "'";
   }
   return impl_->At(impl_->table, "[" + impl_->section + "] needs " + names);
+}
+
+void ConfigReader::Bind(std::string_view key, std::function<Status(const ConfigReader&)> read) {
+  impl_->bindings.insert_or_assign(std::string(key), std::move(read));
+}
+
+void ConfigReader::BindString(std::string_view key, std::string& out) {
+  Bind(key, [key = std::string(key), &out](const ConfigReader& r) -> Status {
+    TEARLINE_ASSIGN_OR_RETURN(out, r.String(key));
+    return Status::Ok();
+  });
+}
+
+void ConfigReader::BindPath(std::string_view key, std::filesystem::path& out) {
+  Bind(key, [key = std::string(key), &out](const ConfigReader& r) -> Status {
+    TEARLINE_ASSIGN_OR_RETURN(out, r.Path(key));
+    return Status::Ok();
+  });
+}
+
+Status ConfigReader::ReadBound() const {
+  for (const std::string& key : impl_->keys) {
+    const auto binding = impl_->bindings.find(key);
+    if (binding == impl_->bindings.end()) return UnknownKey(key);
+    TEARLINE_RETURN_IF_ERROR(binding->second(*this));
+  }
+  return Status::Ok();
 }
 
 }  // namespace tearline

@@ -6,6 +6,13 @@
 //   - relative paths are resolved against the configuration file's directory, so a daemon
 //     finds its files whatever its working directory is;
 //   - unknown and missing keys are reported by name.
+// A loader binds each key it knows to the field it fills, then reads them all:
+//   TEARLINE_ASSIGN_OR_RETURN(ConfigReader r, ConfigReader::Open(path, "node"));
+//   r.BindString("id", c.id);
+//   r.BindPath("data_dir", c.data_dir);
+//   r.BindInteger("heartbeat_ms", c.heartbeat_ms, 100, 60000);
+//   TEARLINE_RETURN_IF_ERROR(r.ReadBound());  // Any other key is an error.
+//   TEARLINE_RETURN_IF_ERROR(r.Require({"id", "data_dir"}));
 // Errors: CONFIG_NOT_FOUND (Code::kNotFound) when the file does not exist, CONFIG_TOO_LARGE
 // (Code::kResourceExhausted) above the cap, CONFIG_INVALID (Code::kInvalidArgument) for
 // everything else.
@@ -19,11 +26,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <initializer_list>
 #include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "tearline/base/status.h"
@@ -62,9 +71,30 @@ class ConfigReader {
   // OK when every key of `required` is present; otherwise one error naming all missing ones.
   Status Require(std::initializer_list<std::string_view> required) const;
 
+  // Bindings: where ReadBound() puts the value of `key` when the section has it (String, Path
+  // and Integer rules apply). The destinations must outlive ReadBound(); a key bound twice
+  // keeps its last binding.
+  void BindString(std::string_view key, std::string& out);
+  void BindPath(std::string_view key, std::filesystem::path& out);
+  template <typename Int>
+  void BindInteger(std::string_view key, Int& out, std::int64_t min,
+                   std::int64_t max = std::numeric_limits<std::int64_t>::max()) {
+    static_assert(std::is_integral_v<Int>, "BindInteger fills an integer field");
+    Bind(key, [key = std::string(key), &out, min, max](const ConfigReader& r) -> Status {
+      TEARLINE_ASSIGN_OR_RETURN(const std::int64_t value, r.Integer(key, min, max));
+      out = static_cast<Int>(value);
+      return Status::Ok();
+    });
+  }
+  // Reads every key of the section, in the order of the file, into its binding; stops at the
+  // first problem. A key without a binding is an UnknownKey error.
+  Status ReadBound() const;
+
  private:
   struct Impl;
   explicit ConfigReader(std::unique_ptr<Impl> impl);
+  void Bind(std::string_view key, std::function<Status(const ConfigReader&)> read);
+
   std::unique_ptr<Impl> impl_;
 };
 
