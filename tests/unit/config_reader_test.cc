@@ -164,6 +164,14 @@ TEST(ConfigReaderTest, MissingFileIsNotFound) {
   EXPECT_NE(r.status().message().find("absent.toml"), std::string::npos);
 }
 
+TEST(ConfigReaderTest, DirectoryIsNotAConfigurationFile) {
+  TempDir tmp;
+  auto r = ConfigReader::Open(tmp.path(), "daemon");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().reason(), "CONFIG_INVALID");
+  EXPECT_NE(r.status().message().find("not a regular file"), std::string::npos);
+}
+
 TEST(ConfigReaderTest, SyntaxErrorNamesFileAndLine) {
   TempDir tmp;
   const auto path = Write(tmp, "[daemon]\nname = \"x\nother = 1\n");

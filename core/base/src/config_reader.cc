@@ -39,6 +39,9 @@ Result<std::string> ReadCapped(const std::filesystem::path& path, std::size_t ma
   if (!std::filesystem::exists(path, ec)) {
     return NotFound("CONFIG_NOT_FOUND", path.string() + ": cannot open configuration file");
   }
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return InvalidArgument("CONFIG_INVALID", path.string() + ": not a regular file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return InvalidArgument("CONFIG_INVALID", path.string() + ": cannot open configuration file");
