@@ -394,7 +394,8 @@ nlohmann::json ToJson(const AnyAuditRecord& record);
 
 // Decodes the fields of a record of `type` from `object` (a JSON object; seq, time, type and
 // keys the type does not define are ignored). A `delivered` object with a `from_queue` key is a
-// DeliveredFromQueueRecord, any other `delivered` a DeliveredRecord.
+// DeliveredFromQueueRecord, any other `delivered` a DeliveredRecord; a `queued` object with
+// `from_queue` is refused (only a delivery comes from the queue).
 // Reasons: AUDIT_RECORD_MALFORMED (kInvalidArgument; the message names the type and the field
 // that is missing or has the wrong type), AUDIT_RECORD_UNKNOWN_TYPE (kNotFound: a type this
 // version does not know; readers skip such records).
