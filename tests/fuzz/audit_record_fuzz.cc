@@ -5,16 +5,20 @@
 // re-decisions) are reached, then the signed-file checks fail closed (no log.pub).
 // Properties checked beyond "no crash": the loader's records are the input's lines, in order,
 // byte-exact; a load failure names a line within the input and carries a reason; the verifier
-// never reports success without a signed checkpoint, and its failures carry a reason.
+// never reports success without a signed checkpoint, and its failures carry a reason. A record
+// that decodes to its typed form encodes back to the values it was decoded from (keys the type
+// does not define dropped), and decodes again to the same record.
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
+#include "tearline/audit/audit_record_types.h"
 #include "tearline/audit/audit_records.h"
 #include "tearline/audit/audit_verify.h"
 
@@ -43,6 +47,27 @@ class ScratchDir {
   std::filesystem::path path_;
 };
 
+// True when `encoded` is `original` with only keys dropped (at any depth): decoding ignores
+// keys a type does not define and keeps every value it reads unchanged.
+bool Covers(const nlohmann::json& original, const nlohmann::json& encoded) {
+  if (encoded.is_object()) {
+    if (!original.is_object()) return false;
+    for (const auto& [key, value] : encoded.items()) {
+      auto it = original.find(key);
+      if (it == original.end() || !Covers(*it, value)) return false;
+    }
+    return true;
+  }
+  if (encoded.is_array()) {
+    if (!original.is_array() || original.size() != encoded.size()) return false;
+    for (std::size_t i = 0; i < encoded.size(); ++i) {
+      if (!Covers(original[i], encoded[i])) return false;
+    }
+    return true;
+  }
+  return original == encoded;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -60,6 +85,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     offset += r.bytes.size();
     if (offset >= input.size() || input[offset] != '\n') std::abort();
     ++offset;
+    auto decoded = tearline::DecodeAuditRecord(r);
+    if (!decoded.ok()) {
+      if (decoded.status().reason().empty()) std::abort();
+      continue;
+    }
+    if (tearline::AuditRecordTypeName(*decoded) != r.type) std::abort();
+    const nlohmann::json encoded = tearline::ToJson(*decoded);
+    if (!Covers(r.json, encoded)) std::abort();
+    auto again = tearline::DecodeAuditRecord(r.type, encoded);
+    if (!again.ok() || *again != *decoded) std::abort();
   }
   if (error) {
     if (error->line != records.size() + 1 || error->status.reason().empty()) std::abort();

@@ -303,6 +303,30 @@ TEST(AuditVerifyTest, TimeGoingBackwardsIsNamed) {
   ExpectFailure(Verify(b), "AUDIT_TIME_REGRESSION", 16);
 }
 
+// Every record of a known type must decode to its typed form; unknown types are skipped.
+TEST(AuditVerifyTest, RecordOfAKnownTypeMustDecode) {
+  {
+    AuditDirBuilder b;
+    b.StandardStory();
+    b.Add("added_in_a_later_version", {{"anything", 1}});
+    b.Finish();
+    auto r = Verify(b);
+    ASSERT_TRUE(r.ok()) << r.failure->ToString();
+  }
+  AuditDirBuilder b;
+  b.StandardStory();
+  b.Add("denied", {{"report_id", kR1},
+                   {"originator", "usa-node"},
+                   {"recipient", "gbr-node"},
+                   {"nation", "GBR"},
+                   {"explanation", "no reason given"}});  // line 16
+  b.Finish();
+  auto r = Verify(b);
+  ExpectFailure(r, "AUDIT_RECORD_MALFORMED", 16);
+  EXPECT_NE(r.failure->message.find("denied record field \"reason\" is missing"), std::string::npos)
+      << r.failure->ToString();
+}
+
 TEST(AuditVerifyTest, ChangedPolicyFileIsNamedAtPolicyLoaded) {
   AuditDirBuilder b;
   b.StandardStory();

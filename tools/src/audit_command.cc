@@ -78,38 +78,30 @@ struct QueryFilter {
   std::optional<double> until;
 };
 
-const std::string* Field(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return nullptr;
-  return &it->get_ref<const std::string&>();
+// Equal when present; an absent key never matches.
+bool Is(const std::optional<std::string_view>& value, std::string_view wanted) {
+  return value.has_value() && *value == wanted;
 }
 
-bool Matches(const AuditRecord& r, const QueryFilter& f) {
+// Filters on record fields see the typed record; a record that does not decode (a malformed
+// record, or a type this version does not know) has no such fields and matches only filters on
+// its type and time.
+bool Matches(const AuditRecord& r, const AuditRecordKeys& keys, const QueryFilter& f) {
   if (!f.decision.empty() && r.type != f.decision) return false;
-  if (!f.report.empty()) {
-    const std::string* id = Field(r.json, "report_id");
-    if (id == nullptr || *id != f.report) return false;
-  }
-  if (!f.nation.empty()) {
-    const std::string* a = Field(r.json, "originator_nation");
-    const std::string* b = Field(r.json, "nation");
-    if (!((a != nullptr && *a == f.nation) || (b != nullptr && *b == f.nation))) return false;
+  if (!f.report.empty() && !Is(keys.report_id, f.report)) return false;
+  if (!f.nation.empty() && !Is(keys.originator_nation, f.nation) && !Is(keys.nation, f.nation)) {
+    return false;
   }
   if (f.since && r.time < *f.since) return false;
   if (f.until && r.time > *f.until) return false;
   return true;
 }
 
-std::string Labels(const nlohmann::json& j) {
-  auto it = j.find("portions");
-  if (it == j.end() || !it->is_array()) return "";
+std::string Labels(const AuditRecordKeys& keys) {
   std::string s;
-  for (const auto& p : *it) {
-    if (!p.is_object()) continue;
-    auto l = p.find("label");
-    if (l == p.end() || !l->is_string()) continue;
+  for (std::string_view label : keys.labels) {
     if (!s.empty()) s += "; ";
-    s += l->get<std::string>();
+    s += label;
   }
   return s;
 }
@@ -136,21 +128,24 @@ int Query(const std::filesystem::path& dir, const QueryFilter& filter, bool json
   std::optional<AuditLoadError> error;
   auto records = LoadAuditLog(dir, error);
   if (error) return LoadFailed(out, *error);
-  static const char* kColumns[] = {"report_id", "originator", "originator_nation",
-                                   "recipient", "nation",     "reason"};
   if (csv) {
     out << "line,seq,time,time_utc,type,report_id,originator,originator_nation,recipient,"
            "nation,reason,labels\n";
   }
   for (const AuditRecord& r : records) {
-    if (!Matches(r, filter)) continue;
+    const auto decoded = DecodeAuditRecord(r);
+    const AuditRecordKeys keys = decoded.ok() ? KeysOf(*decoded) : AuditRecordKeys{};  // Views.
+    if (!Matches(r, keys, filter)) continue;
     if (json) {
       out << r.bytes << "\n";
     } else if (csv) {
       out << r.line << "," << Text(r.json, "seq") << "," << Text(r.json, "time") << ","
           << FormatAuditTime(r.time) << "," << CsvCell(r.type);
-      for (const char* c : kColumns) out << "," << CsvCell(Text(r.json, c));
-      out << "," << CsvCell(Labels(r.json)) << "\n";
+      for (const auto* column : {&keys.report_id, &keys.originator, &keys.originator_nation,
+                                 &keys.recipient, &keys.nation, &keys.reason}) {
+        out << "," << CsvCell(std::string(column->value_or("")));
+      }
+      out << "," << CsvCell(Labels(keys)) << "\n";
     } else {
       out << "line " << r.line << "  " << FormatAuditTime(r.time) << "  " << r.type;
       for (auto& [k, v] : r.json.items()) {
@@ -192,9 +187,19 @@ int Custody(const std::filesystem::path& dir, const std::string& report_id, std:
       << key->name << " verified)\n";
   bool found = false;
   bool all_ok = true;
+  bool malformed = false;
   for (const AuditRecord& r : records) {
-    const std::string* id = Field(r.json, "report_id");
-    if (id == nullptr || *id != report_id) continue;
+    auto decoded = DecodeAuditRecord(r);
+    if (!decoded.ok()) {
+      // A known type that does not decode may concern the report; the chain cannot be
+      // vouched for without looking at it.
+      if (decoded.status().reason() == "AUDIT_RECORD_UNKNOWN_TYPE") continue;
+      out << "\nline " << r.line << "  " << FormatAuditTime(r.time) << "  " << r.type
+          << "\n  malformed: " << decoded.status().ToString() << "\n";
+      malformed = true;
+      continue;
+    }
+    if (!Is(KeysOf(*decoded).report_id, report_id)) continue;
     found = true;
     const std::uint64_t index = r.line - 1;
     const Hash leaf = *tree.LeafAt(index);
@@ -224,6 +229,10 @@ int Custody(const std::filesystem::path& dir, const std::string& report_id, std:
   }
   if (!found) {
     out << "no record mentions report " << report_id << "\n";
+    return kExitNegative;
+  }
+  if (malformed) {
+    out << "FAIL: the log holds malformed records; run `tearline-audit verify`\n";
     return kExitNegative;
   }
   if (!all_ok) {

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "tearline/audit/audit_record_types.h"
 #include "tearline/labels/label.h"
 #include "tearline/labels/policy.h"
 #include "tearline/labels/release.h"
@@ -42,12 +43,6 @@ std::string Esc(std::string_view s) {
   return o;
 }
 
-const std::string* Str(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return nullptr;
-  return &it->get_ref<const std::string&>();
-}
-
 std::string Seconds(double s) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.3f s", s);
@@ -78,81 +73,87 @@ struct Stats {
   std::map<std::string, std::uint64_t> types;
 };
 
+// The roll-up figures of one accepted report (NOFORN banner, unmarked classified portion).
+void CountMarkings(const std::vector<std::string>& texts, const Policy* policy, Stats& s) {
+  ++s.accepted;
+  if (policy == nullptr) {
+    s.rollup_available = false;
+    return;
+  }
+  std::vector<Label> labels;
+  bool unmarked = false;
+  bool parsed_all = !texts.empty();
+  for (const auto& text : texts) {
+    auto label = ParseLabel(text, *policy);
+    if (!label.ok()) {
+      parsed_all = false;
+      break;
+    }
+    if (!label->has_rel_to && !label->noforn && label->level > 0) unmarked = true;
+    labels.push_back(*label);
+  }
+  bool noforn = false;
+  if (parsed_all) {
+    auto banner = Rollup(labels, *policy);
+    noforn = banner.ok() && banner->noforn;
+  }
+  if (noforn) ++s.noforn_banner;
+  if (unmarked) ++s.unmarked_portion;
+  if (noforn || unmarked) ++s.either;
+}
+
+// Records are read as their typed form; one that does not decode (malformed, or a type this
+// version does not know) is counted by type only: the verdict already names a malformed one.
 Stats Compute(const std::vector<AuditRecord>& records, const Policy* policy) {
   Stats s;
   std::map<std::string, Accepted> accepted;
   std::map<std::pair<std::string, std::string>, std::string> queued_nation;
   std::set<std::pair<std::string, std::string>> delivered;
+  // A delivery to `recipient` of report `id`: counted once per recipient in the matrix, with
+  // the latency from acceptance. A delivery from the queue names no nation: the queued
+  // record's stands.
+  const auto deliver = [&](const AuditRecord& r, const std::string& id,
+                           const std::string& recipient, const std::optional<std::string>& logged,
+                           const std::optional<std::string>& originator_nation) {
+    const auto key = std::make_pair(id, recipient);
+    std::string nation;
+    if (logged) {
+      nation = *logged;
+    } else if (auto q = queued_nation.find(key); q != queued_nation.end()) {
+      nation = q->second;
+    }
+    if (delivered.contains(key)) return;  // Count a report once per recipient.
+    delivered.insert(key);
+    auto acc = accepted.find(id);
+    std::string from = acc != accepted.end() ? acc->second.originator_nation : "";
+    if (originator_nation) from = *originator_nation;
+    if (from.empty()) from = "?";
+    if (nation.empty()) nation = "?";
+    ++s.matrix[from][nation];
+    s.from_nations.insert(from);
+    s.to_nations.insert(nation);
+    if (acc != accepted.end()) s.latencies.push_back(r.time - acc->second.time);
+  };
   for (const AuditRecord& r : records) {
     ++s.types[r.type];
-    const nlohmann::json& j = r.json;
-    const std::string* id = Str(j, "report_id");
-    if (r.type == "accepted" && id != nullptr) {
-      Accepted a;
-      a.time = r.time;
-      if (const auto* n = Str(j, "originator_nation")) a.originator_nation = *n;
-      if (auto p = j.find("portions"); p != j.end() && p->is_array()) {
-        for (const auto& portion : *p) {
-          if (portion.is_object()) {
-            if (const auto* l = Str(portion, "label")) a.labels.push_back(*l);
-          }
-        }
-      }
-      ++s.accepted;
-      if (policy == nullptr) {
-        s.rollup_available = false;
-      } else {
-        std::vector<Label> labels;
-        bool unmarked = false;
-        bool parsed_all = !a.labels.empty();
-        for (const auto& text : a.labels) {
-          auto label = ParseLabel(text, *policy);
-          if (!label.ok()) {
-            parsed_all = false;
-            break;
-          }
-          if (!label->has_rel_to && !label->noforn && label->level > 0) unmarked = true;
-          labels.push_back(*label);
-        }
-        bool noforn = false;
-        if (parsed_all) {
-          auto banner = Rollup(labels, *policy);
-          noforn = banner.ok() && banner->noforn;
-        }
-        if (noforn) ++s.noforn_banner;
-        if (unmarked) ++s.unmarked_portion;
-        if (noforn || unmarked) ++s.either;
-      }
-      accepted[*id] = std::move(a);
-    } else if (r.type == "denied") {
-      if (const auto* reason = Str(j, "reason")) ++s.denied_by_reason[*reason];
-      const auto* nation = Str(j, "nation");
-      ++s.denied_by_nation[nation != nullptr && !nation->empty() ? *nation : "(none)"];
-    } else if ((r.type == "delivered" || r.type == "queued") && id != nullptr) {
-      const auto* recipient = Str(j, "recipient");
-      if (recipient == nullptr) continue;
-      const auto key = std::make_pair(*id, *recipient);
-      std::string nation;
-      if (const auto* n = Str(j, "nation")) {
-        nation = *n;
-      } else if (auto q = queued_nation.find(key); q != queued_nation.end()) {
-        nation = q->second;
-      }
-      if (r.type == "queued") {
-        queued_nation[key] = nation;
-        continue;
-      }
-      if (delivered.contains(key)) continue;  // Count a report once per recipient.
-      delivered.insert(key);
-      auto acc = accepted.find(*id);
-      std::string from = acc != accepted.end() ? acc->second.originator_nation : "";
-      if (const auto* o = Str(j, "originator_nation")) from = *o;
-      if (from.empty()) from = "?";
-      if (nation.empty()) nation = "?";
-      ++s.matrix[from][nation];
-      s.from_nations.insert(from);
-      s.to_nations.insert(nation);
-      if (acc != accepted.end()) s.latencies.push_back(r.time - acc->second.time);
+    auto decoded = DecodeAuditRecord(r);
+    if (!decoded.ok()) continue;
+    if (const auto* a = std::get_if<AcceptedRecord>(&*decoded)) {
+      Accepted info;
+      info.time = r.time;
+      info.originator_nation = a->originator_nation;
+      for (const AcceptedPortion& p : a->portions) info.labels.push_back(p.label);
+      CountMarkings(info.labels, policy, s);
+      accepted[a->report_id] = std::move(info);
+    } else if (const auto* d = std::get_if<DeniedRecord>(&*decoded)) {
+      ++s.denied_by_reason[d->reason];
+      ++s.denied_by_nation[d->nation.empty() ? "(none)" : d->nation];
+    } else if (const auto* q = std::get_if<QueuedRecord>(&*decoded)) {
+      queued_nation[{q->report_id, q->recipient}] = q->nation;
+    } else if (const auto* l = std::get_if<DeliveredRecord>(&*decoded)) {
+      deliver(r, l->report_id, l->recipient, l->nation, l->originator_nation);
+    } else if (const auto* f = std::get_if<DeliveredFromQueueRecord>(&*decoded)) {
+      deliver(r, f->report_id, f->recipient, std::nullopt, std::nullopt);
     }
   }
   std::sort(s.latencies.begin(), s.latencies.end());

@@ -185,6 +185,14 @@ Result<std::uint64_t> AuditLog::Append(std::string_view type, nlohmann::json fie
   return seq;
 }
 
+Result<std::uint64_t> AuditLog::Append(const AnyAuditRecord& record) {
+  return Append(AuditRecordTypeName(record), ToJson(record));
+}
+
+Result<std::uint64_t> AuditLog::AppendBuffered(const AnyAuditRecord& record) {
+  return AppendBuffered(AuditRecordTypeName(record), ToJson(record));
+}
+
 Result<std::uint64_t> AuditLog::AppendBuffered(std::string_view type, nlohmann::json fields) {
   if (!fields.is_object()) fields = nlohmann::json::object();
   std::lock_guard lock(mu_);

@@ -115,13 +115,6 @@ std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
 
 }  // namespace
 
-bool IsKnownAuditRecordType(std::string_view type) {
-  for (std::string_view t : kAuditRecordTypes) {
-    if (t == type) return true;
-  }
-  return false;
-}
-
 std::vector<AuditRecord> ParseAuditLog(std::string_view text,
                                        std::optional<AuditLoadError>& error) {
   std::vector<AuditRecord> records;

@@ -6,6 +6,7 @@
 #include <span>
 #include <utility>
 
+#include "tearline/audit/audit_record_types.h"
 #include "tearline/identity/certificate.h"
 #include "tearline/identity/trust_store.h"
 #include "tearline/labels/label.h"
@@ -46,13 +47,6 @@ bool IsLowerHex(const std::string& s, std::size_t size) {
   if (s.size() != size) return false;
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-// A string field of a record, or nullptr.
-const std::string* Str(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return nullptr;
-  return &it->get_ref<const std::string&>();
 }
 
 std::string ShortHex(const std::string& s) { return s.size() > 12 ? s.substr(0, 12) + "…" : s; }
@@ -125,166 +119,124 @@ class RecordChecker {
   }
 
   std::optional<AuditFailure> CheckOne(const AuditRecord& r) {
-    const nlohmann::json& j = r.json;
-    if (r.type == "policy_loaded") {
-      const std::string* digest = Str(j, "policy_sha256");
-      if (digest == nullptr || !IsLowerHex(*digest, 64)) {
-        return LineFailure(r.line, "AUDIT_RECORD_MALFORMED",
-                           "policy_loaded has no valid policy_sha256");
-      }
-      if (auto f = LoadPolicy(r.line)) return f;
-      if (*digest != policy_digest_) {
-        return LineFailure(r.line, "POLICY_DIGEST_MISMATCH",
-                           "the record names policy " + ShortHex(*digest) +
-                               " but policy.toml hashes to " + ShortHex(policy_digest_));
-      }
-      policy_loaded_ = true;
-      return std::nullopt;
+    auto decoded = DecodeAuditRecord(r);
+    if (!decoded.ok()) {
+      // A type this version does not know is skipped: a newer broker may write more types.
+      if (decoded.status().reason() == "AUDIT_RECORD_UNKNOWN_TYPE") return std::nullopt;
+      return LineFailure(r.line, decoded.status().reason(), decoded.status().message());
     }
-    if (r.type == "accepted") return CheckAccepted(r);
-    if (r.type == "delivered" || r.type == "queued") return CheckDelivery(r);
-    if (r.type == "expired") return CheckExpired(r);
+    if (const auto* p = std::get_if<PolicyLoadedRecord>(&*decoded)) return CheckPolicyLoaded(r, *p);
+    if (const auto* a = std::get_if<AcceptedRecord>(&*decoded)) return CheckAccepted(r, *a);
+    if (const auto* d = std::get_if<DeliveredRecord>(&*decoded)) return CheckDelivery(r, *d);
+    if (const auto* q = std::get_if<QueuedRecord>(&*decoded)) return CheckDelivery(r, *q);
+    if (const auto* d = std::get_if<DeliveredFromQueueRecord>(&*decoded)) {
+      return CheckFromQueue(r, *d);
+    }
+    if (const auto* e = std::get_if<ExpiredRecord>(&*decoded)) return CheckExpired(r, *e);
+    return std::nullopt;
+  }
+
+  std::optional<AuditFailure> CheckPolicyLoaded(const AuditRecord& r, const PolicyLoadedRecord& p) {
+    if (!IsLowerHex(p.policy_sha256, 64)) {
+      return LineFailure(r.line, "AUDIT_RECORD_MALFORMED",
+                         "policy_loaded has no valid policy_sha256");
+    }
+    if (auto f = LoadPolicy(r.line)) return f;
+    if (p.policy_sha256 != policy_digest_) {
+      return LineFailure(r.line, "POLICY_DIGEST_MISMATCH",
+                         "the record names policy " + ShortHex(p.policy_sha256) +
+                             " but policy.toml hashes to " + ShortHex(policy_digest_));
+    }
+    policy_loaded_ = true;
     return std::nullopt;
   }
 
   // The broker only expires a copy it stored: an `expired` record without an earlier release
   // of that report to that recipient would claim a copy that never existed.
-  std::optional<AuditFailure> CheckExpired(const AuditRecord& r) {
-    const std::string* id = Str(r.json, "report_id");
-    const std::string* recipient = Str(r.json, "recipient");
-    if (id == nullptr || recipient == nullptr) {
-      return LineFailure(r.line, "AUDIT_RECORD_MALFORMED",
-                         "expired record lacks report_id or recipient");
-    }
-    if (!released_.contains({*id, *recipient})) {
+  std::optional<AuditFailure> CheckExpired(const AuditRecord& r, const ExpiredRecord& e) {
+    if (!released_.contains({e.report_id, e.recipient})) {
       return LineFailure(r.line, "EXPIRY_WITHOUT_COPY",
-                         "report " + ShortHex(*id) + " expired for " + *recipient +
+                         "report " + ShortHex(e.report_id) + " expired for " + e.recipient +
                              " but no earlier queued or delivered record released it to " +
                              "that recipient");
     }
     return std::nullopt;
   }
 
-  std::optional<AuditFailure> CheckAccepted(const AuditRecord& r) {
+  std::optional<AuditFailure> CheckAccepted(const AuditRecord& r, const AcceptedRecord& a) {
     if (auto f = RequirePolicy(r)) return f;
-    const nlohmann::json& j = r.json;
-    const std::string* id = Str(j, "report_id");
-    const std::string* originator = Str(j, "originator");
-    const std::string* nation = Str(j, "originator_nation");
-    const std::string* digest = Str(j, "policy_sha256");
-    auto portions = j.find("portions");
-    if (id == nullptr || !IsLowerHex(*id, 32) || originator == nullptr || nation == nullptr ||
-        portions == j.end() || !portions->is_array()) {
+    if (!IsLowerHex(a.report_id, 32)) {
       return LineFailure(r.line, "AUDIT_RECORD_MALFORMED",
-                         "accepted record lacks report_id (32 hex), originator, "
-                         "originator_nation or portions");
+                         "accepted record's report_id is not 32 lower-case hex digits");
     }
-    if (digest == nullptr || *digest != policy_digest_) {
+    if (a.policy_sha256 != policy_digest_) {
       return LineFailure(r.line, "POLICY_DIGEST_MISMATCH",
                          "accepted record was decided under a policy other than policy.toml");
     }
-    if (accepted_.contains(*id)) {
-      return LineFailure(
-          r.line, "AUDIT_DUPLICATE_ACCEPT",
-          "report " + *id + " was already accepted at line " + std::to_string(accepted_[*id].line));
+    if (accepted_.contains(a.report_id)) {
+      return LineFailure(r.line, "AUDIT_DUPLICATE_ACCEPT",
+                         "report " + a.report_id + " was already accepted at line " +
+                             std::to_string(accepted_[a.report_id].line));
     }
-    AcceptedInfo info{r.line, *originator, *nation, {}};
-    for (const auto& p : *portions) {
-      if (!p.is_object() || !p.contains("index") || !p["index"].is_number_unsigned() ||
-          Str(p, "label") == nullptr) {
-        return LineFailure(r.line, "AUDIT_RECORD_MALFORMED",
-                           "accepted record has a portion without index or label");
-      }
-      const std::string& label = *Str(p, "label");
-      auto parsed = ParseLabel(label, *policy_);
+    AcceptedInfo info{r.line, a.originator, a.originator_nation, {}};
+    for (const AcceptedPortion& p : a.portions) {
+      auto parsed = ParseLabel(p.label, *policy_);
       if (!parsed.ok()) {
         return LineFailure(r.line, "AUDIT_BAD_LABEL",
-                           "portion label '" + label + "' does not parse under the logged " +
+                           "portion label '" + p.label + "' does not parse under the logged " +
                                "policy: " + parsed.status().ToString());
       }
-      info.labels[p["index"].get<std::uint64_t>()] = label;
+      info.labels[p.index] = p.label;
     }
-    accepted_[*id] = std::move(info);
+    accepted_[a.report_id] = std::move(info);
     return std::nullopt;
   }
 
-  std::optional<AuditFailure> CheckDelivery(const AuditRecord& r) {
-    const nlohmann::json& j = r.json;
-    const std::string* id = Str(j, "report_id");
-    const std::string* recipient = Str(j, "recipient");
-    if (id == nullptr || recipient == nullptr) {
-      return LineFailure(r.line, "AUDIT_RECORD_MALFORMED",
-                         r.type + " record lacks report_id or recipient");
+  std::optional<AuditFailure> CheckFromQueue(const AuditRecord& r,
+                                             const DeliveredFromQueueRecord& d) {
+    if (!queued_.contains({d.report_id, d.recipient})) {
+      return LineFailure(r.line, "DELIVERY_NOT_QUEUED",
+                         "report " + ShortHex(d.report_id) + " is delivered to " + d.recipient +
+                             " from the queue, but no earlier queued record stored it for " +
+                             "that recipient");
     }
-    auto from_queue = j.find("from_queue");
-    if (from_queue != j.end()) {
-      if (r.type != "delivered" || !from_queue->is_boolean() || !from_queue->get<bool>()) {
-        return LineFailure(r.line, "AUDIT_RECORD_MALFORMED",
-                           "from_queue must be true and only on delivered records");
-      }
-      if (!queued_.contains({*id, *recipient})) {
-        return LineFailure(r.line, "DELIVERY_NOT_QUEUED",
-                           "report " + ShortHex(*id) + " is delivered to " + *recipient +
-                               " from the queue, but no earlier queued record stored it for " +
-                               "that recipient");
-      }
-      return std::nullopt;
-    }
+    return std::nullopt;
+  }
+
+  std::optional<AuditFailure> CheckDelivery(const AuditRecord& r, const ReleasedCopy& c) {
     if (auto f = RequirePolicy(r)) return f;
-    auto acc = accepted_.find(*id);
+    auto acc = accepted_.find(c.report_id);
     if (acc == accepted_.end()) {
       return LineFailure(r.line, "DELIVERY_WITHOUT_ACCEPT",
-                         "report " + ShortHex(*id) + " is " + r.type + " to " + *recipient +
-                             " but no earlier accepted record has that report id");
+                         "report " + ShortHex(c.report_id) + " is " + r.type + " to " +
+                             c.recipient + " but no earlier accepted record has that report id");
     }
-    const std::string* nation = Str(j, "nation");
-    auto portions = j.find("portions");
-    auto clearance = j.find("clearance");
-    if (nation == nullptr || portions == j.end() || !portions->is_array() || portions->empty() ||
-        clearance == j.end()) {
-      return LineFailure(r.line, "AUDIT_RECORD_MALFORMED",
-                         r.type + " record lacks nation, clearance or portions");
+    if (c.portions.empty()) {
+      return LineFailure(r.line, "AUDIT_RECORD_MALFORMED", r.type + " record has no portions");
     }
-    const std::string* originator = Str(j, "originator");
-    const std::string* originator_nation = Str(j, "originator_nation");
-    if ((originator != nullptr && *originator != acc->second.originator) ||
-        (originator_nation != nullptr && *originator_nation != acc->second.originator_nation)) {
+    if ((c.originator && *c.originator != acc->second.originator) ||
+        (c.originator_nation && *c.originator_nation != acc->second.originator_nation)) {
       return LineFailure(r.line, "DELIVERY_ORIGINATOR_MISMATCH",
                          "originator differs from the accepted record at line " +
                              std::to_string(acc->second.line));
     }
     Recipient who;
-    who.nation = *nation;
+    who.nation = c.nation;
     who.originator_nation = acc->second.originator_nation;
-    if (clearance->is_string()) {
-      who.clearance = policy_->FindLevel(clearance->get<std::string>());
-      if (!who.clearance) {
-        return LineFailure(r.line, "DELIVERY_BAD_CLEARANCE",
-                           "clearance '" + clearance->get<std::string>() +
-                               "' is not a level of the logged policy");
-      }
-    } else if (clearance->is_number_unsigned() &&
-               clearance->get<std::uint64_t>() < policy_->levels().size()) {
-      who.clearance = static_cast<int>(clearance->get<std::uint64_t>());
-    } else {
-      return LineFailure(r.line, "DELIVERY_BAD_CLEARANCE", "clearance is not a policy level");
+    who.clearance = policy_->FindLevel(c.clearance);
+    if (!who.clearance) {
+      return LineFailure(r.line, "DELIVERY_BAD_CLEARANCE",
+                         "clearance '" + c.clearance + "' is not a level of the logged policy");
     }
-    for (const auto& p : *portions) {
-      if (!p.is_object() || !p.contains("index") || !p["index"].is_number_unsigned() ||
-          Str(p, "label") == nullptr) {
-        return LineFailure(r.line, "AUDIT_RECORD_MALFORMED",
-                           r.type + " record has a portion without index or label");
-      }
-      const std::uint64_t index = p["index"].get<std::uint64_t>();
-      const std::string& label = *Str(p, "label");
-      auto logged = acc->second.labels.find(index);
-      if (logged == acc->second.labels.end() || logged->second != label) {
+    for (const ReleasedPortion& p : c.portions) {
+      auto logged = acc->second.labels.find(p.index);
+      if (logged == acc->second.labels.end() || logged->second != p.label) {
         return LineFailure(r.line, "DELIVERY_LABEL_MISMATCH",
-                           "portion " + std::to_string(index) + " labelled '" + label +
+                           "portion " + std::to_string(p.index) + " labelled '" + p.label +
                                "' does not match the accepted record at line " +
                                std::to_string(acc->second.line));
       }
-      auto parsed = ParseLabel(label, *policy_);
+      auto parsed = ParseLabel(p.label, *policy_);
       if (!parsed.ok()) {
         return LineFailure(r.line, "AUDIT_BAD_LABEL", parsed.status().ToString());
       }
@@ -296,17 +248,17 @@ class RecordChecker {
       }
       if (!decision->release) {
         return LineFailure(r.line, "DELIVERY_NOT_ALLOWED",
-                           "portion " + std::to_string(index) + " '" + label + "' of report " +
-                               ShortHex(*id) + " went to " + *recipient + " (" + who.nation +
-                               ") but the logged policy denies " +
+                           "portion " + std::to_string(p.index) + " '" + p.label + "' of report " +
+                               ShortHex(c.report_id) + " went to " + c.recipient + " (" +
+                               who.nation + ") but the logged policy denies " +
                                "it: " + std::string(DenyReasonName(decision->reason)) + ": " +
                                decision->explanation);
       }
       ++result_.portions_checked;
     }
     ++result_.deliveries_checked;
-    if (r.type == "queued") queued_.insert({*id, *recipient});
-    released_.insert({*id, *recipient});
+    if (r.type == QueuedRecord::kType) queued_.insert({c.report_id, c.recipient});
+    released_.insert({c.report_id, c.recipient});
     return std::nullopt;
   }
 

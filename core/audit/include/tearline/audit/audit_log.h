@@ -36,6 +36,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tearline/audit/audit_record_types.h"
 #include "tearline/base/status.h"
 #include "tearline/crypto/keys.h"
 #include "tearline/tlog/checkpoint.h"
@@ -65,6 +66,10 @@ class AuditLog {
   // Writes the record and returns its sequence number without waiting for the disk: the
   // record is not durable until a later Sync() returns Ok (see the contract above).
   Result<std::uint64_t> AppendBuffered(std::string_view type, nlohmann::json fields);
+  // The typed forms the broker writes through: the record's type and ToJson(record), so every
+  // record matches the one definition its readers decode (audit_record_types.h).
+  Result<std::uint64_t> Append(const AnyAuditRecord& record);
+  Result<std::uint64_t> AppendBuffered(const AnyAuditRecord& record);
   // Makes every record appended so far durable with one fdatasync; Ok at once when nothing is
   // pending. Errors: AUDIT_IO (then sticky: every later append or sync fails too).
   Status Sync();

@@ -19,29 +19,14 @@
 #include <string_view>
 #include <vector>
 
+#include "tearline/audit/audit_record_types.h"
 #include "tearline/base/status.h"
 #include "tearline/tlog/merkle.h"
 
 namespace tearline {
 
-// Every record type the broker writes (docs/AUDIT.md describes their fields). `expired`: a stored
-// copy removed undelivered because its report's expiry passed {report_id, originator, recipient,
-// nation, reason "REPORT_EXPIRED", explanation}; it follows a queued or delivered record for the
-// same report and recipient.
-inline constexpr std::string_view kAuditRecordTypes[] = {"broker_start",
-                                                         "policy_loaded",
-                                                         "broker_stop",
-                                                         "node_connected",
-                                                         "connection_refused",
-                                                         "rejected_input",
-                                                         "accepted",
-                                                         "denied",
-                                                         "delivered",
-                                                         "queued",
-                                                         "acknowledged",
-                                                         "expired",
-                                                         "delivery_rejected_by_recipient"};
-bool IsKnownAuditRecordType(std::string_view type);
+// The record types themselves (kAuditRecordTypes, the typed records) are in
+// audit_record_types.h.
 
 // Larger logs and lines are refused before parsing (an auditor's machine must not be exhausted
 // by a hostile directory).

@@ -1,0 +1,264 @@
+#include "tearline/audit/audit_record_types.h"
+
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <type_traits>
+#include <utility>
+
+#include "tearline/audit/audit_records.h"
+
+namespace tearline {
+namespace {
+
+using nlohmann::json;
+
+template <typename T>
+struct IsOptional : std::false_type {};
+template <typename T>
+struct IsOptional<std::optional<T>> : std::true_type {};
+
+template <typename T>
+struct IsVector : std::false_type {};
+template <typename T>
+struct IsVector<std::vector<T>> : std::true_type {};
+
+// ----- Encoding ----------------------------------------------------------------------------------
+
+template <typename T>
+json EncodeObject(const T& value);
+
+template <typename M>
+json EncodeValue(const M& value) {
+  if constexpr (std::is_same_v<M, AuditTrueFlag>) {
+    return true;
+  } else if constexpr (std::is_same_v<M, std::string> || std::is_integral_v<M>) {
+    return value;
+  } else if constexpr (IsVector<M>::value) {
+    json array = json::array();
+    for (const auto& element : value) array.push_back(EncodeValue(element));
+    return array;
+  } else {
+    return EncodeObject(value);
+  }
+}
+
+template <typename T>
+json EncodeObject(const T& value) {
+  json object = json::object();
+  std::apply(
+      [&](const auto&... field) {
+        const auto put = [&](const auto& f) {
+          const auto& member = value.*(f.member);
+          if constexpr (IsOptional<std::decay_t<decltype(member)>>::value) {
+            if (member) object[std::string(f.key)] = EncodeValue(*member);
+          } else {
+            object[std::string(f.key)] = EncodeValue(member);
+          }
+        };
+        (put(field), ...);
+      },
+      AuditRecordSchema<T>::kFields);
+  return object;
+}
+
+// ----- Decoding ----------------------------------------------------------------------------------
+
+Status Malformed(std::string_view where, std::string_view what) {
+  return InvalidArgument("AUDIT_RECORD_MALFORMED", std::string(where) + " " + std::string(what));
+}
+
+template <typename M>
+const char* Expected() {
+  if constexpr (std::is_same_v<M, AuditTrueFlag>) {
+    return "true";
+  } else if constexpr (std::is_same_v<M, std::string>) {
+    return "a string";
+  } else if constexpr (std::is_same_v<M, std::uint32_t>) {
+    return "an unsigned integer below 2^32";
+  } else if constexpr (std::is_same_v<M, std::uint64_t>) {
+    return "an unsigned integer";
+  } else if constexpr (std::is_same_v<M, std::int64_t>) {
+    return "an integer";
+  } else if constexpr (IsVector<M>::value) {
+    return "an array";
+  } else {
+    return "an object";
+  }
+}
+
+template <typename T>
+Status DecodeObject(const json& object, std::string_view where, T& out);
+
+// Decodes `value` into `out`; `where` names the value in messages ("denied record field
+// \"portion\"").
+template <typename M>
+Status DecodeValue(const json& value, const std::string& where, M& out) {
+  const auto wrong = [&] {
+    return Malformed(where, std::string("must be ") + Expected<M>() + ", not " + value.type_name());
+  };
+  if constexpr (std::is_same_v<M, AuditTrueFlag>) {
+    if (!value.is_boolean() || !value.get<bool>()) return wrong();
+  } else if constexpr (std::is_same_v<M, std::string>) {
+    if (!value.is_string()) return wrong();
+    out = value.get<std::string>();
+  } else if constexpr (std::is_same_v<M, std::int64_t>) {
+    if (value.is_number_unsigned()) {
+      const auto v = value.get<std::uint64_t>();
+      if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return wrong();
+      out = static_cast<std::int64_t>(v);
+    } else if (value.is_number_integer()) {
+      out = value.get<std::int64_t>();
+    } else {
+      return wrong();
+    }
+  } else if constexpr (std::is_integral_v<M>) {
+    static_assert(std::is_unsigned_v<M>);
+    // Parsed text gives unsigned numbers; an object built in memory may hold signed ones.
+    std::uint64_t v = 0;
+    if (value.is_number_unsigned()) {
+      v = value.get<std::uint64_t>();
+    } else if (value.is_number_integer() && value.get<std::int64_t>() >= 0) {
+      v = static_cast<std::uint64_t>(value.get<std::int64_t>());
+    } else {
+      return wrong();
+    }
+    if (v > std::numeric_limits<M>::max()) return wrong();
+    out = static_cast<M>(v);
+  } else if constexpr (IsVector<M>::value) {
+    if (!value.is_array()) return wrong();
+    out.clear();
+    out.reserve(value.size());
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      typename M::value_type element{};
+      TEARLINE_RETURN_IF_ERROR(
+          DecodeValue(value[i], where + "[" + std::to_string(i) + "]", element));
+      out.push_back(std::move(element));
+    }
+  } else {
+    if (!value.is_object()) return wrong();
+    TEARLINE_RETURN_IF_ERROR(DecodeObject(value, where, out));
+  }
+  return Status::Ok();
+}
+
+template <typename T>
+Status DecodeObject(const json& object, std::string_view where, T& out) {
+  Status status = Status::Ok();
+  std::apply(
+      [&](const auto&... field) {
+        const auto get = [&](const auto& f) {
+          if (!status.ok()) return;
+          auto& member = out.*(f.member);
+          using Member = std::decay_t<decltype(member)>;
+          const std::string field_where =
+              std::string(where) + " field \"" + std::string(f.key) + "\"";
+          auto it = object.find(f.key);
+          if (it == object.end()) {
+            if constexpr (IsOptional<Member>::value) {
+              member.reset();
+            } else {
+              status = Malformed(field_where, "is missing");
+            }
+            return;
+          }
+          if constexpr (IsOptional<Member>::value) {
+            typename Member::value_type value{};
+            status = DecodeValue(*it, field_where, value);
+            if (status.ok()) member = std::move(value);
+          } else {
+            status = DecodeValue(*it, field_where, member);
+          }
+        };
+        (get(field), ...);
+      },
+      AuditRecordSchema<T>::kFields);
+  return status;
+}
+
+template <typename T>
+Result<AnyAuditRecord> Decode(const json& object) {
+  T record{};
+  TEARLINE_RETURN_IF_ERROR(DecodeObject(object, std::string(T::kType) + " record", record));
+  return AnyAuditRecord(std::move(record));
+}
+
+template <typename Member>
+void View(const Member& member, std::optional<std::string_view>& out) {
+  if constexpr (IsOptional<Member>::value) {
+    if (member) out = *member;
+  } else {
+    out = member;
+  }
+}
+
+}  // namespace
+
+bool IsKnownAuditRecordType(std::string_view type) {
+  for (std::string_view t : kAuditRecordTypes) {
+    if (t == type) return true;
+  }
+  return false;
+}
+
+std::string_view AuditRecordTypeName(const AnyAuditRecord& record) {
+  return std::visit([](const auto& r) { return std::decay_t<decltype(r)>::kType; }, record);
+}
+
+json ToJson(const AnyAuditRecord& record) {
+  return std::visit([](const auto& r) { return EncodeObject(r); }, record);
+}
+
+Result<AnyAuditRecord> DecodeAuditRecord(std::string_view type, const json& object) {
+  if (!object.is_object()) {
+    return Malformed(std::string(type) + " record", "is not a JSON object");
+  }
+  if (type == DeliveredRecord::kType) {
+    if (object.contains(DeliveredFromQueueRecord::kFromQueueKey))
+      return Decode<DeliveredFromQueueRecord>(object);
+    return Decode<DeliveredRecord>(object);
+  }
+  if (type == QueuedRecord::kType && object.contains(DeliveredFromQueueRecord::kFromQueueKey)) {
+    // Only a delivery can come from the queue; a queued record claiming it is contradictory.
+    return Malformed(
+        "queued record field \"" + std::string(DeliveredFromQueueRecord::kFromQueueKey) + "\"",
+        "is only valid on delivered records");
+  }
+  // Every other type name belongs to exactly one alternative.
+  std::optional<Result<AnyAuditRecord>> result;
+  const auto try_type = [&]<typename T>(std::type_identity<T>) {
+    if (!result && T::kType == type) result = Decode<T>(object);
+  };
+  [&]<typename... T>(std::type_identity<std::variant<T...>>) {
+    (try_type(std::type_identity<T>{}), ...);
+  }(std::type_identity<AnyAuditRecord>{});
+  if (result) return std::move(*result);
+  return NotFound("AUDIT_RECORD_UNKNOWN_TYPE",
+                  "record type \"" + std::string(type) + "\" is not one this version knows");
+}
+
+Result<AnyAuditRecord> DecodeAuditRecord(const AuditRecord& record) {
+  return DecodeAuditRecord(record.type, record.json);
+}
+
+AuditRecordKeys KeysOf(const AnyAuditRecord& record) {
+  AuditRecordKeys keys;
+  std::visit(
+      [&](const auto& r) {
+        if constexpr (requires { r.report_id; }) View(r.report_id, keys.report_id);
+        if constexpr (requires { r.originator; }) View(r.originator, keys.originator);
+        if constexpr (requires { r.originator_nation; }) {
+          View(r.originator_nation, keys.originator_nation);
+        }
+        if constexpr (requires { r.recipient; }) View(r.recipient, keys.recipient);
+        if constexpr (requires { r.nation; }) View(r.nation, keys.nation);
+        if constexpr (requires { r.node; }) View(r.node, keys.node);
+        if constexpr (requires { r.reason; }) View(r.reason, keys.reason);
+        if constexpr (requires { r.portions; }) {
+          for (const auto& p : r.portions) keys.labels.push_back(p.label);
+        }
+      },
+      record);
+  return keys;
+}
+
+}  // namespace tearline
