@@ -436,6 +436,8 @@ constexpr std::array kReasons = {
                "the last line has no terminating newline: the log was cut"},
     ReasonInfo{"AUDIT_BAD_JSON", Code::kInvalidArgument,
                "a line is not valid JSON (or nests deeper than 16 levels)"},
+    ReasonInfo{"AUDIT_RECORD_UNKNOWN_TYPE", Code::kNotFound,
+               "a record's type is not one this version knows (readers skip it)"},
     ReasonInfo{"AUDIT_RECORD_MALFORMED", Code::kInvalidArgument,
                "a record lacks or mistypes a required field"},
     ReasonInfo{"AUDIT_SEQ_MISMATCH", Code::kUnauthenticated,
