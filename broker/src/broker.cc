@@ -131,7 +131,7 @@ Status Broker::Listen() {
   RouterOptions options;
   options.endpoint = config_.endpoint;
   options.heartbeat_ms = config_.heartbeat_ms;
-  options.max_message_bytes = kMaxFrameBytes + (1 << 20);
+  options.max_message_bytes = static_cast<std::int64_t>(kMaxFrameBytes + (1 << 20));
   auto socket =
       RouterSocket::Open(options, keys_->transport.secret_key,
                          [auth = authenticator_.get()](const std::array<std::uint8_t, 32>& key,
@@ -150,37 +150,32 @@ Status Broker::Listen() {
 
 Status Broker::Run() {
   spdlog::info("event=broker_serving broker={}", config_.id);
-  while (!stop_.load()) {
-    try {
-      const RouterSocket::Ready ready = socket_->Poll(std::chrono::milliseconds(200));
-      if (ready.terminated) break;
-      // Session accounting first, so the ZAP thread sees the count before the next handshake.
-      if (ready.events) {
-        socket_->DrainEvents([this](ConnectionEvent event, std::uint32_t fd) {
-          if (event == ConnectionEvent::kHandshakeSucceeded) {
-            sessions_.HandshakeSucceeded(fd);
-          } else {
-            sessions_.Disconnected(fd);
-          }
-        });
-      }
-      queues_->MaybeSweepExpired();
-      queues_->MaybeRedeliver(sessions_.OnlineNodes());
-      log_service_->MaybeCheckpoint(false);
-      if (!ready.messages) continue;
-      if (!socket_->DrainMessages(256, stop_, [this](const Inbound& m) { HandleMessage(m); })) {
-        break;
-      }
-    } catch (const std::exception& e) {
-      // A library exception (JSON, allocation) must not end the process: the frame being
-      // handled is dropped; whatever it had made durable stays consistent (see above).
-      spdlog::error("event=frame_dropped error={}", e.what());
-    }
-  }
+  net::EventLoop loop(clock_);
+  socket_->Serve(
+      loop, stop_, /*batch=*/256,
+      [this](ConnectionEvent event, std::uint32_t fd) {
+        if (event == ConnectionEvent::kHandshakeSucceeded) {
+          sessions_.HandshakeSucceeded(fd);
+        } else {
+          sessions_.Disconnected(fd);
+        }
+      },
+      [this](const Inbound& m) { HandleMessage(m); }, [this] { Housekeeping(); });
+  // Idle or busy, the timers below run at least this often (each self-limits to its period).
+  loop.AddTimer(std::chrono::milliseconds(200), "housekeeping", [this] { Housekeeping(); });
+  Status st = loop.Run(stop_, std::chrono::milliseconds(200));
+  if (!st.ok()) spdlog::error("event=broker_loop_failed reason={}", st.reason());
+  socket_->Unserve(loop);
   (void)auditor_->Durable(auditor_->BrokerStop(config_.id));
   log_service_->MaybeCheckpoint(true);
   spdlog::info("event=broker_stopped broker={}", config_.id);
   return Status::Ok();
+}
+
+void Broker::Housekeeping() {
+  queues_->MaybeSweepExpired();
+  queues_->MaybeRedeliver(sessions_.OnlineNodes());
+  log_service_->MaybeCheckpoint(false);
 }
 
 void Broker::HandleMessage(const Inbound& message) {

@@ -5,10 +5,11 @@
 #include <atomic>
 #include <chrono>
 #include <string>
-#include <zmq.hpp>
 
+#include "tearline/base/clock.h"
 #include "tearline/crypto/keys.h"
 #include "tearline/crypto/secure_memory.h"
+#include "tearline/net/socket.h"
 
 namespace tearline::broker {
 namespace {
@@ -36,46 +37,51 @@ class RouterSocketTest : public ::testing::Test {
         });
     ASSERT_TRUE(socket.ok()) << socket.status().ToString();
     socket_ = std::move(socket).value();
-  }
-
-  std::unique_ptr<zmq::socket_t> Connect(const IdentityKeys& keys) {
-    auto s = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
-    s->set(zmq::sockopt::linger, 0);
-    s->set(zmq::sockopt::curve_serverkey,
-           zmq::const_buffer(server_->transport.public_key.data(), 32));
-    s->set(zmq::sockopt::curve_publickey, zmq::const_buffer(keys.transport.public_key.data(), 32));
-    s->set(zmq::sockopt::curve_secretkey, zmq::const_buffer(keys.transport.secret_key.data(), 32));
-    s->connect(socket_->endpoint());
-    return s;
-  }
-
-  // Serves the socket until `done` or `timeout` passes.
-  void ServeUntil(const std::function<bool()>& done, milliseconds timeout = milliseconds(10000)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      auto ready = socket_->Poll(milliseconds(20));
-      ASSERT_FALSE(ready.terminated);
-      if (ready.events) {
-        socket_->DrainEvents([this](ConnectionEvent e, std::uint32_t) {
+    socket_->Serve(
+        loop_, stop_, 16,
+        [this](ConnectionEvent e, std::uint32_t) {
           handshakes_ += e == ConnectionEvent::kHandshakeSucceeded ? 1 : 0;
-        });
-      }
-      if (ready.messages) {
-        socket_->DrainMessages(16, stop_, [this](const Inbound& m) {
+        },
+        [this](const Inbound& m) {
           node_ids_.push_back(m.node_id);
           routing_ids_.push_back(m.routing_id);
           payloads_.emplace_back(m.payload.begin(), m.payload.end());
-        });
-      }
+        },
+        [this] { ++batches_; });
+  }
+
+  void TearDown() override {
+    if (socket_) socket_->Unserve(loop_);
+  }
+
+  net::Socket Connect(const IdentityKeys& keys) {
+    net::CurveClientOptions o;
+    o.endpoint = socket_->endpoint();
+    o.server_key = server_->transport.public_key;
+    o.public_key = keys.transport.public_key;
+    o.secret_key = keys.transport.secret_key.span();
+    o.immediate = false;  // Queue the first message until the handshake completes.
+    auto s = net::ConnectCurveDealer(ctx_, o);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(s).value() : net::Socket();
+  }
+
+  // Serves the socket until `done` or `timeout` passes (real time: a network round trip).
+  void ServeUntil(const std::function<bool()>& done, milliseconds timeout = milliseconds(10000)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      ASSERT_TRUE(loop_.RunOnce(milliseconds(20)).ok());
     }
   }
 
-  zmq::context_t ctx_;
+  net::Context ctx_;
+  net::EventLoop loop_{SystemClock::Get()};
   std::unique_ptr<IdentityKeys> server_, client_, stranger_;
   std::unique_ptr<RouterSocket> socket_;
   std::atomic<int> refused_{0};
   std::atomic<bool> stop_{false};
   int handshakes_ = 0;
+  int batches_ = 0;
   std::vector<std::string> node_ids_, routing_ids_;
   std::vector<std::string> payloads_;
 };
@@ -87,30 +93,33 @@ TEST_F(RouterSocketTest, BindsAnEphemeralPort) {
 }
 
 TEST_F(RouterSocketTest, AuthenticatedMessagesCarryTheNodeIdAndCanBeAnswered) {
-  auto client = Connect(*client_);
-  client->send(zmq::str_buffer("hello"), zmq::send_flags::none);
+  net::Socket client = Connect(*client_);
+  ASSERT_TRUE(client.valid());
+  ASSERT_EQ(client.Send(std::string_view("hello")), net::SendResult::kSent);
   ServeUntil([&] { return !payloads_.empty() && handshakes_ > 0; });
   ASSERT_EQ(payloads_.size(), 1u);
   EXPECT_EQ(node_ids_[0], "usa-1");
   EXPECT_EQ(payloads_[0], "hello");
   EXPECT_EQ(handshakes_, 1);
+  EXPECT_GE(batches_, 1);
   EXPECT_EQ(socket_->Send(routing_ids_[0], {'o', 'k'}), RouterSocket::SendResult::kSent);
-  zmq::pollitem_t items[] = {{client->handle(), 0, ZMQ_POLLIN, 0}};
-  zmq::poll(items, 1, milliseconds(5000));
-  zmq::message_t reply;
-  ASSERT_TRUE(client->recv(reply, zmq::recv_flags::dontwait));
-  EXPECT_EQ(reply.to_string(), "ok");
+  ASSERT_TRUE(client.WaitReadable(milliseconds(5000)));
+  auto reply = client.TryReceive();
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_EQ(reply->size(), 1u);
+  EXPECT_EQ((*reply)[0].str(), "ok");
   EXPECT_EQ(socket_->Send("no-such-peer", {1}), RouterSocket::SendResult::kGone);
 }
 
 TEST_F(RouterSocketTest, UnknownKeysGetNoService) {
-  auto stranger = Connect(*stranger_);
-  stranger->send(zmq::str_buffer("let me in"), zmq::send_flags::none);
+  net::Socket stranger = Connect(*stranger_);
+  ASSERT_TRUE(stranger.valid());
+  (void)stranger.Send(std::string_view("let me in"));
   ServeUntil([&] { return refused_.load() > 0; });
   EXPECT_GT(refused_.load(), 0);
-  ServeUntil([] { return false; },
-             milliseconds(300));  // Give a wrongly admitted message time to arrive.
+  ServeUntil([] { return false; }, milliseconds(300));  // Would a wrongly admitted one arrive?
   EXPECT_TRUE(payloads_.empty());
+  EXPECT_EQ(handshakes_, 0);
 }
 
 }  // namespace

@@ -87,6 +87,8 @@ class Broker : private FrameSender {
   Status LoadIdentity();
   Status OpenState();
   Status Listen();
+  // The periodic work: expiry sweep, redelivery, checkpoints (each limits itself to its period).
+  void Housekeeping();
   void HandleMessage(const Inbound& message);
   void Dispatch(const std::string& node_id, const schema::Frame& frame, const Sessions::Seen& seen);
   void Apply(SubmitEffects effects, const std::string& sender);
