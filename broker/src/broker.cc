@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "tearline/base/file_util.h"
-#include "tearline/crypto/key_file.h"
 #include "tearline/identity/certificate.h"
+#include "tearline/identity/local_identity.h"
 #include "tearline/wire/wire.h"
 
 namespace tearline::broker {
@@ -26,33 +26,12 @@ Result<std::unique_ptr<Broker>> Broker::Start(const BrokerConfig& config, const 
 
 // Policy, trust store, the broker's own certificate and keys, and the node directory.
 Status Broker::LoadIdentity() {
-  auto policy =
-      Policy::LoadFile(config_.policy.empty() ? DefaultPolicyPath() : config_.policy.string());
-  if (!policy.ok()) return policy.status();
-  policy_ = std::make_shared<const Policy>(std::move(policy).value());
-
-  auto trust = TrustStore::LoadFromCaDir(config_.ca_dir, policy_);
-  if (!trust.ok()) return trust.status().WithContext("trust store " + config_.ca_dir.string());
-  trust_ = std::make_unique<TrustStore>(std::move(trust).value());
-
-  auto cert = ReadCertificateFile(config_.certificate.string());
-  if (!cert.ok()) return cert.status();
-  TEARLINE_RETURN_IF_ERROR(trust_->VerifyCertificate(*cert, clock_.UnixNow())
-                               .WithContext("broker certificate " + config_.certificate.string()));
-  if (cert->role() != CertRole::kBroker) {
-    return InvalidArgument("BROKER_CERT_ROLE", config_.certificate.string() +
-                                                   " is not a broker certificate (role " +
-                                                   std::string(RoleName(cert->role())) + ")");
-  }
-  auto keys = ReadIdentitySecret(config_.secret);
-  if (!keys.ok()) return keys.status();
-  if (keys->transport.public_key != cert->fields().transport_key ||
-      keys->signing.public_key != cert->fields().signing_key) {
-    return InvalidArgument(
-        "BROKER_KEY_MISMATCH",
-        config_.secret.string() + " does not hold the keys of " + config_.certificate.string());
-  }
-  keys_ = std::make_unique<IdentityKeys>(std::move(keys).value());
+  LocalIdentityFiles files{config_.policy, config_.ca_dir, config_.certificate, config_.secret};
+  auto identity = LoadLocalIdentity(files, CertRole::kBroker, std::nullopt, clock_.UnixNow());
+  if (!identity.ok()) return identity.status();
+  policy_ = std::move(identity->policy);
+  trust_ = std::move(identity->trust);
+  keys_ = std::make_unique<IdentityKeys>(std::move(identity->keys));
 
   std::vector<Status> rejected;
   auto dir = Directory::LoadDir(config_.directory, *trust_, clock_.UnixNow(), &rejected);
