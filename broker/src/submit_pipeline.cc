@@ -42,14 +42,16 @@ struct SubmitPipeline::Admitted {
   std::string digest;  // SHA-256 hex of the exact submitted bytes.
 };
 
-// Per recipient of the plan (same order): its copy, or why the whole recipient is denied.
+// One recipient's copy, or why the whole recipient is denied.
+struct SubmitPipeline::PreparedCopy {
+  std::vector<std::uint8_t> bytes;
+  Status denied;
+};
+
+// Per recipient of the plan (same order): its prepared copy.
 struct SubmitPipeline::Prepared {
-  struct Copy {
-    std::vector<std::uint8_t> bytes;
-    Status denied;
-  };
   RoutingPlan plan;
-  std::vector<Copy> copies;
+  std::vector<PreparedCopy> copies;
 };
 
 SubmitPipeline::SubmitPipeline(const Directory& directory, const Policy& policy, ReportStore& store,
@@ -227,6 +229,64 @@ Result<SubmitPipeline::Prepared> SubmitPipeline::Prepare(
   return prepared;
 }
 
+// Audits (buffered) what one recipient gets: a record per withheld portion, then either a
+// whole-recipient denial or the release (`delivered` when the node is online, else `queued`).
+// Fills the recipient's outcome; returns its store row, or nullopt when the audit log failed.
+std::optional<StoredCopy> SubmitPipeline::DecideRecipient(const Admitted& admitted,
+                                                          const RecipientPlan& r,
+                                                          PreparedCopy& prepared, std::int64_t now,
+                                                          RecipientOutcomeInfo& outcome) {
+  const ReportView& view = admitted.view;
+  const std::string& id_hex = admitted.id_hex;
+  const Status& denied = prepared.denied;
+  std::optional<std::uint64_t> first_denial;
+  for (const PortionDecision& d : r.decisions) {
+    if (d.release) continue;
+    auto seq = auditor_.PortionDenied(id_hex, view.originator, r, d);
+    if (!seq) return std::nullopt;
+    if (!first_denial) first_denial = seq;
+  }
+  if (r.portions.empty() || !denied.ok()) {
+    std::string reason = denied.ok() ? r.reason : denied.reason();
+    if (!denied.ok()) {
+      outcome.state = schema::DeliveryState::Denied;
+      outcome.portions.clear();
+      outcome.reason = denied.reason();
+      outcome.explanation = denied.message();
+    }
+    if (reason.empty()) {
+      // Every portion was withheld: the first portion's reason stands for the recipient.
+      for (const PortionDecision& d : r.decisions) {
+        if (!d.release) {
+          reason = d.reason;
+          break;
+        }
+      }
+    } else {
+      auto seq = auditor_.RecipientDenied(id_hex, view.originator, r, reason,
+                                          denied.ok() ? r.explanation : denied.message());
+      if (!seq) return std::nullopt;
+      if (!first_denial) first_denial = seq;
+    }
+    outcome.record_seq = first_denial.value_or(0);
+    return StoredCopy{r.node_id, r.nation, CopyState::kDenied, reason, {}, now, outcome.record_seq};
+  }
+  const bool send_now = is_online_(r.node_id);
+  outcome.state = send_now ? schema::DeliveryState::Delivered : schema::DeliveryState::Queued;
+  const Certificate* recipient_cert = directory_.FindNode(r.node_id);
+  auto seq = auditor_.Released(send_now, id_hex, view, r,
+                               recipient_cert ? recipient_cert->fields().clearance : "");
+  if (!seq) return std::nullopt;
+  outcome.record_seq = *seq;
+  return StoredCopy{r.node_id,
+                    r.nation,
+                    send_now ? CopyState::kDelivered : CopyState::kQueued,
+                    "",
+                    std::move(prepared.bytes),
+                    now,
+                    *seq};
+}
+
 SubmitEffects SubmitPipeline::Commit(const std::string& node_id, std::uint64_t request_id,
                                      const Admitted& admitted, Prepared prepared) {
   const ReportView& view = admitted.view;
@@ -242,54 +302,11 @@ SubmitEffects SubmitPipeline::Commit(const std::string& node_id, std::uint64_t r
   reply.accepted = true;
   reply.outcomes = ToOutcomes(plan);
   std::vector<StoredCopy> copies;  // copies[i] is recipient i's row.
-  std::vector<bool> send_now(plan.recipients.size(), false);
   for (std::size_t i = 0; i < plan.recipients.size(); ++i) {
-    const RecipientPlan& r = plan.recipients[i];
-    const Status& denied = prepared.copies[i].denied;
-    RecipientOutcomeInfo& outcome = reply.outcomes[i];
-    std::optional<std::uint64_t> first_denial;
-    for (const PortionDecision& d : r.decisions) {
-      if (d.release) continue;
-      auto seq = auditor_.PortionDenied(id_hex, view.originator, r, d);
-      if (!seq) return none;
-      if (!first_denial) first_denial = seq;
-    }
-    if (r.portions.empty() || !denied.ok()) {
-      std::string reason = denied.ok() ? r.reason : denied.reason();
-      if (!denied.ok()) {
-        outcome.state = schema::DeliveryState::Denied;
-        outcome.portions.clear();
-        outcome.reason = denied.reason();
-        outcome.explanation = denied.message();
-      }
-      if (reason.empty()) {
-        // Every portion was withheld: the first portion's reason stands for the recipient.
-        for (const PortionDecision& d : r.decisions) {
-          if (!d.release) {
-            reason = d.reason;
-            break;
-          }
-        }
-      } else {
-        auto seq = auditor_.RecipientDenied(id_hex, view.originator, r, reason,
-                                            denied.ok() ? r.explanation : denied.message());
-        if (!seq) return none;
-        if (!first_denial) first_denial = seq;
-      }
-      outcome.record_seq = first_denial.value_or(0);
-      copies.push_back(
-          {r.node_id, r.nation, CopyState::kDenied, reason, {}, now, outcome.record_seq});
-      continue;
-    }
-    send_now[i] = is_online_(r.node_id);
-    outcome.state = send_now[i] ? schema::DeliveryState::Delivered : schema::DeliveryState::Queued;
-    const Certificate* recipient_cert = directory_.FindNode(r.node_id);
-    auto seq = auditor_.Released(send_now[i], id_hex, view, r,
-                                 recipient_cert ? recipient_cert->fields().clearance : "");
-    if (!seq) return none;
-    outcome.record_seq = *seq;
-    copies.push_back({r.node_id, r.nation, send_now[i] ? CopyState::kDelivered : CopyState::kQueued,
-                      "", std::move(prepared.copies[i].bytes), now, *seq});
+    auto copy =
+        DecideRecipient(admitted, plan.recipients[i], prepared.copies[i], now, reply.outcomes[i]);
+    if (!copy) return none;
+    copies.push_back(std::move(*copy));
   }
   if (!auditor_.Sync()) return none;
 
@@ -316,9 +333,9 @@ SubmitEffects SubmitPipeline::Commit(const std::string& node_id, std::uint64_t r
 
   // 3. Effects: copies for online recipients, then the answer to the sender.
   SubmitEffects effects;
-  for (std::size_t i = 0; i < copies.size(); ++i) {
-    if (send_now[i]) {
-      effects.deliveries.push_back({copies[i].node_id, id_hex, std::move(copies[i].bytes)});
+  for (StoredCopy& c : copies) {
+    if (c.state == CopyState::kDelivered) {
+      effects.deliveries.push_back({c.node_id, id_hex, std::move(c.bytes)});
     }
   }
   effects.reply = EncodeSubmitReply(request_id, reply);

@@ -86,6 +86,7 @@ class SubmitPipeline {
 
  private:
   struct Admitted;
+  struct PreparedCopy;
   struct Prepared;
   std::optional<SubmitEffects> CheckRate(const std::string& node_id, std::uint64_t request_id);
   Result<Admitted> Admit(const std::string& node_id, std::span<const std::uint8_t> report) const;
@@ -94,6 +95,9 @@ class SubmitPipeline {
   Status CheckAdmissible(const Admitted& admitted) const;
   Status CheckStorageHeadroom() const;
   Result<Prepared> Prepare(const Admitted& admitted, std::span<const std::uint8_t> report) const;
+  std::optional<StoredCopy> DecideRecipient(const Admitted& admitted, const RecipientPlan& r,
+                                            PreparedCopy& prepared, std::int64_t now,
+                                            RecipientOutcomeInfo& outcome);
   SubmitEffects Commit(const std::string& node_id, std::uint64_t request_id,
                        const Admitted& admitted, Prepared prepared);
 
