@@ -140,10 +140,14 @@ Status Broker::Run() {
         }
       },
       [this](const Inbound& m) { HandleMessage(m); }, [this] { Housekeeping(); });
-  // Idle or busy, the timers below run at least this often (each self-limits to its period).
+  // Housekeeping also runs after every batch of messages; this timer covers idle periods.
   loop.AddTimer(std::chrono::milliseconds(200), "housekeeping", [this] { Housekeeping(); });
-  Status st = loop.Run(stop_, std::chrono::milliseconds(200));
-  if (!st.ok()) spdlog::error("event=broker_loop_failed reason={}", st.reason());
+  while (!stop_.load()) {
+    // A failed poll is logged and retried rather than ending the service.
+    if (Status st = loop.RunOnce(std::chrono::milliseconds(200)); !st.ok()) {
+      spdlog::error("event=broker_poll_failed reason={}", st.reason());
+    }
+  }
   socket_->Unserve(loop);
   (void)auditor_->Durable(auditor_->BrokerStop(config_.id));
   log_service_->MaybeCheckpoint(true);
