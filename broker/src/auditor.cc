@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "tearline/audit/audit_log.h"
 #include "tearline/base/encoding.h"
 
 namespace tearline::broker {
@@ -22,6 +23,13 @@ nlohmann::json PortionsJson(const ReportView& view) {
 
 }  // namespace
 
+// Implicit conversions, so records are written as JSON literals: Append("type", {{"k", v}}).
+struct Auditor::Fields {
+  Fields(nlohmann::json j) : json(std::move(j)) {}                 // NOLINT
+  Fields(nlohmann::json::initializer_list_t init) : json(init) {}  // NOLINT
+  nlohmann::json json;
+};
+
 AcceptedFingerprint FingerprintOf(const ReportView& view) {
   return {view.originator, PortionsJson(view).dump()};
 }
@@ -29,8 +37,8 @@ AcceptedFingerprint FingerprintOf(const ReportView& view) {
 Auditor::Auditor(AuditLog& log, std::function<void()> on_failure)
     : log_(log), on_failure_(std::move(on_failure)) {}
 
-std::optional<std::uint64_t> Auditor::Append(std::string_view type, nlohmann::json fields) {
-  auto r = log_.AppendBuffered(type, std::move(fields));
+std::optional<std::uint64_t> Auditor::Append(std::string_view type, Fields fields) {
+  auto r = log_.AppendBuffered(type, std::move(fields.json));
   if (!r.ok()) {
     // Without a durable audit record a decision must not take effect; the caller's effect is
     // still pending, so stop serving rather than act unaudited.

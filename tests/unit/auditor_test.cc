@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tearline/audit/audit_log.h"
 #include "tearline/base/encoding.h"
 #include "test_support.h"
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "mini_coalition.h"
+#include "tearline/audit/audit_log.h"
 #include "tearline/base/clock.h"
 #include "tearline/base/encoding.h"
 #include "tearline/wire/wire.h"

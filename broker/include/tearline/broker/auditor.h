@@ -26,12 +26,15 @@
 #include <string_view>
 #include <vector>
 
-#include "tearline/audit/audit_log.h"
 #include "tearline/base/status.h"
 #include "tearline/broker/report_store.h"
 #include "tearline/broker/routing.h"
 #include "tearline/envelope/envelope.h"
 #include "tearline/labels/policy.h"
+
+namespace tearline {
+class AuditLog;
+}  // namespace tearline
 
 namespace tearline::broker {
 
@@ -104,7 +107,8 @@ class Auditor {
                                                                                 ReportStore& store);
 
  private:
-  std::optional<std::uint64_t> Append(std::string_view type, nlohmann::json fields);
+  struct Fields;  // The record's fields (JSON), kept out of this header.
+  std::optional<std::uint64_t> Append(std::string_view type, Fields fields);
 
   AuditLog& log_;
   std::function<void()> on_failure_;
