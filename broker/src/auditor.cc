@@ -112,11 +112,12 @@ std::optional<std::uint64_t> Auditor::RejectedInputThrottled(std::string_view no
                                    {"suppressed", suppressed}});
 }
 
-std::optional<std::uint64_t> Auditor::DeliveryRejectedByRecipient(std::string_view node_id,
-                                                                  std::string_view reason,
-                                                                  std::string_view explanation) {
-  return Append("delivery_rejected_by_recipient",
-                {{"node", node_id}, {"reason", reason}, {"explanation", explanation}});
+std::optional<std::uint64_t> Auditor::DeliveryRejectedByRecipient(
+    std::string_view node_id, std::string_view recorded_reason,
+    std::string_view recorded_explanation) {
+  return Append(
+      "delivery_rejected_by_recipient",
+      {{"node", node_id}, {"reason", recorded_reason}, {"explanation", recorded_explanation}});
 }
 
 std::optional<std::uint64_t> Auditor::Accepted(const ReportView& view, const Policy& policy) {
@@ -148,14 +149,14 @@ std::optional<std::uint64_t> Auditor::PortionDenied(std::string_view report_id_h
 std::optional<std::uint64_t> Auditor::RecipientDenied(std::string_view report_id_hex,
                                                       std::string_view originator,
                                                       const RecipientPlan& recipient,
-                                                      std::string_view reason,
-                                                      std::string_view explanation) {
+                                                      std::string_view recorded_reason,
+                                                      std::string_view recorded_explanation) {
   return Append("denied", {{"report_id", report_id_hex},
                            {"originator", originator},
                            {"recipient", recipient.node_id},
                            {"nation", recipient.nation},
-                           {"reason", reason},
-                           {"explanation", explanation}});
+                           {"reason", recorded_reason},
+                           {"explanation", recorded_explanation}});
 }
 
 std::optional<std::uint64_t> Auditor::Released(bool delivered, std::string_view report_id_hex,

@@ -148,15 +148,7 @@ int RunAdminCommand(int argc, const char* const* argv, std::ostream& out, std::o
                     "After Hello, send this file's bytes as one raw frame and print the answer");
   probe->add_option("--timeout-ms", timeout_ms, "How long to wait for an answer")
       ->check(CLI::Range(100, 60000));
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    out << app.help();
-    return kExitOk;
-  } catch (const CLI::ParseError& e) {
-    PrintError(err, kProgram, std::string(e.what()) + " (see --help)");
-    return kExitInvalid;
-  }
+  if (auto exit_code = ParseCommandLine(app, argc, argv, out, err)) return *exit_code;
   return Probe(endpoint, broker_cert, secret, node_id, frame_path, timeout_ms, out, err);
 }
 

@@ -75,8 +75,8 @@ class Auditor {
   std::optional<std::uint64_t> RejectedInputThrottled(std::string_view node_id, const Status& why,
                                                       std::uint64_t suppressed);
   std::optional<std::uint64_t> DeliveryRejectedByRecipient(std::string_view node_id,
-                                                           std::string_view reason,
-                                                           std::string_view explanation);
+                                                           std::string_view recorded_reason,
+                                                           std::string_view recorded_explanation);
 
   // The routing of one report.
   std::optional<std::uint64_t> Accepted(const ReportView& view, const Policy& policy);
@@ -87,8 +87,8 @@ class Auditor {
   std::optional<std::uint64_t> RecipientDenied(std::string_view report_id_hex,
                                                std::string_view originator,
                                                const RecipientPlan& recipient,
-                                               std::string_view reason,
-                                               std::string_view explanation);
+                                               std::string_view recorded_reason,
+                                               std::string_view recorded_explanation);
   // `delivered` when sent at once, else `queued`; lists the released portions' labels.
   std::optional<std::uint64_t> Released(bool delivered, std::string_view report_id_hex,
                                         const ReportView& view, const RecipientPlan& recipient,
