@@ -223,11 +223,11 @@ TEST(ReasonsTest, EveryHelperTakingAReasonIsKnownToTheScanner) {
 // Emission sites that give a reason another Code than the registry's (the registry holds the
 // usual one). New sites must agree with the registry; these are known and left for their owners.
 const std::set<std::pair<std::string, std::string>> kKnownCodeExceptions = {
-    {"REPORT_EXPIRED", "broker/src/broker.cc"},          // kInvalidArgument on submit.
-    {"CHECKPOINT_UNAVAILABLE", "broker/src/broker.cc"},  // kInvalidArgument for CheckpointRequest.
-    {"STORE_CORRUPT", "broker/src/broker.cc"},           // kInternal for a stored reply.
-    {"INBOX_CORRUPT", "node/src/inbox_store.cc"},        // kResourceExhausted when oversized.
-    {"KEY_INVALID", "core/crypto/src/keys.cc"},          // kInternal when libsodium fails.
+    {"REPORT_EXPIRED", "broker/src/submit_pipeline.cc"},      // kInvalidArgument on submit.
+    {"CHECKPOINT_UNAVAILABLE", "broker/src/log_service.cc"},  // kInvalidArgument for a request.
+    {"STORE_CORRUPT", "broker/src/submit_pipeline.cc"},       // kInternal for a stored reply.
+    {"INBOX_CORRUPT", "node/src/inbox_store.cc"},             // kResourceExhausted when oversized.
+    {"KEY_INVALID", "core/crypto/src/keys.cc"},               // kInternal when libsodium fails.
 };
 
 TEST(ReasonsTest, EmissionSitesUseTheRegisteredCode) {

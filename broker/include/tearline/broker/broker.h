@@ -28,143 +28,93 @@
 // (or will be re-sent until acknowledged); re-sends of a copy already recorded as delivered are
 // not audited again. A queued copy sent later gets `delivered` with from_queue=true.
 //
-// Ownership: owns the ZeroMQ context, the ZAP handler thread, the ROUTER socket and its monitor
-// socket, the audit log and the report store (all but the ZAP handler used only by the thread
-// that calls Run()). Thread-safety: RequestStop() may be called from any thread or a signal
-// handler; the ZAP callback (ZAP thread) touches only the directory and trust store (read-only),
-// the audit log (internally locked), the refusal throttle (zap_mu_) and the atomic session
-// counter; everything else runs on the Run() thread.
+// Structure: the broker is a loop that dispatches each frame to a unit with one responsibility:
+// RouterSocket (transport, ZAP, monitor), Authenticator (the ZAP decision), Sessions (online
+// peers, Hello/Welcome, heartbeats, connection count), SubmitPipeline (admission to commit,
+// returning effects), DeliveryQueues (pending copies, redelivery, acks, expiry, track),
+// LogService (checkpoints, cosignatures, proofs) and Auditor (every record written).
+//
+// Ownership: owns every unit, the audit log and the report store; holds a reference to the
+// clock, which must outlive it. Thread-safety: RequestStop() may be called from any thread or a
+// signal handler; the ZAP callback (ZAP thread) runs Authenticator, which reads the directory,
+// trust store and session count and writes through the (locked) audit log; everything else runs
+// on the Run() thread.
 #ifndef TEARLINE_BROKER_BROKER_H_
 #define TEARLINE_BROKER_BROKER_H_
 
 #include <atomic>
-#include <chrono>
-#include <map>
+#include <cstdint>
 #include <memory>
-#include <mutex>
-#include <optional>
-#include <set>
 #include <string>
-#include <utility>
 #include <vector>
-#include <zmq.hpp>
 
 #include "tearline/audit/audit_log.h"
+#include "tearline/base/clock.h"
 #include "tearline/base/status.h"
+#include "tearline/broker/auditor.h"
+#include "tearline/broker/authenticator.h"
 #include "tearline/broker/broker_config.h"
+#include "tearline/broker/delivery_queues.h"
+#include "tearline/broker/log_service.h"
 #include "tearline/broker/report_store.h"
-#include "tearline/broker/zap_handler.h"
+#include "tearline/broker/router_socket.h"
+#include "tearline/broker/sessions.h"
+#include "tearline/broker/submit_pipeline.h"
 #include "tearline/crypto/keys.h"
 #include "tearline/identity/directory.h"
 #include "tearline/identity/trust_store.h"
 #include "tearline/labels/policy.h"
-#include "tearline/wire/wire.h"
 
 namespace tearline::broker {
 
-class Broker {
+class Broker : private FrameSender {
  public:
   // Loads policy, trust store, own identity and the node directory; opens the audit log; starts
   // the ZAP handler; binds the ROUTER and writes the bound endpoint to config.EndpointFile().
-  static Result<std::unique_ptr<Broker>> Start(const BrokerConfig& config);
-  ~Broker();
+  static Result<std::unique_ptr<Broker>> Start(const BrokerConfig& config,
+                                               const Clock& clock = SystemClock::Get());
+  ~Broker() override;
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
   // Serves until RequestStop(); returns OK on clean shutdown.
   Status Run();
   void RequestStop() { stop_.store(true); }
-  const std::string& endpoint() const { return endpoint_; }
+  const std::string& endpoint() const { return socket_->endpoint(); }
 
  private:
-  struct Peer {
-    std::string routing_id;
-    std::chrono::steady_clock::time_point last_seen;
-  };
-
-  // Rate limiting state of one node (Run thread only).
-  struct RateState {
-    double tokens = 0;
-    std::chrono::steady_clock::time_point refilled{};
-    std::chrono::steady_clock::time_point last_record{};
-    std::uint64_t suppressed = 0;
-  };
-  // Refusal throttle of one peer address (ZAP thread, under zap_mu_).
-  struct RefusalState {
-    std::chrono::steady_clock::time_point last_record{};
-    std::uint64_t suppressed = 0;
-  };
-
-  Broker() = default;
-  Status Bind();
-  Status StartMonitor();
-  void HandleMonitorEvents();
-  Result<std::string> AuthenticateClient(const std::array<std::uint8_t, 32>& key,
-                                         const std::string& address);
-  void HandleMessage(const std::string& routing_id, zmq::message_t& payload);
-  void HandleSubmit(const std::string& node_id, std::uint64_t request_id,
-                    std::span<const std::uint8_t> report);
-  void HandleAck(const std::string& node_id, const schema::Ack& ack);
-  void HandleTrack(const std::string& node_id, std::uint64_t request_id,
-                   const schema::TrackRequest& request);
-  void HandleProof(const std::string& node_id, std::uint64_t request_id, std::uint64_t seq);
-  void HandleCheckpointRequest(const std::string& node_id, std::uint64_t request_id,
-                               std::uint64_t old_size);
-  void HandleCosignature(const std::string& node_id, const schema::Cosignature& cosignature);
-  void MaybeCheckpoint(bool force);
-  void MaybeSweepExpired();
-  Status PublishAuditContext();
-  Status FindOrphanedAccepts();
-  bool TakeRateToken(const std::string& node_id, std::uint64_t request_id);
-  Status CheckStorageHeadroom() const;
+  Broker(const BrokerConfig& config, const Clock& clock);
+  Status LoadIdentity();
+  Status OpenState();
+  Status Listen();
+  // The periodic work: expiry sweep, redelivery, checkpoints (each limits itself to its period).
+  void Housekeeping();
+  void HandleMessage(const Inbound& message);
+  void Dispatch(const std::string& node_id, const schema::Frame& frame, const Sessions::Seen& seen);
+  void Apply(SubmitEffects effects, const std::string& sender);
+  std::vector<std::uint8_t> DirectoryReply(std::uint64_t request_id) const;
+  // Audits the refusal (rejected_input) and answers with an Error frame.
   void Reject(const std::string& node_id, std::uint64_t request_id, const Status& why,
               const std::string& report_id_hex);
-  void RejectSubmit(const std::string& node_id, std::uint64_t request_id, const Status& why,
-                    const std::string& report_id_hex);
-  // Sends the node's pending copies (auditing the first send of each queued one). With
-  // `due_only`, copies already sent are skipped unless unacknowledged for kRedeliverAfter.
-  void FlushQueue(const std::string& node_id, bool due_only = false);
-  // Once a second: FlushQueue(due_only) for every online node, so a copy queued or lost in a
-  // race with a reconnect still goes out without waiting for the node's next Hello.
-  void MaybeRedeliver();
-  bool SendTo(const std::string& node_id, const std::vector<std::uint8_t>& frame);
-  bool IsOnline(const std::string& node_id) const;
-  // Durable append (fsync'd); nullopt when the log failed (the broker then stops).
-  std::optional<std::uint64_t> Audit(std::string_view type, nlohmann::json fields);
-  // Group commit: buffered appends made durable by one AuditSync() before any effect.
-  std::optional<std::uint64_t> AuditBuffered(std::string_view type, nlohmann::json fields);
-  bool AuditSync();
+  bool SendTo(const std::string& node_id, const std::vector<std::uint8_t>& frame) override;
 
-  BrokerConfig config_;
+  const BrokerConfig config_;
+  const Clock& clock_;
+  std::atomic<bool> stop_{false};
   std::shared_ptr<const Policy> policy_;
   std::unique_ptr<TrustStore> trust_;
   Directory directory_;
   std::unique_ptr<IdentityKeys> keys_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<ReportStore> store_;
-  zmq::context_t ctx_;
-  std::unique_ptr<ZapHandler> zap_;
-  std::unique_ptr<zmq::socket_t> router_;
-  std::unique_ptr<zmq::socket_t> monitor_;  // PAIR end of the ROUTER's socket monitor.
-  std::string endpoint_;
-  std::atomic<bool> stop_{false};
-  std::uint64_t next_delivery_id_ = 1;
-  std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_sweep_{};
-  std::chrono::steady_clock::time_point last_redeliver_{};
-  // (report id hex, node id) -> when its copy was last handed to the transport.
-  std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> last_sent_;
-  std::map<std::string, Peer> peers_;  // node id -> connection
-  // Report ids (hex) with an `accepted` record but no stored report -> that record's
-  // originator and portions, to recognise a retry (see the ordering note above).
-  std::map<std::string, nlohmann::json> orphaned_accepts_;
-  std::map<std::string, RateState> rates_;
-  // Live authenticated sessions: file descriptors seen in HANDSHAKE_SUCCEEDED events (Run
-  // thread) and their count (read by the ZAP thread).
-  std::set<std::uint32_t> session_fds_;
-  std::atomic<std::uint32_t> sessions_{0};
-  std::mutex zap_mu_;
-  std::map<std::string, RefusalState> refusals_;  // peer address -> throttle (under zap_mu_)
+  std::unique_ptr<Auditor> auditor_;
+  Sessions sessions_;
+  std::unique_ptr<LogService> log_service_;
+  std::unique_ptr<SubmitPipeline> submits_;
+  std::unique_ptr<DeliveryQueues> queues_;
+  std::unique_ptr<Authenticator> authenticator_;
+  // Last member: destroyed first, so the ZAP thread has stopped before what it reads goes.
+  std::unique_ptr<RouterSocket> socket_;
 };
 
 }  // namespace tearline::broker

@@ -1,0 +1,55 @@
+// Authenticator: the decision behind the ZAP callback, i.e. whether a CURVE client may open a
+// session. A client is admitted when its transport key belongs to a node of the coalition
+// directory, that node's certificate still verifies (not expired, not revoked) and the broker
+// serves fewer than max_connections sessions. A refusal is audited (connection_refused), but at
+// most once per peer address per second, with the count of refusals not written, so a flood of
+// handshakes cannot fill the disk.
+//
+// Ownership: holds references to the directory, trust store, clock and auditor (all must outlive
+// it); `live_sessions` reads the current session count.
+// Thread-safety: Authenticate() may be called from any thread (the ZAP thread) concurrently with
+// the broker's Run() thread: the directory and trust store are only read, the auditor and the
+// refusal throttle are internally locked, and `live_sessions` must be thread-safe.
+#ifndef TEARLINE_BROKER_AUTHENTICATOR_H_
+#define TEARLINE_BROKER_AUTHENTICATOR_H_
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "tearline/base/clock.h"
+#include "tearline/base/status.h"
+#include "tearline/broker/auditor.h"
+#include "tearline/broker/rate_limiter.h"
+#include "tearline/identity/directory.h"
+#include "tearline/identity/trust_store.h"
+
+namespace tearline::broker {
+
+class Authenticator {
+ public:
+  Authenticator(const Directory& directory, const TrustStore& trust, const Clock& clock,
+                Auditor& auditor, std::uint32_t max_connections,
+                std::function<std::uint32_t()> live_sessions);
+  Authenticator(const Authenticator&) = delete;
+  Authenticator& operator=(const Authenticator&) = delete;
+
+  // The node id to serve the client as, or why not: AUTH_UNKNOWN_KEY, the certificate's
+  // verification error (CERT_*), CONNECTION_LIMIT.
+  Result<std::string> Authenticate(const std::array<std::uint8_t, 32>& client_key,
+                                   const std::string& peer_address);
+
+ private:
+  const Directory& directory_;
+  const TrustStore& trust_;
+  const Clock& clock_;
+  Auditor& auditor_;
+  const std::uint32_t max_connections_;
+  std::function<std::uint32_t()> live_sessions_;
+  RateLimiter refusal_records_;  // One connection_refused record per address per second.
+};
+
+}  // namespace tearline::broker
+
+#endif  // TEARLINE_BROKER_AUTHENTICATOR_H_

@@ -1,0 +1,71 @@
+// Sessions: who is connected. Tracks each authenticated node's routing id and when its last
+// frame arrived (a node is online while frames keep coming within three heartbeat intervals),
+// answers Hello (Welcome) and Ping (Pong), and counts the live CURVE sessions the ROUTER's monitor
+// reports, which the ZAP callback reads to enforce max_connections.
+//
+// Ownership: value state; holds a reference to the clock, which must outlive it.
+// Thread-safety: everything but connections() belongs to the broker's Run() thread;
+// connections() may be read from any thread (the ZAP thread) while the Run() thread updates it.
+#ifndef TEARLINE_BROKER_SESSIONS_H_
+#define TEARLINE_BROKER_SESSIONS_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tearline/base/clock.h"
+#include "tearline/base/status.h"
+
+namespace tearline::broker {
+
+class Sessions {
+ public:
+  Sessions(const Clock& clock, std::string broker_id, std::chrono::milliseconds heartbeat);
+  Sessions(const Sessions&) = delete;
+  Sessions& operator=(const Sessions&) = delete;
+
+  struct Seen {
+    bool was_online = false;   // Online before this frame.
+    bool reconnected = false;  // The frame came over a new connection (routing id changed).
+  };
+  // A frame from `node_id` arrived over the connection `routing_id`.
+  Seen Touch(const std::string& node_id, const std::string& routing_id);
+  bool IsOnline(const std::string& node_id) const;
+  // The routing id to reach `node_id`, or nullptr when the node never connected (or was lost).
+  const std::string* RoutingId(const std::string& node_id) const;
+  // The transport reported the connection gone: the node will say Hello again.
+  void Forget(const std::string& node_id);
+  std::vector<std::string> OnlineNodes() const;
+
+  // Hello must name the node whose key authenticated the connection (AUTH_NODE_MISMATCH).
+  // Returns the Welcome frame to send.
+  Result<std::vector<std::uint8_t>> Hello(const std::string& node_id, std::uint64_t request_id,
+                                          const std::string& hello_node_id) const;
+  std::vector<std::uint8_t> Pong(std::uint64_t request_id, std::uint64_t nonce) const;
+
+  // Transport events for the live-session count (file descriptors of CURVE connections).
+  void HandshakeSucceeded(std::uint32_t fd);
+  void Disconnected(std::uint32_t fd);
+  std::uint32_t connections() const { return connections_.load(); }
+
+ private:
+  struct Peer {
+    std::string routing_id;
+    Clock::TimePoint last_seen{};
+  };
+
+  const Clock& clock_;
+  const std::string broker_id_;
+  const std::chrono::milliseconds heartbeat_;
+  std::map<std::string, Peer> peers_;  // node id -> connection
+  std::set<std::uint32_t> session_fds_;
+  std::atomic<std::uint32_t> connections_{0};
+};
+
+}  // namespace tearline::broker
+
+#endif  // TEARLINE_BROKER_SESSIONS_H_

@@ -1,0 +1,44 @@
+#include "tearline/broker/authenticator.h"
+
+#include <spdlog/spdlog.h>
+
+#include <utility>
+
+namespace tearline::broker {
+
+Authenticator::Authenticator(const Directory& directory, const TrustStore& trust,
+                             const Clock& clock, Auditor& auditor, std::uint32_t max_connections,
+                             std::function<std::uint32_t()> live_sessions)
+    : directory_(directory),
+      trust_(trust),
+      clock_(clock),
+      auditor_(auditor),
+      max_connections_(max_connections),
+      live_sessions_(std::move(live_sessions)),
+      refusal_records_(clock, {.per_second = 1, .burst = 1, .max_keys = 4096}) {}
+
+Result<std::string> Authenticator::Authenticate(const std::array<std::uint8_t, 32>& client_key,
+                                                const std::string& peer_address) {
+  const Certificate* node = directory_.FindByTransportKey(client_key);
+  Status why;
+  if (node == nullptr) {
+    why = Unauthenticated("AUTH_UNKNOWN_KEY",
+                          "client transport key is not in the coalition directory");
+  } else {
+    why = trust_.VerifyCertificate(*node, clock_.UnixNow());
+  }
+  if (why.ok() && live_sessions_() >= max_connections_) {
+    why = Status(Code::kResourceExhausted, "CONNECTION_LIMIT",
+                 "the broker already serves " + std::to_string(max_connections_) +
+                     " sessions (max_connections)");
+  }
+  if (why.ok()) return node->node_id();
+  if (const auto record = refusal_records_.Take(peer_address); record.allowed) {
+    (void)auditor_.Durable(
+        auditor_.ConnectionRefused(peer_address, client_key, why, record.suppressed));
+    spdlog::warn("event=connection_refused peer={} reason={}", peer_address, why.reason());
+  }
+  return why;
+}
+
+}  // namespace tearline::broker

@@ -1,0 +1,165 @@
+// ReportStore: opening the database, creating or checking its schema, preparing statements.
+#include <algorithm>
+#include <initializer_list>
+#include <utility>
+
+#include "report_store_internal.h"
+
+namespace tearline::broker {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE reports (
+  id           TEXT PRIMARY KEY NOT NULL,
+  originator   TEXT NOT NULL,
+  sha256       TEXT NOT NULL,
+  expires_unix INTEGER NOT NULL,
+  reply        BLOB NOT NULL
+);
+CREATE TABLE copies (
+  report_id    TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+  node_id      TEXT NOT NULL,
+  nation       TEXT NOT NULL,
+  state        TEXT NOT NULL
+               CHECK (state IN ('queued','delivered','acknowledged','expired','denied')),
+  reason       TEXT NOT NULL,
+  bytes        BLOB,
+  updated_unix INTEGER NOT NULL,
+  record_seq   INTEGER NOT NULL,
+  UNIQUE (report_id, node_id, nation)
+);
+CREATE INDEX copies_by_node ON copies(node_id, state);
+CREATE INDEX copies_by_state ON copies(state);
+CREATE INDEX reports_by_expiry ON reports(expires_unix);
+)sql";
+
+}  // namespace
+
+Status StoreError(sqlite3* db, int rc, std::string_view what) {
+  std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  const std::string message = std::string(what) + ": " + detail;
+  switch (rc & 0xff) {
+    case SQLITE_FULL:
+      return Status(Code::kResourceExhausted, "STORAGE_FULL",
+                    "the report store is full (disk space or the configured size cap is "
+                    "exhausted): " +
+                        message);
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      return Status(Code::kInvalidArgument, "STORE_CORRUPT",
+                    "the report store is not a valid database: " + message);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Status(Code::kUnavailable, "STORE_BUSY",
+                    "the report store is locked by another process: " + message);
+    case SQLITE_CONSTRAINT:
+      return Status(Code::kAlreadyExists, "STORE_DUPLICATE", message);
+    default:
+      return IoError("STORE_IO", message);
+  }
+}
+
+ReportStore::ReportStore(std::unique_ptr<Impl> impl, std::filesystem::path path)
+    : impl_(std::move(impl)), path_(std::move(path)) {}
+
+ReportStore::~ReportStore() = default;
+
+Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::path& file,
+                                                       const ReportStoreOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(file.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  impl->db = Db(raw);
+  const std::string where = file.string();
+  if (rc != SQLITE_OK) return StoreError(raw, rc, "cannot open " + where);
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+
+  // The first read of the header tells a foreign or damaged file apart; nothing is written yet.
+  auto version = impl->QueryInt("PRAGMA user_version");
+  if (!version.ok()) return version.status().WithContext(where);
+  auto tables = impl->QueryInt("SELECT count(*) FROM sqlite_master");
+  if (!tables.ok()) return tables.status().WithContext(where);
+  if (*version == 0 && *tables > 0) {
+    return InvalidArgument("STORE_CORRUPT", where +
+                                                " is a SQLite database but not a Tearline report "
+                                                "store (no schema version); refusing to modify it");
+  }
+  if (*version != 0 && *version != kSchemaVersion) {
+    return InvalidArgument("STORE_VERSION", where + " has schema version " +
+                                                std::to_string(*version) + "; this broker reads " +
+                                                std::to_string(kSchemaVersion));
+  }
+
+  auto mode = impl->QueryText("PRAGMA journal_mode=WAL");
+  if (!mode.ok()) return mode.status().WithContext(where);
+  if (*mode != "wal") {
+    return IoError("STORE_IO", where + ": cannot enable write-ahead logging (mode " + *mode + ")");
+  }
+  // FULL: a commit is on stable storage before the call returns, so the broker never promises
+  // (replies, delivers) what a power loss could undo.
+  TEARLINE_RETURN_IF_ERROR(impl->Exec("PRAGMA synchronous=FULL", "synchronous"));
+  TEARLINE_RETURN_IF_ERROR(impl->Exec("PRAGMA foreign_keys=ON", "foreign_keys"));
+  // Keep the WAL from growing without bound after checkpoints (it counts against max_bytes).
+  TEARLINE_RETURN_IF_ERROR(impl->Exec("PRAGMA journal_size_limit=4194304", "journal_size_limit"));
+  if (options.max_bytes > 0) {
+    auto page = impl->QueryInt("PRAGMA page_size");
+    if (!page.ok()) return page.status().WithContext(where);
+    const std::uint64_t pages =
+        std::max<std::uint64_t>(1, options.max_bytes / static_cast<std::uint64_t>(*page));
+    impl->cap_sql = "PRAGMA max_page_count=" + std::to_string(pages);
+  }
+  if (*version == 0) {
+    TEARLINE_RETURN_IF_ERROR(impl->Exec("BEGIN IMMEDIATE", "begin"));
+    Status st = impl->Exec(kSchema, "create schema");
+    if (st.ok()) {
+      const std::string v = "PRAGMA user_version=" + std::to_string(kSchemaVersion);
+      st = impl->Exec(v.c_str(), "set schema version");
+    }
+    if (st.ok()) st = impl->Exec("COMMIT", "commit schema");
+    if (!st.ok()) {
+      (void)impl->Exec("ROLLBACK", "rollback");
+      return st.WithContext(where);
+    }
+  }
+
+  const std::string pending(kPendingSql);
+  for (auto [stmt, sql] : std::initializer_list<std::pair<Stmt*, std::string>>{
+           {&impl->begin, "BEGIN IMMEDIATE"},
+           {&impl->commit, "COMMIT"},
+           {&impl->rollback, "ROLLBACK"},
+           {&impl->find_report,
+            "SELECT originator, sha256, expires_unix, reply FROM reports WHERE id = ?1"},
+           {&impl->insert_report,
+            "INSERT INTO reports (id, originator, sha256, expires_unix, reply) "
+            "VALUES (?1, ?2, ?3, ?4, ?5)"},
+           {&impl->insert_copy,
+            "INSERT INTO copies (report_id, node_id, nation, state, reason, bytes, updated_unix, "
+            "record_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+           {&impl->copies,
+            "SELECT node_id, nation, state, reason, updated_unix, record_seq FROM copies "
+            "WHERE report_id = ?1 ORDER BY rowid"},
+           {&impl->find_copy,
+            "SELECT node_id, nation, state, reason, updated_unix, record_seq, bytes FROM copies "
+            "WHERE report_id = ?1 AND node_id = ?2 ORDER BY rowid LIMIT 1"},
+           {&impl->set_state,
+            "UPDATE copies SET state = ?3, reason = ?4, updated_unix = ?5, record_seq = ?6, "
+            "bytes = CASE WHEN ?3 IN ('queued','delivered') THEN bytes ELSE NULL END "
+            "WHERE report_id = ?1 AND node_id = ?2"},
+           {&impl->pending_for,
+            "SELECT report_id, nation, state, bytes FROM copies WHERE node_id = ?1 AND " + pending +
+                " ORDER BY rowid LIMIT ?2"},
+           {&impl->pending_count, "SELECT count(*) FROM copies WHERE node_id = ?1 AND " + pending},
+           {&impl->select_expired,
+            "SELECT c.report_id, r.originator, c.node_id, c.nation FROM copies c "
+            "JOIN reports r ON r.id = c.report_id WHERE c." +
+                pending + " AND r.expires_unix <= ?1 ORDER BY r.expires_unix, c.rowid LIMIT ?2"},
+       }) {
+    Status st = impl->Prepare(*stmt, sql);
+    if (!st.ok()) return st.WithContext(where);
+  }
+  return std::unique_ptr<ReportStore>(new ReportStore(std::move(impl), file));
+}
+
+}  // namespace tearline::broker

@@ -1,0 +1,68 @@
+#include "tearline/broker/sessions.h"
+
+#include <utility>
+
+#include "tearline/wire/wire.h"
+
+namespace tearline::broker {
+
+Sessions::Sessions(const Clock& clock, std::string broker_id, std::chrono::milliseconds heartbeat)
+    : clock_(clock), broker_id_(std::move(broker_id)), heartbeat_(heartbeat) {}
+
+Sessions::Seen Sessions::Touch(const std::string& node_id, const std::string& routing_id) {
+  Seen seen;
+  seen.was_online = IsOnline(node_id);
+  Peer& peer = peers_[node_id];
+  seen.reconnected = peer.routing_id != routing_id;
+  peer.routing_id = routing_id;
+  peer.last_seen = clock_.Now();
+  return seen;
+}
+
+bool Sessions::IsOnline(const std::string& node_id) const {
+  auto it = peers_.find(node_id);
+  if (it == peers_.end()) return false;
+  return clock_.Now() - it->second.last_seen < 3 * heartbeat_;
+}
+
+const std::string* Sessions::RoutingId(const std::string& node_id) const {
+  auto it = peers_.find(node_id);
+  return it == peers_.end() ? nullptr : &it->second.routing_id;
+}
+
+void Sessions::Forget(const std::string& node_id) { peers_.erase(node_id); }
+
+std::vector<std::string> Sessions::OnlineNodes() const {
+  std::vector<std::string> online;
+  for (const auto& [id, peer] : peers_) {
+    if (IsOnline(id)) online.push_back(id);
+  }
+  return online;
+}
+
+Result<std::vector<std::uint8_t>> Sessions::Hello(const std::string& node_id,
+                                                  std::uint64_t request_id,
+                                                  const std::string& hello_node_id) const {
+  if (hello_node_id != node_id) {
+    return Unauthenticated("AUTH_NODE_MISMATCH",
+                           "Hello names a node other than the one whose key authenticated");
+  }
+  return EncodeWelcome(request_id, broker_id_, clock_.UnixNow(),
+                       static_cast<std::uint32_t>(heartbeat_.count()));
+}
+
+std::vector<std::uint8_t> Sessions::Pong(std::uint64_t request_id, std::uint64_t nonce) const {
+  return EncodePong(request_id, nonce);
+}
+
+void Sessions::HandshakeSucceeded(std::uint32_t fd) {
+  session_fds_.insert(fd);
+  connections_.store(static_cast<std::uint32_t>(session_fds_.size()));
+}
+
+void Sessions::Disconnected(std::uint32_t fd) {
+  session_fds_.erase(fd);
+  connections_.store(static_cast<std::uint32_t>(session_fds_.size()));
+}
+
+}  // namespace tearline::broker

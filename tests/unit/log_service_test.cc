@@ -1,0 +1,132 @@
+#include "tearline/broker/log_service.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "mini_coalition.h"
+#include "tearline/base/clock.h"
+#include "tearline/tlog/checkpoint.h"
+#include "test_support.h"
+
+namespace tearline::broker {
+namespace {
+
+using testing::MiniCoalition;
+using testing::TempDir;
+
+constexpr std::int64_t kNow = 1'800'000'000;
+
+struct Decoded {
+  std::vector<std::uint8_t> bytes;
+  std::vector<std::uint8_t> storage;
+  const schema::Frame* frame = nullptr;
+  explicit Decoded(std::vector<std::uint8_t> frame_bytes) : bytes(std::move(frame_bytes)) {
+    auto f = DecodeFrame(AlignedForDecode(bytes, storage));
+    EXPECT_TRUE(f.ok());
+    if (f.ok()) frame = *f;
+  }
+  std::string ErrorReason() const {
+    const auto* e = frame ? frame->body_as_Error() : nullptr;
+    return e && e->reason() ? e->reason()->str() : "";
+  }
+};
+
+class LogServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto keys = GenerateSigningKeyPair();
+    ASSERT_TRUE(keys.ok());
+    signer_ = std::make_unique<SigningKeyPair>(std::move(keys).value());
+    auto log = AuditLog::Open(dir_ / "audit", "tearline/audit/broker", signer_.get());
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    log_ = std::move(log).value();
+    service_ = std::make_unique<LogService>(*log_, coalition_.directory(), clock_,
+                                            LogServiceOptions{4, std::chrono::milliseconds(2000)});
+  }
+
+  void Append(const std::string& node) {
+    ASSERT_TRUE(log_->Append("node_connected", {{"node", node}}).ok());
+  }
+
+  FakeClock clock_{kNow};
+  MiniCoalition coalition_{kNow};
+  TempDir dir_;
+  std::unique_ptr<SigningKeyPair> signer_;
+  std::unique_ptr<AuditLog> log_;
+  std::unique_ptr<LogService> service_;
+};
+
+TEST_F(LogServiceTest, CheckpointsAfterEnoughRecordsOrAfterTheInterval) {
+  ASSERT_TRUE(service_->Checkpoint().ok());
+  EXPECT_EQ(log_->checkpoint_size(), 0u);
+  for (int i = 0; i < 3; ++i) Append("usa-1");
+  service_->MaybeCheckpoint(false);
+  EXPECT_EQ(log_->checkpoint_size(), 0u);  // 3 < checkpoint_every, interval not passed.
+  Append("usa-1");
+  service_->MaybeCheckpoint(false);
+  EXPECT_EQ(log_->checkpoint_size(), 4u);
+  Append("usa-1");
+  clock_.Advance(std::chrono::milliseconds(1999));
+  service_->MaybeCheckpoint(false);
+  EXPECT_EQ(log_->checkpoint_size(), 4u);
+  clock_.Advance(std::chrono::milliseconds(1));
+  service_->MaybeCheckpoint(false);
+  EXPECT_EQ(log_->checkpoint_size(), 5u);
+}
+
+TEST_F(LogServiceTest, ServesCheckpointsWithConsistencyProofs) {
+  Append("usa-1");
+  Append("gbr-1");
+  Decoded none(service_->CheckpointReply(1, 5));
+  EXPECT_EQ(none.ErrorReason(), "CHECKPOINT_UNAVAILABLE");
+  service_->MaybeCheckpoint(true);
+  Decoded reply(service_->CheckpointReply(2, 1));
+  ASSERT_EQ(reply.frame->body_type(), schema::Body::CheckpointReply);
+  EXPECT_NE(reply.frame->body_as_CheckpointReply()->proof(), nullptr);
+}
+
+TEST_F(LogServiceTest, ProofsOnlyForRecordsNamingTheNode) {
+  Append("usa-1");
+  Append("gbr-1");
+  Decoded forbidden(service_->Proof("usa-1", 1, 1));
+  EXPECT_EQ(forbidden.ErrorReason(), "PROOF_FORBIDDEN");
+  EXPECT_EQ(log_->checkpoint_size(), 0u);  // A stranger cannot make the broker sign.
+  Decoded proof(service_->Proof("usa-1", 2, 0));
+  ASSERT_EQ(proof.frame->body_type(), schema::Body::ProofReply);
+  EXPECT_EQ(log_->checkpoint_size(), 2u);
+  Decoded missing(service_->Proof("usa-1", 3, 99));
+  EXPECT_EQ(missing.ErrorReason(), "AUDIT_NO_RECORD");
+}
+
+TEST_F(LogServiceTest, StoresOnlyValidCosignaturesOfSignedCheckpoints) {
+  Append("usa-1");
+  service_->MaybeCheckpoint(true);
+  auto body = ParseCheckpointBody(
+      log_->LatestCheckpoint().substr(0, log_->LatestCheckpoint().find("\n\n") + 1));
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  auto line = Cosign(*body, "gbr-1", coalition_.keys("gbr-1").signing, kNow);
+  ASSERT_TRUE(line.ok()) << line.status().ToString();
+
+  Decoded unknown(EncodeCosignature(1, 7, *line));
+  EXPECT_EQ(service_->StoreCosignature("gbr-1", *unknown.frame->body_as_Cosignature()).reason(),
+            "COSIGNATURE_UNKNOWN_CHECKPOINT");
+  Decoded good(EncodeCosignature(1, 1, *line));
+  EXPECT_FALSE(service_->StoreCosignature("usa-1", *good.frame->body_as_Cosignature()).ok());
+  Status st = service_->StoreCosignature("gbr-1", *good.frame->body_as_Cosignature());
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_FALSE(testing::ReadFile(dir_ / "audit" / "cosignatures" / "1.gbr-1").empty());
+}
+
+TEST_F(LogServiceTest, PublishesPolicyAndCertificatesForAuditors) {
+  ASSERT_TRUE(service_
+                  ->PublishAuditContext(testing::SourcePath("deploy/policy/coalition.toml"),
+                                        coalition_.trust())
+                  .ok());
+  EXPECT_FALSE(testing::ReadFile(dir_ / "audit" / "policy.toml").empty());
+  EXPECT_FALSE(testing::ReadFile(dir_ / "audit" / "certs" / "gbr-1.cert").empty());
+}
+
+}  // namespace
+}  // namespace tearline::broker

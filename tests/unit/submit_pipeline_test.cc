@@ -1,0 +1,237 @@
+#include "tearline/broker/submit_pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "mini_coalition.h"
+#include "tearline/audit/audit_log.h"
+#include "tearline/base/clock.h"
+#include "tearline/base/encoding.h"
+#include "tearline/wire/wire.h"
+#include "test_support.h"
+
+namespace tearline::broker {
+namespace {
+
+using testing::MiniCoalition;
+using testing::TempDir;
+
+constexpr std::int64_t kNow = 1'800'000'000;
+
+class SubmitPipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Build({}); }
+
+  void Build(SubmitOptions options) {
+    pipeline_.reset();
+    if (!log_) {
+      auto log = AuditLog::Open(dir_ / "audit");
+      ASSERT_TRUE(log.ok()) << log.status().ToString();
+      log_ = std::move(log).value();
+      auto store = ReportStore::Open(dir_ / "reports.db");
+      ASSERT_TRUE(store.ok()) << store.status().ToString();
+      store_ = std::move(store).value();
+      auditor_ = std::make_unique<Auditor>(*log_, [this] { ++audit_failures_; });
+    }
+    options.data_dir = dir_.path();
+    options.min_free_bytes = 0;
+    pipeline_ = std::make_unique<SubmitPipeline>(
+        coalition_.directory(), coalition_.policy(), *store_, *auditor_, clock_, options,
+        [this](const std::string& node) { return online_.contains(node); });
+  }
+
+  static SubmitReplyInfo Reply(const SubmitEffects& effects) {
+    EXPECT_TRUE(effects.reply.has_value());
+    if (!effects.reply) return {};
+    std::vector<std::uint8_t> storage;
+    auto frame = DecodeFrame(AlignedForDecode(*effects.reply, storage));
+    EXPECT_TRUE(frame.ok());
+    const auto* reply = frame.ok() ? (*frame)->body_as_SubmitReply() : nullptr;
+    EXPECT_NE(reply, nullptr);
+    return reply ? ToSubmitReplyInfo(*reply) : SubmitReplyInfo{};
+  }
+
+  const RecipientOutcomeInfo* Outcome(const SubmitReplyInfo& reply, const std::string& node) {
+    for (const auto& o : reply.outcomes) {
+      if (o.node_id == node) return &o;
+    }
+    return nullptr;
+  }
+
+  std::size_t CountRecords(const std::string& type, const std::string& reason = "") const {
+    std::size_t n = 0;
+    for (std::uint64_t i = 0; i < log_->size(); ++i) {
+      auto j = nlohmann::json::parse(*log_->Record(i));
+      if (j["type"] == type && (reason.empty() || j.value("reason", "") == reason)) ++n;
+    }
+    return n;
+  }
+
+  SealedReport Shared(std::int64_t expires = kNow + 3600) {
+    return coalition_.Seal("usa-1", {"(S//REL TO USA, GBR)"}, {"GBR", "JPN"}, expires);
+  }
+
+  FakeClock clock_{kNow};
+  MiniCoalition coalition_{kNow};
+  TempDir dir_;
+  std::unique_ptr<AuditLog> log_;
+  std::unique_ptr<ReportStore> store_;
+  std::unique_ptr<Auditor> auditor_;
+  std::unique_ptr<SubmitPipeline> pipeline_;
+  std::set<std::string> online_;
+  int audit_failures_ = 0;
+};
+
+TEST_F(SubmitPipelineTest, RoutesPerRecipientAndReturnsEffectsAfterCommit) {
+  online_ = {"gbr-1"};
+  const SealedReport report = Shared();
+  SubmitEffects effects = pipeline_->Submit("usa-1", 11, report.bytes);
+  const SubmitReplyInfo reply = Reply(effects);
+  ASSERT_TRUE(reply.accepted) << reply.error_reason << ": " << reply.error_message;
+  EXPECT_FALSE(reply.duplicate);
+  // gbr-1 (SECRET, online) gets its copy now; gbr-2 (CONFIDENTIAL) is denied; JPN is not
+  // released to.
+  ASSERT_EQ(effects.deliveries.size(), 1u);
+  EXPECT_EQ(effects.deliveries[0].node_id, "gbr-1");
+  EXPECT_EQ(effects.deliveries[0].report_id_hex, ToHex(report.report_id));
+  EXPECT_FALSE(effects.deliveries[0].copy.empty());
+  ASSERT_NE(Outcome(reply, "gbr-1"), nullptr);
+  EXPECT_EQ(Outcome(reply, "gbr-1")->state, schema::DeliveryState::Delivered);
+  ASSERT_NE(Outcome(reply, "gbr-2"), nullptr);
+  EXPECT_EQ(Outcome(reply, "gbr-2")->state, schema::DeliveryState::Denied);
+  // Audited before the store commit; the store holds the report and its pending copy.
+  EXPECT_EQ(CountRecords("accepted"), 1u);
+  EXPECT_EQ(CountRecords("delivered"), 1u);
+  EXPECT_GE(CountRecords("denied"), 1u);
+  auto copy = store_->FindCopy(ToHex(report.report_id), "gbr-1");
+  ASSERT_TRUE(copy.ok() && copy->has_value());
+  EXPECT_EQ((*copy)->state, CopyState::kDelivered);
+}
+
+TEST_F(SubmitPipelineTest, OfflineRecipientIsQueuedWithoutEffects) {
+  const SealedReport report = Shared();
+  SubmitEffects effects = pipeline_->Submit("usa-1", 1, report.bytes);
+  const SubmitReplyInfo reply = Reply(effects);
+  ASSERT_TRUE(reply.accepted);
+  EXPECT_TRUE(effects.deliveries.empty());
+  EXPECT_EQ(Outcome(reply, "gbr-1")->state, schema::DeliveryState::Queued);
+  EXPECT_EQ(CountRecords("queued"), 1u);
+}
+
+TEST_F(SubmitPipelineTest, IdenticalResubmissionGetsTheStoredReplyDifferentBytesConflict) {
+  const SealedReport report = Shared();
+  ASSERT_TRUE(Reply(pipeline_->Submit("usa-1", 1, report.bytes)).accepted);
+  online_ = {"gbr-1"};
+  SubmitEffects again = pipeline_->Submit("usa-1", 2, report.bytes);
+  const SubmitReplyInfo dup = Reply(again);
+  EXPECT_TRUE(dup.accepted);
+  EXPECT_TRUE(dup.duplicate);
+  EXPECT_TRUE(again.deliveries.empty());  // Not routed again.
+  EXPECT_EQ(Outcome(dup, "gbr-1")->state, schema::DeliveryState::Queued);
+  EXPECT_EQ(CountRecords("rejected_input", "DUPLICATE_REPORT"), 1u);
+
+  const SealedReport other =
+      coalition_.Seal("usa-1", {"(U)"}, {"GBR"}, kNow + 3600, report.report_id);
+  const SubmitReplyInfo conflict = Reply(pipeline_->Submit("usa-1", 3, other.bytes));
+  EXPECT_FALSE(conflict.accepted);
+  EXPECT_EQ(conflict.error_reason, "REPORT_ID_CONFLICT");
+  EXPECT_EQ(CountRecords("accepted"), 1u);
+}
+
+TEST_F(SubmitPipelineTest, RefusesWhatDoesNotPassAdmission) {
+  const SealedReport report = Shared();
+  EXPECT_EQ(Reply(pipeline_->Submit("gbr-1", 1, report.bytes)).error_reason, "ORIGINATOR_MISMATCH");
+  std::vector<std::uint8_t> tampered = report.bytes;
+  tampered[tampered.size() / 2] ^= 0x01;
+  EXPECT_FALSE(Reply(pipeline_->Submit("usa-1", 2, tampered)).accepted);
+  EXPECT_FALSE(Reply(pipeline_->Submit("usa-1", 3, std::vector<std::uint8_t>{1, 2, 3})).accepted);
+  EXPECT_EQ(CountRecords("rejected_input"), 3u);
+  EXPECT_EQ(CountRecords("accepted"), 0u);
+}
+
+TEST_F(SubmitPipelineTest, ExpiryIsJudgedByTheInjectedClock) {
+  const SealedReport report = Shared(kNow + 60);
+  clock_.Advance(std::chrono::seconds(60));
+  const SubmitReplyInfo reply = Reply(pipeline_->Submit("usa-1", 1, report.bytes));
+  EXPECT_FALSE(reply.accepted);
+  EXPECT_EQ(reply.error_reason, "REPORT_EXPIRED");
+}
+
+TEST_F(SubmitPipelineTest, RateLimitPerNodeWithBurstAndOneRecordPerSecond) {
+  SubmitOptions options;
+  options.rate_per_node = 2;  // Burst 4.
+  Build(options);
+  const std::vector<std::uint8_t> junk{1, 2, 3};
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_NE(Reply(pipeline_->Submit("usa-1", 1, junk)).error_reason, "RATE_LIMITED") << i;
+  }
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Reply(pipeline_->Submit("usa-1", 1, junk)).error_reason, "RATE_LIMITED") << i;
+  }
+  // Another node has its own bucket.
+  EXPECT_NE(Reply(pipeline_->Submit("gbr-1", 1, junk)).error_reason, "RATE_LIMITED");
+  EXPECT_EQ(CountRecords("rejected_input", "RATE_LIMITED"), 1u);
+  clock_.Advance(std::chrono::milliseconds(500));  // One token at 2/s.
+  EXPECT_NE(Reply(pipeline_->Submit("usa-1", 1, junk)).error_reason, "RATE_LIMITED");
+  EXPECT_EQ(Reply(pipeline_->Submit("usa-1", 1, junk)).error_reason, "RATE_LIMITED");
+  EXPECT_EQ(CountRecords("rejected_input", "RATE_LIMITED"), 1u);
+  clock_.Advance(std::chrono::milliseconds(500));
+  EXPECT_NE(Reply(pipeline_->Submit("usa-1", 1, junk)).error_reason, "RATE_LIMITED");
+  EXPECT_EQ(Reply(pipeline_->Submit("usa-1", 1, junk)).error_reason, "RATE_LIMITED");
+  ASSERT_EQ(CountRecords("rejected_input", "RATE_LIMITED"), 2u);
+  for (std::uint64_t i = log_->size(); i-- > 0;) {
+    auto j = nlohmann::json::parse(*log_->Record(i));
+    if (j.value("reason", "") != "RATE_LIMITED") continue;
+    EXPECT_EQ(j["suppressed"], 3);  // Two in the first second, one at 500 ms.
+    break;
+  }
+}
+
+TEST_F(SubmitPipelineTest, QueueCapDeniesOnlyTheFullRecipient) {
+  SubmitOptions options;
+  options.max_queue_per_node = 1;
+  Build(options);
+  ASSERT_TRUE(Reply(pipeline_->Submit("usa-1", 1, Shared().bytes)).accepted);
+  const SubmitReplyInfo second = Reply(pipeline_->Submit("usa-1", 2, Shared().bytes));
+  ASSERT_TRUE(second.accepted);
+  const RecipientOutcomeInfo* gbr = Outcome(second, "gbr-1");
+  ASSERT_NE(gbr, nullptr);
+  EXPECT_EQ(gbr->state, schema::DeliveryState::Denied);
+  EXPECT_EQ(gbr->reason, "QUEUE_FULL");
+  EXPECT_EQ(CountRecords("denied", "QUEUE_FULL"), 1u);
+}
+
+TEST_F(SubmitPipelineTest, RetryOfAnOrphanedAcceptIsRoutedWithoutASecondAcceptedRecord) {
+  const SealedReport report = Shared();
+  auto view =
+      InspectReport(report.bytes, coalition_.directory().FindNode("usa-1")->fields().signing_key);
+  ASSERT_TRUE(view.ok());
+  const std::string id = ToHex(report.report_id);
+  // A different report under the same id does not match the logged content.
+  std::map<std::string, AcceptedFingerprint> orphans;
+  orphans[id] = {"usa-1", "[]"};
+  pipeline_->SetOrphanedAccepts(orphans);
+  EXPECT_EQ(Reply(pipeline_->Submit("usa-1", 1, report.bytes)).error_reason, "REPORT_ID_CONFLICT");
+  orphans[id] = FingerprintOf(*view);
+  pipeline_->SetOrphanedAccepts(orphans);
+  EXPECT_TRUE(Reply(pipeline_->Submit("usa-1", 2, report.bytes)).accepted);
+  EXPECT_EQ(CountRecords("accepted"), 0u);
+  EXPECT_EQ(CountRecords("queued"), 1u);
+  EXPECT_EQ(pipeline_->orphaned_accepts(), 0u);
+}
+
+TEST_F(SubmitPipelineTest, StorageHeadroom) {
+  SubmitOptions options;
+  options.max_store_bytes = 1;  // The store's file is already larger.
+  Build(options);
+  const SubmitReplyInfo reply = Reply(pipeline_->Submit("usa-1", 1, Shared().bytes));
+  EXPECT_FALSE(reply.accepted);
+  EXPECT_EQ(reply.error_reason, "STORAGE_FULL");
+  EXPECT_EQ(CountRecords("accepted"), 0u);
+}
+
+}  // namespace
+}  // namespace tearline::broker
