@@ -50,6 +50,7 @@
 #include <atomic>
 #include <memory>
 
+#include "tearline/base/clock.h"
 #include "tearline/base/status.h"
 #include "tearline/node/node_config.h"
 
@@ -57,7 +58,10 @@ namespace tearline::node {
 
 class NodeDaemon {
  public:
-  static Result<std::unique_ptr<NodeDaemon>> Create(const NodeConfig& config);
+  // `clock` (which must outlive the daemon) times the session, deadlines and retries, and
+  // dates what the node signs and checks.
+  static Result<std::unique_ptr<NodeDaemon>> Create(const NodeConfig& config,
+                                                    const Clock& clock = SystemClock::Get());
   ~NodeDaemon();
   NodeDaemon(const NodeDaemon&) = delete;
   NodeDaemon& operator=(const NodeDaemon&) = delete;
