@@ -6,66 +6,25 @@
 #include <array>
 #include <utility>
 
+#include "tearline/base/unique_handle.h"
+
 namespace tearline::broker {
 namespace {
 
-// Owns a sqlite3 connection.
-class Db {
- public:
-  Db() = default;
-  explicit Db(sqlite3* db) : db_(db) {}
-  ~Db() {
-    if (db_ != nullptr) sqlite3_close_v2(db_);
-  }
-  Db(const Db&) = delete;
-  Db& operator=(const Db&) = delete;
-  Db(Db&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
-  Db& operator=(Db&& other) noexcept {
-    if (this != &other) {
-      if (db_ != nullptr) sqlite3_close_v2(db_);
-      db_ = std::exchange(other.db_, nullptr);
-    }
-    return *this;
-  }
-  sqlite3* get() const { return db_; }
+using Db = UniqueHandle<sqlite3, &sqlite3_close_v2>;
+using Stmt = UniqueHandle<sqlite3_stmt, &sqlite3_finalize>;
 
- private:
-  sqlite3* db_ = nullptr;
-};
-
-// Owns a prepared statement; Reset() makes it reusable and releases bound data.
-class Stmt {
- public:
-  Stmt() = default;
-  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
-  ~Stmt() {
-    if (s_ != nullptr) sqlite3_finalize(s_);
-  }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  Stmt(Stmt&& other) noexcept : s_(std::exchange(other.s_, nullptr)) {}
-  Stmt& operator=(Stmt&& other) noexcept {
-    if (this != &other) {
-      if (s_ != nullptr) sqlite3_finalize(s_);
-      s_ = std::exchange(other.s_, nullptr);
-    }
-    return *this;
-  }
-  sqlite3_stmt* get() const { return s_; }
-  void Reset() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-};
+// Makes a prepared statement reusable and releases its bound data.
+void Reset(const Stmt& s) {
+  sqlite3_reset(s.get());
+  sqlite3_clear_bindings(s.get());
+}
 
 // Resets a statement when the scope ends, whatever path it takes.
 class ResetOnExit {
  public:
   explicit ResetOnExit(Stmt& s) : s_(s) {}
-  ~ResetOnExit() { s_.Reset(); }
+  ~ResetOnExit() { Reset(s_); }
   ResetOnExit(const ResetOnExit&) = delete;
   ResetOnExit& operator=(const ResetOnExit&) = delete;
 

@@ -17,6 +17,7 @@
 
 #include "node_command_internal.h"
 #include "tearline/base/encoding.h"
+#include "tearline/cli/command_line.h"
 #include "tearline/envelope/envelope.h"
 #include "tearline/identity/certificate.h"
 #include "tearline/labels/label.h"
@@ -29,18 +30,9 @@
 namespace tearline::node {
 namespace command_detail {
 
-std::string OneLine(std::string_view text) {
-  std::string s(text);
-  for (char& c : s) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return s;
-}
+using cli::ParseCommandLine;
 
-int Fail(std::ostream& err, const Status& s, int code) {
-  err << kProgram << ": error: " << OneLine(s.ToString()) << "\n";
-  return code;
-}
+int Fail(std::ostream& err, const Status& s, int code) { return cli::Fail(err, kProgram, s, code); }
 
 // NODE_NOT_RUNNING is a usage problem for the analyst (exit 2); everything else the daemon says
 // no to is a negative answer (exit 1).
@@ -161,18 +153,7 @@ int RunNodeCommand(int argc, const char* const* argv, std::ostream& out, std::os
     if (sub != run) sub->add_flag("--json", json, "Print JSON instead of text");
   }
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    out << app.help();
-    return kExitOk;
-  } catch (const CLI::CallForAllHelp&) {
-    out << app.help("", CLI::AppFormatMode::All);
-    return kExitOk;
-  } catch (const CLI::ParseError& e) {
-    err << kProgram << ": error: USAGE: " << OneLine(e.what()) << " (see --help)\n";
-    return kExitInvalid;
-  }
+  if (auto exit_code = ParseCommandLine(app, argc, argv, out, err)) return *exit_code;
 
   // An absolute configuration path makes every derived path (notably the ipc endpoint of the
   // control socket) independent of the working directory of the daemon and of the CLI.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tearline/base/status.h"
+#include "tearline/cli/command_line.h"
 #include "tearline/node/node_config.h"
 
 namespace tearline::node::command_detail {
@@ -26,7 +27,7 @@ constexpr std::chrono::milliseconds kQueryTimeout{10000};
 // track/prove wait for the broker; the daemon gives up after 8 s and answers with why.
 constexpr std::chrono::milliseconds kBrokerQueryTimeout{15000};
 
-std::string OneLine(std::string_view text);
+using cli::OneLine;
 int Fail(std::ostream& err, const Status& s, int code);
 // NODE_NOT_RUNNING is a usage problem for the analyst (exit 2); everything else the daemon says
 // no to is a negative answer (exit 1).

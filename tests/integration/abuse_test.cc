@@ -93,7 +93,7 @@ class LegitimateTraffic {
   std::thread thread_;
 };
 
-class AbuseTest : public ::testing::Test {
+class AbuseTest : public testing::BrokerWireTest {
  protected:
   void SetUp() override {
     for (auto [id, nation] : {std::pair{"usa-1", "USA"}, std::pair{"gbr-1", "GBR"},
@@ -102,27 +102,10 @@ class AbuseTest : public ::testing::Test {
     }
   }
   void Start(const std::string& extra = "") {
-    c_.StartBroker(extra);
+    StartBroker(extra);
     ASSERT_FALSE(HasFatalFailure());
-    auto broker = ReadCertificateFile((c_.certs_dir() / "broker.cert").string());
-    ASSERT_TRUE(broker.ok());
-    broker_cert_ = std::make_unique<Certificate>(*broker);
     c_.StartNode("jpn-1");
     c_.StartNode("kor-1");
-  }
-  IdentityKeys Keys(const std::string& id) {
-    auto k = ReadIdentitySecret(c_.certs_dir() / (id + ".secret"));
-    EXPECT_TRUE(k.ok()) << k.status().ToString();
-    return std::move(k).value();
-  }
-  Certificate Cert(const std::string& id) {
-    return *ReadCertificateFile((c_.certs_dir() / (id + ".cert")).string());
-  }
-  std::unique_ptr<WireClient> Connect(const std::string& id, const IdentityKeys& keys) {
-    auto client = std::make_unique<WireClient>(ctx_, c_.endpoint(), *broker_cert_, keys);
-    client->Send(EncodeHello(1, id));
-    EXPECT_TRUE(client->Expect(schema::Body::Welcome).has_value()) << id << ": no Welcome";
-    return client;
   }
   // A one-portion report for GBR claiming `originator`, signed with `signing_key`.
   SealedReport Report(const std::string& originator, const std::string& nation,
@@ -148,14 +131,6 @@ class AbuseTest : public ::testing::Test {
     EXPECT_TRUE(sealed.ok()) << sealed.status().ToString();
     return std::move(sealed).value();
   }
-  SubmitReplyInfo Submit(WireClient& client, const std::vector<std::uint8_t>& report,
-                         std::uint64_t request_id = 77) {
-    client.Send(EncodeSubmit(request_id, report));
-    auto reply = client.Expect(schema::Body::SubmitReply);
-    EXPECT_TRUE(reply.has_value()) << "no SubmitReply; broker log:\n" << c_.BrokerLog();
-    if (!reply) return {};
-    return ToSubmitReplyInfo(*(*DecodeFrame(*reply))->body_as_SubmitReply());
-  }
   std::size_t Rejected(const std::string& reason) {
     return CountAuditRecords(c_.AuditLogText(), "rejected_input", "\"" + reason + "\"");
   }
@@ -166,10 +141,6 @@ class AbuseTest : public ::testing::Test {
     g->Send(EncodePing(3, 99));
     EXPECT_TRUE(g->Expect(schema::Body::Pong).has_value());
   }
-
-  Coalition c_;
-  zmq::context_t ctx_;
-  std::unique_ptr<Certificate> broker_cert_;
 };
 
 TEST_F(AbuseTest, GarbageTruncatedAndOversizedFramesGetTypedErrorsAndAreAudited) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "audit_dir_builder.h"
 #include "coalition.h"
 #include "tearline/audit/audit_records.h"
 #include "tearline/base/encoding.h"
@@ -25,81 +26,24 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::BinaryPath;
+using testing::Leaf;
 using testing::ProcessResult;
+using testing::ReadFile;
 using testing::RunProcess;
 using testing::SourcePath;
+using testing::SplitLines;
 using testing::TempDir;
+using testing::WriteText;
 
-constexpr std::int64_t kBaseTime = 1764400000;
-constexpr const char* kOrigin = "tearline/audit/broker-1";
-const std::string kR1 = "0123456789abcdef0123456789abcdef";
-const std::string kR2 = "fedcba9876543210fedcba9876543210";
-
-void WriteText(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-std::string ReadText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<std::string> SplitLines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) lines.push_back(l);
-  return lines;
-}
-
-SigningKeyPair Key() {
-  auto k = GenerateSigningKeyPair();
-  EXPECT_TRUE(k.ok());
-  return std::move(k).value();
-}
-
-Hash Leaf(const std::string& line) {
-  return LeafHash(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(line.data()),
-                                                line.size()));
-}
+constexpr std::int64_t kBaseTime = testing::kAuditBaseTime;
+const std::string& kR1 = testing::kAuditReport1;
+const std::string& kR2 = testing::kAuditReport2;
 
 // A small audit directory with two reports, a denial, live and queued deliveries.
-class AuditFixture {
+class AuditFixture : public testing::AuditDirBuilder {
  public:
-  AuditFixture() : dir_(tmp_.path() / "audit"), broker_(Key()), root_(Key()) {
-    CertificateFields f;
-    f.serial = 1;
-    f.role = CertRole::kRoot;
-    f.node_id = "root";
-    f.not_before = kBaseTime - 86400;
-    f.not_after = kBaseTime + 365 * 86400;
-    f.signing_key = root_.public_key;
-    auto root = IssueCertificate(root_, f);
-    EXPECT_TRUE(root.ok());
-    WriteText(dir_ / "certs" / "root.cert",
-              std::string(root->encoded().begin(), root->encoded().end()));
-    for (auto [id, nation, serial] : {std::tuple{"usa-node", "USA", 2}, {"gbr-node", "GBR", 3}}) {
-      CertificateFields n = f;
-      n.serial = static_cast<std::uint64_t>(serial);
-      n.role = CertRole::kNode;
-      n.node_id = id;
-      n.nation = nation;
-      n.clearance = "SECRET";
-      witnesses_.emplace(id, Key());
-      n.signing_key = witnesses_.at(id).public_key;
-      n.encryption_key = Key().public_key;
-      n.transport_key = Key().public_key;
-      auto cert = IssueCertificate(root_, n);
-      EXPECT_TRUE(cert.ok()) << cert.status().ToString();
-      WriteText(dir_ / "certs" / (std::string(id) + ".cert"),
-                std::string(cert->encoded().begin(), cert->encoded().end()));
-    }
-    auto vkey = MakeNoteVerifierKey(kOrigin, NoteKeyType::kEd25519, broker_.public_key);
-    WriteText(dir_ / "log.pub", FormatNoteVerifierKey(*vkey) + "\n");
-    const std::string policy = ReadText(SourcePath("deploy/policy/coalition.toml"));
-    WriteText(dir_ / "policy.toml", policy);
-    const std::string digest = Sha256Hex(policy);
+  AuditFixture() {
+    const std::string digest = Sha256Hex(policy_text());
     auto delivery = [](const std::string& id, const std::string& onation,
                        const std::string& recipient, const std::string& nation,
                        const std::string& label) {
@@ -141,60 +85,8 @@ class AuditFixture {
                    {"nation", "JPN"},
                    {"reason", "NO_NODE"},
                    {"explanation", "no node"}});  // line 13
-    WriteText(dir_ / "log.jsonl", [&] {
-      std::string t;
-      for (const auto& l : lines_) t += l + "\n";
-      return t;
-    }());
-    SignAll();
-    Cosign(5, "usa-node");
-    Cosign(9, "gbr-node");
+    Finish({}, {{5, "usa-node"}, {9, "gbr-node"}});
   }
-
-  const fs::path& dir() const { return dir_; }
-  const fs::path& tmp() const { return tmp_.path(); }
-
-  void SignAll() {
-    const auto lines = SplitLines(ReadText(dir_ / "log.jsonl"));
-    MerkleTree tree;
-    for (const auto& l : lines) tree.Append(Leaf(l));
-    fs::remove_all(dir_ / "checkpoints");
-    for (std::uint64_t n = 1; n <= tree.size(); ++n) {
-      auto note = SignCheckpoint(Checkpoint{kOrigin, n, *tree.RootAt(n), {}}, kOrigin, broker_);
-      WriteText(dir_ / "checkpoints" / std::to_string(n), *note);
-      WriteText(dir_ / "checkpoint", *note);
-    }
-  }
-
-  std::string CosignLine(std::uint64_t size, const std::string& witness) {
-    auto note = ParseSignedNote(ReadText(dir_ / "checkpoints" / std::to_string(size)));
-    auto cp = ParseCheckpointBody(note->text);
-    auto line = tearline::Cosign(*cp, witness, witnesses_.at(witness),
-                                 static_cast<std::uint64_t>(kBaseTime + 100));
-    EXPECT_TRUE(line.ok());
-    return *line;
-  }
-  void Cosign(std::uint64_t size, const std::string& witness) {
-    WriteText(dir_ / "cosignatures" / (std::to_string(size) + "." + witness),
-              CosignLine(size, witness));
-  }
-
- private:
-  void Add(const std::string& type, nlohmann::json fields) {
-    nlohmann::json r = nlohmann::json::object();
-    r["seq"] = lines_.size();
-    r["time"] = static_cast<double>(kBaseTime) + static_cast<double>(lines_.size()) * 1.5;
-    r["type"] = type;
-    for (auto& [k, v] : fields.items()) r[k] = v;
-    lines_.push_back(r.dump());
-  }
-
-  TempDir tmp_;
-  fs::path dir_;
-  SigningKeyPair broker_;
-  SigningKeyPair root_;
-  std::map<std::string, SigningKeyPair> witnesses_;
-  std::vector<std::string> lines_;
 };
 
 ProcessResult Audit(std::vector<std::string> args) {
@@ -212,7 +104,7 @@ TEST(AuditCliTest, VerifyPassesOnIntactDirectory) {
 
 TEST(AuditCliTest, VerifyNamesTheDeletedRecord) {
   AuditFixture f;
-  auto lines = SplitLines(ReadText(f.dir() / "log.jsonl"));
+  auto lines = SplitLines(ReadFile(f.dir() / "log.jsonl"));
   lines.erase(lines.begin() + 5);
   std::string text;
   for (const auto& l : lines) text += l + "\n";
@@ -225,9 +117,9 @@ TEST(AuditCliTest, VerifyNamesTheDeletedRecord) {
 TEST(AuditCliTest, VerifyCatchesReSignedHistoryWithTrustedCheckpoint) {
   AuditFixture f;
   const fs::path trusted = f.tmp() / "trusted";
-  WriteText(trusted, ReadText(f.dir() / "checkpoints" / "9") + f.CosignLine(9, "gbr-node"));
+  WriteText(trusted, ReadFile(f.dir() / "checkpoints" / "9") + f.CosignLine(9, "gbr-node"));
   // The broker drops the NOFORN denial (line 6), renumbers, re-signs and hides the cosignature.
-  auto lines = SplitLines(ReadText(f.dir() / "log.jsonl"));
+  auto lines = SplitLines(ReadFile(f.dir() / "log.jsonl"));
   lines.erase(lines.begin() + 5);
   std::string text;
   for (std::size_t i = 0; i < lines.size(); ++i) {
@@ -253,7 +145,7 @@ TEST(AuditCliTest, MalformedInputAndUsageErrors) {
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.out.find("AUDIT_DIR_NOT_FOUND"), std::string::npos) << missing.out;
 
-  std::string text = ReadText(f.dir() / "log.jsonl");
+  std::string text = ReadFile(f.dir() / "log.jsonl");
   text.insert(text.find('\n') + 1, "{not json\n");
   WriteText(f.dir() / "log.jsonl", text);
   auto bad = Audit({"verify", f.dir().string()});
@@ -340,7 +232,7 @@ TEST(AuditCliTest, ProofsVerifyIndependently) {
   EXPECT_EQ(h["tree_size"], "13");
   EXPECT_EQ(h["signed_checkpoint"], "matches");
   EXPECT_EQ(proof.size(), std::stoul(h["proof_hashes"]));
-  const auto line3 = SplitLines(ReadText(f.dir() / "log.jsonl"))[3];
+  const auto line3 = SplitLines(ReadFile(f.dir() / "log.jsonl"))[3];
   EXPECT_EQ(Decode(h["leaf_hash"]), Leaf(line3));
   EXPECT_TRUE(VerifyInclusion(Decode(h["leaf_hash"]), 3, 13, proof, Decode(h["root"])).ok());
 
@@ -382,7 +274,7 @@ TEST(AuditCliTest, HtmlReportRendersInChromium) {
   const fs::path html = f.tmp() / "report.html";
   auto r = Audit({"report", f.dir().string(), "--html", html.string()});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  const std::string page = ReadText(html);
+  const std::string page = ReadFile(html);
   EXPECT_EQ(page.find("<script"), std::string::npos);
   EXPECT_EQ(page.find("http://"), std::string::npos);
   EXPECT_EQ(page.find("https://"), std::string::npos);
@@ -414,7 +306,7 @@ TEST(AuditCliTest, HtmlReportRendersInChromium) {
   EXPECT_GT(fs::exists(f.tmp() / "report.png") ? fs::file_size(f.tmp() / "report.png") : 0u, 0u);
 
   // A tampered directory: the page says FAIL with the reason, and the tool exits 1.
-  auto lines = SplitLines(ReadText(f.dir() / "log.jsonl"));
+  auto lines = SplitLines(ReadFile(f.dir() / "log.jsonl"));
   std::swap(lines[7], lines[8]);
   std::string text;
   for (const auto& l : lines) text += l + "\n";
@@ -442,7 +334,7 @@ TEST(AuditCliTest, TextReportSummarisesTheLog) {
   auto usage = Audit({"report", f.dir().string()});
   EXPECT_EQ(usage.exit_code, 2) << usage.out << usage.err;
 
-  auto lines = SplitLines(ReadText(f.dir() / "log.jsonl"));
+  auto lines = SplitLines(ReadFile(f.dir() / "log.jsonl"));
   lines.erase(lines.begin() + 4);
   std::string text;
   for (const auto& l : lines) text += l + "\n";
@@ -500,10 +392,10 @@ TEST(AuditCliTest, RealBrokerAuditDirectoryVerifies) {
   const fs::path html = c.root() / "report.html";
   auto rep = Audit({"report", dir.string(), "--html", html.string(), "--ca", c.ca_dir().string()});
   EXPECT_EQ(rep.exit_code, 0) << rep.out << rep.err;
-  EXPECT_NE(ReadText(html).find("data-from=\"USA\" data-to=\"GBR\""), std::string::npos);
+  EXPECT_NE(ReadFile(html).find("data-from=\"USA\" data-to=\"GBR\""), std::string::npos);
 
   // Cutting a record out of the real log is caught and named.
-  auto lines = SplitLines(ReadText(dir / "log.jsonl"));
+  auto lines = SplitLines(ReadFile(dir / "log.jsonl"));
   ASSERT_GT(lines.size(), 3u);
   lines.erase(lines.begin() + 2);
   std::string text;

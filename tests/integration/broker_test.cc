@@ -26,33 +26,14 @@ std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 using testing::WireClient;
 
-class BrokerTest : public ::testing::Test {
+class BrokerTest : public testing::BrokerWireTest {
  protected:
   void SetUp() override {
     c_.IssueNode("usa-1", "USA", "TOP SECRET");
     c_.IssueNode("gbr-1", "GBR", "SECRET");
     c_.IssueNode("jpn-1", "JPN", "SECRET");
   }
-  void Start(const std::string& extra = "") {
-    c_.StartBroker(extra);
-    auto broker = ReadCertificateFile((c_.certs_dir() / "broker.cert").string());
-    ASSERT_TRUE(broker.ok());
-    broker_cert_ = std::make_unique<Certificate>(*broker);
-  }
-  IdentityKeys Keys(const std::string& id) {
-    auto k = ReadIdentitySecret(c_.certs_dir() / (id + ".secret"));
-    EXPECT_TRUE(k.ok()) << k.status().ToString();
-    return std::move(k).value();
-  }
-  Certificate Cert(const std::string& id) {
-    return *ReadCertificateFile((c_.certs_dir() / (id + ".cert")).string());
-  }
-  std::unique_ptr<WireClient> Connect(const std::string& id, const IdentityKeys& keys) {
-    auto client = std::make_unique<WireClient>(ctx_, c_.endpoint(), *broker_cert_, keys);
-    client->Send(EncodeHello(1, id));
-    EXPECT_TRUE(client->Expect(schema::Body::Welcome).has_value()) << id << ": no Welcome";
-    return client;
-  }
+  void Start(const std::string& extra = "") { StartBroker(extra); }
   // USA report: (S//REL TO USA, FVEY) for GBR, (S//REL TO USA, JPN) for JPN, (S//NF) for nobody.
   // `fvey` is portion 0's text (GBR's portion); `lifetime` seconds until expiry.
   SealedReport UsaReport(const IdentityKeys& usa, std::optional<ReportId> report_id = std::nullopt,
@@ -80,13 +61,6 @@ class BrokerTest : public ::testing::Test {
     auto sealed = Seal(in, usa.signing.secret_key, testing::CoalitionPolicy());
     EXPECT_TRUE(sealed.ok()) << sealed.status().ToString();
     return std::move(sealed).value();
-  }
-  SubmitReplyInfo Submit(WireClient& client, const std::vector<std::uint8_t>& report) {
-    client.Send(EncodeSubmit(77, report));
-    auto reply = client.Expect(schema::Body::SubmitReply);
-    EXPECT_TRUE(reply.has_value()) << "no SubmitReply; broker log:\n" << c_.BrokerLog();
-    if (!reply) return {};
-    return ToSubmitReplyInfo(*(*DecodeFrame(*reply))->body_as_SubmitReply());
   }
   // Sends a TrackRequest; returns the reply or the Error's reason.
   std::variant<TrackReplyInfo, std::string> Track(WireClient& client, const ReportId& id) {
@@ -132,10 +106,6 @@ class BrokerTest : public ::testing::Test {
     }
     return nullptr;
   }
-
-  Coalition c_;
-  zmq::context_t ctx_;
-  std::unique_ptr<Certificate> broker_cert_;
 };
 
 TEST_F(BrokerTest, UnknownKeyGetsNoServiceAndIsAudited) {

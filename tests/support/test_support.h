@@ -76,6 +76,12 @@ bool WaitFor(const std::function<bool()>& predicate,
 
 // Reads a whole file ("" when missing).
 std::string ReadFile(const std::filesystem::path& path);
+// Writes `text` as the whole file, creating its directory when needed.
+void WriteText(const std::filesystem::path& path, const std::string& text);
+// The lines of `text`, without their newlines (a last line without one counts too).
+std::vector<std::string> SplitLines(const std::string& text);
+// Each line followed by a newline.
+std::string JoinLines(const std::vector<std::string>& lines);
 
 }  // namespace tearline::testing
 

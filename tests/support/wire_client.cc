@@ -69,4 +69,39 @@ std::string WireClient::ExpectRefusalReason(Ms timeout) {
   return "";
 }
 
+void BrokerWireTest::StartBroker(const std::string& extra_config) {
+  c_.StartBroker(extra_config);
+  if (::testing::Test::HasFatalFailure()) return;
+  auto broker = ReadCertificateFile((c_.certs_dir() / "broker.cert").string());
+  ASSERT_TRUE(broker.ok()) << broker.status().ToString();
+  broker_cert_ = std::make_unique<Certificate>(*broker);
+}
+
+IdentityKeys BrokerWireTest::Keys(const std::string& id) {
+  auto k = ReadIdentitySecret(c_.certs_dir() / (id + ".secret"));
+  EXPECT_TRUE(k.ok()) << k.status().ToString();
+  return std::move(k).value();
+}
+
+Certificate BrokerWireTest::Cert(const std::string& id) {
+  return *ReadCertificateFile((c_.certs_dir() / (id + ".cert")).string());
+}
+
+std::unique_ptr<WireClient> BrokerWireTest::Connect(const std::string& id,
+                                                    const IdentityKeys& keys) {
+  auto client = std::make_unique<WireClient>(ctx_, c_.endpoint(), *broker_cert_, keys);
+  client->Send(EncodeHello(1, id));
+  EXPECT_TRUE(client->Expect(schema::Body::Welcome).has_value()) << id << ": no Welcome";
+  return client;
+}
+
+SubmitReplyInfo BrokerWireTest::Submit(WireClient& client, const std::vector<std::uint8_t>& report,
+                                       std::uint64_t request_id) {
+  client.Send(EncodeSubmit(request_id, report));
+  auto reply = client.Expect(schema::Body::SubmitReply);
+  EXPECT_TRUE(reply.has_value()) << "no SubmitReply; broker log:\n" << c_.BrokerLog();
+  if (!reply) return {};
+  return ToSubmitReplyInfo(*(*DecodeFrame(*reply))->body_as_SubmitReply());
+}
+
 }  // namespace tearline::testing

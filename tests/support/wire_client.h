@@ -1,17 +1,23 @@
 // A node's wire connection without the daemon (a DEALER over CURVE with real keys), so
-// integration tests can send exactly the frames they want to the real broker and read its answers.
+// integration tests can send exactly the frames they want to the real broker and read its answers;
+// and BrokerWireTest, the fixture of tests that talk to a Coalition's real broker that way.
 //
 // Ownership: owns its socket; the context must outlive it. Thread-safety: one thread at a time.
 #ifndef TEARLINE_TESTS_SUPPORT_WIRE_CLIENT_H_
 #define TEARLINE_TESTS_SUPPORT_WIRE_CLIENT_H_
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 #include <zmq.hpp>
 
+#include "coalition.h"
+#include "tearline/crypto/key_file.h"
 #include "tearline/crypto/keys.h"
 #include "tearline/identity/certificate.h"
 #include "tearline/wire/wire.h"
@@ -39,6 +45,26 @@ class WireClient {
 
  private:
   zmq::socket_t socket_;
+};
+
+// A Coalition (CA, certificates; the test starts the broker) and what a test needs to speak the
+// wire protocol to its broker as any of its nodes.
+class BrokerWireTest : public ::testing::Test {
+ protected:
+  // Starts the broker (with `extra_config` lines) and loads its certificate for Connect().
+  void StartBroker(const std::string& extra_config = "");
+  // The secret keys and the certificate tearline-certs issued for node `id`.
+  IdentityKeys Keys(const std::string& id);
+  Certificate Cert(const std::string& id);
+  // A connection as `id` with `keys` that has completed Hello/Welcome (a failure if no Welcome).
+  std::unique_ptr<WireClient> Connect(const std::string& id, const IdentityKeys& keys);
+  // Submits `report` and returns the broker's SubmitReply (a failure, and {}, if none comes).
+  SubmitReplyInfo Submit(WireClient& client, const std::vector<std::uint8_t>& report,
+                         std::uint64_t request_id = 77);
+
+  Coalition c_;
+  zmq::context_t ctx_;
+  std::unique_ptr<Certificate> broker_cert_;  // Set by StartBroker().
 };
 
 }  // namespace tearline::testing

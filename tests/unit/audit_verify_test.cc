@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "audit_dir_builder.h"
 #include "tearline/crypto/keys.h"
 #include "tearline/identity/certificate.h"
 #include "tearline/tlog/checkpoint.h"
@@ -23,263 +24,14 @@ namespace tearline {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::SourcePath;
-using testing::TempDir;
+using testing::AuditDirBuilder;
+using testing::ReadFile;
+using testing::WriteText;
 
-constexpr std::int64_t kBaseTime = 1764400000;
-constexpr const char* kOrigin = "tearline/audit/broker-1";
-const std::string kR1 = "0123456789abcdef0123456789abcdef";
-const std::string kR2 = "fedcba9876543210fedcba9876543210";
-
-void WriteText(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-std::string ReadText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<std::string> SplitLines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const std::size_t nl = text.find('\n', start);
-    lines.push_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return lines;
-}
-
-std::string JoinLines(const std::vector<std::string>& lines) {
-  std::string text;
-  for (const auto& l : lines) text += l + "\n";
-  return text;
-}
-
-SigningKeyPair Key() {
-  auto k = GenerateSigningKeyPair();
-  EXPECT_TRUE(k.ok());
-  return std::move(k).value();
-}
-
-// A broker-like audit directory under a TempDir.
-class AuditDirBuilder {
- public:
-  AuditDirBuilder() : dir_(tmp_.path() / "audit"), broker_(Key()), root_(Key()) {
-    fs::create_directories(dir_ / "certs");
-    CertificateFields f;
-    f.serial = 1;
-    f.role = CertRole::kRoot;
-    f.node_id = "root";
-    f.not_before = kBaseTime - 86400;
-    f.not_after = kBaseTime + 365 * 86400;
-    f.signing_key = root_.public_key;
-    auto root = IssueCertificate(root_, f);
-    EXPECT_TRUE(root.ok()) << root.status().ToString();
-    WriteBytes(dir_ / "certs" / "root.cert", root->encoded());
-    AddWitness("usa-node", "USA", 2);
-    AddWitness("gbr-node", "GBR", 3);
-    auto vkey = MakeNoteVerifierKey(kOrigin, NoteKeyType::kEd25519, broker_.public_key);
-    EXPECT_TRUE(vkey.ok());
-    WriteText(dir_ / "log.pub", FormatNoteVerifierKey(*vkey) + "\n");
-    policy_text_ = ReadText(SourcePath("deploy/policy/coalition.toml"));
-    WriteText(dir_ / "policy.toml", policy_text_);
-  }
-
-  const fs::path& dir() const { return dir_; }
-  const fs::path& tmp() const { return tmp_.path(); }
-  const SigningKeyPair& broker_key() const { return broker_; }
-
-  // `file` names the certificate file (a renewed certificate sits next to the old one).
-  void AddWitness(const std::string& id, const std::string& nation, std::uint64_t serial,
-                  const std::string& file = "") {
-    CertificateFields f;
-    f.serial = serial;
-    f.role = CertRole::kNode;
-    f.node_id = id;
-    f.nation = nation;
-    f.clearance = "SECRET";
-    f.not_before = kBaseTime - 86400;
-    f.not_after = kBaseTime + 365 * 86400;
-    witnesses_.insert_or_assign(id, Key());
-    f.signing_key = witnesses_.at(id).public_key;
-    f.encryption_key = Key().public_key;
-    f.transport_key = Key().public_key;
-    auto cert = IssueCertificate(root_, f);
-    EXPECT_TRUE(cert.ok()) << cert.status().ToString();
-    WriteBytes(dir_ / "certs" / ((file.empty() ? id : file) + ".cert"), cert->encoded());
-  }
-
-  void Add(const std::string& type, nlohmann::json fields) {
-    nlohmann::json r = nlohmann::json::object();
-    r["seq"] = lines_.size();
-    r["time"] = static_cast<double>(kBaseTime) + static_cast<double>(lines_.size()) * 1.5;
-    r["type"] = type;
-    for (auto& [k, v] : fields.items()) r[k] = v;
-    lines_.push_back(r.dump());
-  }
-
-  // The standard story: two reports, a denial, a live and a queued delivery.
-  void StandardStory() {
-    Add("broker_start", {{"broker", "broker-1"}, {"nodes", 3}, {"torn_tail_bytes", 0}});
-    Add("policy_loaded", {{"policy", "tearline-coalition"},
-                          {"policy_version", "2026.11"},
-                          {"policy_sha256", Sha256Hex(policy_text_)}});
-    Add("node_connected", {{"node", "usa-node"}});
-    Add("node_connected", {{"node", "gbr-node"}});
-    Add("accepted", {{"report_id", kR1},
-                     {"originator", "usa-node"},
-                     {"originator_nation", "USA"},
-                     {"intended_nations", {"GBR"}},
-                     {"created", kBaseTime},
-                     {"expires", kBaseTime + 86400},
-                     {"report_bytes", 900},
-                     {"portions",
-                      {{{"index", 0},
-                        {"label", "(S//REL TO USA, GBR)"},
-                        {"ciphertext_sha256", Hex('a')},
-                        {"ciphertext_bytes", 300}},
-                       {{"index", 1},
-                        {"label", "(S//NF)"},
-                        {"ciphertext_sha256", Hex('b')},
-                        {"ciphertext_bytes", 200}}}},
-                     {"policy_sha256", Sha256Hex(policy_text_)}});  // line 5
-    Add("denied", {{"report_id", kR1},
-                   {"originator", "usa-node"},
-                   {"recipient", "gbr-node"},
-                   {"nation", "GBR"},
-                   {"portion", 1},
-                   {"label", "(S//NF)"},
-                   {"reason", "NOFORN"},
-                   {"explanation", "NOFORN material is not released to other nations"}});  // 6
-    Add("delivered", Delivery(kR1, "usa-node", "USA", "gbr-node", "GBR",
-                              {{{"index", 0}, {"label", "(S//REL TO USA, GBR)"}}}));  // line 7
-    Add("accepted", {{"report_id", kR2},
-                     {"originator", "gbr-node"},
-                     {"originator_nation", "GBR"},
-                     {"intended_nations", {"USA", "FRA"}},
-                     {"created", kBaseTime},
-                     {"expires", kBaseTime + 9000},
-                     {"report_bytes", 500},
-                     {"portions",
-                      {{{"index", 0},
-                        {"label", "(C//REL TO USA, FRA, GBR)"},
-                        {"ciphertext_sha256", Hex('c')},
-                        {"ciphertext_bytes", 100}}}},
-                     {"policy_sha256", Sha256Hex(policy_text_)}});  // line 8
-    Add("queued", Delivery(kR2, "gbr-node", "GBR", "fra-node", "FRA",
-                           {{{"index", 0}, {"label", "(C//REL TO USA, FRA, GBR)"}}}));  // line 9
-    Add("delivered", Delivery(kR2, "gbr-node", "GBR", "usa-node", "USA",
-                              {{{"index", 0}, {"label", "(C//REL TO USA, FRA, GBR)"}}}));     // 10
-    Add("node_connected", {{"node", "fra-node"}});                                            // 11
-    Add("delivered", {{"report_id", kR2}, {"recipient", "fra-node"}, {"from_queue", true}});  // 12
-    Add("acknowledged", {{"report_id", kR2}, {"recipient", "fra-node"}, {"signature", Hex('d')}});
-    Add("rejected_input", {{"node", "usa-node"},
-                           {"reason", "LABEL_SYNTAX"},
-                           {"explanation", "bad marking"}});  // line 14
-    Add("connection_refused", {{"peer_address", "127.0.0.1"},
-                               {"client_key", Hex('e')},
-                               {"reason", "AUTH_UNKNOWN_KEY"},
-                               {"explanation", "unknown key"}});
-  }
-
-  static nlohmann::json Delivery(const std::string& id, const std::string& originator,
-                                 const std::string& onation, const std::string& recipient,
-                                 const std::string& nation, nlohmann::json portions) {
-    return {{"report_id", id},        {"originator", originator}, {"originator_nation", onation},
-            {"recipient", recipient}, {"nation", nation},         {"clearance", "SECRET"},
-            {"portions", portions}};
-  }
-
-  static std::string Hex(char c) { return std::string(64, c); }
-
-  // Writes log.jsonl, a checkpoint for each size in `sizes` (default: every size), the latest
-  // checkpoint, and cosignatures {size -> witness}.
-  void Finish(std::vector<std::uint64_t> sizes = {},
-              std::multimap<std::uint64_t, std::string> cosign = {}) {
-    WriteText(dir_ / "log.jsonl", JoinLines(lines_));
-    if (sizes.empty()) {
-      for (std::uint64_t n = 1; n <= lines_.size(); ++n) sizes.push_back(n);
-    }
-    SignCheckpoints(sizes);
-    for (const auto& [size, witness] : cosign) CosignFile(size, witness);
-  }
-
-  // Signs checkpoints over the log as it is on disk now (what a dishonest broker does after
-  // rewriting history).
-  void SignCheckpoints(const std::vector<std::uint64_t>& sizes) {
-    const auto lines = SplitLines(ReadText(dir_ / "log.jsonl"));
-    MerkleTree tree;
-    for (const auto& l : lines) {
-      tree.Append(LeafHash(std::span<const std::uint8_t>(
-          reinterpret_cast<const std::uint8_t*>(l.data()), l.size())));
-    }
-    fs::remove_all(dir_ / "checkpoints");
-    fs::create_directories(dir_ / "checkpoints");
-    for (std::uint64_t n : sizes) {
-      auto note = SignedCheckpoint(tree, n);
-      WriteText(dir_ / "checkpoints" / std::to_string(n), note);
-      WriteText(dir_ / "checkpoint", note);
-    }
-  }
-
-  std::string SignedCheckpoint(const MerkleTree& tree, std::uint64_t n) {
-    Checkpoint cp{kOrigin, n, *tree.RootAt(n), {}};
-    auto note = SignCheckpoint(cp, kOrigin, broker_);
-    EXPECT_TRUE(note.ok()) << note.status().ToString();
-    return *note;
-  }
-
-  Checkpoint CheckpointOnDisk(std::uint64_t size) {
-    auto body = ParseSignedNote(ReadText(dir_ / "checkpoints" / std::to_string(size)));
-    EXPECT_TRUE(body.ok());
-    auto cp = ParseCheckpointBody(body->text);
-    EXPECT_TRUE(cp.ok());
-    return *cp;
-  }
-
-  std::string CosignLine(std::uint64_t size, const std::string& witness) {
-    auto line = Cosign(CheckpointOnDisk(size), witness, witnesses_.at(witness),
-                       static_cast<std::uint64_t>(kBaseTime + 100));
-    EXPECT_TRUE(line.ok()) << line.status().ToString();
-    return *line;
-  }
-
-  void CosignFile(std::uint64_t size, const std::string& witness) {
-    WriteText(dir_ / "cosignatures" / (std::to_string(size) + "." + witness),
-              CosignLine(size, witness));
-  }
-
-  // What a witness keeps: the checkpoint it cosigned, with its cosignature appended.
-  fs::path SaveTrusted(std::uint64_t size, const std::string& witness) {
-    const fs::path path = tmp_.path() / ("trusted-" + std::to_string(size));
-    WriteText(path,
-              ReadText(dir_ / "checkpoints" / std::to_string(size)) + CosignLine(size, witness));
-    return path;
-  }
-
-  std::vector<std::string> Lines() const { return SplitLines(ReadText(dir_ / "log.jsonl")); }
-  void SetLines(const std::vector<std::string>& lines) {
-    WriteText(dir_ / "log.jsonl", JoinLines(lines));
-  }
-  std::size_t size() const { return lines_.size(); }
-
- private:
-  static void WriteBytes(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
-    WriteText(path, std::string(bytes.begin(), bytes.end()));
-  }
-
-  TempDir tmp_;
-  fs::path dir_;
-  SigningKeyPair broker_;
-  SigningKeyPair root_;
-  std::map<std::string, SigningKeyPair> witnesses_;
-  std::string policy_text_;
-  std::vector<std::string> lines_;
-};
+constexpr std::int64_t kBaseTime = testing::kAuditBaseTime;
+constexpr const char* kOrigin = testing::kAuditOrigin;
+const std::string& kR1 = testing::kAuditReport1;
+const std::string& kR2 = testing::kAuditReport2;
 
 AuditVerifyResult Verify(const AuditDirBuilder& b, std::vector<fs::path> trusted = {}) {
   AuditVerifyOptions options;
@@ -440,7 +192,7 @@ TEST(AuditVerifyTest, TornLastLineIsNamed) {
   AuditDirBuilder b;
   b.StandardStory();
   b.Finish();
-  std::string text = ReadText(b.dir() / "log.jsonl");
+  std::string text = ReadFile(b.dir() / "log.jsonl");
   text.resize(text.size() - 10);
   WriteText(b.dir() / "log.jsonl", text);
   ExpectFailure(Verify(b), "AUDIT_TORN_TAIL", 15);
@@ -555,7 +307,7 @@ TEST(AuditVerifyTest, ChangedPolicyFileIsNamedAtPolicyLoaded) {
   AuditDirBuilder b;
   b.StandardStory();
   b.Finish();
-  WriteText(b.dir() / "policy.toml", ReadText(b.dir() / "policy.toml") + "\n# edited\n");
+  WriteText(b.dir() / "policy.toml", ReadFile(b.dir() / "policy.toml") + "\n# edited\n");
   ExpectFailure(Verify(b), "POLICY_DIGEST_MISMATCH", 2);
 }
 
@@ -564,7 +316,7 @@ TEST(AuditVerifyTest, ForgedCheckpointSignatureIsNamed) {
   b.StandardStory();
   b.Finish();
   // A checkpoint signed by someone else's key under the log's name.
-  SigningKeyPair other = Key();
+  SigningKeyPair other = testing::NewSigningKey();
   MerkleTree tree;
   for (const auto& l : b.Lines()) {
     tree.Append(LeafHash(
@@ -583,7 +335,7 @@ TEST(AuditVerifyTest, StaleLatestCheckpointIsReported) {
   AuditDirBuilder b;
   b.StandardStory();
   b.Finish({4, 9});
-  WriteText(b.dir() / "checkpoint", ReadText(b.dir() / "checkpoints" / "4"));
+  WriteText(b.dir() / "checkpoint", ReadFile(b.dir() / "checkpoints" / "4"));
   auto r = Verify(b);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.failure->reason, "CHECKPOINT_LATEST_STALE");

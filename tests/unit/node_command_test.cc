@@ -13,32 +13,20 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "node_cli.h"
 #include "test_support.h"
 
 namespace tearline::node {
 namespace {
 
+using tearline::testing::CliResult;
 using tearline::testing::TempDir;
 
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
 CliResult Cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "tearline-node");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  std::ostringstream out;
-  std::ostringstream err;
-  CliResult r;
-  r.code = RunNodeCommand(static_cast<int>(argv.size()), argv.data(), out, err);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
+  return tearline::testing::RunNodeCli(std::move(args));
 }
 
 class NodeCommandTest : public ::testing::Test {

@@ -42,10 +42,12 @@ TEST(SocketMonitorTest, ReportsHandshakeSuccessAndRefusal) {
     auto client = ConnectCurveDealer(ctx, {.endpoint = router->endpoint(),
                                            .server_key = server_keys.public_key,
                                            .public_key = keys->public_key,
-                                           .secret_key = Span(keys->secret_key)});
+                                           .secret_key = Span(keys->secret_key),
+                                           .defer_connect = true});
     ASSERT_TRUE(client.ok());
     auto monitor = SocketMonitor::Attach(ctx, *client, "monitor-test");
     ASSERT_TRUE(monitor.ok()) << monitor.status().ToString();
+    ASSERT_TRUE(client->Connect(router->endpoint()).ok());
     if (keys == &good) {
       EXPECT_TRUE(SawEvent(*monitor, TransportEvent::kHandshakeSucceeded));
     } else {

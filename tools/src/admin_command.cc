@@ -1,10 +1,11 @@
 #include "tearline/tools/admin_command.h"
 
 #include <CLI/CLI.hpp>
-#include <zmq.hpp>
 
+#include "tearline/base/encoding.h"
 #include "tearline/crypto/key_file.h"
 #include "tearline/identity/certificate.h"
+#include "tearline/net/socket.h"
 #include "tearline/tools/cli_common.h"
 #include "tearline/wire/wire.h"
 
@@ -14,19 +15,16 @@ namespace {
 constexpr std::string_view kProgram = "tearline-admin";
 
 // The next frame other than Pong within `timeout_ms`, copied (empty when none came).
-std::vector<std::uint8_t> NextFrame(zmq::socket_t& s, int timeout_ms) {
+std::vector<std::uint8_t> NextFrame(net::Socket& s, int timeout_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (true) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return {};
-    zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 1, left);
-    if ((items[0].revents & ZMQ_POLLIN) == 0) return {};
-    zmq::message_t m;
-    if (!s.recv(m)) return {};
-    std::vector<std::uint8_t> bytes(static_cast<const std::uint8_t*>(m.data()),
-                                    static_cast<const std::uint8_t*>(m.data()) + m.size());
+    if (left.count() <= 0 || !s.WaitReadable(left)) return {};
+    auto parts = s.TryReceive();
+    if (!parts) return {};
+    const auto got = (*parts)[0].bytes();
+    std::vector<std::uint8_t> bytes(got.begin(), got.end());
     auto frame = DecodeFrame(bytes);
     if (frame.ok() && (*frame)->body_type() == schema::Body::Pong) continue;
     return bytes;
@@ -34,14 +32,7 @@ std::vector<std::uint8_t> NextFrame(zmq::socket_t& s, int timeout_ms) {
 }
 
 std::string HexOf(const flatbuffers::Vector<std::uint8_t>* v) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  if (v == nullptr) return s;
-  for (std::uint8_t b : *v) {
-    s += kDigits[b >> 4];
-    s += kDigits[b & 15];
-  }
-  return s;
+  return v == nullptr ? std::string() : ToHex({v->data(), v->size()});
 }
 
 // Prints the broker's answer to a --frame probe; returns the exit code.
@@ -98,53 +89,46 @@ int Probe(const std::string& endpoint, const std::string& broker_cert_path,
     PrintError(err, kProgram, keys.status());
     return kExitInvalid;
   }
-  try {
-    zmq::context_t ctx;
-    zmq::socket_t s(ctx, zmq::socket_type::dealer);
-    s.set(zmq::sockopt::linger, 0);
-    s.set(zmq::sockopt::curve_serverkey,
-          zmq::const_buffer(broker->fields().transport_key.data(), 32));
-    s.set(zmq::sockopt::curve_publickey, zmq::const_buffer(keys->transport.public_key.data(), 32));
-    s.set(zmq::sockopt::curve_secretkey,
-          zmq::const_buffer(keys->transport.secret_key.data(), keys->transport.secret_key.size()));
-    s.connect(endpoint);
-    auto hello = EncodeHello(1, node_id);
-    s.send(zmq::buffer(hello), zmq::send_flags::dontwait);
-    zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 1, std::chrono::milliseconds(timeout_ms));
-    if ((items[0].revents & ZMQ_POLLIN) != 0) {
-      zmq::message_t m;
-      if (s.recv(m)) {
-        std::vector<std::uint8_t> storage;
-        auto frame = DecodeFrame(
-            AlignedForDecode({static_cast<const std::uint8_t*>(m.data()), m.size()}, storage));
-        if (frame.ok() && (*frame)->body_type() == schema::Body::Welcome) {
-          out << "SERVED\n";
-          if (frame_path.empty()) return kExitOk;
-          s.send(zmq::buffer(frame_bytes), zmq::send_flags::none);
-          return PrintAnswer(NextFrame(s, timeout_ms), timeout_ms, out);
-        }
-        if (frame.ok() && (*frame)->body_type() == schema::Body::SubmitReply) {
-          // The broker answers a refused request that carries a request id this way.
-          SubmitReplyInfo info = ToSubmitReplyInfo(*(*frame)->body_as_SubmitReply());
-          out << "REFUSED: " << info.error_reason << ": " << info.error_message << "\n";
-          return kExitNegative;
-        }
-        if (frame.ok() && (*frame)->body_type() == schema::Body::Error) {
-          const auto* e = (*frame)->body_as_Error();
-          out << "REFUSED: " << (e->reason() ? e->reason()->str() : "") << ": "
-              << (e->message() ? e->message()->str() : "") << "\n";
-          return kExitNegative;
-        }
-      }
-    }
-    out << "REFUSED: no answer from the broker within " << timeout_ms
-        << " ms (the broker did not accept this key, or is not reachable)\n";
-    return kExitNegative;
-  } catch (const zmq::error_t& e) {
-    PrintError(err, kProgram, std::string("ZMQ: ") + e.what());
+  net::Context ctx;
+  auto socket = net::ConnectCurveDealer(
+      ctx, {.endpoint = endpoint,
+            .server_key = broker->fields().transport_key,
+            .public_key = keys->transport.public_key,
+            .secret_key = {keys->transport.secret_key.data(), keys->transport.secret_key.size()},
+            .immediate = false});
+  if (!socket.ok()) {
+    PrintError(err, kProgram, socket.status());
     return kExitInvalid;
   }
+  net::Socket& s = *socket;
+  (void)s.Send(EncodeHello(1, node_id));
+  if (s.WaitReadable(std::chrono::milliseconds(timeout_ms))) {
+    if (auto parts = s.TryReceive()) {
+      std::vector<std::uint8_t> storage;
+      auto frame = DecodeFrame(AlignedForDecode((*parts)[0].bytes(), storage));
+      if (frame.ok() && (*frame)->body_type() == schema::Body::Welcome) {
+        out << "SERVED\n";
+        if (frame_path.empty()) return kExitOk;
+        (void)s.Send(frame_bytes);
+        return PrintAnswer(NextFrame(s, timeout_ms), timeout_ms, out);
+      }
+      if (frame.ok() && (*frame)->body_type() == schema::Body::SubmitReply) {
+        // The broker answers a refused request that carries a request id this way.
+        SubmitReplyInfo info = ToSubmitReplyInfo(*(*frame)->body_as_SubmitReply());
+        out << "REFUSED: " << info.error_reason << ": " << info.error_message << "\n";
+        return kExitNegative;
+      }
+      if (frame.ok() && (*frame)->body_type() == schema::Body::Error) {
+        const auto* e = (*frame)->body_as_Error();
+        out << "REFUSED: " << (e->reason() ? e->reason()->str() : "") << ": "
+            << (e->message() ? e->message()->str() : "") << "\n";
+        return kExitNegative;
+      }
+    }
+  }
+  out << "REFUSED: no answer from the broker within " << timeout_ms
+      << " ms (the broker did not accept this key, or is not reachable)\n";
+  return kExitNegative;
 }
 
 }  // namespace
@@ -164,15 +148,7 @@ int RunAdminCommand(int argc, const char* const* argv, std::ostream& out, std::o
                     "After Hello, send this file's bytes as one raw frame and print the answer");
   probe->add_option("--timeout-ms", timeout_ms, "How long to wait for an answer")
       ->check(CLI::Range(100, 60000));
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    out << app.help();
-    return kExitOk;
-  } catch (const CLI::ParseError& e) {
-    PrintError(err, kProgram, std::string(e.what()) + " (see --help)");
-    return kExitInvalid;
-  }
+  if (auto exit_code = ParseCommandLine(app, argc, argv, out, err)) return *exit_code;
   return Probe(endpoint, broker_cert, secret, node_id, frame_path, timeout_ms, out, err);
 }
 

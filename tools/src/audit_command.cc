@@ -29,8 +29,7 @@ int LoadFailed(std::ostream& out, const AuditLoadError& e) {
 }
 
 int Usage(std::ostream& err, const std::string& message) {
-  PrintError(err, kProgram, message + " (see --help)");
-  return kExitInvalid;
+  return cli::Fail(err, kProgram, InvalidArgument("USAGE", message + " (see --help)"));
 }
 
 bool IsReportId(const std::string& s) {
@@ -377,17 +376,7 @@ int RunAuditCommand(int argc, const char* const* argv, std::ostream& out, std::o
   report->add_option("--html", html, "Write a self-contained HTML page to FILE");
   report->add_flag("--text", text, "Print the summary as text");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    out << app.help();
-    return kExitOk;
-  } catch (const CLI::CallForAllHelp&) {
-    out << app.help("", CLI::AppFormatMode::All);
-    return kExitOk;
-  } catch (const CLI::ParseError& e) {
-    return Usage(err, e.what());
-  }
+  if (auto exit_code = ParseCommandLine(app, argc, argv, out, err)) return *exit_code;
 
   AuditVerifyOptions options;
   options.dir = dir;

@@ -41,10 +41,7 @@ constexpr int kMaxDays = 36500;
 std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
 
 // Every helper returns Status; this is the common failure exit.
-int Fail(std::ostream& err, const Status& status) {
-  PrintError(err, kProgram, status);
-  return kExitInvalid;
-}
+int Fail(std::ostream& err, const Status& status) { return cli::Fail(err, kProgram, status); }
 
 std::int64_t Now(std::optional<std::int64_t> override_now) {
   return override_now ? *override_now : static_cast<std::int64_t>(std::time(nullptr));
@@ -478,22 +475,7 @@ int RunCertsCommand(int argc, const char* const* argv, std::ostream& out, std::o
     sub->add_option("--policy", policy_path, "Coalition policy file");
   }
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    out << app.help();
-    return kExitOk;
-  } catch (const CLI::CallForAllHelp&) {
-    out << app.help("", CLI::AppFormatMode::All);
-    return kExitOk;
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) {
-      out << app.help();
-      return kExitOk;
-    }
-    PrintError(err, kProgram, std::string(e.what()) + " (see --help)");
-    return kExitInvalid;
-  }
+  if (auto exit_code = ParseCommandLine(app, argc, argv, out, err)) return *exit_code;
   if (Status st = InitCrypto(); !st.ok()) return Fail(err, st);
 
   if (*init_cmd) return InitCa(init, out, err);

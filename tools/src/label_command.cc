@@ -20,10 +20,7 @@ Result<Marking> ParseOrReport(const std::string& text, const Policy& policy) {
   return marking;
 }
 
-int Fail(std::ostream& err, const Status& status) {
-  PrintError(err, kProgram, status);
-  return kExitInvalid;
-}
+int Fail(std::ostream& err, const Status& status) { return cli::Fail(err, kProgram, status); }
 
 }  // namespace
 
@@ -83,18 +80,7 @@ int RunLabelCommand(int argc, const char* const* argv, std::ostream& out, std::o
     sub->add_flag("--json", json, "Print one JSON object instead of text");
   }
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    out << app.help();
-    return kExitOk;
-  } catch (const CLI::CallForAllHelp& e) {
-    out << app.help("", CLI::AppFormatMode::All);
-    return kExitOk;
-  } catch (const CLI::ParseError& e) {
-    PrintError(err, kProgram, std::string(e.what()) + " (see --help)");
-    return kExitInvalid;
-  }
+  if (auto exit_code = ParseCommandLine(app, argc, argv, out, err)) return *exit_code;
 
   auto policy = LoadPolicy(policy_path);
   if (!policy.ok()) return Fail(err, policy.status());

@@ -9,6 +9,7 @@
 
 #include "envelope_codec.h"
 #include "tearline/labels/release.h"
+#include "tearline/labels/release_plan.h"
 #include "tearline/schemas/envelope_generated.h"
 
 namespace tearline {
@@ -84,6 +85,11 @@ Status ValidateSealInput(const SealInput& in, const SecretBytes& sign_sk, const 
 }
 
 Result<std::vector<PreparedPortion>> PreparePortions(const SealInput& in, const Policy& policy) {
+  std::vector<Recipient> who;
+  who.reserve(in.recipients.size());
+  for (const SealRecipient& rec : in.recipients) {
+    who.push_back(Recipient{rec.nation, rec.clearance, in.originator_nation});
+  }
   std::vector<PreparedPortion> out;
   out.reserve(in.portions.size());
   for (std::size_t i = 0; i < in.portions.size(); ++i) {
@@ -102,12 +108,16 @@ Result<std::vector<PreparedPortion>> PreparePortions(const SealInput& in, const 
     if (portion.plaintext.empty()) {
       return InvalidArgument("ENVELOPE_EMPTY_PORTION", where + ": content is empty");
     }
-    auto decide = [&](std::size_t r) -> Result<ReleaseDecision> {
-      const SealRecipient& rec = in.recipients[r];
-      Recipient who{rec.nation, rec.clearance, in.originator_nation};
-      auto d = DecideRelease(p.label, who, policy);
-      if (!d.ok()) return d.status().WithContext(where + ": recipient " + rec.node_id);
-      return d;
+    // Planned one portion at a time so that a portion's own faults are reported before the
+    // release rules' verdict on it, as callers have always seen them.
+    const ReleasePlan plan = PlanRelease(std::span<const Label>(&p.label, 1), who, policy);
+    // The verdict on this portion for recipient r: nullptr when released.
+    auto withheld = [&](std::size_t r) -> const WithheldPortion* {
+      const auto& w = plan.recipients[r].withheld;
+      return w.empty() ? nullptr : &w.front();
+    };
+    auto undecidable = [&](std::size_t r, const WithheldPortion& w) {
+      return w.error.WithContext(where + ": recipient " + in.recipients[r].node_id);
     };
     if (portion.recipients.has_value()) {
       std::set<std::size_t> chosen;
@@ -119,20 +129,23 @@ Result<std::vector<PreparedPortion>> PreparePortions(const SealInput& in, const 
                                  where + ": recipient " + node + " is not among the recipients");
         }
         const auto r = static_cast<std::size_t>(it - in.recipients.begin());
-        TEARLINE_ASSIGN_OR_RETURN(ReleaseDecision d, decide(r));
-        if (!d.release) {
+        if (const WithheldPortion* w = withheld(r); w != nullptr) {
+          if (!w->error.ok()) return undecidable(r, *w);
           return PermissionDenied("ENVELOPE_RELEASE_DENIED",
                                   where + " " + p.marking + ": recipient " + node + " (" +
-                                      it->nation + "): " + std::string(DenyReasonName(d.reason)) +
-                                      ": " + d.explanation);
+                                      it->nation + "): " + std::string(DenyReasonName(w->reason)) +
+                                      ": " + w->explanation);
         }
         chosen.insert(r);
       }
       p.recipients.assign(chosen.begin(), chosen.end());
     } else {
       for (std::size_t r = 0; r < in.recipients.size(); ++r) {
-        TEARLINE_ASSIGN_OR_RETURN(ReleaseDecision d, decide(r));
-        if (d.release) p.recipients.push_back(r);
+        if (const WithheldPortion* w = withheld(r); w != nullptr) {
+          if (!w->error.ok()) return undecidable(r, *w);
+          continue;
+        }
+        p.recipients.push_back(r);
       }
     }
     out.push_back(std::move(p));

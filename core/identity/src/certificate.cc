@@ -12,6 +12,7 @@
 #include <system_error>
 #include <utility>
 
+#include "signed_container.h"
 #include "tearline/base/encoding.h"
 #include "tearline/schemas/certificate_generated.h"
 
@@ -19,7 +20,7 @@ namespace tearline {
 namespace {
 
 constexpr char kBodyIdentifier[] = "TLCB";
-constexpr char kCertIdentifier[] = "TLCT";
+constexpr identity_internal::SignedContainerFormat kFormat{"TLCT", kBodyIdentifier, "certificate"};
 
 Status Malformed(const std::string& why) {
   return InvalidArgument("CERT_MALFORMED", "certificate is malformed: " + why);
@@ -92,15 +93,8 @@ std::vector<std::uint8_t> EncodeBody(const CertificateFields& f, const PublicKey
   return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
 }
 
-// The single canonical outer layout; Decode insists on it byte for byte.
 std::vector<std::uint8_t> EncodeOuter(std::span<const std::uint8_t> body, const Signature& sig) {
-  flatbuffers::FlatBufferBuilder fbb(body.size() + 128);
-  // 8-byte alignment lets readers use the nested body in place (it holds 64-bit fields).
-  fbb.ForceVectorAlignment(body.size(), sizeof(std::uint8_t), 8);
-  const auto body_vec = fbb.CreateVector(body.data(), body.size());
-  const auto sig_vec = fbb.CreateVector(sig.data(), sig.size());
-  fbb.Finish(schema::CreateCertificate(fbb, body_vec, sig_vec), kCertIdentifier);
-  return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
+  return identity_internal::EncodeSignedContainer(body, sig, kFormat, schema::CreateCertificate);
 }
 
 bool CopyKey(const flatbuffers::Vector<std::uint8_t>* v, PublicKey& out) {
@@ -154,32 +148,13 @@ Result<Certificate> Certificate::Decode(std::span<const std::uint8_t> bytes) {
                       std::to_string(kMaxCertificateSize) + "-byte limit");
   }
   Certificate cert;
-  // Own, suitably aligned copy: the Verifier checks alignment against real addresses.
-  cert.encoded_.assign(bytes.begin(), bytes.end());
-  {
-    flatbuffers::Verifier::Options opts;
-    opts.max_depth = 4;
-    opts.max_tables = 4;
-    opts.check_nested_flatbuffers = false;  // Verified below with its own limits.
-    flatbuffers::Verifier verifier(cert.encoded_.data(), cert.encoded_.size(), opts);
-    if (cert.encoded_.size() < 8 || !verifier.VerifyBuffer<schema::Certificate>(kCertIdentifier)) {
-      return Malformed("not a Tearline certificate (FlatBuffers verification failed)");
-    }
+  identity_internal::SignedParts parts;
+  if (auto problem =
+          identity_internal::SplitSignedContainer<schema::Certificate, schema::CertificateBody>(
+              bytes, kFormat, parts)) {
+    return Malformed(*problem);
   }
-  const auto* outer = flatbuffers::GetRoot<schema::Certificate>(cert.encoded_.data());
-  if (outer->signature()->size() != kSignatureSize) return Malformed("signature is not 64 bytes");
-  std::memcpy(cert.signature_.data(), outer->signature()->data(), kSignatureSize);
-  cert.body_.assign(outer->body()->begin(), outer->body()->end());
-  {
-    flatbuffers::Verifier::Options opts;
-    opts.max_depth = 4;
-    opts.max_tables = 4;
-    flatbuffers::Verifier verifier(cert.body_.data(), cert.body_.size(), opts);
-    if (cert.body_.size() < 8 || !verifier.VerifyBuffer<schema::CertificateBody>(kBodyIdentifier)) {
-      return Malformed("body failed FlatBuffers verification");
-    }
-  }
-  const auto* b = flatbuffers::GetRoot<schema::CertificateBody>(cert.body_.data());
+  const auto* b = flatbuffers::GetRoot<schema::CertificateBody>(parts.body.data());
   if (b->version() != kCertificateVersion) {
     return Malformed("unsupported version " + std::to_string(b->version()));
   }
@@ -212,9 +187,12 @@ Result<Certificate> Certificate::Decode(std::span<const std::uint8_t> bytes) {
     }
   }
   if (auto problem = FieldProblem(f, cert.issuer_key_)) return Malformed(*problem);
-  if (EncodeOuter(cert.body_, cert.signature_) != cert.encoded_) {
+  if (!identity_internal::IsCanonicalSignedContainer(parts, kFormat, schema::CreateCertificate)) {
     return Malformed("outer encoding is not canonical");
   }
+  cert.encoded_ = std::move(parts.encoded);
+  cert.body_ = std::move(parts.body);
+  cert.signature_ = parts.signature;
   return cert;
 }
 

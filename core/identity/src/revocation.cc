@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "signed_container.h"
 #include "tearline/identity/certificate.h"
 #include "tearline/schemas/certificate_generated.h"
 
@@ -13,7 +14,9 @@ namespace tearline {
 namespace {
 
 constexpr char kBodyIdentifier[] = "TLRB";
-constexpr char kListIdentifier[] = "TLRL";
+constexpr identity_internal::SignedContainerFormat kFormat{
+    "TLRL", kBodyIdentifier, "revocation list",
+    static_cast<flatbuffers::uoffset_t>(kMaxRevocationEntries + 2)};
 
 Status Malformed(const std::string& why) {
   return InvalidArgument("REVOCATION_MALFORMED", "revocation list is malformed: " + why);
@@ -37,12 +40,7 @@ std::vector<std::uint8_t> EncodeBody(std::uint64_t sequence, std::int64_t issued
 }
 
 std::vector<std::uint8_t> EncodeOuter(std::span<const std::uint8_t> body, const Signature& sig) {
-  flatbuffers::FlatBufferBuilder fbb(body.size() + 128);
-  fbb.ForceVectorAlignment(body.size(), sizeof(std::uint8_t), 8);
-  const auto body_vec = fbb.CreateVector(body.data(), body.size());
-  const auto sig_vec = fbb.CreateVector(sig.data(), sig.size());
-  fbb.Finish(schema::CreateRevocationList(fbb, body_vec, sig_vec), kListIdentifier);
-  return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
+  return identity_internal::EncodeSignedContainer(body, sig, kFormat, schema::CreateRevocationList);
 }
 
 }  // namespace
@@ -80,33 +78,13 @@ Result<RevocationList> RevocationList::Decode(std::span<const std::uint8_t> byte
                   "revocation list exceeds the size limit");
   }
   RevocationList list;
-  list.encoded_.assign(bytes.begin(), bytes.end());
-  {
-    flatbuffers::Verifier::Options opts;
-    opts.max_depth = 4;
-    opts.max_tables = 4;
-    opts.check_nested_flatbuffers = false;
-    flatbuffers::Verifier verifier(list.encoded_.data(), list.encoded_.size(), opts);
-    if (list.encoded_.size() < 8 ||
-        !verifier.VerifyBuffer<schema::RevocationList>(kListIdentifier)) {
-      return Malformed("not a Tearline revocation list (FlatBuffers verification failed)");
-    }
+  identity_internal::SignedParts parts;
+  if (auto problem = identity_internal::SplitSignedContainer<schema::RevocationList,
+                                                             schema::RevocationListBody>(
+          bytes, kFormat, parts)) {
+    return Malformed(*problem);
   }
-  const auto* outer = flatbuffers::GetRoot<schema::RevocationList>(list.encoded_.data());
-  if (outer->signature()->size() != kSignatureSize) return Malformed("signature is not 64 bytes");
-  std::memcpy(list.signature_.data(), outer->signature()->data(), kSignatureSize);
-  list.body_.assign(outer->body()->begin(), outer->body()->end());
-  {
-    flatbuffers::Verifier::Options opts;
-    opts.max_depth = 4;
-    opts.max_tables = static_cast<flatbuffers::uoffset_t>(kMaxRevocationEntries + 2);
-    flatbuffers::Verifier verifier(list.body_.data(), list.body_.size(), opts);
-    if (list.body_.size() < 8 ||
-        !verifier.VerifyBuffer<schema::RevocationListBody>(kBodyIdentifier)) {
-      return Malformed("body failed FlatBuffers verification");
-    }
-  }
-  const auto* b = flatbuffers::GetRoot<schema::RevocationListBody>(list.body_.data());
+  const auto* b = flatbuffers::GetRoot<schema::RevocationListBody>(parts.body.data());
   if (b->version() != kRevocationListVersion) {
     return Malformed("unsupported version " + std::to_string(b->version()));
   }
@@ -132,9 +110,13 @@ Result<RevocationList> RevocationList::Decode(std::span<const std::uint8_t> byte
       list.entries_.push_back(std::move(entry));
     }
   }
-  if (EncodeOuter(list.body_, list.signature_) != list.encoded_) {
+  if (!identity_internal::IsCanonicalSignedContainer(parts, kFormat,
+                                                     schema::CreateRevocationList)) {
     return Malformed("outer encoding is not canonical");
   }
+  list.encoded_ = std::move(parts.encoded);
+  list.body_ = std::move(parts.body);
+  list.signature_ = parts.signature;
   return list;
 }
 

@@ -155,6 +155,17 @@ bool Socket::WaitReadable(std::chrono::milliseconds timeout) {
   return (item.revents & ZMQ_POLLIN) != 0;
 }
 
+Status Socket::Connect(const std::string& endpoint) {
+  if (!impl_) return InvalidArgument("NET_CONNECT", "the socket is closed");
+  try {
+    impl_->socket.connect(endpoint);
+    impl_->endpoint = endpoint;
+    return Status::Ok();
+  } catch (const zmq::error_t& e) {
+    return InvalidArgument("NET_CONNECT", "cannot connect to " + endpoint + ": " + e.what());
+  }
+}
+
 Socket SocketAccess::Make(Context& ctx, zmq::socket_type type) {
   Socket s;
   s.impl_ = std::make_unique<Socket::Impl>(Socket::Impl{zmq::socket_t(ctx.impl_->ctx, type), {}});
@@ -223,8 +234,8 @@ Result<Socket> ConnectCurveDealer(Context& ctx, const CurveClientOptions& o) {
     s.set(zmq::sockopt::curve_serverkey, Buffer(o.server_key));
     s.set(zmq::sockopt::curve_publickey, Buffer(o.public_key));
     s.set(zmq::sockopt::curve_secretkey, Buffer(o.secret_key));
-    s.connect(o.endpoint);
     SocketAccess::SetEndpoint(socket, o.endpoint);
+    if (!o.defer_connect) s.connect(o.endpoint);
     return socket;
   } catch (const zmq::error_t& e) {
     return InvalidArgument("NET_CONNECT",

@@ -1,5 +1,6 @@
 #include "tearline/net/socket_monitor.h"
 
+#include <atomic>
 #include <cstring>
 #include <utility>
 
@@ -45,7 +46,9 @@ SocketMonitor& SocketMonitor::operator=(SocketMonitor&& o) noexcept {
 }
 
 Result<SocketMonitor> SocketMonitor::Attach(Context& ctx, Socket& socket, const std::string& name) {
-  const std::string endpoint = "inproc://" + name;
+  // A fresh inproc name each time: libzmq may hold a stopped monitor's name for a while.
+  static std::atomic<std::uint64_t> counter{0};
+  const std::string endpoint = "inproc://" + name + "-" + std::to_string(++counter);
   try {
     if (zmq_socket_monitor(socket.native(), endpoint.c_str(),
                            ZMQ_EVENT_CONNECTED | ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |

@@ -40,8 +40,10 @@ struct RoutingPlan {
 };
 
 // Decides per intended nation, per node of that nation (excluding the originator node), per
-// portion: DecideRelease(label, {nation, node clearance, originator nation}), and additionally
-// that the originator wrapped the portion key for that node (reason NOT_ENCRYPTED_FOR_RECIPIENT).
+// portion: the release plan (tearline/labels/release_plan.h, DecideRelease(label, {nation, node
+// clearance, originator nation}) per pair; an undecidable pair is withheld with its RELEASE_*
+// reason), and additionally that the originator wrapped the portion key for that node (reason
+// NOT_ENCRYPTED_FOR_RECIPIENT).
 // Errors: ROUTING_BAD_LABEL when a portion label does not parse under the policy (the report is
 // rejected as a whole; the sender's node should never have produced it).
 Result<RoutingPlan> PlanRouting(const ReportView& report, const Directory& directory,

@@ -48,7 +48,7 @@
 // For a received report the node knows no record number (the broker does not tell recipients):
 // `prove` says so and exits 1 unless --seq is given.
 //
-// Exit codes:
+// Exit codes (tearline/cli/exit_codes.h):
 //   0  run: stopped cleanly; send: every recipient got at least one portion (DELIVERED or
 //      QUEUED); inbox/read: answered; status: daemon running and connected to the broker.
 //   1  send: some recipient got nothing (DENIED), or the report was not sent (BROKER_UNAVAILABLE
@@ -71,12 +71,14 @@
 
 #include <ostream>
 
+#include "tearline/cli/exit_codes.h"
+
 namespace tearline::node {
 
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitNegative = 1;
-inline constexpr int kExitInvalid = 2;
-inline constexpr int kExitPending = 3;
+using cli::kExitInvalid;
+using cli::kExitNegative;
+using cli::kExitOk;
+using cli::kExitPending;
 
 int RunNodeCommand(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
 

@@ -108,6 +108,10 @@ class Socket {
   // The endpoint the socket is bound to (with the port the system chose for ":0"/":*").
   const std::string& endpoint() const;
 
+  // Starts connecting to `endpoint` (asynchronously; reconnects on its own). Errors:
+  // NET_CONNECT.
+  Status Connect(const std::string& endpoint);
+
   // Closes now (idempotent).
   void Close();
 
@@ -148,6 +152,9 @@ struct CurveClientOptions {
   bool immediate = true;
   std::chrono::milliseconds reconnect{100};
   std::chrono::milliseconds reconnect_max{5000};
+  // Set up the socket but do not connect yet: attach a SocketMonitor first, then Connect(), so
+  // no transport event (a fast handshake, a refusal) can happen before anyone listens.
+  bool defer_connect = false;
 };
 
 // A CURVE DEALER connecting (asynchronously) to a CURVE server.
