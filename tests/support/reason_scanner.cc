@@ -17,7 +17,7 @@ constexpr std::array<std::string_view, 16> kReasonFunctions = {
     "InvalidArgument", "NotFound",       "PermissionDenied", "Unauthenticated",
     "IoError",         "Internal",       "Malformed",        "Invalid",
     "LineFailure",     "FileFailure",    "RangeFailure",     "SetState",
-    "OnQueryError",    "MakePrivateDir", "SyncDir",          "ListIds"};
+    "OnError",         "MakePrivateDir", "SyncDir",          "ListIds"};
 
 // Helpers that build reasons as `<prefix><suffix>` from a prefix argument.
 const std::map<std::string_view, std::vector<std::string_view>>& PrefixFunctions() {
