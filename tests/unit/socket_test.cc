@@ -99,7 +99,7 @@ TEST_F(SocketTest, BadKeysAreRefusedWithAReason) {
                                        .public_key = client_keys_.public_key,
                                        .secret_key = Span(client_keys_.secret_key)});
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().reason(), "NET_CONNECT");
+  EXPECT_EQ(bad.status().reason(), "NET_KEY_INVALID");
   auto unbindable = BindCurveRouter(
       ctx_, {.endpoint = "tcp://256.0.0.1:1", .secret_key = Span(server_keys_.secret_key)});
   ASSERT_FALSE(unbindable.ok());

@@ -177,9 +177,9 @@ namespace {
 
 zmq::const_buffer Buffer(std::span<const std::uint8_t> b) { return {b.data(), b.size()}; }
 
-Status CheckKey(std::span<const std::uint8_t> key, const char* what, const char* reason) {
+Status CheckKey(std::span<const std::uint8_t> key, const char* what) {
   if (key.size() != 32) {
-    return InvalidArgument(reason, std::string(what) + " must be a 32-byte CURVE key");
+    return InvalidArgument("NET_KEY_INVALID", std::string(what) + " must be a 32-byte CURVE key");
   }
   return Status::Ok();
 }
@@ -195,7 +195,7 @@ void SetHeartbeat(zmq::socket_t& s, std::chrono::milliseconds heartbeat, int mis
 }  // namespace
 
 Result<Socket> BindCurveRouter(Context& ctx, const CurveServerOptions& o) {
-  TEARLINE_RETURN_IF_ERROR(CheckKey(o.secret_key, "the server secret key", "NET_BIND"));
+  TEARLINE_RETURN_IF_ERROR(CheckKey(o.secret_key, "the server secret key"));
   try {
     Socket socket = SocketAccess::Make(ctx, zmq::socket_type::router);
     auto& s = SocketAccess::Native(socket);
@@ -220,9 +220,9 @@ Result<Socket> BindCurveRouter(Context& ctx, const CurveServerOptions& o) {
 }
 
 Result<Socket> ConnectCurveDealer(Context& ctx, const CurveClientOptions& o) {
-  TEARLINE_RETURN_IF_ERROR(CheckKey(o.server_key, "the server key", "NET_CONNECT"));
-  TEARLINE_RETURN_IF_ERROR(CheckKey(o.public_key, "the client public key", "NET_CONNECT"));
-  TEARLINE_RETURN_IF_ERROR(CheckKey(o.secret_key, "the client secret key", "NET_CONNECT"));
+  TEARLINE_RETURN_IF_ERROR(CheckKey(o.server_key, "the server key"));
+  TEARLINE_RETURN_IF_ERROR(CheckKey(o.public_key, "the client public key"));
+  TEARLINE_RETURN_IF_ERROR(CheckKey(o.secret_key, "the client secret key"));
   try {
     Socket socket = SocketAccess::Make(ctx, zmq::socket_type::dealer);
     auto& s = SocketAccess::Native(socket);
