@@ -2,8 +2,7 @@
 
 #include <sys/stat.h>
 
-#include <zmq.hpp>
-
+#include "tearline/net/socket.h"
 #include "tearline/node/control_protocol.h"
 
 namespace tearline::node {
@@ -28,44 +27,35 @@ Result<std::string> CallControl(const NodeConfig& config, const std::string& req
   if (::stat(socket_path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
     return NotRunning(config, "control socket missing");
   }
-  try {
-    zmq::context_t ctx(1);
-    zmq::socket_t sock(ctx, zmq::socket_type::dealer);
-    sock.set(zmq::sockopt::linger, 0);
-    // Queue only on a completed connection: a stale socket file then fails the send quickly.
-    sock.set(zmq::sockopt::immediate, 1);
-    sock.set(zmq::sockopt::sndtimeo, 1000);
-    sock.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(kMaxControlMessageBytes));
-    sock.connect(config.ControlEndpoint());
-    auto sent = sock.send(zmq::buffer(request), zmq::send_flags::none);
-    if (!sent) return NotRunning(config, "nothing accepts connections on it");
-    zmq::pollitem_t item{sock.handle(), 0, ZMQ_POLLIN, 0};
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (true) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) {
-        return Status(Code::kUnavailable, "NODE_NO_RESPONSE",
-                      "the node daemon did not answer within " +
-                          std::to_string(timeout.count() / 1000) + " s");
-      }
-      try {
-        zmq::poll(&item, 1, left);
-      } catch (const zmq::error_t& e) {
-        if (e.num() == EINTR) continue;
-        throw;
-      }
-      if ((item.revents & ZMQ_POLLIN) != 0) break;
-    }
-    zmq::message_t reply;
-    if (!sock.recv(reply, zmq::recv_flags::dontwait)) {
-      return Status(Code::kUnavailable, "NODE_NO_RESPONSE", "the node daemon sent no answer");
-    }
-    return reply.to_string();
-  } catch (const zmq::error_t& e) {
+  net::Context ctx;
+  // Sends wait at most 1 s for the connection: a stale socket file then fails quickly.
+  auto sock =
+      net::ConnectLocalDealer(ctx, socket_path, static_cast<std::int64_t>(kMaxControlMessageBytes),
+                              std::chrono::milliseconds(1000));
+  if (!sock.ok()) {
     return Status(Code::kUnavailable, "NODE_NOT_RUNNING",
-                  "control socket " + socket_path.string() + ": " + e.what());
+                  "control socket " + socket_path.string() + ": " + sock.status().message());
   }
+  if (sock->SendWaiting(request) != net::SendResult::kSent) {
+    return NotRunning(config, "nothing accepts connections on it");
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return Status(
+          Code::kUnavailable, "NODE_NO_RESPONSE",
+          "the node daemon did not answer within " + std::to_string(timeout.count() / 1000) + " s");
+    }
+    // False on a timeout or a signal: the deadline decides.
+    if (sock->WaitReadable(left)) break;
+  }
+  auto reply = sock->TryReceive();
+  if (!reply || reply->empty()) {
+    return Status(Code::kUnavailable, "NODE_NO_RESPONSE", "the node daemon sent no answer");
+  }
+  return reply->front().str();
 }
 
 }  // namespace tearline::node

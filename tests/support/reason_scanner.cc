@@ -16,7 +16,7 @@ namespace {
 constexpr std::array<std::string_view, 17> kReasonFunctions = {
     "InvalidArgument", "NotFound",  "PermissionDenied", "Unauthenticated", "IoError",
     "Internal",        "Malformed", "Invalid",          "LineFailure",     "FileFailure",
-    "RangeFailure",    "SetState",  "OnQueryError",     "MakePrivateDir",  "SyncDir",
+    "RangeFailure",    "SetState",  "OnError",          "MakePrivateDir",  "SyncDir",
     "ListIds",         "CheckKey"};
 
 // Helpers that build reasons as `<prefix><suffix>` from a prefix argument.

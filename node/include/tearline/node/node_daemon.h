@@ -9,35 +9,26 @@
 // or is not a broker certificate; the data directory cannot be created, or another daemon
 // already holds its lock (NODE_ALREADY_RUNNING).
 //
-// Event loop (Run), single-threaded; both ZeroMQ sockets belong to the thread calling Run:
-//   - zmq::poll on the broker DEALER and the control ROUTER with a timeout of at most 100 ms, so
-//     the `stop` flag (set by a signal handler) is seen within that time;
-//   - session timers: Hello every heartbeat interval until a Welcome arrives; then Ping every
-//     interval; no frame from the broker for 3 intervals means the session is lost and Hello
-//     starts again. TCP reconnection is ZeroMQ's (ZMQ_RECONNECT_IVL 100 ms doubling to 5 s);
-//     ZMQ_IMMEDIATE keeps frames from queueing on a connection that does not exist, so a
-//     refused send is known at once and reported as BROKER_UNAVAILABLE, never silently queued;
-//   - the directory is fetched after each Welcome, every 60 s, and before each send (so a send
-//     wraps keys only for nodes whose certificates this node verified just now);
-//   - each pending send has a deadline (the CLI's --timeout); past it the analyst is told the
-//     report is pending, with its id;
-//   - outbox: a sealed report is written durably to DATA_DIR/outbox before its first Submit and
-//     kept until the broker's answer is final (accepted, also as a duplicate, or a definitive
-//     rejection; see IsTransientSubmitFailure); the same bytes are resubmitted after every
-//     Welcome and every 8 heartbeats without an answer (doubling after each transient refusal,
-//     up to 64 times), and the outbox is read at start-up.
-//     Expired reports are dropped with a log line. Final answers go to DATA_DIR/sent/ID.json.
-//     Without a broker session but with a directory verified earlier, a send is sealed for
-//     those certificates (re-verified now) and waits in the outbox;
-//   - track/prove: TrackRequest / ProofRequest to the broker, answered to the CLI when the
-//     replies arrive or after 8 s; every ProofReply is verified here (see proof_check.h) and its
-//     checkpoint compared with the witnessed one.
-// Inbound Deliver: originator certificate from the verified directory, Open (signature, window,
-// commitments, local release check, decryption), an explicit second label check for this
-// node's nation and clearance, originator nation checked against its certificate, durable
-// store, then a signed Ack (a copy of a report id already stored is acknowledged again after its
-// signature verifies, never stored twice). Failures are logged by reason (never content) and
-// answered with an Error frame, without an Ack.
+// Structure: the daemon owns the sockets (tearline::net) and one poll loop; everything else is
+// done by units that take decoded inputs and the injected Clock and never touch a socket:
+//   broker_link      the session: Hello until Welcome, Ping every heartbeat, loss after 3 quiet
+//                    heartbeats or a transport disconnect (monitor events), status text;
+//   directory_cache  directory requests (after each Welcome, every 60 s, before each send),
+//                    verification, revocation list updates, re-verification;
+//   log_witness      audit checkpoints verified for consistency, cosigned, persisted;
+//   outbox           sealed reports kept durably until the broker's answer is final, resubmitted
+//                    with the same bytes after every Welcome and every 8 heartbeats, doubling
+//                    after each transient refusal, dropped at expiry;
+//   sealer           a control `send` turned into a sealed report for the directory's recipients;
+//   pending_sends    a send's life from request to the analyst's answer (deadline: --timeout);
+//   receiver         Deliver verified, stored durably, acknowledged; read-back;
+//   queries          track and prove (8 s deadline), every proof verified here;
+//   control_server   control requests decoded and dispatched, errors answered.
+// Loop (Run), single-threaded: the broker DEALER, its monitor and the control ROUTER are polled
+// (at most 100 ms, so the `stop` flag set by a signal handler is seen within that time) and the
+// units' timers run every 50 ms. TCP reconnection is ZeroMQ's (100 ms doubling to 5 s); sends
+// are refused at once when no connection is up (reported as BROKER_UNAVAILABLE, never silently
+// queued). Units are described in their own headers.
 //
 // Logs: spdlog, one line per event, `event=NAME key=value ...`; never content or key material.
 //
@@ -50,6 +41,7 @@
 #include <atomic>
 #include <memory>
 
+#include "tearline/base/clock.h"
 #include "tearline/base/status.h"
 #include "tearline/node/node_config.h"
 
@@ -57,7 +49,10 @@ namespace tearline::node {
 
 class NodeDaemon {
  public:
-  static Result<std::unique_ptr<NodeDaemon>> Create(const NodeConfig& config);
+  // `clock` (which must outlive the daemon) times the session, deadlines and retries, and
+  // dates what the node signs and checks.
+  static Result<std::unique_ptr<NodeDaemon>> Create(const NodeConfig& config,
+                                                    const Clock& clock = SystemClock::Get());
   ~NodeDaemon();
   NodeDaemon(const NodeDaemon&) = delete;
   NodeDaemon& operator=(const NodeDaemon&) = delete;

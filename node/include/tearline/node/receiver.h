@@ -1,0 +1,71 @@
+// Receiver: reports the broker delivers to this node, and reading them back.
+//
+// OnDeliver: the originator's certificate from the verified directory (an unknown originator
+// triggers one directory refresh and one retry, at most 256 reports waiting), Open (signature,
+// window, commitments, local release check, decryption), an explicit second label check for
+// this node's nation and clearance, the originator's nation checked against its certificate, a
+// durable store in the inbox, then a signed Ack. A copy of a report id already stored is
+// acknowledged again once its signature verifies, never stored twice. Failures are logged by
+// reason (never content) and answered with an Error frame, without an Ack.
+// Read: a stored report, opened again with the receipt time (an expired report stays readable).
+//
+// Ownership: references the Clock, the identity, the inbox, the directory and the channel
+// (owned by the daemon); owns the reports waiting for a directory refresh.
+// Thread-safety: the daemon's loop thread only.
+#ifndef TEARLINE_NODE_RECEIVER_H_
+#define TEARLINE_NODE_RECEIVER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "tearline/base/clock.h"
+#include "tearline/base/status.h"
+#include "tearline/envelope/envelope.h"
+#include "tearline/identity/certificate.h"
+#include "tearline/node/broker_channel.h"
+#include "tearline/node/control_protocol.h"
+#include "tearline/node/directory_cache.h"
+#include "tearline/node/inbox_store.h"
+#include "tearline/node/node_identity.h"
+#include "tearline/wire/wire.h"
+
+namespace tearline::node {
+
+inline constexpr std::size_t kMaxStashedDelivers = 256;
+
+class Receiver {
+ public:
+  Receiver(const Clock& clock, const NodeIdentity& identity, InboxStore& inbox,
+           DirectoryCache& directory, BrokerChannel& broker);
+
+  void OnDeliver(std::uint64_t request_id, std::vector<std::uint8_t> report);
+  // After a directory update: retries the reports whose originator was unknown (once).
+  void RetryStashed();
+  // Errors: those of InboxStore::Find/ReadReport and Open; INBOX_CORRUPT.
+  [[nodiscard]] Result<ReadResult> Read(const std::string& id) const;
+
+ private:
+  struct Stashed {
+    std::uint64_t request_id = 0;
+    std::vector<std::uint8_t> report;
+  };
+  void Handle(std::uint64_t rid, std::vector<std::uint8_t> report, bool after_refresh);
+  Status OpenVerifyStore(const std::vector<std::uint8_t>& report, const Certificate& oc,
+                         std::uint64_t rid);
+  Status SendAck(std::uint64_t rid, const ReportId& report_id);
+  void SendError(std::uint64_t rid, const Status& s);
+
+  const Clock& clock_;
+  const NodeIdentity& identity_;
+  InboxStore& inbox_;
+  DirectoryCache& directory_;
+  BrokerChannel& broker_;
+  std::deque<Stashed> stashed_;
+};
+
+}  // namespace tearline::node
+
+#endif  // TEARLINE_NODE_RECEIVER_H_

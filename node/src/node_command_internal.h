@@ -1,0 +1,51 @@
+// Internal to the tearline-node command: the pieces shared by its subcommand groups
+// (node_command.cc: argument parsing and `run`; node_command_send.cc: `send`;
+// node_command_reports.cc: `inbox`, `read`, `status`, `track`, `prove`). Not installed.
+#ifndef TEARLINE_NODE_SRC_NODE_COMMAND_INTERNAL_H_
+#define TEARLINE_NODE_SRC_NODE_COMMAND_INTERNAL_H_
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tearline/base/status.h"
+#include "tearline/cli/command_line.h"
+#include "tearline/node/node_config.h"
+
+namespace tearline::node::command_detail {
+
+constexpr std::string_view kProgram = "tearline-node";
+// Extra time the CLI waits beyond the daemon's own send deadline, so the daemon's answer
+// (including "not confirmed") is what the analyst sees.
+constexpr std::chrono::milliseconds kReplySlack{5000};
+constexpr std::chrono::milliseconds kQueryTimeout{10000};
+// track/prove wait for the broker; the daemon gives up after 8 s and answers with why.
+constexpr std::chrono::milliseconds kBrokerQueryTimeout{15000};
+
+using cli::OneLine;
+int Fail(std::ostream& err, const Status& s, int code);
+// NODE_NOT_RUNNING is a usage problem for the analyst (exit 2); everything else the daemon says
+// no to is a negative answer (exit 1).
+int FailFromDaemon(std::ostream& err, const Status& s);
+std::string JoinNumbers(const std::vector<std::uint32_t>& v, std::uint32_t base);
+
+int DoSend(const NodeConfig& config, const std::vector<std::string>& to_raw,
+           const std::vector<std::pair<std::string, std::string>>& portions, double timeout_s,
+           bool json, std::ostream& out, std::ostream& err);
+int DoInbox(const NodeConfig& config, bool json, std::ostream& out, std::ostream& err);
+int DoRead(const NodeConfig& config, const std::string& id, bool json, std::ostream& out,
+           std::ostream& err);
+int DoStatus(const NodeConfig& config, bool json, std::ostream& out, std::ostream& err);
+int DoTrack(const NodeConfig& config, const std::string& id, bool json, std::ostream& out,
+            std::ostream& err);
+int DoProve(const NodeConfig& config, const std::string& id, std::optional<std::uint64_t> seq,
+            bool json, std::ostream& out, std::ostream& err);
+
+}  // namespace tearline::node::command_detail
+
+#endif  // TEARLINE_NODE_SRC_NODE_COMMAND_INTERNAL_H_

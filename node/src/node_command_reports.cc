@@ -1,0 +1,227 @@
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "node_command_internal.h"
+#include "tearline/base/encoding.h"
+#include "tearline/envelope/envelope.h"
+#include "tearline/identity/certificate.h"
+#include "tearline/labels/label.h"
+#include "tearline/labels/policy.h"
+#include "tearline/node/control_client.h"
+#include "tearline/node/control_protocol.h"
+#include "tearline/node/node_command.h"
+#include "tearline/node/node_config.h"
+#include "tearline/node/node_daemon.h"
+
+namespace tearline::node::command_detail {
+
+int DoInbox(const NodeConfig& config, bool json, std::ostream& out, std::ostream& err) {
+  ControlRequest req;
+  req.op = ControlOp::kInbox;
+  auto reply = CallControl(config, EncodeControlRequest(req), kQueryTimeout);
+  if (!reply.ok()) return FailFromDaemon(err, reply.status());
+  auto list = DecodeInboxResponse(*reply);
+  if (!list.ok()) return FailFromDaemon(err, list.status());
+  if (json) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& e : *list) {
+      nlohmann::json j = InboxEntryToJson(e);
+      j.erase("originator_signing_key");
+      // 1-based portion numbers for analysts, as everywhere in the CLI.
+      for (auto& p : j["portions"])
+        p = {{"portion", p["index"].get<std::uint32_t>() + 1}, {"label", p["label"]}};
+      arr.push_back(std::move(j));
+    }
+    out << arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return kExitOk;
+  }
+  if (list->empty()) {
+    out << "no reports received\n";
+    return kExitOk;
+  }
+  for (const auto& e : *list) {
+    out << e.report_id_hex << "  " << FormatUnixTime(e.received_unix) << "  " << e.originator
+        << " (" << e.originator_nation << ")  portions " << e.portions.size() << "/"
+        << e.portion_count << "  " << e.banner << "\n";
+  }
+  return kExitOk;
+}
+
+int DoRead(const NodeConfig& config, const std::string& id, bool json, std::ostream& out,
+           std::ostream& err) {
+  ControlRequest req;
+  req.op = ControlOp::kRead;
+  req.id = id;
+  auto reply = CallControl(config, EncodeControlRequest(req), kQueryTimeout);
+  if (!reply.ok()) return FailFromDaemon(err, reply.status());
+  auto r = DecodeReadResponse(*reply);
+  std::fill(reply->begin(), reply->end(), '\0');
+  if (!r.ok()) {
+    if (r.status().reason() == "INBOX_NOT_FOUND") return Fail(err, r.status(), kExitNegative);
+    return FailFromDaemon(err, r.status());
+  }
+  const InboxEntry& e = r->entry;
+  if (json) {
+    nlohmann::json portions = nlohmann::json::array();
+    for (const auto& p : r->portions) {
+      portions.push_back({{"portion", p.index + 1},
+                          {"label", p.label},
+                          {"content_base64", Base64Encode(p.content)}});
+    }
+    out << nlohmann::json{{"report_id", e.report_id_hex},
+                          {"banner", e.banner},
+                          {"originator", e.originator},
+                          {"originator_nation", e.originator_nation},
+                          {"created_unix", e.created_unix},
+                          {"received_unix", e.received_unix},
+                          {"portion_count", e.portion_count},
+                          {"portions", portions}}
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+        << "\n";
+    return kExitOk;
+  }
+  std::vector<std::uint32_t> received;
+  for (const auto& p : r->portions) received.push_back(p.index);
+  out << e.banner << "\n";
+  out << "report " << e.report_id_hex << " from " << e.originator << " (" << e.originator_nation
+      << "), created " << FormatUnixTime(e.created_unix) << ", received "
+      << FormatUnixTime(e.received_unix) << "\n";
+  out << "portions " << JoinNumbers(received, 1) << " of " << e.portion_count;
+  if (received.size() < e.portion_count) {
+    out << " (" << (e.portion_count - received.size()) << " withheld from this nation)";
+  }
+  out << "\n";
+  for (const auto& p : r->portions) {
+    out << "\n" << p.label << " portion " << (p.index + 1) << "\n";
+    out.write(reinterpret_cast<const char*>(p.content.data()),
+              static_cast<std::streamsize>(p.content.size()));
+    if (p.content.empty() || p.content.back() != '\n') out << "\n";
+  }
+  out << "\n" << e.banner << "\n";
+  return kExitOk;
+}
+
+int DoStatus(const NodeConfig& config, bool json, std::ostream& out, std::ostream& err) {
+  ControlRequest req;
+  req.op = ControlOp::kStatus;
+  auto reply = CallControl(config, EncodeControlRequest(req), kQueryTimeout);
+  if (!reply.ok()) return FailFromDaemon(err, reply.status());
+  auto s = DecodeStatusResponse(*reply);
+  if (!s.ok()) return FailFromDaemon(err, s.status());
+  if (json) {
+    out << StatusToJson(*s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    out << "node " << s->node_id << " (" << s->nation << ", " << s->clearance << ") up "
+        << s->uptime_s << " s\n";
+    out << "broker " << s->broker_endpoint
+        << (s->broker_id.empty() ? "" : " (" + s->broker_id + ")") << " "
+        << (s->connected ? "connected" : "NOT CONNECTED (" + s->transport + ")");
+    if (s->last_broker_frame_ms_ago >= 0) {
+      out << ", last frame " << s->last_broker_frame_ms_ago << " ms ago";
+    } else {
+      out << ", never heard from";
+    }
+    out << ", reconnects " << s->reconnects << "\n";
+    out << "directory " << s->directory_nodes << " nodes, inbox " << s->inbox_reports
+        << " reports, pending sends " << s->pending_sends << ", outbox " << s->outbox_reports
+        << " reports awaiting the broker\n";
+  }
+  return s->connected ? kExitOk : kExitNegative;
+}
+
+// Broker refusals and "not found" answers are negative answers (exit 1), not usage errors.
+namespace {
+
+int FailQuery(std::ostream& err, const Status& s) {
+  if (s.reason() == "REPORT_BAD_ID" || s.reason() == "REPORT_AMBIGUOUS_ID") {
+    return Fail(err, s, kExitInvalid);
+  }
+  return FailFromDaemon(err, s);
+}
+
+std::string OrDash(const std::string& s) { return s.empty() ? "-" : OneLine(s); }
+
+}  // namespace
+
+int DoTrack(const NodeConfig& config, const std::string& id, bool json, std::ostream& out,
+            std::ostream& err) {
+  ControlRequest req;
+  req.op = ControlOp::kTrack;
+  req.id = id;
+  auto reply = CallControl(config, EncodeControlRequest(req), kBrokerQueryTimeout);
+  if (!reply.ok()) return FailFromDaemon(err, reply.status());
+  auto r = DecodeTrackResponse(*reply);
+  if (!r.ok()) return FailQuery(err, r.status());
+  if (json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& s : r->recipients) list.push_back(RecipientStatusToJson(s));
+    out << nlohmann::json{{"report_id", r->report_id_hex}, {"recipients", list}}.dump(
+               -1, ' ', false, nlohmann::json::error_handler_t::replace)
+        << "\n";
+    return kExitOk;
+  }
+  if (r->recipients.empty()) out << "report " << r->report_id_hex << ": no recipient node\n";
+  for (const auto& s : r->recipients) {
+    out << OrDash(s.node_id) << " " << OrDash(s.nation) << " " << OrDash(s.state) << " "
+        << OrDash(s.reason) << " " << FormatUnixTime(s.updated_unix) << " record " << s.record_seq
+        << "\n";
+  }
+  return kExitOk;
+}
+
+int DoProve(const NodeConfig& config, const std::string& id, std::optional<std::uint64_t> seq,
+            bool json, std::ostream& out, std::ostream& err) {
+  ControlRequest req;
+  req.op = ControlOp::kProve;
+  req.id = id;
+  req.seq = seq;
+  auto reply = CallControl(config, EncodeControlRequest(req), kBrokerQueryTimeout);
+  if (!reply.ok()) return FailFromDaemon(err, reply.status());
+  auto r = DecodeProveResponse(*reply);
+  if (!r.ok()) return FailQuery(err, r.status());
+  bool all = !r->items.empty();
+  for (const auto& i : r->items) all = all && i.verified;
+  if (json) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& i : r->items) {
+      items.push_back({{"seq", i.seq},
+                       {"description", i.description},
+                       {"verified", i.verified},
+                       {"reason", i.reason},
+                       {"message", i.message},
+                       {"checkpoint_size", i.checkpoint_size},
+                       {"signer", i.signer}});
+    }
+    out << nlohmann::json{{"report_id", r->report_id_hex}, {"items", items}, {"note", r->note}}
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+        << "\n";
+  } else {
+    if (!r->note.empty()) out << OneLine(r->note) << "\n";
+    for (const auto& i : r->items) {
+      out << "record " << i.seq << " (" << OneLine(i.description) << ") ";
+      if (i.verified) {
+        out << "is in the broker's log: inclusion verified against checkpoint " << i.checkpoint_size
+            << " signed by " << i.signer;
+        if (!i.message.empty()) out << " (" << OneLine(i.message) << ")";
+      } else {
+        out << "NOT PROVEN: " << i.reason << ": " << OneLine(i.message);
+      }
+      out << "\n";
+    }
+  }
+  return all ? kExitOk : kExitNegative;
+}
+
+}  // namespace tearline::node::command_detail

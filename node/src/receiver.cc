@@ -1,0 +1,185 @@
+#include "tearline/node/receiver.h"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <optional>
+#include <utility>
+
+#include "tearline/base/encoding.h"
+#include "tearline/envelope/envelope.h"
+#include "tearline/labels/label.h"
+#include "tearline/labels/release.h"
+
+namespace tearline::node {
+namespace {
+
+std::optional<PublicKey> KeyFromHex(std::string_view hex) {
+  PublicKey key{};
+  std::size_t len = 0;
+  if (hex.size() != 2 * key.size() ||
+      sodium_hex2bin(key.data(), key.size(), hex.data(), hex.size(), nullptr, &len, nullptr) != 0 ||
+      len != key.size()) {
+    return std::nullopt;
+  }
+  return key;
+}
+
+}  // namespace
+
+Receiver::Receiver(const Clock& clock, const NodeIdentity& identity, InboxStore& inbox,
+                   DirectoryCache& directory, BrokerChannel& broker)
+    : clock_(clock), identity_(identity), inbox_(inbox), directory_(directory), broker_(broker) {}
+
+void Receiver::SendError(std::uint64_t rid, const Status& s) {
+  (void)broker_.Send(EncodeError(rid, s));
+}
+
+void Receiver::OnDeliver(std::uint64_t rid, std::vector<std::uint8_t> report) {
+  Handle(rid, std::move(report), false);
+}
+
+void Receiver::RetryStashed() {
+  std::deque<Stashed> retry;
+  retry.swap(stashed_);
+  for (auto& sd : retry) Handle(sd.request_id, std::move(sd.report), true);
+}
+
+void Receiver::Handle(std::uint64_t rid, std::vector<std::uint8_t> report, bool after_refresh) {
+  auto origin = PeekOriginator(report);
+  if (!origin.ok()) {
+    spdlog::warn("event=deliver_rejected request={} reason={}", rid, origin.status().reason());
+    SendError(rid, origin.status());
+    return;
+  }
+  const Certificate* oc = directory_.directory().FindNode(*origin);
+  if (oc == nullptr) {
+    if (!after_refresh && stashed_.size() < kMaxStashedDelivers) {
+      // The originator may be newer than our directory: refresh and retry once.
+      stashed_.push_back({rid, std::move(report)});
+      (void)directory_.Request();
+      return;
+    }
+    Status s = Unauthenticated(
+        "ORIGINATOR_UNKNOWN",
+        "originator '" + *origin + "' has no verified certificate in this node's directory");
+    spdlog::warn("event=deliver_rejected request={} originator={} reason={}", rid, *origin,
+                 s.reason());
+    SendError(rid, s);
+    return;
+  }
+  Status s = OpenVerifyStore(report, *oc, rid);
+  if (!s.ok()) {
+    spdlog::warn("event=deliver_rejected request={} originator={} reason={} detail=\"{}\"", rid,
+                 *origin, s.reason(), s.message());
+    SendError(rid, s);
+  }
+}
+
+Status Receiver::SendAck(std::uint64_t rid, const ReportId& report_id) {
+  auto sig =
+      SignWithDomain(identity_.keys.signing, kAckDomain, AckMessage(report_id, identity_.node_id));
+  if (!sig.ok()) return sig.status();
+  if (!broker_.Send(EncodeAck(rid, report_id, *sig))) {
+    // Stored but not acknowledged: the broker re-sends after the next Welcome and the
+    // duplicate is acknowledged then.
+    spdlog::warn("event=ack_not_sent report={}", ReportIdHex(report_id));
+  }
+  return Status::Ok();
+}
+
+Status Receiver::OpenVerifyStore(const std::vector<std::uint8_t>& report, const Certificate& oc,
+                                 std::uint64_t rid) {
+  const auto& me = identity_.own_cert->fields();
+  const Policy& policy = *identity_.policy;
+  // Exactly once: a copy the broker sends again (it had not seen the Ack before a restart or
+  // a lost connection) is acknowledged again without being stored twice. The originator's
+  // signature is checked first, so only a genuine report id is acknowledged; the stored copy
+  // was fully verified on receipt, so an expiry since then does not block the Ack.
+  if (auto view = InspectReport(report, oc.fields().signing_key); view.ok()) {
+    const std::string hex = ReportIdHex(view->report_id);
+    if (inbox_.Contains(hex)) {
+      TEARLINE_RETURN_IF_ERROR(SendAck(rid, view->report_id));
+      spdlog::info("event=report_received report={} originator={} stored=duplicate", hex,
+                   view->originator);
+      return Status::Ok();
+    }
+  }
+  RecipientIdentity id{identity_.node_id, me.nation, identity_.clearance, me.encryption_key,
+                       identity_.keys.encryption.secret_key};
+  const std::int64_t now = clock_.UnixNow();
+  TEARLINE_ASSIGN_OR_RETURN(OpenedReport opened,
+                            Open(report, id, oc.fields().signing_key, policy, now));
+  if (opened.originator != oc.node_id() || opened.originator_nation != oc.fields().nation) {
+    return Unauthenticated("ORIGINATOR_NATION_MISMATCH",
+                           "report claims nation " + opened.originator_nation +
+                               " but the originator's certificate says " + oc.fields().nation);
+  }
+  // Defence in depth: decide again here, with this node's own policy, nation and clearance,
+  // independently of what Open, the broker and the originator decided.
+  InboxEntry e;
+  for (const auto& p : opened.portions) {
+    auto label = ParseLabel(p.label, policy);
+    if (!label.ok()) {
+      return InvalidArgument("NODE_LABEL_INVALID",
+                             "portion index " + std::to_string(p.index) +
+                                 " label does not parse: " + label.status().reason());
+    }
+    auto d = DecideRelease(
+        *label, Recipient{me.nation, identity_.clearance, opened.originator_nation}, policy);
+    if (!d.ok()) return d.status();
+    if (!d->release) {
+      return PermissionDenied(
+          "NODE_LABEL_NOT_RELEASABLE",
+          "portion index " + std::to_string(p.index) + " (" + p.label +
+              ") is not releasable to this node: " + std::string(DenyReasonName(d->reason)));
+    }
+    e.portions.push_back({p.index, p.label});
+  }
+  e.report_id_hex = ReportIdHex(opened.report_id);
+  e.banner = opened.banner;
+  e.originator = opened.originator;
+  e.originator_nation = opened.originator_nation;
+  e.created_unix = opened.created_unix;
+  e.expires_unix = opened.expires_unix;
+  e.received_unix = now;
+  e.portion_count = opened.portion_count;
+  e.originator_signing_key_hex = ToHex(oc.fields().signing_key);
+  e.originator_cert_fingerprint_hex = oc.FingerprintHex();
+  // Durable (files and directory fsync'd) before the Ack leaves: an acknowledged report is
+  // never lost, and a crash before the Ack only causes a re-delivery, acknowledged above.
+  TEARLINE_ASSIGN_OR_RETURN(bool stored, inbox_.Store(e, report));
+  TEARLINE_RETURN_IF_ERROR(SendAck(rid, opened.report_id));
+  spdlog::info("event=report_received report={} originator={} portions={}/{} banner=\"{}\" {}",
+               e.report_id_hex, e.originator, e.portions.size(), e.portion_count, e.banner,
+               stored ? "stored=new" : "stored=duplicate");
+  return Status::Ok();
+}
+
+Result<ReadResult> Receiver::Read(const std::string& id) const {
+  TEARLINE_ASSIGN_OR_RETURN(InboxEntry e, inbox_.Find(id));
+  TEARLINE_ASSIGN_OR_RETURN(auto bytes, inbox_.ReadReport(e.report_id_hex));
+  auto key = KeyFromHex(e.originator_signing_key_hex);
+  if (!key) return InvalidArgument("INBOX_CORRUPT", "stored originator key is not valid hex");
+  const auto& me = identity_.own_cert->fields();
+  RecipientIdentity rid{identity_.node_id, me.nation, identity_.clearance, me.encryption_key,
+                        identity_.keys.encryption.secret_key};
+  // Verified on receipt; re-opened with the receipt time so an expired report stays readable.
+  TEARLINE_ASSIGN_OR_RETURN(OpenedReport opened,
+                            Open(bytes, rid, *key, *identity_.policy, e.received_unix));
+  if (ReportIdHex(opened.report_id) != e.report_id_hex) {
+    return InvalidArgument("INBOX_CORRUPT", "stored report does not match its metadata");
+  }
+  ReadResult r;
+  r.entry = std::move(e);
+  for (auto& p : opened.portions) {
+    ReadPortion rp;
+    rp.index = p.index;
+    rp.label = p.label;
+    rp.content.assign(p.plaintext.data(), p.plaintext.data() + p.plaintext.size());
+    r.portions.push_back(std::move(rp));
+  }
+  return r;
+}
+
+}  // namespace tearline::node

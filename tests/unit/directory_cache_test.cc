@@ -1,0 +1,94 @@
+// DirectoryCache: certificates served by the broker are verified here (a bad one is rejected,
+// not trusted), a newer revocation list is installed, the cache is re-verified on demand, and
+// the directory is refreshed every 60 s while welcomed, on a FakeClock.
+#include "tearline/node/directory_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "node_unit_fixture.h"
+#include "tearline/base/clock.h"
+#include "tearline/identity/revocation.h"
+
+namespace tearline::node {
+namespace {
+
+using namespace std::chrono_literals;
+
+unit::TestCoalition ThreeNations(std::int64_t now) {
+  unit::TestCoalition c(now);
+  c.Issue("usa-1", "USA", "SECRET");
+  c.Issue("gbr-1", "GBR", "SECRET");
+  c.Issue("jpn-1", "JPN", "SECRET");
+  return c;
+}
+
+class DirectoryCacheTest : public ::testing::Test {
+ protected:
+  DirectoryCacheTest()
+      : coalition_(ThreeNations(clock_.UnixNow())),
+        trust_(coalition_.Trust()),
+        cache_(clock_, trust_, coalition_.Cert("usa-1"), coalition_.Cert("broker"), broker_) {}
+
+  FakeClock clock_;
+  unit::TestCoalition coalition_;
+  TrustStore trust_;
+  unit::RecordingBroker broker_;
+  DirectoryCache cache_;
+};
+
+TEST_F(DirectoryCacheTest, RequestsAtOnceAndRefreshesEveryMinuteWhileWelcomed) {
+  ASSERT_TRUE(cache_.Request());
+  EXPECT_EQ(broker_.Count(schema::Body::DirectoryRequest), 1u);
+  clock_.Advance(kDirectoryRefresh - 1ms);
+  cache_.Tick();
+  EXPECT_EQ(broker_.Count(schema::Body::DirectoryRequest), 1u);
+  clock_.Advance(1ms);
+  cache_.Tick();
+  EXPECT_EQ(broker_.Count(schema::Body::DirectoryRequest), 2u);
+  broker_.is_welcomed = false;
+  clock_.Advance(kDirectoryRefresh * 3);
+  cache_.Tick();
+  EXPECT_EQ(broker_.Count(schema::Body::DirectoryRequest), 2u);
+  broker_.connected = false;
+  EXPECT_FALSE(cache_.Request());
+}
+
+TEST_F(DirectoryCacheTest, VerifiesWhatTheBrokerServes) {
+  EXPECT_FALSE(cache_.have_directory());
+  DirectoryUpdate u;
+  u.certificates = coalition_.NodeCertificates();
+  u.certificates.push_back({1, 2, 3});  // Not a certificate.
+  cache_.OnDirectory(u);
+  EXPECT_TRUE(cache_.have_directory());
+  EXPECT_EQ(cache_.directory().nodes().size(), 3u);
+  EXPECT_NE(cache_.directory().FindNode("gbr-1"), nullptr);
+}
+
+TEST_F(DirectoryCacheTest, RecheckDropsCertificatesThatExpired) {
+  DirectoryUpdate u;
+  u.certificates = coalition_.NodeCertificates();
+  cache_.OnDirectory(u);
+  ASSERT_EQ(cache_.directory().nodes().size(), 3u);
+  clock_.Advance(std::chrono::hours(25));  // Past not_after (one day).
+  cache_.Recheck();
+  EXPECT_TRUE(cache_.directory().nodes().empty());
+}
+
+TEST_F(DirectoryCacheTest, NewerRevocationListIsInstalled) {
+  auto list = RevocationList::Issue(coalition_.root_keys(), 1, clock_.UnixNow(),
+                                    {{"gbr-1", coalition_.Cert("gbr-1").fields().serial}});
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  DirectoryUpdate u;
+  u.certificates = coalition_.NodeCertificates();
+  u.revocation_list = list->encoded();
+  cache_.OnDirectory(u);
+  ASSERT_NE(trust_.revocations(), nullptr);
+  EXPECT_EQ(trust_.revocations()->sequence(), 1u);
+  EXPECT_EQ(cache_.directory().FindNode("gbr-1"), nullptr);
+  EXPECT_NE(cache_.directory().FindNode("jpn-1"), nullptr);
+}
+
+}  // namespace
+}  // namespace tearline::node

@@ -1,0 +1,135 @@
+// Receiver: a delivered report is verified, stored durably and acknowledged with a signed Ack;
+// a copy already stored is acknowledged again but stored once; a tampered one is answered with
+// an Error and no Ack; an unknown originator triggers one directory refresh and one retry; a
+// stored report reads back.
+#include "tearline/node/receiver.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "node_unit_fixture.h"
+#include "tearline/base/clock.h"
+#include "tearline/node/sealer.h"
+#include "test_support.h"
+
+namespace tearline::node {
+namespace {
+
+using tearline::testing::TempDir;
+
+unit::TestCoalition TwoNations(std::int64_t now) {
+  unit::TestCoalition c(now);
+  c.Issue("usa-1", "USA", "SECRET");
+  c.Issue("gbr-1", "GBR", "SECRET");
+  return c;
+}
+
+class ReceiverTest : public ::testing::Test {
+ protected:
+  ReceiverTest()
+      : coalition_(TwoNations(clock_.UnixNow())),
+        me_(coalition_.Identity("gbr-1")),
+        inbox_(InboxStore::Open(dir_.path()).value()),
+        directory_(clock_, *me_.trust, *me_.own_cert, *me_.broker_cert, broker_),
+        receiver_(clock_, me_, inbox_, directory_, broker_) {}
+
+  void KnowEveryone() {
+    DirectoryUpdate u;
+    u.certificates = coalition_.NodeCertificates();
+    directory_.OnDirectory(u);
+  }
+
+  // A report sealed by usa-1 for the coalition's directory.
+  SealedForOutbox SealFromUsa(const std::string& marking, const std::string& text) {
+    NodeIdentity usa = coalition_.Identity("usa-1");
+    Directory dir = Directory::Build(coalition_.NodeCertificates(), *usa.trust, clock_.UnixNow());
+    Sealer sealer(clock_, usa);
+    ControlRequest r;
+    r.to = {"GBR"};
+    r.portions.push_back({marking, std::vector<std::uint8_t>(text.begin(), text.end())});
+    auto sealed = sealer.Seal(r, dir);
+    EXPECT_TRUE(sealed.ok()) << sealed.status().ToString();
+    return std::move(sealed).value();
+  }
+
+  TempDir dir_;
+  FakeClock clock_;
+  unit::TestCoalition coalition_;
+  NodeIdentity me_;
+  InboxStore inbox_;
+  unit::RecordingBroker broker_;
+  DirectoryCache directory_;
+  Receiver receiver_;
+};
+
+TEST_F(ReceiverTest, StoresThenAcknowledges) {
+  KnowEveryone();
+  const auto sealed = SealFromUsa("(S//REL TO USA, GBR)", "the text");
+  receiver_.OnDeliver(41, sealed.bytes);
+  ASSERT_EQ(broker_.sent.size(), 1u);
+  const auto* ack = broker_.Last();
+  ASSERT_EQ(ack->body_type(), schema::Body::Ack);
+  EXPECT_EQ(ack->request_id(), 41u);
+  EXPECT_TRUE(inbox_.Contains(sealed.report_id_hex));
+
+  auto read = receiver_.Read(sealed.report_id_hex);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_EQ(read->portions.size(), 1u);
+  EXPECT_EQ(std::string(read->portions[0].content.begin(), read->portions[0].content.end()),
+            "the text");
+  EXPECT_EQ(read->entry.originator, "usa-1");
+
+  // The broker sends it again (it missed the Ack): acknowledged again, stored once.
+  receiver_.OnDeliver(42, sealed.bytes);
+  ASSERT_EQ(broker_.Count(schema::Body::Ack), 2u);
+  auto list = inbox_.List();
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 1u);
+}
+
+TEST_F(ReceiverTest, TamperedReportIsRefusedWithoutAck) {
+  KnowEveryone();
+  auto bytes = SealFromUsa("(S//REL TO USA, GBR)", "the text").bytes;
+  bytes[bytes.size() - 40] ^= 0x01;
+  receiver_.OnDeliver(7, bytes);
+  ASSERT_EQ(broker_.sent.size(), 1u);
+  EXPECT_EQ(broker_.Last()->body_type(), schema::Body::Error);
+  EXPECT_EQ(broker_.Count(schema::Body::Ack), 0u);
+  auto list = inbox_.List();
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->empty());
+}
+
+TEST_F(ReceiverTest, UnknownOriginatorTriggersOneRefresh) {
+  const auto sealed = SealFromUsa("(S//REL TO USA, GBR)", "the text");
+  receiver_.OnDeliver(5, sealed.bytes);
+  ASSERT_EQ(broker_.Types(), std::vector<schema::Body>{schema::Body::DirectoryRequest});
+  KnowEveryone();
+  receiver_.RetryStashed();
+  EXPECT_EQ(broker_.Last()->body_type(), schema::Body::Ack);
+  EXPECT_TRUE(inbox_.Contains(sealed.report_id_hex));
+}
+
+TEST_F(ReceiverTest, StillUnknownAfterTheRefreshIsRefused) {
+  const auto sealed = SealFromUsa("(S//REL TO USA, GBR)", "the text");
+  receiver_.OnDeliver(5, sealed.bytes);
+  directory_.OnDirectory({});  // The refreshed directory does not know usa-1 either.
+  receiver_.RetryStashed();
+  ASSERT_EQ(broker_.Last()->body_type(), schema::Body::Error);
+  EXPECT_EQ(broker_.Last()->body_as_Error()->reason()->str(), "ORIGINATOR_UNKNOWN");
+}
+
+TEST_F(ReceiverTest, GarbageIsAnsweredWithAnError) {
+  receiver_.OnDeliver(9, std::vector<std::uint8_t>(64, 0xee));
+  ASSERT_EQ(broker_.sent.size(), 1u);
+  EXPECT_EQ(broker_.Last()->body_type(), schema::Body::Error);
+}
+
+TEST_F(ReceiverTest, ReadOfAnUnknownReportFails) {
+  EXPECT_FALSE(receiver_.Read(std::string(32, 'a')).ok());
+}
+
+}  // namespace
+}  // namespace tearline::node
