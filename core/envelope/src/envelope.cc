@@ -370,12 +370,7 @@ Result<OpenedReport> Open(std::span<const std::uint8_t> report, const RecipientI
   TEARLINE_RETURN_IF_ERROR(ei::DecodePortions(dec));
 
   OpenedReport out;
-  out.report_id = dec.report_id;
-  out.originator = dec.originator;
-  out.originator_nation = dec.originator_nation;
-  out.created_unix = dec.created_unix;
-  out.expires_unix = dec.expires_unix;
-  out.portion_count = dec.portion_count;
+  static_cast<ReportHeaderInfo&>(out) = dec;
 
   const KeyFingerprint my_fp = EncKeyFingerprint(me.enc_public_key);
   const Recipient who{me.nation, me.clearance, dec.originator_nation};
@@ -461,13 +456,7 @@ Result<ReportView> InspectReport(std::span<const std::uint8_t> report,
   TEARLINE_ASSIGN_OR_RETURN(DecodedReport dec,
                             envelope_internal::DecodeVerified(report, originator_sign_pk));
   ReportView v;
-  v.report_id = dec.report_id;
-  v.originator = dec.originator;
-  v.originator_nation = dec.originator_nation;
-  v.created_unix = dec.created_unix;
-  v.expires_unix = dec.expires_unix;
-  v.portion_count = dec.portion_count;
-  v.intended_nations = dec.intended_nations;
+  static_cast<ReportHeaderInfo&>(v) = dec;
   v.report_bytes = report.size();
   for (const envelope_internal::DecodedPortion& p : dec.portions) {
     PortionView pv;

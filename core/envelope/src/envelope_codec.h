@@ -72,7 +72,7 @@ struct DecodedPortion {
 
 // A structurally verified report. Pointers refer into `storage`/`header_storage` (or the
 // caller's buffer when it was already aligned); moving keeps them valid, copying is forbidden.
-struct DecodedReport {
+struct DecodedReport : ReportHeaderInfo {
   DecodedReport() = default;
   DecodedReport(DecodedReport&&) = default;
   DecodedReport& operator=(DecodedReport&&) = default;
@@ -85,14 +85,6 @@ struct DecodedReport {
   std::span<const std::uint8_t> signature;
   const schema::Report* report = nullptr;
   const schema::ReportHeader* header = nullptr;
-
-  ReportId report_id{};
-  std::string originator;
-  std::string originator_nation;
-  std::int64_t created_unix = 0;
-  std::int64_t expires_unix = 0;
-  std::uint32_t portion_count = 0;
-  std::vector<std::string> intended_nations;
 
   std::vector<DecodedPortion> portions;  // Envelope order (checked increasing by index).
 };

@@ -132,6 +132,18 @@ struct RecipientIdentity {
   const SecretBytes& enc_secret_key;  // X25519, crypto_box_SECRETKEYBYTES; not owned.
 };
 
+// The signed header's fields, written once for every view of a report (the opened copy, the
+// broker's inspection, the decoder's internal form).
+struct ReportHeaderInfo {
+  ReportId report_id{};
+  std::string originator;
+  std::string originator_nation;
+  std::int64_t created_unix = 0;
+  std::int64_t expires_unix = 0;
+  std::uint32_t portion_count = 0;  // Portions in the original report (a recipient learns this).
+  std::vector<std::string> intended_nations;
+};
+
 struct OpenedPortion {
   std::uint32_t index = 0;
   std::string label;  // Portion marking exactly as signed.
@@ -139,14 +151,8 @@ struct OpenedPortion {
   SecretBytes plaintext;  // Wiped on destruction.
 };
 
-struct OpenedReport {
-  ReportId report_id{};
-  std::string originator;
-  std::string originator_nation;
-  std::int64_t created_unix = 0;
-  std::int64_t expires_unix = 0;
-  std::uint32_t portion_count = 0;  // Portions in the original report (a recipient learns this).
-  std::string banner;               // Roll-up of the portions opened here.
+struct OpenedReport : ReportHeaderInfo {
+  std::string banner;                   // Roll-up of the portions opened here.
   std::vector<OpenedPortion> portions;  // Increasing index.
   // Portions present in this copy, verified against the signature, but not wrapped for this
   // recipient (a broker normally withholds them; their labels are not returned).
@@ -182,14 +188,7 @@ struct PortionView {
   std::size_t body_bytes = 0;
 };
 
-struct ReportView {
-  ReportId report_id{};
-  std::string originator;
-  std::string originator_nation;
-  std::int64_t created_unix = 0;
-  std::int64_t expires_unix = 0;
-  std::uint32_t portion_count = 0;
-  std::vector<std::string> intended_nations;
+struct ReportView : ReportHeaderInfo {
   std::vector<PortionView> portions;  // Those present in this copy, increasing index.
   std::size_t report_bytes = 0;
 };
