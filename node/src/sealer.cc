@@ -8,6 +8,7 @@
 #include "tearline/envelope/envelope.h"
 #include "tearline/labels/label.h"
 #include "tearline/labels/release.h"
+#include "tearline/labels/release_plan.h"
 
 namespace tearline::node {
 namespace {
@@ -90,26 +91,34 @@ Result<SealedForOutbox> Sealer::Seal(ControlRequest& request, const Directory& d
     for (auto& sp : in.portions) Wipe(sp.plaintext);
     for (auto& src : request.portions) Wipe(src.content);
   };
+  // Every marking first (the first bad one is the analyst's error), then one release plan for
+  // all portions and recipients: the same function the envelope and the broker's routing use.
+  std::vector<Label> labels;
+  labels.reserve(request.portions.size());
   for (std::size_t i = 0; i < request.portions.size(); ++i) {
-    auto& src = request.portions[i];
-    auto marking = ParseMarking(src.marking, policy);
+    auto marking = ParseMarking(request.portions[i].marking, policy);
     if (!marking.ok()) {
       wipe_all();
       return marking.status().WithContext("portion " + std::to_string(i + 1));
     }
+    labels.push_back(std::move(marking->label));
+  }
+  const ReleasePlan plan = PlanRelease(labels, decide_for, policy);
+  for (std::size_t i = 0; i < request.portions.size(); ++i) {
+    for (const RecipientRelease& r : plan.recipients) {
+      for (const WithheldPortion& w : r.withheld) {
+        if (w.portion == i && !w.error.ok()) {
+          wipe_all();
+          return w.error.WithContext("portion " + std::to_string(i + 1));
+        }
+      }
+    }
+    auto& src = request.portions[i];
     SealPortion sp;
     sp.marking = src.marking;
     sp.plaintext = src.content;
     std::vector<std::string> to;
-    for (std::size_t r = 0; r < in.recipients.size(); ++r) {
-      auto d = DecideRelease(marking->label, decide_for[r], policy);
-      if (!d.ok()) {
-        Wipe(sp.plaintext);
-        wipe_all();
-        return d.status().WithContext("portion " + std::to_string(i + 1));
-      }
-      if (d->release) to.push_back(in.recipients[r].node_id);
-    }
+    for (std::size_t r : plan.RecipientsOf(i)) to.push_back(in.recipients[r].node_id);
     sp.recipients = std::move(to);
     in.portions.push_back(std::move(sp));
   }

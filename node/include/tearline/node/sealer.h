@@ -1,7 +1,8 @@
 // Sealer: turns an analyst's `send` request into a sealed report for the recipients of the
 // verified directory. This is the one place where the node decides, per portion, which
-// recipient may have it (DecideRelease with the policy, each recipient's nation and clearance)
-// before Seal wraps keys only for them.
+// recipient may have it: PlanRelease (core/labels/release_plan.h, the function the envelope and
+// the broker's routing share) over the policy and each recipient's nation and clearance, before
+// Seal wraps keys only for them.
 //
 //   - Validate() refuses a request the CLI should have refused already (the daemon does not
 //     rely on it): unknown nation (SEND_UNKNOWN_NATION), too many portions
