@@ -17,6 +17,8 @@ extern "C" void OnSignal(int) {
 
 int main(int argc, char** argv) {
   try {
+    // The same line format as tearline-node's daemon: UTC time, level, `event=... key=value`.
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
     CLI::App app{"Tearline broker: routes reports, enforces releasability, audits",
                  "tearline-broker"};
     std::string config_path;
