@@ -71,14 +71,16 @@ std::vector<std::uint8_t> FileBytes(const std::filesystem::path& p) {
 }
 
 // A scripted broker: the network layer's CURVE server with the broker's key, whose ZAP handler
-// admits any client key (the test trusts the node).
+// admits any client key (the test trusts the node), or none when `admit` is false.
 class FakeBroker {
  public:
-  explicit FakeBroker(const Coalition& c) {
+  explicit FakeBroker(const Coalition& c, bool admit = true) {
     auto keys = ReadIdentitySecret(c.Secret("broker"));
     EXPECT_TRUE(keys.ok()) << keys.status().ToString();
     auto zap = net::ZapHandler::Start(
-        ctx_, [](const std::array<std::uint8_t, 32>&, const std::string&) -> Result<std::string> {
+        ctx_,
+        [admit](const std::array<std::uint8_t, 32>&, const std::string&) -> Result<std::string> {
+          if (!admit) return PermissionDenied("AUTH_UNKNOWN_KEY", "refused by the test");
           return std::string("node");
         });
     EXPECT_TRUE(zap.ok()) << zap.status().ToString();
@@ -473,6 +475,25 @@ TEST_F(NodeDaemonTest, UnreachableBrokerMeansNotSent) {
   auto s = Cli({"status", "--config", config});
   EXPECT_EQ(s.code, kExitNegative);
   EXPECT_NE(s.out.find("NOT CONNECTED"), std::string::npos) << s.out;
+}
+
+// The monitor is attached before the node connects, so even a broker that refuses the very
+// first handshake is reported (not just a silent "not connected").
+TEST_F(NodeDaemonTest, BrokerRefusingTheKeyIsShownInStatus) {
+  FakeBroker broker(coalition_, /*admit=*/false);
+  const std::string config = Config("usa-1", broker.endpoint());
+  RunningDaemon daemon(config);
+  CliResult s;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  do {
+    s = Cli({"status", "--config", config});
+    if (s.out.find("authentication failed") != std::string::npos) break;
+    std::this_thread::sleep_for(50ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(s.code, kExitNegative);
+  EXPECT_NE(s.out.find("NOT CONNECTED"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("refused this node's key (authentication failed)"), std::string::npos)
+      << s.out;
 }
 
 TEST_F(NodeDaemonTest, RefusesToStartWithWrongIdentity) {
