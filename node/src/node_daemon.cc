@@ -121,6 +121,7 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
     o.max_message_bytes = static_cast<std::int64_t>(kMaxFrameBytes);
     o.heartbeat = link.heartbeat();
     o.heartbeat_misses = kMissedHeartbeatsForLoss;
+    o.defer_connect = true;
     auto b = net::ConnectCurveDealer(ctx, o);
     if (!b.ok()) {
       return Status(Code::kInvalidArgument, "BROKER_CONNECT_FAILED",
@@ -129,13 +130,20 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
     }
     broker = std::move(b).value();
     // Transport events (connection up or down, CURVE handshake refused) let the session react
-    // at once and the operator see why.
+    // at once and the operator see why. The monitor is attached before connecting so that not
+    // even the first handshake (or its refusal) can happen unobserved.
     auto m = net::SocketMonitor::Attach(ctx, broker, "tearline-node-broker-monitor");
     if (!m.ok()) {
       return Status(Code::kInvalidArgument, "BROKER_CONNECT_FAILED",
                     "cannot monitor the broker connection: " + m.status().message());
     }
     monitor = std::move(m).value();
+    Status connected = broker.Connect(config.broker_endpoint);
+    if (!connected.ok()) {
+      return Status(
+          Code::kInvalidArgument, "BROKER_CONNECT_FAILED",
+          "cannot connect to the broker at " + config.broker_endpoint + ": " + connected.message());
+    }
     auto c = net::BindLocalRouter(ctx, config.data_dir / "control.sock",
                                   static_cast<std::int64_t>(kMaxControlMessageBytes));
     if (!c.ok()) return IoError("CONTROL_BIND_FAILED", c.status().message());

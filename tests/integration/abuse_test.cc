@@ -10,7 +10,6 @@
 #include <fstream>
 #include <random>
 #include <thread>
-#include <zmq.hpp>
 
 #include "coalition.h"
 #include "tearline/crypto/key_file.h"

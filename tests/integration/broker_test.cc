@@ -5,7 +5,6 @@
 #include <ctime>
 #include <thread>
 #include <variant>
-#include <zmq.hpp>
 
 #include "coalition.h"
 #include "tearline/crypto/key_file.h"

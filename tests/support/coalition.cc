@@ -102,17 +102,21 @@ void Coalition::StopBroker(int sig) {
   if (broker_) broker_->Stop(sig);
 }
 
-std::filesystem::path Coalition::NodeConfig(const std::string& id) {
+std::filesystem::path Coalition::NodeConfig(const std::string& id,
+                                            const NodeConfigOptions& options) {
   const auto config = dir_ / (id + ".toml");
+  const auto or_id = [&](const std::string& other) { return other.empty() ? id : other; };
   std::ofstream(config) << "[node]\n"
                         << "id = \"" << id << "\"\n"
-                        << "broker_endpoint = \"" << endpoint_ << "\"\n"
-                        << "broker_certificate = \"certs/broker.cert\"\n"
-                        << "certificate = \"certs/" << id << ".cert\"\n"
-                        << "secret = \"certs/" << id << ".secret\"\n"
+                        << "broker_endpoint = \""
+                        << (options.broker_endpoint.empty() ? endpoint_ : options.broker_endpoint)
+                        << "\"\n"
+                        << "broker_certificate = \"certs/" << options.broker_cert_id << ".cert\"\n"
+                        << "certificate = \"certs/" << or_id(options.cert_id) << ".cert\"\n"
+                        << "secret = \"certs/" << or_id(options.secret_id) << ".secret\"\n"
                         << "ca_dir = \"ca\"\n"
                         << "data_dir = \"data/" << id << "\"\n"
-                        << "heartbeat_ms = 250\n"
+                        << "heartbeat_ms = " << options.heartbeat_ms << "\n"
                         << "policy = \"" << SourcePath("deploy/policy/coalition.toml").string()
                         << "\"\n";
   return config;

@@ -1,6 +1,8 @@
-// Test harness for integration tests: a coalition made with the real tearline-certs binary,
-// a real tearline-broker process and real tearline-node daemons on 127.0.0.1 with ephemeral
-// ports, all under one TempDir. Every process is stopped when the harness is destroyed.
+// Test harness: a coalition made with the real tearline-certs binary, under one TempDir. For
+// integration tests it also runs a real tearline-broker process and real tearline-node daemons
+// on 127.0.0.1 with ephemeral ports; unit tests that run a daemon in process against a stand-in
+// broker use only its certificates and NodeConfig(id, options). Every process is stopped when
+// the harness is destroyed.
 #ifndef TEARLINE_TESTS_COALITION_H_
 #define TEARLINE_TESTS_COALITION_H_
 
@@ -25,6 +27,11 @@ class Coalition {
   std::filesystem::path certs_dir() const { return dir_ / "certs"; }
   std::filesystem::path broker_data() const { return dir_ / "data" / "broker"; }
   std::filesystem::path node_data(const std::string& id) const { return dir_ / "data" / id; }
+  // The certificate and secret file tearline-certs wrote for `id` (a node or "broker").
+  std::filesystem::path Cert(const std::string& id) const { return certs_dir() / (id + ".cert"); }
+  std::filesystem::path Secret(const std::string& id) const {
+    return certs_dir() / (id + ".secret");
+  }
 
   // Runs tearline-certs; fails the test on a non-zero exit.
   void Certs(std::vector<std::string> args);
@@ -50,7 +57,17 @@ class Coalition {
   ProcessResult VerifyAudit();
   const std::string& endpoint() const { return endpoint_; }
 
-  std::filesystem::path NodeConfig(const std::string& id);
+  // What a node configuration may say other than the defaults (empty: this coalition's own).
+  struct NodeConfigOptions {
+    std::string broker_endpoint;  // Empty: the broker started by StartBroker().
+    std::string cert_id;          // Use this id's certificate instead of the node's own.
+    std::string secret_id;        // Use this id's secret file instead of the node's own.
+    std::string broker_cert_id = "broker";
+    int heartbeat_ms = 250;
+  };
+  // Writes <root>/<id>.toml and returns its path.
+  std::filesystem::path NodeConfig(const std::string& id) { return NodeConfig(id, {}); }
+  std::filesystem::path NodeConfig(const std::string& id, const NodeConfigOptions& options);
   // Starts a node daemon and waits until its control socket answers `status`.
   void StartNode(const std::string& id);
   void StopNode(const std::string& id, int sig = 15);

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <tuple>
 
 #include "tearline/identity/certificate.h"
 #include "tearline/wire/wire.h"
@@ -23,42 +22,67 @@ T Must(Result<T> r, const char* what) {
 
 }  // namespace
 
-MiniCoalition::MiniCoalition(std::int64_t now_unix) : now_unix_(now_unix) {
+MiniCoalition::MiniCoalition(std::int64_t now_unix)
+    : MiniCoalition(now_unix,
+                    {{"usa-1", "USA", "TOP SECRET"},
+                     {"gbr-1", "GBR", "SECRET"},
+                     {"gbr-2", "GBR", "CONFIDENTIAL"},
+                     {"jpn-1", "JPN", "SECRET"}},
+                    365 * 86400) {}
+
+MiniCoalition::MiniCoalition(std::int64_t now_unix, const std::vector<Member>& members,
+                             std::int64_t valid_seconds)
+    : now_unix_(now_unix), valid_seconds_(valid_seconds) {
   if (!InitCrypto().ok()) std::abort();
   policy_ = std::make_shared<const Policy>(CoalitionPolicy());
-  auto root_keys = Must(GenerateSigningKeyPair(), "root keys");
+  root_keys_ = std::make_unique<SigningKeyPair>(Must(GenerateSigningKeyPair(), "root keys"));
   CertificateFields rf;
-  rf.serial = 1;
+  rf.serial = next_serial_++;
   rf.role = CertRole::kRoot;
   rf.node_id = std::string(kRootNodeId);
   rf.not_before = now_unix - 10;
-  rf.not_after = now_unix + 365 * 86400;
-  rf.signing_key = root_keys.public_key;
-  auto root = Must(IssueCertificate(root_keys, rf), "root certificate");
-  trust_ = std::make_unique<TrustStore>(Must(TrustStore::Create(root, policy_), "trust store"));
-  std::vector<std::vector<std::uint8_t>> blobs;
-  std::uint64_t serial = 2;
-  for (auto [id, nation, clearance] :
-       {std::tuple{"usa-1", "USA", "TOP SECRET"}, std::tuple{"gbr-1", "GBR", "SECRET"},
-        std::tuple{"gbr-2", "GBR", "CONFIDENTIAL"}, std::tuple{"jpn-1", "JPN", "SECRET"}}) {
-    auto keys = std::make_unique<IdentityKeys>(Must(GenerateIdentityKeys(), "node keys"));
-    CertificateFields f;
-    f.serial = serial++;
-    f.role = CertRole::kNode;
-    f.node_id = id;
-    f.nation = nation;
-    f.clearance = clearance;
-    f.not_before = now_unix - 10;
-    f.not_after = now_unix + 365 * 86400;
-    f.signing_key = keys->signing.public_key;
-    f.encryption_key = keys->encryption.public_key;
-    f.transport_key = keys->transport.public_key;
-    blobs.push_back(Must(IssueCertificate(root_keys, f), "node certificate").encoded());
-    keys_[id] = std::move(keys);
-  }
+  rf.not_after = now_unix + valid_seconds;
+  rf.signing_key = root_keys_->public_key;
+  root_cert_.emplace(Must(IssueCertificate(*root_keys_, rf), "root certificate"));
+  trust_ = std::make_unique<TrustStore>(NewTrust());
+  for (const Member& m : members) Issue(m.id, m.nation, m.clearance, m.role);
+}
+
+TrustStore MiniCoalition::NewTrust() const {
+  return Must(TrustStore::Create(*root_cert_, policy_), "trust store");
+}
+
+void MiniCoalition::Issue(const std::string& id, const std::string& nation,
+                          const std::string& clearance, CertRole role) {
+  IdentityKeys keys = Must(GenerateIdentityKeys(), "member keys");
+  CertificateFields f;
+  f.serial = next_serial_++;
+  f.role = role;
+  f.node_id = id;
+  f.nation = nation;
+  f.clearance = clearance;
+  f.not_before = now_unix_ - 10;
+  f.not_after = now_unix_ + valid_seconds_;
+  f.signing_key = keys.signing.public_key;
+  f.encryption_key = keys.encryption.public_key;
+  f.transport_key = keys.transport.public_key;
+  Certificate cert = Must(IssueCertificate(*root_keys_, f), "member certificate");
+  members_.insert_or_assign(id, Entry{std::move(keys), std::move(cert)});
+  if (role != CertRole::kNode) return;
   std::vector<Status> rejected;
-  directory_ = Directory::Build(blobs, *trust_, now_unix, &rejected);
-  if (!rejected.empty() || directory_.nodes().size() != 4) std::abort();
+  directory_ = Directory::Build(NodeCertificates(), *trust_, now_unix_, &rejected);
+  if (!rejected.empty()) {
+    ADD_FAILURE() << "directory rejected " << rejected.front().ToString();
+    std::abort();
+  }
+}
+
+std::vector<std::vector<std::uint8_t>> MiniCoalition::NodeCertificates() const {
+  std::vector<std::vector<std::uint8_t>> out;
+  for (const auto& [id, m] : members_) {
+    if (m.cert.role() == CertRole::kNode) out.push_back(m.cert.encoded());
+  }
+  return out;
 }
 
 SealedReport MiniCoalition::Seal(const std::string& originator,
@@ -84,12 +108,13 @@ SealedReport MiniCoalition::Seal(const std::string& originator,
     in.recipients.push_back(r);
   }
   in.intended_nations = intended_nations;
-  return Must(tearline::Seal(in, keys_.at(originator)->signing.secret_key, *policy_), "seal");
+  return Must(tearline::Seal(in, members_.at(originator).keys.signing.secret_key, *policy_),
+              "seal");
 }
 
 Signature MiniCoalition::AckSignature(const std::string& node_id, const ReportId& report_id) const {
   return Must(
-      SignWithDomain(keys_.at(node_id)->signing, kAckDomain, AckMessage(report_id, node_id)),
+      SignWithDomain(members_.at(node_id).keys.signing, kAckDomain, AckMessage(report_id, node_id)),
       "ack signature");
 }
 

@@ -2,29 +2,32 @@
 
 namespace tearline::testing {
 
-WireClient::WireClient(zmq::context_t& ctx, const std::string& endpoint, const Certificate& broker,
-                       const IdentityKeys& keys)
-    : socket_(ctx, zmq::socket_type::dealer) {
-  socket_.set(zmq::sockopt::linger, 0);
-  socket_.set(zmq::sockopt::curve_serverkey,
-              zmq::const_buffer(broker.fields().transport_key.data(), 32));
-  socket_.set(zmq::sockopt::curve_publickey,
-              zmq::const_buffer(keys.transport.public_key.data(), 32));
-  socket_.set(zmq::sockopt::curve_secretkey,
-              zmq::const_buffer(keys.transport.secret_key.data(), 32));
-  socket_.connect(endpoint);
+WireClient::WireClient(net::Context& ctx, const std::string& endpoint, const Certificate& broker,
+                       const IdentityKeys& keys) {
+  net::CurveClientOptions o;
+  o.endpoint = endpoint;
+  o.server_key = broker.fields().transport_key;
+  o.public_key = keys.transport.public_key;
+  o.secret_key = {keys.transport.secret_key.data(), keys.transport.secret_key.size()};
+  // Frames queue before the handshake completes (and for refused clients, which never complete
+  // it), as a test that sends right after connecting expects.
+  o.immediate = false;
+  auto socket = net::ConnectCurveDealer(ctx, o);
+  EXPECT_TRUE(socket.ok()) << socket.status().ToString();
+  if (socket.ok()) socket_ = std::move(socket).value();
 }
 
-void WireClient::Send(const std::vector<std::uint8_t>& frame) { socket_.send(zmq::buffer(frame)); }
+void WireClient::Send(const std::vector<std::uint8_t>& frame) {
+  const std::string_view text(reinterpret_cast<const char*>(frame.data()), frame.size());
+  EXPECT_EQ(socket_.SendWaiting(text), net::SendResult::kSent);
+}
 
 std::vector<std::uint8_t> WireClient::Recv(Ms timeout) {
-  zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
-  zmq::poll(items, 1, timeout);
-  if ((items[0].revents & ZMQ_POLLIN) == 0) return {};
-  zmq::message_t m;
-  (void)socket_.recv(m);
-  return {static_cast<const std::uint8_t*>(m.data()),
-          static_cast<const std::uint8_t*>(m.data()) + m.size()};
+  if (!socket_.WaitReadable(timeout)) return {};
+  auto parts = socket_.TryReceive();
+  if (!parts || parts->empty()) return {};
+  const auto bytes = parts->front().bytes();
+  return {bytes.begin(), bytes.end()};
 }
 
 std::optional<std::vector<std::uint8_t>> WireClient::Expect(schema::Body type, Ms timeout) {

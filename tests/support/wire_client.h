@@ -1,4 +1,4 @@
-// A node's wire connection without the daemon (a DEALER over CURVE with real keys), so
+// A node's wire connection without the daemon (the network layer's CURVE DEALER with real keys), so
 // integration tests can send exactly the frames they want to the real broker and read its answers;
 // and BrokerWireTest, the fixture of tests that talk to a Coalition's real broker that way.
 //
@@ -14,12 +14,12 @@
 #include <optional>
 #include <string>
 #include <vector>
-#include <zmq.hpp>
 
 #include "coalition.h"
 #include "tearline/crypto/key_file.h"
 #include "tearline/crypto/keys.h"
 #include "tearline/identity/certificate.h"
+#include "tearline/net/socket.h"
 #include "tearline/wire/wire.h"
 
 namespace tearline::testing {
@@ -28,7 +28,7 @@ class WireClient {
  public:
   using Ms = std::chrono::milliseconds;
 
-  WireClient(zmq::context_t& ctx, const std::string& endpoint, const Certificate& broker,
+  WireClient(net::Context& ctx, const std::string& endpoint, const Certificate& broker,
              const IdentityKeys& keys);
   WireClient(const WireClient&) = delete;
   WireClient& operator=(const WireClient&) = delete;
@@ -44,7 +44,7 @@ class WireClient {
   std::string ExpectRefusalReason(Ms timeout = Ms(5000));
 
  private:
-  zmq::socket_t socket_;
+  net::Socket socket_;
 };
 
 // A Coalition (CA, certificates; the test starts the broker) and what a test needs to speak the
@@ -63,7 +63,7 @@ class BrokerWireTest : public ::testing::Test {
                          std::uint64_t request_id = 77);
 
   Coalition c_;
-  zmq::context_t ctx_;
+  net::Context ctx_;
   std::unique_ptr<Certificate> broker_cert_;  // Set by StartBroker().
 };
 

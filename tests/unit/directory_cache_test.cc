@@ -28,8 +28,8 @@ class DirectoryCacheTest : public ::testing::Test {
  protected:
   DirectoryCacheTest()
       : coalition_(ThreeNations(clock_.UnixNow())),
-        trust_(coalition_.Trust()),
-        cache_(clock_, trust_, coalition_.Cert("usa-1"), coalition_.Cert("broker"), broker_) {}
+        trust_(coalition_.NewTrust()),
+        cache_(clock_, trust_, coalition_.cert("usa-1"), coalition_.cert("broker"), broker_) {}
 
   FakeClock clock_;
   unit::TestCoalition coalition_;
@@ -78,7 +78,7 @@ TEST_F(DirectoryCacheTest, RecheckDropsCertificatesThatExpired) {
 
 TEST_F(DirectoryCacheTest, NewerRevocationListIsInstalled) {
   auto list = RevocationList::Issue(coalition_.root_keys(), 1, clock_.UnixNow(),
-                                    {{"gbr-1", coalition_.Cert("gbr-1").fields().serial}});
+                                    {{"gbr-1", coalition_.cert("gbr-1").fields().serial}});
   ASSERT_TRUE(list.ok()) << list.status().ToString();
   DirectoryUpdate u;
   u.certificates = coalition_.NodeCertificates();

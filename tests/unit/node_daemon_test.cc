@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -20,14 +21,15 @@
 #include <string>
 #include <thread>
 #include <vector>
-#include <zmq.hpp>
-#include <zmq_addon.hpp>
 
+#include "coalition.h"
 #include "tearline/base/encoding.h"
 #include "tearline/crypto/key_file.h"
 #include "tearline/crypto/keys.h"
 #include "tearline/envelope/envelope.h"
 #include "tearline/identity/certificate.h"
+#include "tearline/net/socket.h"
+#include "tearline/net/zap_handler.h"
 #include "tearline/node/node_command.h"
 #include "tearline/node/node_config.h"
 #include "tearline/tlog/checkpoint.h"
@@ -41,9 +43,8 @@ namespace tearline::node {
 namespace {
 
 using tearline::testing::BinaryPath;
+using tearline::testing::Coalition;
 using tearline::testing::CoalitionPolicy;
-using tearline::testing::RunProcess;
-using tearline::testing::TempDir;
 using namespace std::chrono_literals;
 
 struct CliResult {
@@ -69,79 +70,42 @@ std::vector<std::uint8_t> FileBytes(const std::filesystem::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// The coalition for every test: a CA, a broker and three nodes, made by tearline-certs.
-class Coalition {
- public:
-  Coalition() {
-    Certs({"init-ca", "--out", (dir_ / "ca").string()});
-    Certs({"issue", "--ca", (dir_ / "ca").string(), "--node", "broker", "--nation", "USA",
-           "--clearance", "TOP SECRET", "--role", "broker", "--out", (dir_ / "certs").string()});
-    for (auto [id, nation] : {std::pair{"usa-1", "USA"}, {"gbr-1", "GBR"}, {"jpn-1", "JPN"}}) {
-      Certs({"issue", "--ca", (dir_ / "ca").string(), "--node", id, "--nation", nation,
-             "--clearance", "SECRET", "--out", (dir_ / "certs").string()});
-    }
-  }
-  const std::filesystem::path& dir() const { return dir_.path(); }
-  std::filesystem::path Cert(const std::string& id) const {
-    return dir_ / ("certs/" + id + ".cert");
-  }
-  std::filesystem::path Secret(const std::string& id) const {
-    return dir_ / ("certs/" + id + ".secret");
-  }
-
-  // Writes a node configuration and returns its path.
-  std::string Config(const std::string& id, const std::string& endpoint,
-                     const std::string& cert_id = "", const std::string& secret_id = "",
-                     const std::string& broker_cert = "broker") const {
-    const auto path = dir_ / (id + ".toml");
-    std::ofstream(path) << "[node]\nid = \"" << id << "\"\nbroker_endpoint = \"" << endpoint
-                        << "\"\nbroker_certificate = \"certs/" << broker_cert
-                        << ".cert\"\ncertificate = \"certs/" << (cert_id.empty() ? id : cert_id)
-                        << ".cert\"\nsecret = \"certs/" << (secret_id.empty() ? id : secret_id)
-                        << ".secret\"\nca_dir = \"ca\"\ndata_dir = \"data/" << id
-                        << "\"\nheartbeat_ms = 200\n";
-    return path.string();
-  }
-
- private:
-  void Certs(std::vector<std::string> args) {
-    args.insert(args.begin(), BinaryPath("tearline-certs").string());
-    auto r = RunProcess(args, 30s);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-  }
-  TempDir dir_;
-};
-
-// A scripted broker: CURVE server with the broker's key, no ZAP (the test trusts the node).
+// A scripted broker: the network layer's CURVE server with the broker's key, whose ZAP handler
+// admits any client key (the test trusts the node), or none when `admit` is false.
 class FakeBroker {
  public:
-  explicit FakeBroker(const Coalition& c) : sock_(ctx_, zmq::socket_type::router) {
+  explicit FakeBroker(const Coalition& c, bool admit = true) {
     auto keys = ReadIdentitySecret(c.Secret("broker"));
     EXPECT_TRUE(keys.ok()) << keys.status().ToString();
-    sock_.set(zmq::sockopt::linger, 0);
-    sock_.set(zmq::sockopt::curve_server, 1);
-    sock_.set(zmq::sockopt::curve_secretkey, zmq::const_buffer(keys->transport.secret_key.data(),
-                                                               keys->transport.secret_key.size()));
-    sock_.bind("tcp://127.0.0.1:*");
-    endpoint_ = sock_.get(zmq::sockopt::last_endpoint);
+    auto zap = net::ZapHandler::Start(
+        ctx_,
+        [admit](const std::array<std::uint8_t, 32>&, const std::string&) -> Result<std::string> {
+          if (!admit) return PermissionDenied("AUTH_UNKNOWN_KEY", "refused by the test");
+          return std::string("node");
+        });
+    EXPECT_TRUE(zap.ok()) << zap.status().ToString();
+    if (zap.ok()) zap_ = std::move(zap).value();
+    net::CurveServerOptions o;
+    o.endpoint = "tcp://127.0.0.1:0";
+    o.secret_key = {keys->transport.secret_key.data(), keys->transport.secret_key.size()};
+    auto sock = net::BindCurveRouter(ctx_, o);
+    EXPECT_TRUE(sock.ok()) << sock.status().ToString();
+    if (sock.ok()) sock_ = std::move(sock).value();
     for (const auto* id : {"usa-1", "gbr-1", "jpn-1"}) certs_.push_back(FileBytes(c.Cert(id)));
   }
-  const std::string& endpoint() const { return endpoint_; }
+  const std::string& endpoint() const { return sock_.endpoint(); }
 
   // Receives the next frame that is not a Ping, DirectoryRequest or CheckpointRequest (those
   // are answered here; this stand-in has no audit log, so checkpoint requests are ignored).
   std::optional<std::vector<std::uint8_t>> Next(std::chrono::milliseconds timeout = 5000ms) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
-      zmq::pollitem_t item{sock_.handle(), 0, ZMQ_POLLIN, 0};
-      zmq::poll(&item, 1, 50ms);
-      if ((item.revents & ZMQ_POLLIN) == 0) continue;
-      std::vector<zmq::message_t> parts;
-      (void)zmq::recv_multipart(sock_, std::back_inserter(parts));
-      if (parts.size() != 2) continue;
-      peer_ = parts[0].to_string();
-      std::vector<std::uint8_t> bytes(parts[1].data<std::uint8_t>(),
-                                      parts[1].data<std::uint8_t>() + parts[1].size());
+      if (!sock_.WaitReadable(50ms)) continue;
+      auto parts = sock_.TryReceive();
+      if (!parts || parts->size() != 2) continue;
+      peer_ = (*parts)[0].str();
+      const auto body = (*parts)[1].bytes();
+      std::vector<std::uint8_t> bytes(body.begin(), body.end());
       auto f = DecodeFrame(bytes);
       EXPECT_TRUE(f.ok());
       if (!f.ok()) continue;
@@ -165,10 +129,7 @@ class FakeBroker {
     return std::nullopt;
   }
 
-  void Send(const std::vector<std::uint8_t>& frame) {
-    sock_.send(zmq::buffer(peer_), zmq::send_flags::sndmore);
-    sock_.send(zmq::buffer(frame), zmq::send_flags::none);
-  }
+  void Send(const std::vector<std::uint8_t>& frame) { (void)sock_.SendTo(peer_, frame); }
 
   // Waits for Hello and answers Welcome.
   void Greet() {
@@ -187,9 +148,9 @@ class FakeBroker {
   int directory_requests = 0;
 
  private:
-  zmq::context_t ctx_{1};
-  zmq::socket_t sock_;
-  std::string endpoint_;
+  net::Context ctx_;
+  std::unique_ptr<net::ZapHandler> zap_;  // Started before the socket is bound.
+  net::Socket sock_;
   std::string peer_;
   std::vector<std::vector<std::uint8_t>> certs_;
   bool greeted_ = false;
@@ -265,19 +226,40 @@ SubmitReplyInfo AcceptedReply(const std::string& id_hex, std::uint64_t seq_gbr) 
   return reply;
 }
 
+// The coalition for every test: a CA, a broker and three nodes, made by tearline-certs.
 class NodeDaemonTest : public ::testing::Test {
  protected:
+  void SetUp() override {
+    for (auto [id, nation] : {std::pair{"usa-1", "USA"}, {"gbr-1", "GBR"}, {"jpn-1", "JPN"}}) {
+      coalition_.IssueNode(id, nation, "SECRET");
+    }
+  }
+
+  // Writes a node configuration pointing at `endpoint` (the stand-in broker) and returns its
+  // path; the other ids swap in another node's certificate or secret, or another broker's.
+  std::string Config(const std::string& id, const std::string& endpoint,
+                     const std::string& cert_id = "", const std::string& secret_id = "",
+                     const std::string& broker_cert = "broker") {
+    return coalition_
+        .NodeConfig(id, {.broker_endpoint = endpoint,
+                         .cert_id = cert_id,
+                         .secret_id = secret_id,
+                         .broker_cert_id = broker_cert,
+                         .heartbeat_ms = 200})
+        .string();
+  }
+
   Coalition coalition_;
 };
 
 TEST_F(NodeDaemonTest, SendSealsPerRecipientAndPrintsOutcomes) {
   FakeBroker broker(coalition_);
-  const std::string config = coalition_.Config("usa-1", broker.endpoint());
+  const std::string config = Config("usa-1", broker.endpoint());
   RunningDaemon daemon(config);
   broker.Greet();
 
-  const auto p1 = coalition_.dir() / "p1.txt";
-  const auto p2 = coalition_.dir() / "p2.txt";
+  const auto p1 = coalition_.root() / "p1.txt";
+  const auto p2 = coalition_.root() / "p2.txt";
   std::ofstream(p1) << "for the UK only";
   std::ofstream(p2) << "for the UK and Japan";
   auto cli = std::async(std::launch::async, [&] {
@@ -328,10 +310,10 @@ TEST_F(NodeDaemonTest, SendSealsPerRecipientAndPrintsOutcomes) {
 
 TEST_F(NodeDaemonTest, DeniedRecipientMakesSendExitOneAndJsonIsOneBased) {
   FakeBroker broker(coalition_);
-  const std::string config = coalition_.Config("usa-1", broker.endpoint());
+  const std::string config = Config("usa-1", broker.endpoint());
   RunningDaemon daemon(config);
   broker.Greet();
-  const auto p1 = coalition_.dir() / "p1.txt";
+  const auto p1 = coalition_.root() / "p1.txt";
   std::ofstream(p1) << "x";
   auto cli = std::async(std::launch::async, [&] {
     return Cli({"send", "--config", config, "--to", "JPN,IND", "--portion", "(S//NF)", p1.string(),
@@ -360,7 +342,7 @@ TEST_F(NodeDaemonTest, DeniedRecipientMakesSendExitOneAndJsonIsOneBased) {
 
 TEST_F(NodeDaemonTest, DeliveredReportIsVerifiedStoredAckedAndReadable) {
   FakeBroker broker(coalition_);
-  const std::string config = coalition_.Config("usa-1", broker.endpoint());
+  const std::string config = Config("usa-1", broker.endpoint());
   RunningDaemon daemon(config);
   broker.Greet();
 
@@ -420,7 +402,7 @@ TEST_F(NodeDaemonTest, DeliveredReportIsVerifiedStoredAckedAndReadable) {
   EXPECT_EQ(read.out.find("no\n"), std::string::npos) << "withheld content leaked";
 
   // The inbox holds ciphertext only.
-  auto stored = FileBytes(coalition_.dir() / "data/usa-1/inbox" / (id + ".report"));
+  auto stored = FileBytes(coalition_.root() / "data/usa-1/inbox" / (id + ".report"));
   EXPECT_EQ(std::search(stored.begin(), stored.end(), std::begin("hello"), std::end("hello") - 1),
             stored.end());
 
@@ -449,10 +431,10 @@ TEST_F(NodeDaemonTest, DeliveredReportIsVerifiedStoredAckedAndReadable) {
 
 TEST_F(NodeDaemonTest, MissingSubmitReplyLeavesTheReportPendingInTheOutbox) {
   FakeBroker broker(coalition_);
-  const std::string config = coalition_.Config("usa-1", broker.endpoint());
+  const std::string config = Config("usa-1", broker.endpoint());
   RunningDaemon daemon(config);
   broker.Greet();
-  const auto p1 = coalition_.dir() / "p1.txt";
+  const auto p1 = coalition_.root() / "p1.txt";
   std::ofstream(p1) << "x";
   auto cli = std::async(std::launch::async, [&] {
     return Cli({"send", "--config", config, "--to", "GBR", "--portion", "(S//REL TO USA, GBR)",
@@ -471,22 +453,19 @@ TEST_F(NodeDaemonTest, MissingSubmitReplyLeavesTheReportPendingInTheOutbox) {
       << r.out;
   EXPECT_NE(r.out.find("same id"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("did not answer"), std::string::npos) << r.err;
-  EXPECT_TRUE(std::filesystem::exists(coalition_.dir() / "data/usa-1/outbox" / (id + ".report")));
+  EXPECT_TRUE(std::filesystem::exists(coalition_.root() / "data/usa-1/outbox" / (id + ".report")));
 }
 
 TEST_F(NodeDaemonTest, UnreachableBrokerMeansNotSent) {
   // Nothing listens on this endpoint (a bound-then-closed port).
   std::string endpoint;
   {
-    zmq::context_t ctx;
-    zmq::socket_t s(ctx, zmq::socket_type::router);
-    s.set(zmq::sockopt::linger, 0);
-    s.bind("tcp://127.0.0.1:*");
-    endpoint = s.get(zmq::sockopt::last_endpoint);
+    FakeBroker gone(coalition_);
+    endpoint = gone.endpoint();
   }
-  const std::string config = coalition_.Config("usa-1", endpoint);
+  const std::string config = Config("usa-1", endpoint);
   RunningDaemon daemon(config);
-  const auto p1 = coalition_.dir() / "p1.txt";
+  const auto p1 = coalition_.root() / "p1.txt";
   std::ofstream(p1) << "x";
   auto r = Cli({"send", "--config", config, "--to", "GBR", "--portion", "(S//REL TO USA, GBR)",
                 p1.string()});
@@ -498,6 +477,25 @@ TEST_F(NodeDaemonTest, UnreachableBrokerMeansNotSent) {
   EXPECT_NE(s.out.find("NOT CONNECTED"), std::string::npos) << s.out;
 }
 
+// The monitor is attached before the node connects, so even a broker that refuses the very
+// first handshake is reported (not just a silent "not connected").
+TEST_F(NodeDaemonTest, BrokerRefusingTheKeyIsShownInStatus) {
+  FakeBroker broker(coalition_, /*admit=*/false);
+  const std::string config = Config("usa-1", broker.endpoint());
+  RunningDaemon daemon(config);
+  CliResult s;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  do {
+    s = Cli({"status", "--config", config});
+    if (s.out.find("authentication failed") != std::string::npos) break;
+    std::this_thread::sleep_for(50ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(s.code, kExitNegative);
+  EXPECT_NE(s.out.find("NOT CONNECTED"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("refused this node's key (authentication failed)"), std::string::npos)
+      << s.out;
+}
+
 TEST_F(NodeDaemonTest, RefusesToStartWithWrongIdentity) {
   struct Case {
     std::string cert, secret, broker, reason;
@@ -505,15 +503,14 @@ TEST_F(NodeDaemonTest, RefusesToStartWithWrongIdentity) {
   for (const auto& c : {Case{"gbr-1", "", "broker", "NODE_CERT_MISMATCH"},
                         Case{"", "gbr-1", "broker", "NODE_KEY_MISMATCH"},
                         Case{"", "", "jpn-1", "BROKER_CERT_ROLE"}}) {
-    auto config =
-        LoadNodeConfig(coalition_.Config("usa-1", "tcp://127.0.0.1:1", c.cert, c.secret, c.broker));
+    auto config = LoadNodeConfig(Config("usa-1", "tcp://127.0.0.1:1", c.cert, c.secret, c.broker));
     ASSERT_TRUE(config.ok());
     auto d = NodeDaemon::Create(*config);
     ASSERT_FALSE(d.ok()) << c.reason;
     EXPECT_EQ(d.status().reason(), c.reason) << d.status().ToString();
   }
   // A group-readable secret file is refused.
-  const std::string path = coalition_.Config("usa-1", "tcp://127.0.0.1:1");
+  const std::string path = Config("usa-1", "tcp://127.0.0.1:1");
   ASSERT_EQ(::chmod(coalition_.Secret("usa-1").c_str(), 0640), 0);
   auto r = Cli({"run", "--config", path});
   EXPECT_EQ(r.code, kExitInvalid);
@@ -523,7 +520,7 @@ TEST_F(NodeDaemonTest, RefusesToStartWithWrongIdentity) {
 }
 
 TEST_F(NodeDaemonTest, SecondDaemonOnSameDataDirIsRefused) {
-  const std::string path = coalition_.Config("usa-1", "tcp://127.0.0.1:1");
+  const std::string path = Config("usa-1", "tcp://127.0.0.1:1");
   RunningDaemon first(path);
   auto config = LoadNodeConfig(path);
   ASSERT_TRUE(config.ok());
@@ -538,7 +535,7 @@ TEST_F(NodeDaemonTest, SecondDaemonOnSameDataDirIsRefused) {
 }
 
 TEST_F(NodeDaemonTest, BinaryExitsPromptlyOnSigterm) {
-  const std::string config = coalition_.Config("usa-1", "tcp://127.0.0.1:1");
+  const std::string config = Config("usa-1", "tcp://127.0.0.1:1");
   const std::string bin = BinaryPath("tearline-node").string();
   std::vector<char*> argv = {const_cast<char*>(bin.c_str()),
                              const_cast<char*>("run"),
@@ -549,7 +546,7 @@ TEST_F(NodeDaemonTest, BinaryExitsPromptlyOnSigterm) {
                              nullptr};
   pid_t pid = 0;
   ASSERT_EQ(::posix_spawn(&pid, bin.c_str(), nullptr, nullptr, argv.data(), environ), 0);
-  const auto sock = coalition_.dir() / "data/usa-1/control.sock";
+  const auto sock = coalition_.root() / "data/usa-1/control.sock";
   for (int i = 0; i < 250 && !std::filesystem::exists(sock); ++i) std::this_thread::sleep_for(20ms);
   EXPECT_TRUE(std::filesystem::exists(sock));
   auto st = Cli({"status", "--config", config});
@@ -577,12 +574,12 @@ TEST_F(NodeDaemonTest, BinaryExitsPromptlyOnSigterm) {
 
 TEST_F(NodeDaemonTest, ReportIsInTheOutboxBeforeSubmitAndResentWithTheSameBytes) {
   FakeBroker broker(coalition_);
-  const std::string config = coalition_.Config("usa-1", broker.endpoint());
+  const std::string config = Config("usa-1", broker.endpoint());
   RunningDaemon daemon(config);
   broker.Greet();
-  const auto p1 = coalition_.dir() / "p1.txt";
+  const auto p1 = coalition_.root() / "p1.txt";
   std::ofstream(p1) << "for the UK";
-  const auto outbox = coalition_.dir() / "data/usa-1/outbox";
+  const auto outbox = coalition_.root() / "data/usa-1/outbox";
   auto cli = std::async(std::launch::async, [&] {
     return Cli({"send", "--config", config, "--to", "GBR", "--portion", "(S//REL TO USA, GBR)",
                 p1.string(), "--timeout", "10"});
@@ -628,7 +625,7 @@ TEST_F(NodeDaemonTest, ReportIsInTheOutboxBeforeSubmitAndResentWithTheSameBytes)
   broker.Send(EncodeSubmitReply((*f2)->request_id(), reply));
   for (int i = 0; i < 100 && std::filesystem::exists(stored); ++i) (void)broker.Next(50ms);
   EXPECT_FALSE(std::filesystem::exists(stored));
-  const auto sent = coalition_.dir() / "data/usa-1/sent" / (id + ".json");
+  const auto sent = coalition_.root() / "data/usa-1/sent" / (id + ".json");
   ASSERT_TRUE(std::filesystem::exists(sent));
   auto j = nlohmann::json::parse(std::ifstream(sent));
   EXPECT_EQ(j["duplicate"], true);
@@ -639,10 +636,10 @@ TEST_F(NodeDaemonTest, ReportIsInTheOutboxBeforeSubmitAndResentWithTheSameBytes)
 
 TEST_F(NodeDaemonTest, DuplicateReplyIsShownWithANote) {
   FakeBroker broker(coalition_);
-  const std::string config = coalition_.Config("usa-1", broker.endpoint());
+  const std::string config = Config("usa-1", broker.endpoint());
   RunningDaemon daemon(config);
   broker.Greet();
-  const auto p1 = coalition_.dir() / "p1.txt";
+  const auto p1 = coalition_.root() / "p1.txt";
   std::ofstream(p1) << "x";
   auto cli = std::async(std::launch::async, [&] {
     return Cli({"send", "--config", config, "--to", "GBR", "--portion", "(S//REL TO USA, GBR)",
@@ -664,10 +661,10 @@ TEST_F(NodeDaemonTest, DuplicateReplyIsShownWithANote) {
 
 TEST_F(NodeDaemonTest, DefinitiveRejectionEmptiesTheOutbox) {
   FakeBroker broker(coalition_);
-  const std::string config = coalition_.Config("usa-1", broker.endpoint());
+  const std::string config = Config("usa-1", broker.endpoint());
   RunningDaemon daemon(config);
   broker.Greet();
-  const auto p1 = coalition_.dir() / "p1.txt";
+  const auto p1 = coalition_.root() / "p1.txt";
   std::ofstream(p1) << "x";
   auto cli = std::async(std::launch::async, [&] {
     return Cli({"send", "--config", config, "--to", "GBR", "--portion", "(S//REL TO USA, GBR)",
@@ -685,17 +682,17 @@ TEST_F(NodeDaemonTest, DefinitiveRejectionEmptiesTheOutbox) {
   auto r = cli.get();
   EXPECT_EQ(r.code, kExitNegative);
   EXPECT_NE(r.err.find("ROUTING_BAD_LABEL"), std::string::npos) << r.err;
-  EXPECT_FALSE(std::filesystem::exists(coalition_.dir() / "data/usa-1/outbox" / (id + ".report")));
+  EXPECT_FALSE(std::filesystem::exists(coalition_.root() / "data/usa-1/outbox" / (id + ".report")));
   auto j =
-      nlohmann::json::parse(std::ifstream(coalition_.dir() / "data/usa-1/sent" / (id + ".json")));
+      nlohmann::json::parse(std::ifstream(coalition_.root() / "data/usa-1/sent" / (id + ".json")));
   EXPECT_EQ(j["accepted"], false);
   EXPECT_EQ(j["error_reason"], "ROUTING_BAD_LABEL");
 }
 
 TEST_F(NodeDaemonTest, OutboxSurvivesADaemonRestart) {
   FakeBroker broker(coalition_);
-  const std::string config = coalition_.Config("usa-1", broker.endpoint());
-  const auto p1 = coalition_.dir() / "p1.txt";
+  const std::string config = Config("usa-1", broker.endpoint());
+  const auto p1 = coalition_.root() / "p1.txt";
   std::ofstream(p1) << "x";
   std::string id;
   std::vector<std::uint8_t> bytes;
@@ -723,15 +720,15 @@ TEST_F(NodeDaemonTest, OutboxSurvivesADaemonRestart) {
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(SubmittedBytes(**f), bytes);
   broker.Send(EncodeSubmitReply((*f)->request_id(), AcceptedReply(id, 5)));
-  const auto stored = coalition_.dir() / "data/usa-1/outbox" / (id + ".report");
+  const auto stored = coalition_.root() / "data/usa-1/outbox" / (id + ".report");
   for (int i = 0; i < 100 && std::filesystem::exists(stored); ++i) (void)broker.Next(50ms);
   EXPECT_FALSE(std::filesystem::exists(stored));
-  EXPECT_TRUE(std::filesystem::exists(coalition_.dir() / "data/usa-1/sent" / (id + ".json")));
+  EXPECT_TRUE(std::filesystem::exists(coalition_.root() / "data/usa-1/sent" / (id + ".json")));
 }
 
 TEST_F(NodeDaemonTest, RedeliveryAfterRestartIsStoredOnceAndAckedAgain) {
   FakeBroker broker(coalition_);
-  const std::string config = coalition_.Config("usa-1", broker.endpoint());
+  const std::string config = Config("usa-1", broker.endpoint());
   auto gbr_keys = ReadIdentitySecret(coalition_.Secret("gbr-1"));
   auto usa = ReadCertificateFile(coalition_.Cert("usa-1").string());
   ASSERT_TRUE(gbr_keys.ok() && usa.ok());
@@ -746,7 +743,7 @@ TEST_F(NodeDaemonTest, RedeliveryAfterRestartIsStoredOnceAndAckedAgain) {
   auto sealed = Seal(in, gbr_keys->signing.secret_key, CoalitionPolicy());
   ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
   const std::string id = ReportIdHex(sealed->report_id);
-  const auto meta = coalition_.dir() / "data/usa-1/inbox" / (id + ".json");
+  const auto meta = coalition_.root() / "data/usa-1/inbox" / (id + ".json");
   for (int life = 0; life < 2; ++life) {  // The broker re-sends after the node restarted.
     const int directories = broker.directory_requests;
     RunningDaemon daemon(config);
@@ -770,7 +767,7 @@ TEST_F(NodeDaemonTest, RedeliveryAfterRestartIsStoredOnceAndAckedAgain) {
   }
   std::size_t files = 0;
   for (const auto& de :
-       std::filesystem::directory_iterator(coalition_.dir() / "data/usa-1/inbox")) {
+       std::filesystem::directory_iterator(coalition_.root() / "data/usa-1/inbox")) {
     (void)de;
     ++files;
   }
@@ -819,10 +816,10 @@ class ScriptedLog {
 
 TEST_F(NodeDaemonTest, TrackAndProveUseTheBrokersAnswersAndVerifyProofs) {
   FakeBroker broker(coalition_);
-  const std::string config = coalition_.Config("usa-1", broker.endpoint());
+  const std::string config = Config("usa-1", broker.endpoint());
   RunningDaemon daemon(config);
   broker.Greet();
-  const auto p1 = coalition_.dir() / "p1.txt";
+  const auto p1 = coalition_.root() / "p1.txt";
   std::ofstream(p1) << "x";
   auto cli = std::async(std::launch::async, [&] {
     return Cli({"send", "--config", config, "--to", "GBR", "--portion", "(S//REL TO USA, GBR)",

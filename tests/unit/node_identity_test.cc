@@ -1,67 +1,50 @@
 // NodeIdentity: a node's keys and certificates are loaded and cross-checked at start-up, and
-// each mismatch is refused with a reason naming it. The coalition is made by tearline-certs.
+// each mismatch is refused with a reason naming it. The coalition is made by tearline-certs
+// (the shared test Coalition).
 #include "tearline/node/node_identity.h"
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <ctime>
-#include <fstream>
 #include <string>
-#include <vector>
 
+#include "coalition.h"
 #include "tearline/node/node_config.h"
-#include "test_support.h"
 
 namespace tearline::node {
 namespace {
 
-using namespace std::chrono_literals;
-using tearline::testing::BinaryPath;
-using tearline::testing::RunProcess;
-using tearline::testing::TempDir;
+using tearline::testing::Coalition;
 
 class NodeIdentityTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    Certs({"init-ca", "--out", (*dir_ / "ca").string()});
-    Certs({"issue", "--ca", (*dir_ / "ca").string(), "--node", "broker", "--nation", "USA",
-           "--clearance", "TOP SECRET", "--role", "broker", "--out", (*dir_ / "certs").string()});
+    coalition_ = new Coalition();
     for (auto [id, nation] : {std::pair{"usa-1", "USA"}, {"gbr-1", "GBR"}}) {
-      Certs({"issue", "--ca", (*dir_ / "ca").string(), "--node", id, "--nation", nation,
-             "--clearance", "SECRET", "--out", (*dir_ / "certs").string()});
+      coalition_->IssueNode(id, nation, "SECRET");
     }
   }
   static void TearDownTestSuite() {
-    delete dir_;
-    dir_ = nullptr;
-  }
-  static void Certs(std::vector<std::string> args) {
-    args.insert(args.begin(), BinaryPath("tearline-certs").string());
-    auto r = RunProcess(args, 30s);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+    delete coalition_;
+    coalition_ = nullptr;
   }
 
   static NodeConfig Config(const std::string& id, const std::string& cert,
                            const std::string& secret, const std::string& broker = "broker") {
-    const auto path = *dir_ / (id + "-" + cert + "-" + secret + "-" + broker + ".toml");
-    std::ofstream(path) << "[node]\nid = \"" << id
-                        << "\"\nbroker_endpoint = \"tcp://127.0.0.1:1\"\nbroker_certificate = "
-                           "\"certs/"
-                        << broker << ".cert\"\ncertificate = \"certs/" << cert
-                        << ".cert\"\nsecret = \"certs/" << secret
-                        << ".secret\"\nca_dir = \"ca\"\ndata_dir = \"data/" << id << "\"\n";
+    const auto path = coalition_->NodeConfig(id, {.broker_endpoint = "tcp://127.0.0.1:1",
+                                                  .cert_id = cert,
+                                                  .secret_id = secret,
+                                                  .broker_cert_id = broker});
     auto c = LoadNodeConfig(path);
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     return *c;
   }
   static std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-  static TempDir* dir_;
+  static Coalition* coalition_;
 };
 
-TempDir* NodeIdentityTest::dir_ = nullptr;
+Coalition* NodeIdentityTest::coalition_ = nullptr;
 
 TEST_F(NodeIdentityTest, LoadsAMatchingIdentity) {
   auto id = NodeIdentity::Load(Config("usa-1", "usa-1", "usa-1"), Now());

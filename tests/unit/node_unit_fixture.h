@@ -1,5 +1,5 @@
-// Shared by the node daemon's unit tests: an in-process coalition (a root, a broker and nodes
-// with fresh keys and real certificates, valid around a given time) and recording fakes of the
+// Shared by the node daemon's unit tests: the in-process coalition (tests/support's
+// MiniCoalition from a broker alone) with the node identity it yields, and recording fakes of the
 // narrow interfaces the units act through (BrokerChannel, ControlReplier).
 #ifndef TEARLINE_TESTS_UNIT_NODE_UNIT_FIXTURE_H_
 #define TEARLINE_TESTS_UNIT_NODE_UNIT_FIXTURE_H_
@@ -7,13 +7,13 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "mini_coalition.h"
 #include "tearline/crypto/keys.h"
 #include "tearline/crypto/secure_memory.h"
 #include "tearline/identity/certificate.h"
@@ -25,86 +25,27 @@
 
 namespace tearline::node::unit {
 
-class TestCoalition {
+// The shared in-process coalition, starting from a broker alone (tests Issue() their nodes) with
+// certificates valid for one day, plus the identity a node daemon would load.
+class TestCoalition : public tearline::testing::MiniCoalition {
  public:
-  explicit TestCoalition(std::int64_t now) : now_(now) {
-    EXPECT_TRUE(InitCrypto().ok());
-    auto root = GenerateSigningKeyPair();
-    EXPECT_TRUE(root.ok());
-    root_keys_ = std::make_unique<SigningKeyPair>(std::move(root).value());
-    CertificateFields rf;
-    rf.serial = next_serial_++;
-    rf.role = CertRole::kRoot;
-    rf.node_id = std::string(kRootNodeId);
-    rf.not_before = now - 10;
-    rf.not_after = now + 86400;
-    rf.signing_key = root_keys_->public_key;
-    auto cert = IssueCertificate(*root_keys_, rf);
-    EXPECT_TRUE(cert.ok()) << cert.status().ToString();
-    root_cert_.emplace(std::move(cert).value());
-    policy_ = std::make_shared<const Policy>(tearline::testing::CoalitionPolicy());
-    Issue("broker", "USA", "TOP SECRET", CertRole::kBroker);
-  }
-
-  void Issue(const std::string& id, const std::string& nation, const std::string& clearance,
-             CertRole role = CertRole::kNode) {
-    auto keys = GenerateIdentityKeys();
-    ASSERT_TRUE(keys.ok());
-    CertificateFields f;
-    f.serial = next_serial_++;
-    f.role = role;
-    f.node_id = id;
-    f.nation = nation;
-    f.clearance = clearance;
-    f.not_before = now_ - 10;
-    f.not_after = now_ + 86400;
-    f.signing_key = keys->signing.public_key;
-    f.encryption_key = keys->encryption.public_key;
-    f.transport_key = keys->transport.public_key;
-    auto cert = IssueCertificate(*root_keys_, f);
-    ASSERT_TRUE(cert.ok()) << cert.status().ToString();
-    members_[id] = Member{std::move(keys).value(), std::move(cert).value()};
-  }
-
-  TrustStore Trust() const {
-    auto trust = TrustStore::Create(*root_cert_, policy_);
-    EXPECT_TRUE(trust.ok()) << trust.status().ToString();
-    return std::move(trust).value();
-  }
+  explicit TestCoalition(std::int64_t now)
+      : MiniCoalition(now, {{"broker", "USA", "TOP SECRET", CertRole::kBroker}}, 86400) {}
 
   // The identity a node daemon would load for `id`.
   NodeIdentity Identity(const std::string& id) const {
     NodeIdentity n;
     n.node_id = id;
-    n.policy = policy_;
-    n.trust.emplace(Trust());
-    const Member& m = members_.at(id);
-    n.keys = CopyKeys(m.keys);
-    n.own_cert.emplace(m.cert);
-    n.broker_cert.emplace(members_.at("broker").cert);
-    n.clearance = *policy_->FindLevel(m.cert.fields().clearance);
+    n.policy = shared_policy();
+    n.trust.emplace(NewTrust());
+    n.keys = CopyKeys(keys(id));
+    n.own_cert.emplace(cert(id));
+    n.broker_cert.emplace(cert("broker"));
+    n.clearance = *policy().FindLevel(cert(id).fields().clearance);
     return n;
   }
 
-  // Encoded certificates of every node (not the broker), as a Directory frame carries them.
-  std::vector<std::vector<std::uint8_t>> NodeCertificates() const {
-    std::vector<std::vector<std::uint8_t>> out;
-    for (const auto& [id, m] : members_) {
-      if (m.cert.role() == CertRole::kNode) out.push_back(m.cert.encoded());
-    }
-    return out;
-  }
-
-  const Certificate& Cert(const std::string& id) const { return members_.at(id).cert; }
-  const IdentityKeys& Keys(const std::string& id) const { return members_.at(id).keys; }
-  const Policy& policy() const { return *policy_; }
-  const SigningKeyPair& root_keys() const { return *root_keys_; }
-
  private:
-  struct Member {
-    IdentityKeys keys;
-    Certificate cert;
-  };
   static IdentityKeys CopyKeys(const IdentityKeys& k) {
     auto copy = [](const SecretBytes& b) {
       auto c = SecretBytes::CopyOf({b.data(), b.size()});
@@ -120,13 +61,6 @@ class TestCoalition {
     c.transport.secret_key = copy(k.transport.secret_key);
     return c;
   }
-
-  std::int64_t now_;
-  std::uint64_t next_serial_ = 1;
-  std::unique_ptr<SigningKeyPair> root_keys_;
-  std::optional<Certificate> root_cert_;
-  std::shared_ptr<const Policy> policy_;
-  std::map<std::string, Member> members_;
 };
 
 // Records every frame; `connected` false makes sends fail as with no connection.

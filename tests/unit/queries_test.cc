@@ -38,10 +38,10 @@ class QueriesTest : public ::testing::Test {
         store_(OutboxStore::Open(dir_.path()).value()),
         outbox_(clock_, store_, sent_, broker_, listener_),
         witness_(clock_,
-                 {"usa-1", "broker", coalition_.Cert("broker").fields().signing_key,
+                 {"usa-1", "broker", coalition_.cert("broker").fields().signing_key,
                   dir_ / "witness" / "checkpoint"},
-                 coalition_.Keys("broker").signing, broker_),
-        queries_(clock_, "tcp://broker:1", "broker", coalition_.Cert("broker").fields().signing_key,
+                 coalition_.keys("broker").signing, broker_),
+        queries_(clock_, "tcp://broker:1", "broker", coalition_.cert("broker").fields().signing_key,
                  QuerySources{&sent_, &inbox_, &outbox_}, witness_, broker_, replier_) {
     lines_ = {
         R"({"seq":0,"time":1.0,"type":"broker_start","broker":"broker","nodes":3,"torn_tail_bytes":0})",
@@ -76,7 +76,7 @@ class QueriesTest : public ::testing::Test {
     cp.tree_size = tree_.size();
     cp.root_hash = tree_.Root();
     RecordProof p;
-    p.note = SignCheckpoint(cp, cp.origin, coalition_.Keys("broker").signing).value();
+    p.note = SignCheckpoint(cp, cp.origin, coalition_.keys("broker").signing).value();
     p.seq = seq;
     p.record = lines_[seq];
     auto path = tree_.InclusionProof(seq, tree_.size());

@@ -4,7 +4,7 @@
 
 #include <ctime>
 
-#include "tearline/crypto/keys.h"
+#include "mini_coalition.h"
 #include "test_support.h"
 
 namespace tearline::broker {
@@ -12,53 +12,11 @@ namespace {
 
 using testing::CoalitionPolicy;
 
-// A directory of freshly issued node certificates (real signatures, verified by a trust store).
+// A directory of freshly issued node certificates (real signatures, verified by a trust store):
+// the shared in-process coalition's four nodes.
 class RoutingTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
-    auto root_keys = GenerateSigningKeyPair();
-    ASSERT_TRUE(root_keys.ok());
-    root_keys_ = std::make_unique<SigningKeyPair>(std::move(root_keys).value());
-    CertificateFields rf;
-    rf.serial = 1;
-    rf.role = CertRole::kRoot;
-    rf.node_id = std::string(kRootNodeId);
-    rf.not_before = now - 10;
-    rf.not_after = now + 86400;
-    rf.signing_key = root_keys_->public_key;
-    auto root = IssueCertificate(*root_keys_, rf);
-    ASSERT_TRUE(root.ok()) << root.status().ToString();
-    auto policy = std::make_shared<const Policy>(CoalitionPolicy());
-    auto trust = TrustStore::Create(*root, policy);
-    ASSERT_TRUE(trust.ok()) << trust.status().ToString();
-    std::vector<std::vector<std::uint8_t>> blobs;
-    std::uint64_t serial = 2;
-    for (auto [id, nation, clearance] :
-         {std::tuple{"usa-1", "USA", "TOP SECRET"}, std::tuple{"gbr-1", "GBR", "SECRET"},
-          std::tuple{"gbr-2", "GBR", "CONFIDENTIAL"}, std::tuple{"jpn-1", "JPN", "SECRET"}}) {
-      auto keys = GenerateIdentityKeys();
-      ASSERT_TRUE(keys.ok());
-      CertificateFields f;
-      f.serial = serial++;
-      f.role = CertRole::kNode;
-      f.node_id = id;
-      f.nation = nation;
-      f.clearance = clearance;
-      f.not_before = now - 10;
-      f.not_after = now + 86400;
-      f.signing_key = keys->signing.public_key;
-      f.encryption_key = keys->encryption.public_key;
-      f.transport_key = keys->transport.public_key;
-      auto cert = IssueCertificate(*root_keys_, f);
-      ASSERT_TRUE(cert.ok()) << cert.status().ToString();
-      blobs.push_back(cert->encoded());
-    }
-    std::vector<Status> rejected;
-    directory_ = Directory::Build(blobs, *trust, now, &rejected);
-    ASSERT_TRUE(rejected.empty());
-    ASSERT_EQ(directory_.nodes().size(), 4u);
-  }
+  void SetUp() override { ASSERT_EQ(directory_.nodes().size(), 4u); }
 
   static PortionView Portion(std::uint32_t index, const std::string& label,
                              std::vector<std::string> wrapped_for) {
@@ -69,8 +27,8 @@ class RoutingTest : public ::testing::Test {
     return p;
   }
 
-  std::unique_ptr<SigningKeyPair> root_keys_;
-  Directory directory_;
+  testing::MiniCoalition coalition_{static_cast<std::int64_t>(std::time(nullptr))};
+  const Directory& directory_ = coalition_.directory();
 };
 
 TEST_F(RoutingTest, PerPortionPerRecipientDecisions) {
