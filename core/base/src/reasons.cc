@@ -1,13 +1,14 @@
 #include "tearline/base/reasons.h"
 
-#include <array>
 
 namespace tearline {
 namespace {
 
 // Grouped as in the reason tables of docs/PROTOCOL.md and docs/AUDIT.md. Meanings are written
 // for the person who reads a refusal; keep them to one line.
-constexpr std::array kReasons = {
+// A plain array: std::array's deduction guide folds over every element, and clang refuses folds
+// of more than 256.
+constexpr ReasonInfo kReasons[] = {
     // PROTOCOL.md: Broker → node: refusals of a frame or request.
     ReasonInfo{"WIRE_MALFORMED", Code::kInvalidArgument,
                "frame is not a Tearline wire frame or fails the FlatBuffers Verifier"},
