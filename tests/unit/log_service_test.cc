@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mini_coalition.h"
+#include "tearline/audit/audit_log.h"
 #include "tearline/base/clock.h"
 #include "tearline/tlog/checkpoint.h"
 #include "test_support.h"
