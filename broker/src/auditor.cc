@@ -26,17 +26,14 @@ std::vector<AcceptedPortion> AcceptedPortionsOf(const ReportView& view) {
   return portions;
 }
 
-// The fields `denied` records share, whichever way the recipient was denied.
+// The fields every `denied` record has, whichever way the recipient was denied.
 DeniedRecord DeniedFor(std::string_view report_id_hex, std::string_view originator,
-                       const RecipientPlan& recipient, std::string_view reason,
-                       std::string_view explanation) {
+                       const RecipientPlan& recipient) {
   DeniedRecord r;
   r.report_id = report_id_hex;
   r.originator = std::string(originator);
   r.recipient = recipient.node_id;
   r.nation = recipient.nation;
-  r.reason = reason;
-  r.explanation = explanation;
   return r;
 }
 
@@ -184,10 +181,11 @@ std::optional<std::uint64_t> Auditor::PortionDenied(std::string_view report_id_h
                                                     std::string_view originator,
                                                     const RecipientPlan& recipient,
                                                     const PortionDecision& decision) {
-  DeniedRecord r =
-      DeniedFor(report_id_hex, originator, recipient, decision.reason, decision.explanation);
+  DeniedRecord r = DeniedFor(report_id_hex, originator, recipient);
   r.portion = decision.index;
   r.label = decision.label;
+  r.reason = decision.reason;
+  r.explanation = decision.explanation;
   return Append(r);
 }
 
@@ -196,8 +194,10 @@ std::optional<std::uint64_t> Auditor::RecipientDenied(std::string_view report_id
                                                       const RecipientPlan& recipient,
                                                       std::string_view recorded_reason,
                                                       std::string_view recorded_explanation) {
-  return Append(
-      DeniedFor(report_id_hex, originator, recipient, recorded_reason, recorded_explanation));
+  DeniedRecord r = DeniedFor(report_id_hex, originator, recipient);
+  r.reason = recorded_reason;
+  r.explanation = recorded_explanation;
+  return Append(r);
 }
 
 std::optional<std::uint64_t> Auditor::Released(bool delivered, std::string_view report_id_hex,
