@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "tearline/audit/audit_log.h"
 #include "tearline/base/file_util.h"
 #include "tearline/identity/certificate.h"
 #include "tearline/identity/local_identity.h"

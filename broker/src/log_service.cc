@@ -2,9 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <nlohmann/json.hpp>
-
+#include "tearline/audit/audit_log.h"
+#include "tearline/audit/audit_record_types.h"
 #include "tearline/base/file_util.h"
+#include "tearline/broker/auditor.h"
 #include "tearline/identity/certificate.h"
 #include "tearline/tlog/checkpoint.h"
 
@@ -111,15 +112,11 @@ std::vector<std::uint8_t> LogService::Proof(const std::string& node_id, std::uin
   if (!record.ok()) return EncodeError(request_id, record.status());
   // Only records that concern the asking node are served (checked before any checkpoint is
   // forced, so a stranger cannot make the broker sign on demand).
-  const nlohmann::json j = nlohmann::json::parse(*record, nullptr, /*allow_exceptions=*/false);
+  // A line that does not decode names nobody.
   bool named = false;
-  if (j.is_object()) {
-    for (const char* field : {"originator", "recipient", "node"}) {
-      auto it = j.find(field);
-      if (it != j.end() && it->is_string() && it->get_ref<const std::string&>() == node_id) {
-        named = true;
-      }
-    }
+  if (auto typed = DecodeLoggedRecord(*record); typed.ok()) {
+    const AuditRecordKeys keys = KeysOf(*typed);
+    named = keys.originator == node_id || keys.recipient == node_id || keys.node == node_id;
   }
   if (!named) {
     return EncodeError(request_id,

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <string>
+#include <variant>
 
 #include "tearline/audit/audit_log.h"
 #include "tearline/base/encoding.h"
@@ -30,6 +32,14 @@ class AuditorTest : public ::testing::Test {
     auto line = log_->Record(seq);
     EXPECT_TRUE(line.ok());
     return line.ok() ? nlohmann::json::parse(*line) : nlohmann::json();
+  }
+
+  // The exact line of record `seq` with its `time` value (the wall clock's) replaced by T.
+  std::string LineAt(std::uint64_t seq) {
+    auto line = log_->Record(seq);
+    EXPECT_TRUE(line.ok());
+    return line.ok() ? std::regex_replace(*line, std::regex(R"("time":[0-9.]+)"), R"("time":T)")
+                     : "";
   }
 
   TempDir dir_;
@@ -112,6 +122,139 @@ TEST_F(AuditorTest, FindsAcceptedReportsTheStoreLost) {
   ReportView changed = view;
   changed.portions[0].label = "(S)";
   EXPECT_NE(fingerprint, FingerprintOf(changed));
+}
+
+RecipientPlan GbrPlan() {
+  RecipientPlan plan;
+  plan.nation = "GBR";
+  plan.node_id = "gbr-1";
+  PortionDecision released;
+  released.index = 0;
+  released.label = "(U)";
+  released.release = true;
+  PortionDecision denied;
+  denied.index = 1;
+  denied.label = "(S//NOFORN)";
+  denied.reason = "NOT_RELEASABLE";
+  denied.explanation = "NOFORN";
+  plan.decisions = {released, denied};
+  return plan;
+}
+
+ReportView OnePortionView() {
+  ReportView view;
+  view.report_id[0] = 0xab;
+  view.originator = "usa-1";
+  view.originator_nation = "USA";
+  view.intended_nations = {"GBR", "KOR"};
+  view.created_unix = 10;
+  view.expires_unix = 100;
+  view.report_bytes = 512;
+  PortionView p;
+  p.index = 0;
+  p.label = "(U)";
+  p.ciphertext_bytes = 42;
+  view.portions.push_back(p);
+  return view;
+}
+
+TEST_F(AuditorTest, KnownAnswerLinesForTypedRecords) {
+  const RecipientPlan plan = GbrPlan();
+  const ReportView view = OnePortionView();
+  const std::string id = ToHex(view.report_id);
+  auto denied = auditor_->PortionDenied(id, "usa-1", plan, plan.decisions[1]);
+  auto whole = auditor_->RecipientDenied(id, "usa-1", plan, "QUEUE_FULL", "queue full");
+  auto queued = auditor_->Released(false, id, view, plan, "SECRET");
+  auto accepted = auditor_->Accepted(view, testing::CoalitionPolicy());
+  ASSERT_TRUE(auditor_->Durable(accepted));
+  const std::string rid = "ab" + std::string(30, '0');
+  // Keys sorted, no spaces: the bytes the log's Merkle leaves and auditors' verifiers see.
+  const std::string expect_denied =
+      R"j({"explanation":"NOFORN","label":"(S//NOFORN)","nation":"GBR","originator":"usa-1",)j"
+      R"j("portion":1,"reason":"NOT_RELEASABLE","recipient":"gbr-1","report_id":")j" +
+      rid + R"j(","seq":0,"time":T,"type":"denied"})j";
+  const std::string expect_whole =
+      R"j({"explanation":"queue full","nation":"GBR","originator":"usa-1",)j"
+      R"j("reason":"QUEUE_FULL","recipient":"gbr-1","report_id":")j" +
+      rid + R"j(","seq":1,"time":T,"type":"denied"})j";
+  const std::string expect_queued =
+      R"j({"clearance":"SECRET","nation":"GBR","originator":"usa-1","originator_nation":"USA",)j"
+      R"j("portions":[{"index":0,"label":"(U)"}],"recipient":"gbr-1","report_id":")j" +
+      rid + R"j(","seq":2,"time":T,"type":"queued"})j";
+  const std::string expect_accepted =
+      R"j({"created":10,"expires":100,"intended_nations":["GBR","KOR"],"originator":"usa-1",)j"
+      R"j("originator_nation":"USA","policy_sha256":")j" +
+      testing::CoalitionPolicy().digest_hex() +
+      R"j(","portions":[{"ciphertext_bytes":42,"ciphertext_sha256":")j" + std::string(64, '0') +
+      R"j(","index":0,"label":"(U)"}],"report_bytes":512,"report_id":")j" + rid +
+      R"j(","seq":3,"time":T,"type":"accepted"})j";
+  EXPECT_EQ(LineAt(*denied), expect_denied);
+  EXPECT_EQ(LineAt(*whole), expect_whole);
+  EXPECT_EQ(LineAt(*queued), expect_queued);
+  EXPECT_EQ(LineAt(*accepted), expect_accepted);
+  EXPECT_EQ(failures_, 0);
+}
+
+TEST_F(AuditorTest, EveryRecordDecodesAsItsTypedDefinition) {
+  const RecipientPlan plan = GbrPlan();
+  const ReportView view = OnePortionView();
+  const std::string id = ToHex(view.report_id);
+  const Status why = InvalidArgument("WIRE_MALFORMED", "bad frame");
+  const std::uint8_t signature[] = {1, 2, 3};
+  ExpiredCopy expired{id, "usa-1", "gbr-1", "GBR"};
+  const std::vector<std::optional<std::uint64_t>> seqs = {
+      auditor_->BrokerStart("broker-1", 3, 0),
+      auditor_->PolicyLoaded(testing::CoalitionPolicy()),
+      auditor_->BrokerStop("broker-1"),
+      auditor_->NodeConnected("usa-1"),
+      auditor_->ConnectionRefused("tcp://10.0.0.1", {}, why, 0),
+      auditor_->RejectedInput("usa-1", why, id),
+      auditor_->Accepted(view, testing::CoalitionPolicy()),
+      auditor_->PortionDenied(id, "usa-1", plan, plan.decisions[1]),
+      auditor_->Released(true, id, view, plan, "SECRET"),
+      auditor_->DeliveredFromQueue(id, "gbr-1"),
+      auditor_->Released(false, id, view, plan, "SECRET"),
+      auditor_->Acknowledged(id, "gbr-1", signature),
+      auditor_->Expired(expired),
+      auditor_->DeliveryRejectedByRecipient("gbr-1", "REPORT_UNREADABLE", "cannot open"),
+  };
+  ASSERT_TRUE(auditor_->Sync());
+  // One method per AnyAuditRecord alternative, in the variant's order.
+  ASSERT_EQ(seqs.size(), std::variant_size_v<AnyAuditRecord>);
+  for (std::size_t i = 0; i < seqs.size(); ++i) {
+    ASSERT_TRUE(seqs[i]) << i;
+    auto line = log_->Record(*seqs[i]);
+    ASSERT_TRUE(line.ok());
+    auto record = DecodeLoggedRecord(*line);
+    ASSERT_TRUE(record.ok()) << *line << ": " << record.status().ToString();
+    EXPECT_EQ(record->index(), i) << *line;
+  }
+  // A retry's fingerprint equals the one read back from its accepted record.
+  auto accepted = DecodeLoggedRecord(*log_->Record(*seqs[6]));
+  ASSERT_TRUE(accepted.ok());
+  EXPECT_EQ(FingerprintOf(std::get<AcceptedRecord>(*accepted)), FingerprintOf(view));
+}
+
+TEST_F(AuditorTest, DecodeLoggedRecordRefusesWhatIsNotARecord) {
+  EXPECT_EQ(DecodeLoggedRecord("not json").status().reason(), "AUDIT_BAD_JSON");
+  EXPECT_EQ(DecodeLoggedRecord(R"({"node":"usa-1"})").status().reason(), "AUDIT_RECORD_MALFORMED");
+  EXPECT_EQ(DecodeLoggedRecord(R"({"seq":0,"time":1,"type":"denied","report_id":"00"})")
+                .status()
+                .reason(),
+            "AUDIT_RECORD_MALFORMED");
+  EXPECT_EQ(DecodeLoggedRecord(R"({"seq":0,"time":1,"type":"newer_kind"})").status().code(),
+            Code::kNotFound);
+}
+
+TEST_F(AuditorTest, OrphanScanSkipsAnAcceptedRecordThatDoesNotDecode) {
+  // An `accepted` line without its portions names no content a retry could be matched with.
+  ASSERT_TRUE(log_->Append("accepted", {{"report_id", "01"}, {"originator", "usa-1"}}).ok());
+  ASSERT_TRUE(log_->Append("rejected_input",
+                           {{"node", "usa-1"}, {"reason", "X"}, {"explanation", "not accepted"}})
+                  .ok());
+  auto orphans = Auditor::FindOrphanedAccepts(*log_, *store_);
+  ASSERT_TRUE(orphans.ok()) << orphans.status().ToString();
+  EXPECT_TRUE(orphans->empty());
 }
 
 }  // namespace

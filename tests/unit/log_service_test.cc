@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mini_coalition.h"
+#include "tearline/audit/audit_log.h"
 #include "tearline/base/clock.h"
 #include "tearline/tlog/checkpoint.h"
 #include "test_support.h"
@@ -98,6 +99,26 @@ TEST_F(LogServiceTest, ProofsOnlyForRecordsNamingTheNode) {
   EXPECT_EQ(log_->checkpoint_size(), 2u);
   Decoded missing(service_->Proof("usa-1", 3, 99));
   EXPECT_EQ(missing.ErrorReason(), "AUDIT_NO_RECORD");
+}
+
+TEST_F(LogServiceTest, ProofsFollowTheRecordsNamingFieldsNotTheirText) {
+  DeliveredFromQueueRecord delivered;
+  delivered.report_id = "00";
+  delivered.recipient = "gbr-1";
+  ASSERT_TRUE(log_->Append(delivered).ok());
+  DeniedRecord denied;
+  denied.report_id = "00";
+  denied.originator = "usa-1";
+  denied.recipient = "kor-1";
+  denied.nation = "KOR";
+  denied.reason = "NOT_RELEASABLE";
+  denied.explanation = "gbr-1 is not a recipient of this portion";
+  ASSERT_TRUE(log_->Append(denied).ok());
+  Decoded text_only(service_->Proof("gbr-1", 1, 1));
+  EXPECT_EQ(text_only.ErrorReason(), "PROOF_FORBIDDEN");
+  EXPECT_EQ(Decoded(service_->Proof("gbr-1", 2, 0)).frame->body_type(), schema::Body::ProofReply);
+  EXPECT_EQ(Decoded(service_->Proof("usa-1", 3, 1)).frame->body_type(), schema::Body::ProofReply);
+  EXPECT_EQ(Decoded(service_->Proof("kor-1", 4, 1)).frame->body_type(), schema::Body::ProofReply);
 }
 
 TEST_F(LogServiceTest, StoresOnlyValidCosignaturesOfSignedCheckpoints) {

@@ -212,7 +212,7 @@ TEST_F(SubmitPipelineTest, RetryOfAnOrphanedAcceptIsRoutedWithoutASecondAccepted
   const std::string id = ToHex(report.report_id);
   // A different report under the same id does not match the logged content.
   std::map<std::string, AcceptedFingerprint> orphans;
-  orphans[id] = {"usa-1", "[]"};
+  orphans[id] = {"usa-1", {}};
   pipeline_->SetOrphanedAccepts(orphans);
   EXPECT_EQ(Reply(pipeline_->Submit("usa-1", 1, report.bytes)).error_reason, "REPORT_ID_CONFLICT");
   orphans[id] = FingerprintOf(*view);

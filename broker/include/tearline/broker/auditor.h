@@ -1,5 +1,6 @@
-// Auditor: every audit record the broker writes, one method per record, so the field names of
-// docs/AUDIT.md live in this unit alone (and can move to typed records in one place).
+// Auditor: every audit record the broker writes, one method per record. Each method fills the
+// record's typed definition (tearline/audit/audit_record_types.h, the one place a field name is
+// spelled) from the broker's own values and appends it through AuditLog's typed AppendBuffered.
 //
 // Durability follows AuditLog's group commit: every record method appends a BUFFERED record and
 // returns its sequence number; Sync() makes everything buffered so far durable. A decision may
@@ -9,7 +10,8 @@
 // must not take effect) and returns nullopt / false.
 //
 // It also reads back what recovery needs: the `accepted` records whose report the store lost in
-// a crash (see broker.h), each with the content fingerprint a retry must match.
+// a crash (see broker.h), each with the content fingerprint a retry must match. Records are read
+// back through the same typed definitions (DecodeLoggedRecord), never by field name.
 //
 // Ownership: holds references to the log (which must outlive it). Thread-safety: the record
 // methods may be called from any thread (AuditLog is internally locked); `on_failure` must be
@@ -22,10 +24,12 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "tearline/audit/audit_record_types.h"
 #include "tearline/base/status.h"
 #include "tearline/broker/report_store.h"
 #include "tearline/broker/routing.h"
@@ -42,10 +46,18 @@ namespace tearline::broker {
 // index, label, ciphertext digest and size): a retry of an orphaned report must match it.
 struct AcceptedFingerprint {
   std::string originator;
-  std::string portions;  // Canonical JSON text of the record's `portions` array.
+  std::vector<AcceptedPortion> portions;  // As the record lists them (increasing index).
   friend bool operator==(const AcceptedFingerprint&, const AcceptedFingerprint&) = default;
 };
+// The fingerprint an `accepted` record for `view` carries (every descriptive member set, as the
+// broker writes them).
 AcceptedFingerprint FingerprintOf(const ReportView& view);
+AcceptedFingerprint FingerprintOf(const AcceptedRecord& record);
+
+// Decodes one line of the broker's own log (AuditLog::Record bytes) into its typed record.
+// Reasons: AUDIT_BAD_JSON, AUDIT_RECORD_MALFORMED (not a log record, or a field missing or of
+// the wrong type), AUDIT_RECORD_UNKNOWN_TYPE (kNotFound).
+Result<AnyAuditRecord> DecodeLoggedRecord(std::string_view line);
 
 class Auditor {
  public:
@@ -102,13 +114,14 @@ class Auditor {
                                             std::span<const std::uint8_t> signature);
   std::optional<std::uint64_t> Expired(const ExpiredCopy& copy);
 
-  // Report ids with an `accepted` record that `store` does not hold -> their fingerprints.
+  // Report ids with an `accepted` record that `store` does not hold -> their fingerprints. A
+  // line that does not decode as a record is skipped (logged as a warning): it cannot name a
+  // report to recover.
   static Result<std::map<std::string, AcceptedFingerprint>> FindOrphanedAccepts(const AuditLog& log,
                                                                                 ReportStore& store);
 
  private:
-  struct Fields;  // The record's fields (JSON), kept out of this header.
-  std::optional<std::uint64_t> Append(std::string_view type, Fields fields);
+  std::optional<std::uint64_t> Append(const AnyAuditRecord& record);
 
   AuditLog& log_;
   std::function<void()> on_failure_;

@@ -48,7 +48,6 @@
 #include <string>
 #include <vector>
 
-#include "tearline/audit/audit_log.h"
 #include "tearline/base/clock.h"
 #include "tearline/base/status.h"
 #include "tearline/broker/auditor.h"

@@ -17,12 +17,15 @@
 #include <string>
 #include <vector>
 
-#include "tearline/audit/audit_log.h"
 #include "tearline/base/clock.h"
 #include "tearline/base/status.h"
 #include "tearline/identity/directory.h"
 #include "tearline/identity/trust_store.h"
 #include "tearline/wire/wire.h"
+
+namespace tearline {
+class AuditLog;
+}  // namespace tearline
 
 namespace tearline::broker {
 
