@@ -127,6 +127,11 @@ TEST_F(ExchangeTest, NodesReconnectAfterBrokerRestart) {
   c_.StartNode("gbr-1");
   c_.StopBroker(SIGTERM);
   c_.StartBroker();  // Same endpoint (port) as before.
+  // The recipient must be back first: a send while gbr-1 is still reconnecting is QUEUED, the
+  // loop below would send a second report, and gbr-1 would then hold two.
+  ASSERT_TRUE(WaitFor(
+      [&] { return c_.NodeCli("gbr-1", "status", {}, std::chrono::seconds(5)).exit_code == 0; },
+      std::chrono::seconds(30)));
   // Daemons notice the restart and say Hello again; a send then goes through.
   ASSERT_TRUE(WaitFor(
       [&] {
