@@ -1,6 +1,5 @@
 #include "tearline/base/reasons.h"
 
-
 namespace tearline {
 namespace {
 
