@@ -191,16 +191,17 @@ Result<TrackResult> DecodeTrackResponse(std::string_view text) {
   return r;
 }
 
+json ProveItemToJson(const ProofItem& i) {
+  return {{"seq", i.seq},           {"description", i.description},
+          {"verified", i.verified}, {"reason", i.reason},
+          {"message", i.message},   {"checkpoint_size", i.checkpoint_size},
+          {"signer", i.signer}};
+}
+
 std::string EncodeProveResponse(const ProveResult& r) {
   json items = json::array();
   for (const auto& i : r.items) {
-    items.push_back({{"seq", i.seq},
-                     {"description", i.description},
-                     {"verified", i.verified},
-                     {"reason", i.reason},
-                     {"message", i.message},
-                     {"checkpoint_size", i.checkpoint_size},
-                     {"signer", i.signer}});
+    items.push_back(ProveItemToJson(i));
   }
   return OkResponse(
       {{"report_id", r.report_id_hex}, {"items", std::move(items)}, {"note", r.note}});

@@ -196,13 +196,7 @@ int DoProve(const NodeConfig& config, const std::string& id, std::optional<std::
   if (json) {
     nlohmann::json items = nlohmann::json::array();
     for (const auto& i : r->items) {
-      items.push_back({{"seq", i.seq},
-                       {"description", i.description},
-                       {"verified", i.verified},
-                       {"reason", i.reason},
-                       {"message", i.message},
-                       {"checkpoint_size", i.checkpoint_size},
-                       {"signer", i.signer}});
+      items.push_back(ProveItemToJson(i));
     }
     out << nlohmann::json{{"report_id", r->report_id_hex}, {"items", items}, {"note", r->note}}
                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)

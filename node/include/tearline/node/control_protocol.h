@@ -162,6 +162,8 @@ nlohmann::json OutcomeToJson(const RecipientOutcomeInfo& outcome, std::uint32_t 
 Result<RecipientOutcomeInfo> OutcomeFromJson(const nlohmann::json& j, std::uint32_t index_base);
 //   {"node_id","nation","state","reason","updated_unix","record_seq"}
 nlohmann::json RecipientStatusToJson(const RecipientStatusInfo& status);
+// One proven record as `prove` prints it and the control socket carries it.
+nlohmann::json ProveItemToJson(const ProofItem& item);
 nlohmann::json StatusToJson(const StatusResult& status);
 
 // Standard base64 (with padding), via libsodium.
