@@ -153,5 +153,56 @@ TEST(PolicyTest, LoadFileErrors) {
   EXPECT_NE(bad.status().message().find("bad.toml:1"), std::string::npos) << bad.status().message();
 }
 
+// A chain of `depth` groups, each holding the next; the last holds a nation.
+std::string GroupChain(int depth) {
+  std::string text(kMinimal);
+  text += "[groups]\n";
+  for (int i = 0; i < depth; ++i) {
+    text += "G" + std::to_string(i) + "={members=[\"" +
+            (i + 1 < depth ? "G" + std::to_string(i + 1) : std::string("AAA")) + "\"]}\n";
+  }
+  return text;
+}
+
+TEST(PolicyTest, DeeplyNestedGroupsAreRefusedNotACrash) {
+  ASSERT_TRUE(Policy::Parse(GroupChain(8), "chain.toml").ok());
+  // Fits in the 1 MiB cap: the nesting bound refuses it (the expansion used to recurse once per
+  // level and overflow the stack).
+  auto deep = Policy::Parse(GroupChain(30000), "chain.toml");
+  ASSERT_FALSE(deep.ok());
+  EXPECT_EQ(deep.status().reason(), "POLICY_INVALID");
+  EXPECT_NE(deep.status().message().find("groups nest more than 16 deep"), std::string::npos)
+      << deep.status().message();
+  // 100000 groups deep is refused too (it is also larger than a policy may be).
+  auto deeper = Policy::Parse(GroupChain(100000), "chain.toml");
+  ASSERT_FALSE(deeper.ok());
+  EXPECT_EQ(deeper.status().reason(), "POLICY_INVALID");
+}
+
+TEST(PolicyTest, DeeplyNestedTomlTablesAreRefusedBeforeParsing) {
+  // toml++ builds and destroys nested tables recursively: 400000 levels overflowed the stack.
+  std::string header = "[";
+  for (int i = 0; i < 400000; ++i) header += "a.";
+  header += "b]\n";
+  auto tables = Policy::Parse(std::string(kMinimal) + header, "deep.toml");
+  ASSERT_FALSE(tables.ok());
+  EXPECT_EQ(tables.status().reason(), "POLICY_INVALID");
+  EXPECT_NE(tables.status().message().find("more than 16 dots"), std::string::npos)
+      << tables.status().message();
+  std::string inline_tables = "x = ";
+  for (int i = 0; i < 20; ++i) inline_tables += "{a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p = ";
+  inline_tables += "1" + std::string(20, '}') + "\n";
+  auto braces = Policy::Parse(std::string(kMinimal) + inline_tables, "deep.toml");
+  ASSERT_FALSE(braces.ok());
+  EXPECT_NE(braces.status().message().find("nest more than 16 deep"), std::string::npos)
+      << braces.status().message();
+  // Dots inside strings and comments are not nesting.
+  auto quoted = Policy::Parse(
+      Replace(kMinimal, "version = \"1\"",
+              "version = \"" + std::string(100, '.') + "\" # " + std::string(100, '.')),
+      "q.toml");
+  EXPECT_TRUE(quoted.ok()) << quoted.status().ToString();
+}
+
 }  // namespace
 }  // namespace tearline

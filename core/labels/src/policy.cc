@@ -17,6 +17,14 @@ namespace tearline {
 namespace {
 
 constexpr std::size_t kMaxPolicyBytes = 1 << 20;  // A policy is a small hand-edited file.
+// Bounds that keep a hostile policy (e.g. the policy.toml of an audit directory handed to
+// `tearline-audit verify`) from exhausting the stack or the CPU: toml++ builds and destroys
+// nested tables recursively, and group expansion recurses once per nesting level. A real policy
+// nests tables two or three levels deep and groups one or two.
+constexpr std::size_t kMaxTomlKeyDots = 16;          // Dots in one dotted key or table header.
+constexpr std::size_t kMaxTomlBracketDepth = 16;     // Open [ and { at once.
+constexpr int kMaxGroupDepth = 16;                   // Groups within groups.
+constexpr std::size_t kMaxGroupExpansion = 1 << 20;  // Member insertions while expanding.
 
 bool IsUpperAlpha(std::string_view s) {
   if (s.empty()) return false;
@@ -58,6 +66,47 @@ class ErrorSink {
   std::string_view source_;
 };
 
+// The TOML text's nesting, measured lexically before toml++ sees it: dots in one run of key text
+// (between separators, outside strings and comments) and open brackets. A table can be nested at
+// most (dots + 1) * (brackets + 2) deep, so bounding both bounds the tree toml++ would build.
+// Returns "" when within bounds, else the cause.
+std::string TomlNestingProblem(std::string_view text) {
+  std::size_t dots = 0;
+  std::size_t brackets = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '#') {
+      while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+    } else if (c == '"' || c == '\'') {
+      const bool triple = text.substr(i, 3) == std::string(3, c);
+      const std::string close(triple ? 3 : 1, c);
+      i += close.size();
+      while (i < text.size() && text.substr(i, close.size()) != close) {
+        if (!triple && text[i] == '\n') break;
+        i += (c == '"' && text[i] == '\\') ? std::size_t{2} : std::size_t{1};  // Escapes.
+      }
+      i += close.size() - 1;
+    } else if (c == '.') {
+      if (++dots > kMaxTomlKeyDots) {
+        return "a dotted key or table header has more than " + std::to_string(kMaxTomlKeyDots) +
+               " dots";
+      }
+    } else if (c == '[' || c == '{') {
+      dots = 0;
+      if (++brackets > kMaxTomlBracketDepth) {
+        return "brackets or braces nest more than " + std::to_string(kMaxTomlBracketDepth) +
+               " deep";
+      }
+    } else if (c == ']' || c == '}') {
+      dots = 0;
+      if (brackets > 0) --brackets;
+    } else if (c == '\n' || c == ',') {
+      dots = 0;
+    }
+  }
+  return "";
+}
+
 std::string Sha256Hex(std::string_view bytes) {
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
@@ -74,6 +123,9 @@ Result<Policy> Policy::Parse(std::string_view toml_text, std::string_view source
   if (toml_text.size() > kMaxPolicyBytes) {
     return InvalidArgument("POLICY_INVALID",
                            std::string(source_name) + ": policy file is larger than 1 MiB");
+  }
+  if (std::string problem = TomlNestingProblem(toml_text); !problem.empty()) {
+    return InvalidArgument("POLICY_INVALID", std::string(source_name) + ": " + problem);
   }
   toml::table root;
   try {
@@ -198,30 +250,44 @@ Result<Policy> Policy::Parse(std::string_view toml_text, std::string_view source
       p.groups_[code] = Group{code, (*g)["title"].value_or(code), {}};
     }
   }
+  // Depth-first with memoisation; the depth bound also bounds the recursion, and the work bound
+  // the time a policy of many wide groups could take.
   std::map<std::string, int> state;  // 0 = unvisited, 1 = in progress, 2 = done.
-  std::function<Status(const std::string&)> expand = [&](const std::string& code) -> Status {
+  std::size_t work = 0;
+  std::function<Status(const std::string&, int)> expand = [&](const std::string& code,
+                                                              int depth) -> Status {
     int& s = state[code];
     if (s == 2) return Status::Ok();
     const auto& [node, members] = raw.at(code);
     if (s == 1) return err.At(node, "group " + code + " contains itself (cycle)");
+    if (depth > kMaxGroupDepth) {
+      return err.At(node, "groups nest more than " + std::to_string(kMaxGroupDepth) +
+                              " deep (at group " + code + ")");
+    }
     s = 1;
     std::set<std::string> out;
     for (const std::string& m : members) {
       if (p.IsNation(m)) {
         out.insert(m);
+        ++work;
       } else if (raw.contains(m)) {
-        TEARLINE_RETURN_IF_ERROR(expand(m));
+        TEARLINE_RETURN_IF_ERROR(expand(m, depth + 1));
         const auto& sub = p.groups_.at(m).members;
         out.insert(sub.begin(), sub.end());
+        work += sub.size() + 1;
       } else {
         return err.At(node, "group " + code + " names unknown member '" + m + "'");
+      }
+      if (work > kMaxGroupExpansion) {
+        return err.At(node, "groups expand to more than " + std::to_string(kMaxGroupExpansion) +
+                                " memberships");
       }
     }
     p.groups_.at(code).members = std::move(out);
     state[code] = 2;
     return Status::Ok();
   };
-  for (const auto& [code, unused] : raw) TEARLINE_RETURN_IF_ERROR(expand(code));
+  for (const auto& [code, unused] : raw) TEARLINE_RETURN_IF_ERROR(expand(code, 1));
   return p;
 }
 
