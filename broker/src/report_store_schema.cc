@@ -1,4 +1,7 @@
 // ReportStore: opening the database, creating or checking its schema, preparing statements.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <initializer_list>
 #include <utility>
@@ -67,6 +70,12 @@ ReportStore::~ReportStore() = default;
 Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::path& file,
                                                        const ReportStoreOptions& options) {
   auto impl = std::make_unique<Impl>();
+  // Created owner-only before SQLite sees it (SQLite would use 0644); its -wal and -shm files
+  // take the database file's mode.
+  if (const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+      fd >= 0) {
+    ::close(fd);
+  }
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(file.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);

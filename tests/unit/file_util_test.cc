@@ -71,5 +71,37 @@ TEST(FileUtilTest, AppendLineDurableAppendsLines) {
   EXPECT_EQ(testing::ReadFile(path), "a\nb\n");
 }
 
+TEST(FileUtilTest, CreatePrivateDirsMakesOnlyNewDirectoriesOwnerOnly) {
+  testing::TempDir dir;
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::all);
+  ASSERT_TRUE(CreatePrivateDirs(dir / "a" / "b").ok());
+  EXPECT_EQ(ModeOf(dir / "a"), 0700u);
+  EXPECT_EQ(ModeOf(dir / "a" / "b"), 0700u);
+  EXPECT_EQ(ModeOf(dir.path()), 0777u);  // Existing: left alone.
+  ASSERT_TRUE(WriteFileAtomic(dir / "f", Bytes("x"), 0600).ok());
+  EXPECT_EQ(CreatePrivateDirs(dir / "f" / "g").reason(), "FILE_WRITE");
+}
+
+TEST(FileUtilTest, MakeTreePrivateRestrictsEverythingUnderTheDirectory) {
+  testing::TempDir dir;
+  const auto root = dir / "data";
+  std::filesystem::create_directories(root / "sub");
+  ASSERT_TRUE(WriteFileAtomic(root / "sub" / "log", Bytes("x"), 0644).ok());
+  ASSERT_TRUE(WriteFileAtomic(root / "key", Bytes("x"), 0640).ok());
+  std::filesystem::permissions(root, std::filesystem::perms::all);
+  std::filesystem::permissions(root / "sub", std::filesystem::perms::all);
+  std::filesystem::create_directories(dir / "outside");
+  std::filesystem::permissions(dir / "outside", std::filesystem::perms::all);
+  std::filesystem::create_directory_symlink(dir / "outside", root / "link");
+  ASSERT_TRUE(MakeTreePrivate(root).ok());
+  EXPECT_EQ(ModeOf(root), 0700u);
+  EXPECT_EQ(ModeOf(root / "sub"), 0700u);
+  EXPECT_EQ(ModeOf(root / "sub" / "log"), 0600u);
+  EXPECT_EQ(ModeOf(root / "key"), 0600u);
+  EXPECT_EQ(ModeOf(dir / "outside"), 0777u);  // Links are not followed.
+  ASSERT_TRUE(MakeTreePrivate(dir / "new").ok());
+  EXPECT_EQ(ModeOf(dir / "new"), 0700u);
+}
+
 }  // namespace
 }  // namespace tearline

@@ -48,11 +48,12 @@ std::span<const std::uint8_t> Bytes(const std::string& s) {
 Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::filesystem::path& dir,
                                                  std::string origin, const SigningKeyPair* signer) {
   TEARLINE_RETURN_IF_ERROR(InitCrypto());
+  // Owner-only like the rest of the broker's data: auditors get a copy, not access.
   std::error_code ec;
-  std::filesystem::create_directories(dir / "checkpoints", ec);
-  if (!ec) std::filesystem::create_directories(dir / "cosignatures", ec);
-  if (ec) {
-    return IoError("AUDIT_IO", dir.string() + ": cannot create audit directory: " + ec.message());
+  for (const char* sub : {"checkpoints", "cosignatures"}) {
+    if (Status st = CreatePrivateDirs(dir / sub); !st.ok()) {
+      return IoError("AUDIT_IO", dir.string() + ": cannot create audit directory: " + st.message());
+    }
   }
   if (signer != nullptr) {
     // The writer removes temporaries a crash left between create and rename (see
@@ -141,7 +142,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::filesystem::path& di
   }
 
   // O_RDWR rather than O_WRONLY: Record() preads from the same descriptor.
-  int fd = ::open(log->path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  int fd = ::open(log->path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return Errno(log->path_.string());
   if (log->torn_tail_bytes_ > 0 && ::ftruncate(fd, static_cast<off_t>(good_bytes)) != 0) {
     Status s = Errno(log->path_.string() + ": cannot cut torn tail");
@@ -162,7 +163,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::filesystem::path& di
     if (!key.ok()) return key.status();
     log->verifier_key_ = FormatNoteVerifierKey(*key);
     const std::string line = log->verifier_key_ + "\n";
-    TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(dir / "log.pub", Bytes(line), 0644));
+    TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(dir / "log.pub", Bytes(line), 0600));
   }
   return log;
 }
@@ -294,8 +295,8 @@ Result<std::uint64_t> AuditLog::Checkpoint() {
   auto note = SignCheckpoint(cp, origin_, *signer_);
   if (!note.ok()) return note.status();
   TEARLINE_RETURN_IF_ERROR(
-      WriteFileAtomic(dir_ / "checkpoints" / std::to_string(size), Bytes(*note), 0644));
-  TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(dir_ / "checkpoint", Bytes(*note), 0644));
+      WriteFileAtomic(dir_ / "checkpoints" / std::to_string(size), Bytes(*note), 0600));
+  TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(dir_ / "checkpoint", Bytes(*note), 0600));
   latest_checkpoint_ = *note;
   checkpoint_size_ = size;
   return size;

@@ -79,4 +79,48 @@ Status AppendLineDurable(const std::filesystem::path& path, std::string_view lin
   return st;
 }
 
+Status CreatePrivateDirs(const std::filesystem::path& dir) {
+  std::filesystem::path path;
+  for (const auto& part : dir) {
+    path /= part;
+    if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
+      return Fail(path, "cannot create directory");
+    }
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    errno = ENOTDIR;
+    return Fail(dir, "not a directory");
+  }
+  return Status::Ok();
+}
+
+Status MakeTreePrivate(const std::filesystem::path& dir) {
+  TEARLINE_RETURN_IF_ERROR(CreatePrivateDirs(dir));
+  namespace fs = std::filesystem;
+  const auto restrict = [](const fs::path& p, const fs::file_status& status) -> Status {
+    const fs::perms want = status.type() == fs::file_type::directory
+                               ? fs::perms::owner_all
+                               : status.permissions() & fs::perms::owner_all;
+    if (status.permissions() == want) return Status::Ok();
+    std::error_code ec;
+    fs::permissions(p, want, fs::perm_options::replace, ec);
+    if (ec) {
+      return IoError("FILE_WRITE", p.string() + ": cannot restrict permissions: " + ec.message());
+    }
+    return Status::Ok();
+  };
+  std::error_code ec;
+  TEARLINE_RETURN_IF_ERROR(restrict(dir, fs::status(dir, ec)));
+  fs::recursive_directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const fs::file_status status = it->symlink_status(ec);
+    if (ec) break;
+    if (status.type() == fs::file_type::symlink) continue;
+    TEARLINE_RETURN_IF_ERROR(restrict(it->path(), status));
+  }
+  if (ec) return IoError("FILE_WRITE", dir.string() + ": cannot walk: " + ec.message());
+  return Status::Ok();
+}
+
 }  // namespace tearline

@@ -28,6 +28,16 @@ enum class WriteMode {
 Status WriteFileAtomic(const std::filesystem::path& path, std::span<const std::uint8_t> data,
                        mode_t mode = 0640, WriteMode write_mode = WriteMode::kReplace);
 
+// Creates `dir` and any missing parents, each new one with mode 0700 (owner only); existing
+// directories are left as they are. Errors: FILE_WRITE.
+Status CreatePrivateDirs(const std::filesystem::path& dir);
+
+// Creates `dir` if missing, then makes it and everything under it owner-only: directories 0700
+// and group and other permission bits cleared on every other file (so 0600 for data files).
+// Symbolic links are neither followed nor changed. For a daemon's data directory at start, so
+// files an older version or an operator left readable are fixed. Errors: FILE_WRITE.
+Status MakeTreePrivate(const std::filesystem::path& dir);
+
 // Appends one line durably (O_APPEND, then fdatasync). Errors: FILE_WRITE.
 Status AppendLineDurable(const std::filesystem::path& path, std::string_view line);
 
