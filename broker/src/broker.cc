@@ -48,9 +48,10 @@ Status Broker::LoadIdentity() {
 // The audit log and report store, and the units working on them; the first records and the
 // first checkpoint.
 Status Broker::OpenState() {
-  std::error_code ec;
-  std::filesystem::create_directories(config_.data_dir, ec);
-  if (ec) return IoError("BROKER_DATA_DIR", config_.data_dir.string() + ": " + ec.message());
+  // Owner-only, like a node's: files an operator or an older version left readable are fixed.
+  if (Status st = MakeTreePrivate(config_.data_dir); !st.ok()) {
+    return IoError("BROKER_DATA_DIR", st.message());
+  }
   auto audit =
       AuditLog::Open(config_.data_dir / "audit", "tearline/audit/" + config_.id, &keys_->signing);
   if (!audit.ok()) return audit.status();
@@ -68,7 +69,12 @@ Status Broker::OpenState() {
   log_service_ = std::make_unique<LogService>(
       *audit_, directory_, clock_,
       LogServiceOptions{config_.checkpoint_every,
-                        std::chrono::milliseconds(config_.checkpoint_interval_ms)});
+                        std::chrono::milliseconds(config_.checkpoint_interval_ms)},
+      static_cast<FrameSender*>(this), [this](std::string_view id) -> std::optional<std::string> {
+        auto report = store_->FindReport(id);
+        if (!report.ok() || !report->has_value()) return std::nullopt;
+        return (*report)->originator;
+      });
   SubmitOptions submit;
   submit.rate_per_node = config_.rate_per_node;
   submit.max_queue_per_node = config_.max_queue_per_node;
@@ -121,8 +127,9 @@ Status Broker::Listen() {
   if (!socket.ok()) return socket.status();
   socket_ = std::move(socket).value();
   const std::string text = socket_->endpoint() + "\n";
-  TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(
-      config_.EndpointFile(), {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}));
+  TEARLINE_RETURN_IF_ERROR(
+      WriteFileAtomic(config_.EndpointFile(),
+                      {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, 0600));
   spdlog::info("event=broker_listening broker={} endpoint={} nodes={}", config_.id,
                socket_->endpoint(), directory_.nodes().size());
   return Status::Ok();
@@ -233,8 +240,10 @@ void Broker::Dispatch(const std::string& node_id, const schema::Frame& f,
     case schema::Body::TrackRequest:
       SendTo(node_id, queues_->Track(node_id, rid, *f.body_as_TrackRequest()));
       return;
-    case schema::Body::ProofRequest:
-      SendTo(node_id, log_service_->Proof(node_id, rid, f.body_as_ProofRequest()->seq()));
+    case schema::Body::ProofRequest:  // Empty: answered after the next checkpoint.
+      if (auto r = log_service_->Proof(node_id, rid, f.body_as_ProofRequest()->seq()); !r.empty()) {
+        SendTo(node_id, r);
+      }
       return;
     case schema::Body::Error: {
       const auto* e = f.body_as_Error();

@@ -132,14 +132,18 @@ std::vector<std::uint8_t> DeliveryQueues::Track(const std::string& node_id,
   const std::string id_hex = ToHex(id);
   auto report = store_.FindReport(id_hex);
   if (!report.ok()) return EncodeError(request_id, report.status());
-  if (!report->has_value()) {
-    return EncodeError(request_id,
-                       NotFound("TRACK_UNKNOWN_REPORT", "the broker holds no report " + id_hex));
-  }
+  const Status unknown = NotFound("TRACK_UNKNOWN_REPORT", "the broker holds no report " + id_hex);
+  if (!report->has_value()) return EncodeError(request_id, unknown);
   if ((*report)->originator != node_id) {
-    return EncodeError(
-        request_id,
-        PermissionDenied("TRACK_FORBIDDEN", "only the originator may track report " + id_hex));
+    // Only a node a copy was released to may learn that the report exists; to any other node
+    // (a wholly denied recipient, a stranger) it must look like an id never accepted.
+    auto copy = store_.FindCopy(id_hex, node_id);
+    const bool released = copy.ok() && copy->has_value() && (*copy)->state != CopyState::kDenied;
+    return EncodeError(request_id, released ? PermissionDenied("TRACK_FORBIDDEN",
+                                                               "only the originator may track "
+                                                               "report " +
+                                                                   id_hex)
+                                            : unknown);
   }
   auto copies = store_.Copies(id_hex);
   if (!copies.ok()) return EncodeError(request_id, copies.status());

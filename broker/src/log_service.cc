@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+#include <variant>
+
 #include "tearline/audit/audit_log.h"
 #include "tearline/audit/audit_record_types.h"
 #include "tearline/base/file_util.h"
@@ -19,12 +22,14 @@ void AppendHashes(const std::vector<Hash>& hashes, std::vector<std::uint8_t>& ou
 }  // namespace
 
 LogService::LogService(AuditLog& log, const Directory& directory, const Clock& clock,
-                       LogServiceOptions options)
+                       LogServiceOptions options, FrameSender* sender,
+                       OriginatorLookup originator_of)
     : log_(log),
       directory_(directory),
       clock_(clock),
       options_(options),
-      last_checkpoint_(clock.Now()) {}
+      sender_(sender),
+      originator_of_(std::move(originator_of)) {}
 
 // Auditors receive the audit directory alone, so it carries what verification needs besides the
 // records: the exact policy bytes (hash-checked against policy_loaded) and the certificates of the
@@ -34,14 +39,14 @@ Status LogService::PublishAuditContext(const std::filesystem::path& policy_path,
   const auto dir = log_.dir();
   auto policy_bytes = ReadFileCapped(policy_path.string(), 1 << 20, "POLICY");
   if (!policy_bytes.ok()) return policy_bytes.status();
-  TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(dir / "policy.toml", *policy_bytes, 0644));
-  std::error_code ec;
-  std::filesystem::create_directories(dir / "certs", ec);
-  if (ec) return IoError("AUDIT_IO", (dir / "certs").string() + ": " + ec.message());
+  TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(dir / "policy.toml", *policy_bytes, 0600));
+  if (Status st = CreatePrivateDirs(dir / "certs"); !st.ok()) {
+    return IoError("AUDIT_IO", st.message());
+  }
   TEARLINE_RETURN_IF_ERROR(
-      WriteFileAtomic(dir / "certs" / std::string(kRootCertFile), trust.root().encoded(), 0644));
+      WriteFileAtomic(dir / "certs" / std::string(kRootCertFile), trust.root().encoded(), 0600));
   for (const auto& [id, cert] : directory_.nodes()) {
-    TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(dir / "certs" / (id + ".cert"), cert.encoded(), 0644));
+    TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(dir / "certs" / (id + ".cert"), cert.encoded(), 0600));
   }
   return Status::Ok();
 }
@@ -49,12 +54,15 @@ Status LogService::PublishAuditContext(const std::filesystem::path& policy_path,
 Status LogService::Checkpoint() {
   auto size = log_.Checkpoint();
   last_checkpoint_ = clock_.Now();
-  return size.ok() ? Status::Ok() : size.status();
+  if (!size.ok()) return size.status();
+  AnswerParked();
+  return Status::Ok();
 }
 
 void LogService::MaybeCheckpoint(bool force) {
   const std::uint64_t pending = log_.size() - log_.checkpoint_size();
-  const bool interval_passed = clock_.Now() - last_checkpoint_ >= options_.checkpoint_interval;
+  const bool interval_passed =
+      !last_checkpoint_ || clock_.Now() - *last_checkpoint_ >= options_.checkpoint_interval;
   if (!force && pending < options_.checkpoint_every && !(pending > 0 && interval_passed)) return;
   if (Status st = Checkpoint(); !st.ok()) {
     spdlog::error("event=checkpoint_failed reason={}", st.reason());
@@ -101,29 +109,26 @@ Status LogService::StoreCosignature(const std::string& node_id, const schema::Co
   const std::string line = cosig.line()->str() + "\n";
   auto st =
       WriteFileAtomic(log_.dir() / "cosignatures" / (std::to_string(cosig.size()) + "." + node_id),
-                      {reinterpret_cast<const std::uint8_t*>(line.data()), line.size()}, 0644);
+                      {reinterpret_cast<const std::uint8_t*>(line.data()), line.size()}, 0600);
   if (!st.ok()) spdlog::error("event=cosignature_store_failed reason={}", st.reason());
   return Status::Ok();
 }
 
-std::vector<std::uint8_t> LogService::Proof(const std::string& node_id, std::uint64_t request_id,
-                                            std::uint64_t seq) {
-  auto record = log_.Record(seq);
-  if (!record.ok()) return EncodeError(request_id, record.status());
-  // Only records that concern the asking node are served (checked before any checkpoint is
-  // forced, so a stranger cannot make the broker sign on demand).
-  // A line that does not decode names nobody.
-  bool named = false;
-  if (auto typed = DecodeLoggedRecord(*record); typed.ok()) {
-    const AuditRecordKeys keys = KeysOf(*typed);
-    named = keys.originator == node_id || keys.recipient == node_id || keys.node == node_id;
-  }
-  if (!named) {
-    return EncodeError(request_id,
-                       PermissionDenied("PROOF_FORBIDDEN", "audit record " + std::to_string(seq) +
-                                                               " does not name " + node_id));
-  }
-  if (seq >= log_.checkpoint_size()) MaybeCheckpoint(true);
+// The originator may prove every record of its report (it learned all of it from its
+// SubmitReply); a recipient only what was released to it, so a denied record stays forbidden to
+// the recipient it names; any node the records about its own connection and input. A line that
+// does not decode names nobody.
+bool LogService::MayProve(const std::string& node_id, const std::string& line) const {
+  auto typed = DecodeLoggedRecord(line);
+  if (!typed.ok()) return false;
+  const AuditRecordKeys keys = KeysOf(*typed);
+  if (keys.node == node_id || keys.originator == node_id) return true;
+  if (keys.report_id && originator_of_ && originator_of_(*keys.report_id) == node_id) return true;
+  return keys.recipient == node_id && !std::holds_alternative<DeniedRecord>(*typed);
+}
+
+std::vector<std::uint8_t> LogService::ProofReply(std::uint64_t request_id, std::uint64_t seq,
+                                                 const std::string& record) const {
   const std::string note = log_.LatestCheckpoint();
   const std::uint64_t size = log_.checkpoint_size();
   if (note.empty() || seq >= size) {
@@ -135,7 +140,51 @@ std::vector<std::uint8_t> LogService::Proof(const std::string& node_id, std::uin
   if (!proof.ok()) return EncodeError(request_id, proof.status());
   std::vector<std::uint8_t> bytes;
   AppendHashes(*proof, bytes);
-  return EncodeProofReply(request_id, note, seq, *record, bytes);
+  return EncodeProofReply(request_id, note, seq, record, bytes);
+}
+
+std::vector<std::uint8_t> LogService::Proof(const std::string& node_id, std::uint64_t request_id,
+                                            std::uint64_t seq) {
+  auto record = log_.Record(seq);
+  if (!record.ok()) return EncodeError(request_id, record.status());
+  // Checked before anything else happens, and answered in the same words whatever the record
+  // says: a refusal must not tell a node which refused records concern it.
+  if (!MayProve(node_id, *record)) {
+    return EncodeError(request_id, PermissionDenied("PROOF_FORBIDDEN",
+                                                    "audit record " + std::to_string(seq) +
+                                                        " is not one " + node_id + " may prove"));
+  }
+  if (seq >= log_.checkpoint_size()) MaybeCheckpoint(false);
+  if (seq < log_.checkpoint_size()) return ProofReply(request_id, seq, *record);
+  std::size_t& mine = parked_per_node_[node_id];
+  if (mine >= kMaxParkedPerNode || parked_.size() >= kMaxParked) {
+    return EncodeError(request_id,
+                       Status(Code::kResourceExhausted, "PROOF_BUSY",
+                              "too many proof requests wait for the next checkpoint; ask again "
+                              "after it is signed"));
+  }
+  ++mine;
+  parked_.push_back({node_id, request_id, seq});
+  return {};
+}
+
+void LogService::AnswerParked() {
+  if (parked_.empty()) return;
+  std::vector<Parked> waiting;
+  for (Parked& p : parked_) {
+    if (p.seq >= log_.checkpoint_size()) {
+      waiting.push_back(std::move(p));
+      continue;
+    }
+    auto record = log_.Record(p.seq);
+    const auto frame = record.ok() ? ProofReply(p.request_id, p.seq, *record)
+                                   : EncodeError(p.request_id, record.status());
+    // A node that left meanwhile asks again after its next Hello.
+    if (sender_ != nullptr) (void)sender_->SendTo(p.node_id, frame);
+  }
+  parked_ = std::move(waiting);
+  parked_per_node_.clear();
+  for (const Parked& p : parked_) ++parked_per_node_[p.node_id];
 }
 
 }  // namespace tearline::broker

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
 
 #include "mini_coalition.h"
 #include "tearline/audit/audit_log.h"
@@ -118,7 +121,107 @@ TEST_F(LogServiceTest, ProofsFollowTheRecordsNamingFieldsNotTheirText) {
   EXPECT_EQ(text_only.ErrorReason(), "PROOF_FORBIDDEN");
   EXPECT_EQ(Decoded(service_->Proof("gbr-1", 2, 0)).frame->body_type(), schema::Body::ProofReply);
   EXPECT_EQ(Decoded(service_->Proof("usa-1", 3, 1)).frame->body_type(), schema::Body::ProofReply);
-  EXPECT_EQ(Decoded(service_->Proof("kor-1", 4, 1)).frame->body_type(), schema::Body::ProofReply);
+  // The denied record names kor-1 as its recipient, but what was withheld from a recipient is
+  // not its to prove (it used to be served: issue 11).
+  EXPECT_EQ(Decoded(service_->Proof("kor-1", 4, 1)).ErrorReason(), "PROOF_FORBIDDEN");
+}
+
+// What was withheld from a recipient is not its to prove, and the refusal reads the same as for a
+// record about strangers; the originator proves every record of its report, also those that do
+// not name it (resolved through the report store).
+TEST_F(LogServiceTest, RecipientsCannotProveWhatWasWithheldFromThem) {
+  service_ = std::make_unique<LogService>(
+      *log_, coalition_.directory(), clock_, LogServiceOptions{4, std::chrono::milliseconds(2000)},
+      nullptr, [](std::string_view id) -> std::optional<std::string> {
+        if (id == "00") return "usa-1";
+        return std::nullopt;
+      });
+  DeniedRecord denied;
+  denied.report_id = "00";
+  denied.originator = "usa-1";
+  denied.recipient = "gbr-1";
+  denied.nation = "GBR";
+  denied.portion = 1;
+  denied.label = "(S//REL TO USA, JPN)";
+  denied.reason = "NOT_RELEASABLE";
+  denied.explanation = "not releasable to GBR";
+  ASSERT_TRUE(log_->Append(denied).ok());  // 0
+  AcknowledgedRecord ack;
+  ack.report_id = "00";
+  ack.recipient = "gbr-1";
+  ack.signature = "00";
+  ASSERT_TRUE(log_->Append(ack).ok());  // 1
+  Append("jpn-1");                      // 2
+  Decoded withheld(service_->Proof("gbr-1", 1, 0));
+  Decoded strangers(service_->Proof("gbr-1", 2, 2));
+  EXPECT_EQ(withheld.ErrorReason(), "PROOF_FORBIDDEN");
+  EXPECT_EQ(strangers.ErrorReason(), "PROOF_FORBIDDEN");
+  const std::string a = withheld.frame->body_as_Error()->message()->str();
+  const std::string b = strangers.frame->body_as_Error()->message()->str();
+  EXPECT_EQ(a.substr(a.find(" is not")), b.substr(b.find(" is not")));
+  EXPECT_EQ(a.find("(S//"), std::string::npos) << a;
+  EXPECT_EQ(log_->checkpoint_size(), 0u);
+  EXPECT_EQ(Decoded(service_->Proof("gbr-1", 3, 1)).frame->body_type(), schema::Body::ProofReply);
+  EXPECT_EQ(Decoded(service_->Proof("usa-1", 4, 0)).frame->body_type(), schema::Body::ProofReply);
+  EXPECT_EQ(Decoded(service_->Proof("usa-1", 5, 1)).frame->body_type(), schema::Body::ProofReply);
+  EXPECT_EQ(Decoded(service_->Proof("jpn-1", 6, 1)).ErrorReason(), "PROOF_FORBIDDEN");
+}
+
+struct RecordingSender : FrameSender {
+  std::vector<std::pair<std::string, std::vector<std::uint8_t>>> sent;
+  bool SendTo(const std::string& node_id, const std::vector<std::uint8_t>& frame) override {
+    sent.emplace_back(node_id, frame);
+    return true;
+  }
+};
+
+std::size_t CheckpointFiles(const std::filesystem::path& audit_dir) {
+  std::size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(audit_dir / "checkpoints")) {
+    (void)e;
+    ++n;
+  }
+  return n;
+}
+
+// A node asking for proofs of ever newer records of its own cannot make the broker sign more
+// than once per interval: the requests wait for the scheduled checkpoint and are all answered
+// right after it.
+TEST_F(LogServiceTest, ProofRequestsWaitForTheScheduledCheckpointInsteadOfForcingOne) {
+  RecordingSender sender;
+  service_ = std::make_unique<LogService>(*log_, coalition_.directory(), clock_,
+                                          LogServiceOptions{1000, std::chrono::milliseconds(2000)},
+                                          &sender);
+  ASSERT_TRUE(service_->Checkpoint().ok());
+  const std::size_t before = CheckpointFiles(dir_ / "audit");
+  constexpr std::uint64_t kRequests = 200;
+  for (std::uint64_t i = 0; i < kRequests; ++i) {
+    Append("usa-1");
+    clock_.Advance(std::chrono::milliseconds(1));
+    EXPECT_TRUE(service_->Proof("usa-1", 100 + i, log_->size() - 1).empty()) << i;
+  }
+  EXPECT_EQ(CheckpointFiles(dir_ / "audit"), before);
+  EXPECT_TRUE(sender.sent.empty());
+  clock_.Advance(std::chrono::milliseconds(2000));
+  service_->MaybeCheckpoint(false);
+  EXPECT_EQ(CheckpointFiles(dir_ / "audit"), before + 1);
+  ASSERT_EQ(sender.sent.size(), static_cast<std::size_t>(kRequests));
+  EXPECT_EQ(service_->parked(), 0u);
+  for (const auto& [node, frame] : sender.sent) {
+    EXPECT_EQ(node, "usa-1");
+    EXPECT_EQ(Decoded(frame).frame->body_type(), schema::Body::ProofReply);
+  }
+  // Parking is bounded per node.
+  for (std::size_t i = 0; i <= LogService::kMaxParkedPerNode; ++i) {
+    Append("usa-1");
+    auto reply = service_->Proof("usa-1", 1000 + i, log_->size() - 1);
+    if (i < LogService::kMaxParkedPerNode) {
+      EXPECT_TRUE(reply.empty()) << i;
+    } else {
+      ASSERT_FALSE(reply.empty());
+      EXPECT_EQ(Decoded(reply).ErrorReason(), "PROOF_BUSY");
+    }
+  }
 }
 
 TEST_F(LogServiceTest, StoresOnlyValidCosignaturesOfSignedCheckpoints) {

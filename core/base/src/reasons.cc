@@ -58,7 +58,10 @@ constexpr ReasonInfo kReasons[] = {
                "a cosignature names a checkpoint size the broker never signed"},
     ReasonInfo{"COSIGNATURE_CHECK", Code::kInternal, "the broker could not check a cosignature"},
     ReasonInfo{"PROOF_FORBIDDEN", Code::kPermissionDenied,
-               "the requested audit record does not name the requesting node"},
+               "the requesting node may not prove this audit record (not the report's "
+               "originator, the recipient of the copy it released, nor the node it is about)"},
+    ReasonInfo{"PROOF_BUSY", Code::kResourceExhausted,
+               "too many of the node's proof requests wait for the next checkpoint"},
     ReasonInfo{"AUDIT_NO_RECORD", Code::kNotFound,
                "the requested audit record is beyond the end of the log"},
     ReasonInfo{"TRACK_FORBIDDEN", Code::kPermissionDenied,

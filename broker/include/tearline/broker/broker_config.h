@@ -7,12 +7,14 @@
 //   secret = "certs/broker.secret"      # mode 0600
 //   ca_dir = "certs/ca"                 # root.cert (+ revoked.list)
 //   directory = "certs/nodes"           # *.cert of every coalition node
-//   data_dir = "data/broker"            # audit log, report store (reports.db), endpoint file
+//   data_dir = "data/broker"            # audit log, report store (reports.db), endpoint file;
+//                                       # owner-only (0700/0600), fixed at start
 //   policy = "coalition.toml"           # optional; default: the shipped policy
 //   heartbeat_ms = 1000                 # optional
 //   max_frame_bytes = 16842752          # optional, capped at the protocol maximum
 //   checkpoint_every = 64               # optional: sign an audit checkpoint every N records
 //   checkpoint_interval_ms = 2000       # optional: ...or after this long when records were added
+//                                       # (node requests never make the broker sign sooner)
 //   max_queue_per_node = 10000          # optional: pending (unacknowledged) copies per recipient
 //   max_store_bytes = 1073741824        # optional: report store size cap (database + WAL)
 //   min_free_bytes = 16777216           # optional: refuse new reports below this free space

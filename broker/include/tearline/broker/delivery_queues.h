@@ -72,7 +72,9 @@ class DeliveryQueues {
   // the node, with `report_id_hex` when known): ACK_MALFORMED, ACK_BAD_SIGNATURE.
   Status Acknowledge(const std::string& node_id, const schema::Ack& ack,
                      std::string* report_id_hex);
-  // The TrackReply (or Error) frame answering an originator's TrackRequest.
+  // The TrackReply (or Error) frame answering an originator's TrackRequest. A node a copy was
+  // released to gets TRACK_FORBIDDEN; any other node the TRACK_UNKNOWN_REPORT an id never
+  // accepted gets, so a withheld report's existence is not disclosed.
   std::vector<std::uint8_t> Track(const std::string& node_id, std::uint64_t request_id,
                                   const schema::TrackRequest& request);
 
