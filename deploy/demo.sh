@@ -60,6 +60,7 @@ secret = "certs/broker.secret"
 ca_dir = "ca"
 directory = "certs"
 data_dir = "data/broker"
+head_file = "data/broker.head"
 heartbeat_ms = 500
 TOML
 

@@ -52,9 +52,15 @@ Status Broker::OpenState() {
   if (Status st = MakeTreePrivate(config_.data_dir); !st.ok()) {
     return IoError("BROKER_DATA_DIR", st.message());
   }
-  auto audit =
-      AuditLog::Open(config_.data_dir / "audit", "tearline/audit/" + config_.id, &keys_->signing);
-  if (!audit.ok()) return audit.status();
+  auto audit = AuditLog::Open(config_.data_dir / "audit", "tearline/audit/" + config_.id,
+                              &keys_->signing, config_.HeadFile());
+  if (!audit.ok()) {
+    if (audit.status().reason() == "AUDIT_ROLLBACK") {
+      spdlog::critical("event=audit_rollback head_file={} detail=\"{}\"",
+                       config_.HeadFile().string(), audit.status().message());
+    }
+    return audit.status();
+  }
   audit_ = std::move(audit).value();
   if (audit_->torn_tail_bytes() > 0) {
     spdlog::warn("event=audit_torn_tail bytes={}", audit_->torn_tail_bytes());
@@ -101,6 +107,11 @@ Status Broker::OpenState() {
   TEARLINE_RETURN_IF_ERROR(log_service_->PublishAuditContext(
       config_.policy.empty() ? std::filesystem::path(DefaultPolicyPath()) : config_.policy,
       *trust_));
+  // The auditor ties log.pub to this certificate (issued by the coalition root), so a log
+  // re-signed with any other key fails `tearline-audit verify --ca`.
+  auto cert_bytes = ReadFileCapped(config_.certificate.string(), kMaxCertificateSize, "CERT_FILE");
+  if (!cert_bytes.ok()) return cert_bytes.status();
+  TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(audit_->dir() / "broker.cert", *cert_bytes, 0644));
 
   (void)auditor_->Durable(
       auditor_->BrokerStart(config_.id, directory_.nodes().size(), audit_->torn_tail_bytes()));

@@ -18,6 +18,7 @@ Result<BrokerConfig> LoadBrokerConfig(const std::filesystem::path& path) {
   r.BindPath("directory", c.directory);
   r.BindPath("data_dir", c.data_dir);
   r.BindPath("policy", c.policy);
+  r.BindPath("head_file", c.head_file);
   r.BindInteger("heartbeat_ms", c.heartbeat_ms, 100, 60000);
   r.BindInteger("max_frame_bytes", c.max_frame_bytes, 1024,
                 static_cast<std::int64_t>(kMaxFrameBytes));

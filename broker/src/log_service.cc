@@ -74,13 +74,12 @@ std::vector<std::uint8_t> LogService::CheckpointReply(std::uint64_t request_id,
   MaybeCheckpoint(false);
   const std::string note = log_.LatestCheckpoint();
   const std::uint64_t size = log_.checkpoint_size();
-  if (note.empty() || old_size > size) {
+  if (note.empty()) {
     return EncodeError(
-        request_id,
-        InvalidArgument("CHECKPOINT_UNAVAILABLE", note.empty() ? "no checkpoint has been signed yet"
-                                                               : "the requested old size is larger "
-                                                                 "than the latest checkpoint"));
+        request_id, InvalidArgument("CHECKPOINT_UNAVAILABLE", "no checkpoint has been signed yet"));
   }
+  // A node that names a size larger than ours cosigned a log we no longer hold (restored from
+  // an older copy): answer with the signed smaller checkpoint, which is the node's evidence.
   std::vector<std::uint8_t> proof;
   if (old_size > 0 && old_size < size) {
     auto p = log_.ConsistencyProof(old_size, size);

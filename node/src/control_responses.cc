@@ -116,7 +116,9 @@ json StatusToJson(const StatusResult& s) {
           {"inbox_reports", s.inbox_reports},
           {"pending_sends", s.pending_sends},
           {"outbox_reports", s.outbox_reports},
-          {"uptime_s", s.uptime_s}};
+          {"uptime_s", s.uptime_s},
+          {"witnessed_size", s.witnessed_size},
+          {"audit_alarm", s.audit_alarm}};
 }
 
 std::string EncodeStatusResponse(const StatusResult& s) { return OkResponse(StatusToJson(s)); }
@@ -151,6 +153,9 @@ Result<StatusResult> DecodeStatusResponse(std::string_view text) {
     if (!v) return Malformed(std::string("status lacks ") + key);
     *out = *v;
   }
+  // Newer fields: a daemon that predates them has no alarm to show.
+  if (auto size = GetUnsigned(j, "witnessed_size")) s.witnessed_size = *size;
+  if (auto alarm = GetString(j, "audit_alarm")) s.audit_alarm = *alarm;
   return s;
 }
 

@@ -35,13 +35,26 @@ void LogWitness::Tick(std::chrono::milliseconds heartbeat) {
   const auto now = clock_.Now();
   if (now - last_request_ < heartbeat * kCheckpointEveryHeartbeats) return;
   last_request_ = now;
-  (void)broker_.Send(EncodeCheckpointRequest(broker_.NewRequestId(), size_));
+  pending_request_ = broker_.NewRequestId();
+  pending_size_ = size_;
+  (void)broker_.Send(EncodeCheckpointRequest(pending_request_, size_));
+}
+
+void LogWitness::OnError(std::uint64_t request_id, const std::string& reason) {
+  if (request_id == 0 || request_id != pending_request_) return;
+  pending_request_ = 0;
+  // A broker that signed the cosigned size always has a checkpoint at least that large: saying
+  // otherwise means its log went back (restored, truncated or replaced).
+  if (reason == "CHECKPOINT_UNAVAILABLE" && pending_size_ > 0 && pending_size_ == size_) {
+    Alarm("broker has no checkpoint of at least size " + std::to_string(size_) +
+          ", which this node cosigned: its audit log was rolled back (it answered " + reason + ")");
+  }
 }
 
 void LogWitness::Alarm(const std::string& why) {
   alarm_ = why;
-  spdlog::critical("event=audit_log_inconsistent broker_id={} detail=\"{}\"", config_.broker_id,
-                   why);
+  spdlog::critical("event=audit_log_inconsistent broker_id={} cosigned_size={} detail=\"{}\"",
+                   config_.broker_id, size_, why);
 }
 
 void LogWitness::OnCheckpointReply(const CheckpointAnswer& r) {

@@ -137,8 +137,11 @@ int DoStatus(const NodeConfig& config, bool json, std::ostream& out, std::ostrea
     out << "directory " << s->directory_nodes << " nodes, inbox " << s->inbox_reports
         << " reports, pending sends " << s->pending_sends << ", outbox " << s->outbox_reports
         << " reports awaiting the broker\n";
+    out << "audit witness: cosigned up to size " << s->witnessed_size << "\n";
+    if (!s->audit_alarm.empty()) out << "AUDIT ALARM: " << s->audit_alarm << "\n";
   }
-  return s->connected ? kExitOk : kExitNegative;
+  // An alarm is a negative answer too: scripts that check `status` must not miss it.
+  return s->connected && s->audit_alarm.empty() ? kExitOk : kExitNegative;
 }
 
 // Broker refusals and "not found" answers are negative answers (exit 1), not usage errors.

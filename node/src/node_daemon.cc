@@ -240,6 +240,7 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
         const std::string known = reason.empty() ? "BROKER_ERROR" : reason;
         outbox.OnError(rid, known, message);
         queries.OnError(rid, known, message);
+        witness.OnError(rid, reason);
         OnLinkChange(link.OnError(rid, reason));
         break;
       }
@@ -266,14 +267,13 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
     s.reconnects = link.reconnects();
     s.directory_nodes = directory.directory().nodes().size();
     std::error_code ec;
-    std::uint64_t count = 0;
     for (const auto& de : std::filesystem::directory_iterator(stores.inbox.dir(), ec)) {
-      if (de.path().extension() == ".json") ++count;
+      if (de.path().extension() == ".json") ++s.inbox_reports;
     }
-    s.inbox_reports = count;
     s.pending_sends = sends.size();
     s.outbox_reports = outbox.size();
     s.uptime_s = std::chrono::duration_cast<std::chrono::seconds>(clock.Now() - started).count();
+    witness.FillStatus(s);
     return s;
   }
 

@@ -13,6 +13,7 @@
 
 #include "audit_dir_builder.h"
 #include "coalition.h"
+#include "hostile_audit.h"
 #include "tearline/audit/audit_records.h"
 #include "tearline/base/encoding.h"
 #include "tearline/crypto/keys.h"
@@ -137,6 +138,134 @@ TEST(AuditCliTest, VerifyCatchesReSignedHistoryWithTrustedCheckpoint) {
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("FAIL lines 6-9"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("TRUSTED_CHECKPOINT_MISMATCH"), std::string::npos) << r.out;
+}
+
+// --- What a PASS rests on ----------------------------------------------------------------------
+
+TEST(AuditCliTest, VerifyWithCaRejectsALogReSignedWithAFreshKey) {
+  AuditFixture f;
+  const std::string ca = (f.dir() / "certs").string();  // The auditor's own copy of the root.
+  auto good = Audit({"verify", f.dir().string(), "--ca", ca});
+  EXPECT_EQ(good.exit_code, 0) << good.out << good.err;
+  EXPECT_EQ(good.out.rfind("PASS: ", 0), 0u) << good.out;
+  EXPECT_NE(good.out.find("log key certified for broker broker-1"), std::string::npos) << good.out;
+
+  testing::ResignWithFreshKey(f.dir(), testing::kAuditOrigin);
+  auto r = Audit({"verify", f.dir().string(), "--ca", ca});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(r.out.rfind("FAIL log.pub: LOG_KEY_NOT_BROKER: ", 0), 0u) << r.out;
+}
+
+TEST(AuditCliTest, VerifySaysWhenNothingWitnessedTheLog) {
+  AuditFixture f;
+  const std::string ca = (f.dir() / "certs").string();
+  auto two = Audit({"verify", f.dir().string(), "--ca", ca, "--min-witnesses", "2"});
+  EXPECT_EQ(two.exit_code, 0) << two.out << two.err;
+  auto three = Audit({"verify", f.dir().string(), "--ca", ca, "--min-witnesses", "3"});
+  EXPECT_EQ(three.exit_code, 1) << three.out;
+  EXPECT_NE(three.out.find("AUDIT_TOO_FEW_WITNESSES: 2 distinct witnesses"), std::string::npos)
+      << three.out;
+  // Witnesses certified by a root the directory supplies prove nothing.
+  EXPECT_EQ(Audit({"verify", f.dir().string(), "--min-witnesses", "1"}).exit_code, 2);
+
+  for (const auto& e : fs::directory_iterator(f.dir() / "cosignatures")) fs::remove(e.path());
+  auto r = Audit({"verify", f.dir().string(), "--ca", ca});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.rfind("PASS (unwitnessed): 13 records", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("rests on the broker's signature alone"), std::string::npos) << r.out;
+  auto required = Audit({"verify", f.dir().string(), "--ca", ca, "--min-witnesses", "1"});
+  EXPECT_EQ(required.exit_code, 1) << required.out;
+  auto text = Audit({"report", f.dir().string(), "--text", "--ca", ca});
+  EXPECT_NE(text.out.find("verification: PASS (unwitnessed)"), std::string::npos) << text.out;
+}
+
+// --- Node-supplied text in the auditor's output --------------------------------------------------
+
+// Splits one CSV row (RFC 4180 quoting) into its cells.
+std::vector<std::string> CsvCells(const std::string& row) {
+  std::vector<std::string> cells(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < row.size(); ++i) {
+    const char c = row[i];
+    if (quoted && c == '"' && i + 1 < row.size() && row[i + 1] == '"') {
+      cells.back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      cells.emplace_back();
+    } else {
+      cells.back() += c;
+    }
+  }
+  return cells;
+}
+
+TEST(AuditCliTest, NodeSuppliedTextCannotFakeLinesTerminalsOrFormulas) {
+  testing::AuditDirBuilder b;
+  b.StandardStory();
+  for (const std::string& t : testing::kHostileTexts) {
+    b.Add("rejected_input", {{"node", t}, {"reason", t}, {"explanation", t}, {"report_id", kR1}});
+    b.Add("denied", {{"report_id", kR1},
+                     {"originator", t},
+                     {"recipient", t},
+                     {"nation", t},
+                     {"reason", t},
+                     {"explanation", t}});
+  }
+  b.Finish({}, {{5, "usa-node"}});
+  const std::size_t records = b.size();
+  const std::string dir = b.dir().string();
+
+  auto text = Audit({"query", dir});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_FALSE(testing::HasTerminalControl(text.out)) << text.out;
+  EXPECT_EQ(SplitLines(text.out).size(), records) << text.out;
+  for (const auto& line : SplitLines(text.out)) EXPECT_EQ(line.rfind("line ", 0), 0u) << line;
+
+  auto json = Audit({"query", dir, "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_FALSE(testing::HasTerminalControl(json.out)) << json.out;
+  const auto json_lines = SplitLines(json.out);
+  ASSERT_EQ(json_lines.size(), records);
+  const auto original = SplitLines(ReadFile(b.dir() / "log.jsonl"));
+  for (std::size_t i = 0; i < records; ++i) {
+    // Escaped, but the same JSON value as the logged record.
+    EXPECT_EQ(nlohmann::json::parse(json_lines[i]), nlohmann::json::parse(original[i]));
+  }
+
+  auto csv = Audit({"query", dir, "--csv"});
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_FALSE(testing::HasTerminalControl(csv.out)) << csv.out;
+  const auto rows = SplitLines(csv.out);
+  ASSERT_EQ(rows.size(), records + 1) << csv.out;
+  for (const auto& row : rows) {
+    const auto cells = CsvCells(row);
+    EXPECT_EQ(cells.size(), 12u) << row;
+    for (const auto& cell : cells) {
+      EXPECT_TRUE(cell.empty() || std::string("=+-@").find(cell[0]) == std::string::npos)
+          << "a cell starts a formula: " << row;
+    }
+  }
+
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"custody", dir, kR1},
+                                               {"report", dir, "--text"},
+                                               {"verify", dir}}) {
+    auto r = Audit(args);
+    EXPECT_FALSE(testing::HasTerminalControl(r.out)) << args[0] << ":\n" << r.out;
+  }
+  // A failure message quoting a record's text is one escaped line too.
+  auto lines = b.Lines();
+  auto accepted = nlohmann::json::parse(lines[4]);
+  accepted["portions"][0]["label"] = testing::kHostileTexts[0];
+  lines[4] = accepted.dump();
+  b.SetLines(lines);
+  b.SignAll();
+  auto failed = Audit({"verify", dir});
+  EXPECT_EQ(failed.exit_code, 1) << failed.out;
+  EXPECT_FALSE(testing::HasTerminalControl(failed.out)) << failed.out;
+  EXPECT_EQ(SplitLines(failed.out).size(), 1u) << failed.out;
+  EXPECT_EQ(failed.out.rfind("FAIL line 5: AUDIT_BAD_LABEL", 0), 0u) << failed.out;
 }
 
 TEST(AuditCliTest, MalformedInputAndUsageErrors) {

@@ -51,6 +51,21 @@ AuditDirBuilder::AuditDirBuilder()
   WriteBytes(dir_ / "certs" / "root.cert", root->encoded());
   AddWitness("usa-node", "USA", 2);
   AddWitness("gbr-node", "GBR", 3);
+  // The broker's own certificate, which ties log.pub to the root (verify --ca requires it).
+  CertificateFields bf;
+  bf.serial = 100;
+  bf.role = CertRole::kBroker;
+  bf.node_id = "broker-1";
+  bf.nation = "USA";
+  bf.clearance = "SECRET";
+  bf.not_before = kBaseTime - 86400;
+  bf.not_after = kBaseTime + 365 * 86400;
+  bf.signing_key = broker_.public_key;
+  bf.encryption_key = NewSigningKey().public_key;
+  bf.transport_key = NewSigningKey().public_key;
+  auto broker_cert = IssueCertificate(root_, bf);
+  EXPECT_TRUE(broker_cert.ok()) << broker_cert.status().ToString();
+  WriteBytes(dir_ / "broker.cert", broker_cert->encoded());
   auto vkey = MakeNoteVerifierKey(kOrigin, NoteKeyType::kEd25519, broker_.public_key);
   EXPECT_TRUE(vkey.ok());
   WriteText(dir_ / "log.pub", FormatNoteVerifierKey(*vkey) + "\n");

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "audit_dir_builder.h"
+#include "hostile_audit.h"
 #include "tearline/crypto/keys.h"
 #include "tearline/identity/certificate.h"
 #include "tearline/tlog/checkpoint.h"
@@ -421,6 +422,96 @@ TEST(AuditVerifyTest, MissingDirectoryIsReported) {
   auto r = VerifyAuditDirectory(options);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.failure->reason, "AUDIT_DIR_NOT_FOUND");
+}
+
+// --- Trust anchors: the broker certificate and witnesses --------------------------------------
+
+AuditVerifyResult VerifyPinned(const AuditDirBuilder& b, std::uint64_t min_witnesses = 0) {
+  AuditVerifyOptions options;
+  options.dir = b.dir();
+  options.ca_dir = b.dir() / "certs";  // The root the auditor holds (the same one here).
+  options.min_witnesses = min_witnesses;
+  return VerifyAuditDirectory(options);
+}
+
+TEST(AuditVerifyTest, PinnedRootTiesTheLogKeyToTheBrokerCertificate) {
+  AuditDirBuilder b;
+  b.StandardStory();
+  b.Finish({}, {{5, "usa-node"}});
+  auto r = VerifyPinned(b);
+  ASSERT_TRUE(r.ok()) << r.failure->ToString();
+  EXPECT_EQ(r.broker, "broker-1");
+  EXPECT_TRUE(r.root_pinned);
+  EXPECT_EQ(AuditVerdict(r), "PASS");
+}
+
+// Every record and checkpoint is consistent, every signature verifies: only the key is not the
+// broker's. Before the broker certificate was checked this passed.
+TEST(AuditVerifyTest, LogReSignedWithAFreshKeyFailsUnderThePinnedRoot) {
+  AuditDirBuilder b;
+  b.StandardStory();
+  b.Finish({}, {{5, "usa-node"}});
+  testing::ResignWithFreshKey(b.dir(), kOrigin);
+  auto r = VerifyPinned(b);
+  ASSERT_FALSE(r.ok()) << "a log signed by a key the root never certified passed";
+  EXPECT_EQ(r.failure->reason, "LOG_KEY_NOT_BROKER") << r.failure->ToString();
+  EXPECT_EQ(r.failure->file, "log.pub");
+  EXPECT_NE(r.failure->message.find("broker-1"), std::string::npos);
+}
+
+TEST(AuditVerifyTest, PinnedRootRequiresABrokerCertificateItIssued) {
+  AuditDirBuilder b;
+  b.StandardStory();
+  b.Finish();
+  fs::remove(b.dir() / "broker.cert");
+  auto missing = VerifyPinned(b);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.failure->reason, "AUDIT_BROKER_CERT_MISSING");
+  // A node's certificate is not a broker's.
+  fs::copy_file(b.dir() / "certs" / "usa-node.cert", b.dir() / "broker.cert");
+  auto node = VerifyPinned(b);
+  ASSERT_FALSE(node.ok());
+  EXPECT_EQ(node.failure->reason, "AUDIT_BROKER_CERT_UNTRUSTED");
+  // A broker certificate from another coalition root.
+  AuditDirBuilder other;
+  fs::copy_file(other.dir() / "broker.cert", b.dir() / "broker.cert",
+                fs::copy_options::overwrite_existing);
+  auto foreign = VerifyPinned(b);
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_EQ(foreign.failure->reason, "AUDIT_BROKER_CERT_UNTRUSTED");
+  EXPECT_NE(foreign.failure->message.find("CERT_WRONG_ROOT"), std::string::npos)
+      << foreign.failure->ToString();
+}
+
+TEST(AuditVerifyTest, WithoutWitnessOrTrustedCheckpointThePassIsUnwitnessed) {
+  AuditDirBuilder b;
+  b.StandardStory();
+  b.Finish();
+  auto r = VerifyPinned(b);
+  ASSERT_TRUE(r.ok()) << r.failure->ToString();
+  EXPECT_TRUE(r.unwitnessed());
+  EXPECT_EQ(AuditVerdict(r), "PASS (unwitnessed)");
+  auto trusted = Verify(b, {b.SaveTrusted(9, "gbr-node")});
+  ASSERT_TRUE(trusted.ok()) << trusted.failure->ToString();
+  EXPECT_EQ(AuditVerdict(trusted), "PASS");
+}
+
+TEST(AuditVerifyTest, MinWitnessesCountsDistinctCertifiedWitnesses) {
+  AuditDirBuilder b;
+  b.StandardStory();
+  // usa-node cosigned twice: one witness.
+  b.Finish({}, {{5, "usa-node"}, {9, "usa-node"}});
+  auto one = VerifyPinned(b, 1);
+  ASSERT_TRUE(one.ok()) << one.failure->ToString();
+  EXPECT_EQ(one.witnesses.size(), 1u);
+  EXPECT_EQ(one.witnessed_size, 9u);
+  auto two = VerifyPinned(b, 2);
+  ASSERT_FALSE(two.ok());
+  EXPECT_EQ(two.failure->reason, "AUDIT_TOO_FEW_WITNESSES") << two.failure->ToString();
+  b.CosignFile(12, "gbr-node");
+  auto now_two = VerifyPinned(b, 2);
+  ASSERT_TRUE(now_two.ok()) << now_two.failure->ToString();
+  EXPECT_EQ(now_two.witnesses.size(), 2u);
 }
 
 TEST(AuditRecordsTest, ParseRejectsDeepAndHugeLines) {

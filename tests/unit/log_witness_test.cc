@@ -173,6 +173,33 @@ TEST_F(LogWitnessTest, ShrinkingLogRaisesTheAlarm) {
   EXPECT_EQ(witness_->witnessed_size(), 5u);
 }
 
+// A broker restarted on an older copy of its log has no checkpoint as large as the one this
+// node cosigned, and answers the request naming that size with an error: that is a rollback,
+// not a transient failure. The alarm shows in status; nothing is cosigned.
+TEST_F(LogWitnessTest, BrokerThatLostTheCosignedCheckpointRaisesTheAlarm) {
+  witness_->OnCheckpointReply(Answer(0, 5));
+  witness_->Tick(kHeartbeat);
+  const auto* request = broker_.Last();
+  ASSERT_EQ(request->body_type(), schema::Body::CheckpointRequest);
+  ASSERT_EQ(request->body_as_CheckpointRequest()->old_size(), 5u);
+  const std::uint64_t rid = request->request_id();
+  witness_->OnError(rid + 100, "CHECKPOINT_UNAVAILABLE");  // Another request's answer.
+  EXPECT_TRUE(witness_->alarm().empty());
+  witness_->OnError(rid, "CHECKPOINT_UNAVAILABLE");
+  EXPECT_NE(witness_->alarm().find("rolled back"), std::string::npos) << witness_->alarm();
+  StatusResult status;
+  witness_->FillStatus(status);
+  EXPECT_EQ(status.witnessed_size, 5u);
+  EXPECT_EQ(status.audit_alarm, witness_->alarm());
+  EXPECT_EQ(broker_.Count(schema::Body::Cosignature), 1u);  // Only the first, size 5.
+}
+
+TEST_F(LogWitnessTest, ErrorBeforeAnythingWasCosignedIsNoAlarm) {
+  witness_->Tick(kHeartbeat);
+  witness_->OnError(broker_.Last()->request_id(), "CHECKPOINT_UNAVAILABLE");
+  EXPECT_TRUE(witness_->alarm().empty());
+}
+
 TEST_F(LogWitnessTest, WrongSignerRaisesTheAlarm) {
   const SigningKeyPair other = GenerateSigningKeyPair().value();
   CheckpointAnswer a;

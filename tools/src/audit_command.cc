@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "tearline/base/encoding.h"
+#include "tearline/base/safe_text.h"
 #include "tearline/tlog/checkpoint.h"
 #include "tearline/tlog/merkle.h"
 #include "tearline/tools/cli_common.h"
@@ -21,9 +22,9 @@ std::string B64(const Hash& h) { return Base64Encode(std::span<const std::uint8_
 // Prints a malformed-log error naming the line; exit 1 (the input, not the invocation, is bad).
 int LoadFailed(std::ostream& out, const AuditLoadError& e) {
   if (e.line != 0) {
-    out << "FAIL line " << e.line << ": " << e.status.ToString() << "\n";
+    out << "FAIL line " << e.line << ": " << TerminalSafe(e.status.ToString()) << "\n";
   } else {
-    out << "FAIL: " << e.status.ToString() << "\n";
+    out << "FAIL: " << TerminalSafe(e.status.ToString()) << "\n";
   }
   return kExitNegative;
 }
@@ -42,29 +43,49 @@ bool IsReportId(const std::string& s) {
 
 // ----- verify ----------------------------------------------------------------------------------
 
+// What a PASS rests on, when it is less than a root the auditor holds and witnesses: printed
+// after the verdict line, one note per line.
+void TrustNotes(const AuditVerifyResult& r, std::ostream& out) {
+  if (!r.root_pinned) {
+    out << "note: the coalition root was read from the audit directory itself, so the broker "
+           "vouches for its own witnesses; pass --ca CADIR with the root you hold\n";
+  }
+  if (r.unwitnessed()) {
+    out << "note: no witness cosigned and no trusted checkpoint matched: the history rests on "
+           "the broker's signature alone (bring --trusted-checkpoint FILE, or require "
+           "--min-witnesses N)\n";
+  } else if (r.latest && r.witnessed_size < r.latest->tree_size && r.trusted_checkpoints == 0) {
+    out << "note: witnesses cosigned up to size " << r.witnessed_size
+        << "; records after it rest on the broker's signature alone\n";
+  }
+}
+
 int Verify(const AuditVerifyOptions& options, std::ostream& out) {
   AuditVerifyResult r = VerifyAuditDirectory(options);
   if (!r.ok()) {
-    out << "FAIL " << r.failure->ToString() << "\n";
+    out << "FAIL " << TerminalSafe(r.failure->ToString()) << "\n";
     return kExitNegative;
   }
-  out << "PASS: " << r.records << " records; " << r.checkpoints << " checkpoints";
+  out << AuditVerdict(r) << ": " << r.records << " records; " << r.checkpoints << " checkpoints";
   if (r.latest) {
     out << " (latest: size " << r.latest->tree_size << ", root " << B64(r.latest->root_hash) << ")";
   }
   out << "; " << r.cosignatures << " cosignatures";
   if (!r.witnesses.empty()) {
     out << " by";
-    for (const auto& w : r.witnesses) out << " " << w;
+    for (const auto& w : r.witnesses) out << " " << TerminalSafe(w);
   }
   out << "; " << r.trusted_checkpoints << " trusted checkpoints; " << r.deliveries_checked
       << " deliveries (" << r.portions_checked << " portions) allowed by policy "
-      << (r.policy_name.empty() ? "(none logged)" : r.policy_name + " " + r.policy_version);
+      << TerminalSafe(r.policy_name.empty() ? "(none logged)"
+                                            : r.policy_name + " " + r.policy_version);
+  if (!r.broker.empty()) out << "; log key certified for broker " << r.broker;
   if (r.latest && r.latest->tree_size < r.records) {
     out << "; " << (r.records - r.latest->tree_size)
         << " newest records not yet covered by a checkpoint";
   }
   out << "\n";
+  TrustNotes(r, out);
   return kExitOk;
 }
 
@@ -106,14 +127,19 @@ std::string Labels(const AuditRecordKeys& keys) {
   return s;
 }
 
-std::string CsvCell(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"') q += '"';
-    q += c;
+// `key=value` of the text listing: the value escaped, and quoted when it holds a space, '"' or
+// '=', so that neither a line nor a field can be faked by a record's text.
+std::string Field(const std::string& key, const std::string& value) {
+  std::string v = TerminalSafe(value);
+  if (v.empty() || v.find_first_of(" \"=") != std::string::npos) {
+    std::string q = "\"";
+    for (char c : v) {
+      if (c == '"') q += '\\';
+      q += c;
+    }
+    v = q + "\"";
   }
-  return q + "\"";
+  return TerminalSafe(key) + "=" + v;
 }
 
 std::string Text(const nlohmann::json& j, const char* key) {
@@ -137,22 +163,24 @@ int Query(const std::filesystem::path& dir, const QueryFilter& filter, bool json
     const AuditRecordKeys keys = decoded.ok() ? KeysOf(*decoded) : AuditRecordKeys{};  // Views.
     if (!Matches(r, keys, filter)) continue;
     if (json) {
-      out << r.bytes << "\n";
+      out << JsonLineSafe(r.bytes) << "\n";
     } else if (csv) {
-      out << r.line << "," << Text(r.json, "seq") << "," << Text(r.json, "time") << ","
-          << FormatAuditTime(r.time) << "," << CsvCell(r.type);
+      // seq and time are numbers (the loader checked), the rest is record text.
+      out << r.line << "," << CsvCell(Text(r.json, "seq")) << "," << CsvCell(Text(r.json, "time"))
+          << "," << FormatAuditTime(r.time) << "," << CsvCell(r.type);
       for (const auto* column : {&keys.report_id, &keys.originator, &keys.originator_nation,
                                  &keys.recipient, &keys.nation, &keys.reason}) {
         out << "," << CsvCell(std::string(column->value_or("")));
       }
       out << "," << CsvCell(Labels(keys)) << "\n";
     } else {
-      out << "line " << r.line << "  " << FormatAuditTime(r.time) << "  " << r.type;
+      out << "line " << r.line << "  " << FormatAuditTime(r.time) << "  " << TerminalSafe(r.type);
       for (auto& [k, v] : r.json.items()) {
         if (k == "seq" || k == "time" || k == "type") continue;
-        out << "  " << k << "="
-            << (v.is_string() ? v.get<std::string>()
-                              : v.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace));
+        out << "  "
+            << Field(k, v.is_string()
+                            ? v.get<std::string>()
+                            : v.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace));
       }
       out << "\n";
     }
@@ -172,19 +200,19 @@ int Custody(const std::filesystem::path& dir, const std::string& report_id, std:
   if (error) return LoadFailed(out, *error);
   auto key = LoadAuditLogKey(dir);
   if (!key.ok()) {
-    out << "FAIL log.pub: " << key.status().ToString() << "\n";
+    out << "FAIL log.pub: " << TerminalSafe(key.status().ToString()) << "\n";
     return kExitNegative;
   }
   auto checkpoint = LoadLatestAuditCheckpoint(dir, *key);
   if (!checkpoint.ok()) {
-    out << "FAIL checkpoint: " << checkpoint.status().ToString() << "\n";
+    out << "FAIL checkpoint: " << TerminalSafe(checkpoint.status().ToString()) << "\n";
     return kExitNegative;
   }
   const MerkleTree tree = BuildAuditTree(records);
   const std::uint64_t size = checkpoint->tree_size;
   out << "report " << report_id << "\n"
       << "checkpoint size " << size << " root " << B64(checkpoint->root_hash) << " (signature by "
-      << key->name << " verified)\n";
+      << TerminalSafe(key->name) << " verified)\n";
   bool found = false;
   bool all_ok = true;
   bool malformed = false;
@@ -194,8 +222,8 @@ int Custody(const std::filesystem::path& dir, const std::string& report_id, std:
       // A known type that does not decode may concern the report; the chain cannot be
       // vouched for without looking at it.
       if (decoded.status().reason() == "AUDIT_RECORD_UNKNOWN_TYPE") continue;
-      out << "\nline " << r.line << "  " << FormatAuditTime(r.time) << "  " << r.type
-          << "\n  malformed: " << decoded.status().ToString() << "\n";
+      out << "\nline " << r.line << "  " << FormatAuditTime(r.time) << "  " << TerminalSafe(r.type)
+          << "\n  malformed: " << TerminalSafe(decoded.status().ToString()) << "\n";
       malformed = true;
       continue;
     }
@@ -203,8 +231,9 @@ int Custody(const std::filesystem::path& dir, const std::string& report_id, std:
     found = true;
     const std::uint64_t index = r.line - 1;
     const Hash leaf = *tree.LeafAt(index);
-    out << "\nline " << r.line << "  " << FormatAuditTime(r.time) << "  " << r.type << "\n"
-        << "  record " << r.bytes << "\n"
+    out << "\nline " << r.line << "  " << FormatAuditTime(r.time) << "  " << TerminalSafe(r.type)
+        << "\n"
+        << "  record " << JsonLineSafe(r.bytes) << "\n"
         << "  leaf_index " << index << "\n"
         << "  leaf_hash " << B64(leaf) << "\n";
     if (index >= size) {
@@ -326,7 +355,9 @@ int Report(const AuditVerifyOptions& options, const std::string& html_path, bool
       return kExitInvalid;
     }
     out << "wrote " << html_path << ": verification "
-        << (verification.ok() ? "PASS" : "FAIL " + verification.failure->ToString()) << "\n";
+        << (verification.ok() ? AuditVerdict(verification)
+                              : "FAIL " + TerminalSafe(verification.failure->ToString()))
+        << "\n";
   }
   if (text) out << RenderAuditReportText(options, records, verification);
   return verification.ok() ? kExitOk : kExitNegative;
@@ -341,6 +372,7 @@ int RunAuditCommand(int argc, const char* const* argv, std::ostream& out, std::o
   std::string dir;
   std::string ca_dir;
   std::vector<std::string> trusted;
+  std::uint64_t min_witnesses = 0;
 
   auto* verify = app.add_subcommand("verify", "Verify the whole audit directory");
   auto* query = app.add_subcommand("query", "List records matching filters");
@@ -355,6 +387,8 @@ int RunAuditCommand(int argc, const char* const* argv, std::ostream& out, std::o
                     "A signed checkpoint obtained independently (repeatable)")
         ->allow_extra_args(false);
     sub->add_option("--ca", ca_dir, "CA directory whose root.cert pins the coalition root");
+    sub->add_option("--min-witnesses", min_witnesses,
+                    "Fail unless at least N distinct witnesses certified under --ca cosigned");
   }
 
   QueryFilter filter;
@@ -390,6 +424,11 @@ int RunAuditCommand(int argc, const char* const* argv, std::ostream& out, std::o
   AuditVerifyOptions options;
   options.dir = dir;
   for (const auto& t : trusted) options.trusted_checkpoints.emplace_back(t);
+  options.min_witnesses = min_witnesses;
+  if (min_witnesses > 0 && ca_dir.empty()) {
+    // Witnesses certified by a root taken from the directory are the broker's own say-so.
+    return Usage(err, "--min-witnesses needs --ca: witnesses count only under a root you hold");
+  }
   if (!ca_dir.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(std::filesystem::path(ca_dir) / "root.cert", ec)) {

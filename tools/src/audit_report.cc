@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "tearline/audit/audit_record_types.h"
+#include "tearline/base/safe_text.h"
 #include "tearline/labels/label.h"
 #include "tearline/labels/policy.h"
 #include "tearline/labels/release.h"
@@ -16,7 +17,9 @@
 namespace tearline::tools {
 namespace {
 
-std::string Esc(std::string_view s) {
+// HTML-escaped, after TerminalSafe: bidirectional overrides reorder text in a browser too.
+std::string Esc(std::string_view raw) {
+  const std::string s = TerminalSafe(raw);
   std::string o;
   o.reserve(s.size());
   for (char c : s) {
@@ -182,6 +185,7 @@ th{background:#eef0f5}td.num,td.heat{text-align:right;font-variant-numeric:tabul
 td.heat{min-width:3em}
 .verdict{font-size:1.4em;font-weight:bold;padding:.4em .8em;display:inline-block;border-radius:4px}
 .pass{background:#d8f3dc;color:#1b4332}.fail{background:#ffd6d6;color:#7a0010}
+.unwitnessed{background:#fff3c4;color:#5c4400}
 .none{color:#889}code{font-size:.9em;word-break:break-all}
 )";
 
@@ -210,14 +214,24 @@ std::string RenderAuditReportHtml(const AuditVerifyOptions& options,
 
   h << "<h2>Verification</h2>\n";
   if (verification.ok()) {
-    h << "<p id=\"verdict\" class=\"verdict pass\">PASS</p>\n<p id=\"verdict-detail\">"
-      << verification.records << " records, " << verification.checkpoints << " signed checkpoints";
+    h << "<p id=\"verdict\" class=\"verdict "
+      << (verification.unwitnessed() ? "unwitnessed" : "pass") << "\">"
+      << AuditVerdict(verification) << "</p>\n<p id=\"verdict-detail\">" << verification.records
+      << " records, " << verification.checkpoints << " signed checkpoints";
     if (verification.latest) {
       h << " (latest size " << verification.latest->tree_size << ")";
     }
     h << ", " << verification.cosignatures << " witness cosignatures, "
       << verification.trusted_checkpoints << " trusted checkpoints, "
       << verification.deliveries_checked << " deliveries re-decided under the logged policy.</p>\n";
+    if (verification.unwitnessed()) {
+      h << "<p id=\"trust-note\">No witness cosigned and no trusted checkpoint matched: the "
+           "history rests on the broker's signature alone.</p>\n";
+    }
+    if (!verification.root_pinned) {
+      h << "<p id=\"root-note\">The coalition root was read from the audit directory itself "
+           "(not pinned with --ca).</p>\n";
+    }
   } else {
     h << "<p id=\"verdict\" class=\"verdict fail\">FAIL</p>\n<p id=\"verdict-detail\">"
       << Esc(verification.failure->ToString()) << "</p>\n"
@@ -309,32 +323,34 @@ std::string RenderAuditReportText(const AuditVerifyOptions& options,
   const Stats s = Compute(records, policy ? &*policy : nullptr);
   std::ostringstream t;
   t << "Audit summary of "
-    << (verification.origin.empty() ? "(unknown origin)" : verification.origin) << ": "
+    << TerminalSafe(verification.origin.empty() ? "(unknown origin)" : verification.origin) << ": "
     << records.size() << " records";
   if (!records.empty()) {
     t << " from " << FormatAuditTime(records.front().time) << " to "
       << FormatAuditTime(records.back().time);
   }
-  if (policy) t << ", policy " << policy->name() << " " << policy->version();
+  if (policy) t << ", policy " << TerminalSafe(policy->name() + " " + policy->version());
   t << "\n";
   if (verification.ok()) {
-    t << "  verification: PASS (" << verification.checkpoints << " signed checkpoints, "
-      << verification.cosignatures << " witness cosignatures, " << verification.trusted_checkpoints
-      << " trusted checkpoints, " << verification.deliveries_checked
-      << " deliveries re-decided under the logged policy)\n";
+    t << "  verification: " << AuditVerdict(verification) << " (" << verification.checkpoints
+      << " signed checkpoints, " << verification.cosignatures << " witness cosignatures, "
+      << verification.trusted_checkpoints << " trusted checkpoints, "
+      << verification.deliveries_checked << " deliveries re-decided under the logged policy)\n";
   } else {
-    t << "  verification: FAIL " << verification.failure->ToString()
+    t << "  verification: FAIL " << TerminalSafe(verification.failure->ToString())
       << "\n  (the figures below are computed from the records as they are)\n";
   }
   t << "  shared (reports delivered, originator nation -> recipient nation):\n";
   if (s.matrix.empty()) t << "    none\n";
   for (const auto& [from, row] : s.matrix) {
-    for (const auto& [to, n] : row) t << "    " << from << " -> " << to << ": " << n << "\n";
+    for (const auto& [to, n] : row) {
+      t << "    " << TerminalSafe(from) << " -> " << TerminalSafe(to) << ": " << n << "\n";
+    }
   }
   const auto counts = [&t](const char* head, const std::map<std::string, std::uint64_t>& m) {
     t << "  " << head << ":";
     if (m.empty()) t << " none";
-    for (const auto& [k, v] : m) t << " " << k << "=" << v;
+    for (const auto& [k, v] : m) t << " " << TerminalSafe(k) << "=" << v;
     t << "\n";
   };
   counts("denials by reason", s.denied_by_reason);

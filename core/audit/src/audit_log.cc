@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "tearline/audit/audit_records.h"
 #include "tearline/base/file_util.h"
 
 namespace tearline {
@@ -46,7 +47,8 @@ std::span<const std::uint8_t> Bytes(const std::string& s) {
 }  // namespace
 
 Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::filesystem::path& dir,
-                                                 std::string origin, const SigningKeyPair* signer) {
+                                                 std::string origin, const SigningKeyPair* signer,
+                                                 std::filesystem::path head_file) {
   TEARLINE_RETURN_IF_ERROR(InitCrypto());
   // Owner-only like the rest of the broker's data: auditors get a copy, not access.
   std::error_code ec;
@@ -76,6 +78,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::filesystem::path& di
   log->path_ = dir / "log.jsonl";
   log->origin_ = std::move(origin);
   log->signer_ = signer;
+  log->head_file_ = std::move(head_file);
 
   // Rebuild the tree from complete lines; a final line without '\n' is a torn write.
   std::uint64_t good_bytes = 0;
@@ -140,6 +143,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::filesystem::path& di
     }
     log->checkpoint_size_ = cp->tree_size;
   }
+  TEARLINE_RETURN_IF_ERROR(log->CheckHead());
 
   // O_RDWR rather than O_WRONLY: Record() preads from the same descriptor.
   int fd = ::open(log->path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -166,6 +170,43 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::filesystem::path& di
     TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(dir / "log.pub", Bytes(line), 0600));
   }
   return log;
+}
+
+// The head is the last checkpoint this writer signed, kept where a restore of the audit
+// directory does not reach: a directory that no longer extends it was rolled back.
+Status AuditLog::CheckHead() const {
+  if (head_file_.empty()) return Status::Ok();
+  std::error_code ec;
+  if (!std::filesystem::exists(head_file_, ec)) return Status::Ok();  // First start.
+  auto note = ReadSmallFile(head_file_, kMaxSignedNoteSize, "AUDIT_HEAD");
+  if (!note.ok()) return note.status();
+  const std::string& text = *note;
+  const auto body_end = text.find("\n\n");
+  auto head = ParseCheckpointBody(body_end == std::string::npos
+                                      ? std::string_view(text)
+                                      : std::string_view(text).substr(0, body_end + 1));
+  if (!head.ok() || head->origin != origin_) {
+    return InvalidArgument("AUDIT_HEAD_INVALID",
+                           head_file_.string() + " is not a checkpoint of " + origin_ +
+                               (head.ok() ? "" : ": " + head.status().ToString()));
+  }
+  const std::string restore_hint =
+      ": the audit directory was restored from an older copy, truncated or replaced; refusing "
+      "to start. If this is a deliberate restore, move " +
+      head_file_.string() + " aside (it is the evidence of what was signed)";
+  if (head->tree_size > tree_.size()) {
+    return Status(Code::kInvalidArgument, "AUDIT_ROLLBACK",
+                  "this broker last signed a checkpoint of " + std::to_string(head->tree_size) +
+                      " records but " + path_.string() + " holds " + std::to_string(tree_.size()) +
+                      restore_hint);
+  }
+  auto root = tree_.RootAt(head->tree_size);
+  if (!root.ok() || *root != head->root_hash) {
+    return Status(Code::kInvalidArgument, "AUDIT_ROLLBACK",
+                  "the first " + std::to_string(head->tree_size) + " records of " + path_.string() +
+                      " differ from the last checkpoint this broker signed" + restore_hint);
+  }
+  return Status::Ok();
 }
 
 AuditLog::~AuditLog() {
@@ -297,6 +338,10 @@ Result<std::uint64_t> AuditLog::Checkpoint() {
   TEARLINE_RETURN_IF_ERROR(
       WriteFileAtomic(dir_ / "checkpoints" / std::to_string(size), Bytes(*note), 0600));
   TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(dir_ / "checkpoint", Bytes(*note), 0600));
+  // Last: a crash before this leaves the head older than the directory, which Open accepts.
+  if (!head_file_.empty()) {
+    TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(head_file_, Bytes(*note), 0600));
+  }
   latest_checkpoint_ = *note;
   checkpoint_size_ = size;
   return size;

@@ -1,6 +1,7 @@
 #include "tearline/audit/audit_verify.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 #include <span>
@@ -309,9 +310,10 @@ struct CheckpointFile {
 
 class SignedFileChecker {
  public:
-  SignedFileChecker(const AuditVerifyOptions& options, const MerkleTree& tree,
+  // `log_time`: the time of the newest record (the broker certificate must be valid then).
+  SignedFileChecker(const AuditVerifyOptions& options, const MerkleTree& tree, double log_time,
                     AuditVerifyResult& result)
-      : options_(options), dir_(options.dir), tree_(tree), result_(result) {}
+      : options_(options), dir_(options.dir), tree_(tree), log_time_(log_time), result_(result) {}
 
   // Returns every failure found (the caller picks the first by line).
   std::vector<AuditFailure> Run() {
@@ -325,10 +327,73 @@ class SignedFileChecker {
     CheckCosignatures();
     CheckTrusted();
     CheckRoots();
+    CheckBrokerCertificate();
+    CheckWitnessCount();
     return failures_;
   }
 
  private:
+  // log.pub is only the broker's claim about its key: the certificate the coalition root issued
+  // to the broker ties it to the broker. Without that tie, a log rewritten and re-signed with a
+  // fresh key verifies on its own. Required when the auditor pins the root (--ca); checked
+  // whenever the file is there.
+  void CheckBrokerCertificate() {
+    const std::string rel(kAuditBrokerCertFile);
+    std::error_code ec;
+    if (!std::filesystem::exists(dir_ / rel, ec)) {
+      if (options_.ca_dir) {
+        failures_.push_back(FileFailure(rel, "AUDIT_BROKER_CERT_MISSING",
+                                        "the audit directory holds no broker certificate, so "
+                                        "nothing ties log.pub to a key the coalition root "
+                                        "issued"));
+      }
+      return;
+    }
+    auto cert = ReadCertificateFile((dir_ / rel).string());
+    if (!cert.ok()) {
+      failures_.push_back(FileFailure(rel, cert.status()));
+      return;
+    }
+    if (cert->role() != CertRole::kBroker) {
+      failures_.push_back(FileFailure(rel, "AUDIT_BROKER_CERT_UNTRUSTED",
+                                      "broker.cert is not a broker certificate"));
+      return;
+    }
+    if (!store_) {
+      failures_.push_back(FileFailure(rel, store_error_));
+      return;
+    }
+    const auto when = static_cast<std::int64_t>(log_time_);
+    if (Status st = store_->VerifyCertificate(*cert, when); !st.ok()) {
+      failures_.push_back(FileFailure(rel, "AUDIT_BROKER_CERT_UNTRUSTED",
+                                      "the broker certificate is not valid under the coalition "
+                                      "root at " +
+                                          FormatAuditTime(log_time_) + ": " + st.ToString()));
+      return;
+    }
+    const std::string origin = std::string(kAuditOriginPrefix) + cert->node_id();
+    auto expected = MakeNoteVerifierKey(origin, NoteKeyType::kEd25519, cert->fields().signing_key);
+    if (!expected.ok() || !(log_key_ == *expected)) {
+      failures_.push_back(FileFailure(
+          "log.pub", "LOG_KEY_NOT_BROKER",
+          "log.pub is not the signing key of broker '" + cert->node_id() +
+              "' that the coalition root certified (broker.cert): the log and its checkpoints "
+              "were signed by some other key, e.g. a history rewritten and re-signed"));
+      return;
+    }
+    result_.broker = cert->node_id();
+  }
+
+  void CheckWitnessCount() {
+    if (result_.witnesses.size() >= options_.min_witnesses) return;
+    failures_.push_back(FileFailure(
+        "cosignatures", "AUDIT_TOO_FEW_WITNESSES",
+        std::to_string(result_.witnesses.size()) +
+            " distinct witnesses with a certificate valid under the coalition root cosigned "
+            "this log; at least " +
+            std::to_string(options_.min_witnesses) + " are required"));
+  }
+
   void LoadWitnesses() {
     auto names = ListFiles(dir_ / "certs", kMaxAuditCertFiles);
     if (!names.ok()) {
@@ -532,6 +597,7 @@ class SignedFileChecker {
       }
       ++result_.cosignatures;
       witnesses.insert(node);
+      result_.witnessed_size = std::max(result_.witnessed_size, size);
       // A witness only cosigns what it checked against its own view: an independent anchor.
       if (auto root = Recomputed(size); root && *root == cp->second.checkpoint.root_hash) {
         anchors_.insert(size);
@@ -642,6 +708,7 @@ class SignedFileChecker {
   const AuditVerifyOptions& options_;
   std::filesystem::path dir_;
   const MerkleTree& tree_;
+  const double log_time_;
   AuditVerifyResult& result_;
   NoteVerifierKey log_key_;
   std::optional<TrustStore> store_;
@@ -722,8 +789,15 @@ Result<Checkpoint> LoadLatestAuditCheckpoint(const std::filesystem::path& dir,
   return opened->checkpoint;
 }
 
+std::string AuditVerdict(const AuditVerifyResult& result) {
+  if (!result.ok()) return "FAIL";
+  if (result.unwitnessed()) return "PASS (unwitnessed)";
+  return "PASS";
+}
+
 AuditVerifyResult VerifyAuditDirectory(const AuditVerifyOptions& options) {
   AuditVerifyResult result;
+  result.root_pinned = options.ca_dir.has_value();
   std::optional<AuditLoadError> load_error;
   std::vector<AuditRecord> records = LoadAuditLog(options.dir, load_error);
   result.records = records.size();
@@ -738,7 +812,13 @@ AuditVerifyResult VerifyAuditDirectory(const AuditVerifyOptions& options) {
   if (auto f = records_checker.Check(records)) failures.push_back(*f);
   if (!load_error) {
     const MerkleTree tree = BuildAuditTree(records);
-    SignedFileChecker signed_checker(options, tree, result);
+    const double log_time =
+        records.empty()
+            ? static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count())
+            : records.back().time;
+    SignedFileChecker signed_checker(options, tree, log_time, result);
     for (AuditFailure& f : signed_checker.Run()) failures.push_back(std::move(f));
   }
   result.failure = First(failures);

@@ -9,6 +9,9 @@
 //   directory = "certs/nodes"           # *.cert of every coalition node
 //   data_dir = "data/broker"            # audit log, report store (reports.db), endpoint file;
 //                                       # owner-only (0700/0600), fixed at start
+//   head_file = "data/broker.head"      # optional; default "<data_dir>.head": the last signed
+//                                       # audit checkpoint, kept outside data_dir so that a
+//                                       # restored older audit directory is refused at start
 //   policy = "coalition.toml"           # optional; default: the shipped policy
 //   heartbeat_ms = 1000                 # optional
 //   max_frame_bytes = 16842752          # optional, capped at the protocol maximum
@@ -43,6 +46,10 @@ struct BrokerConfig {
   std::filesystem::path directory;
   std::filesystem::path data_dir;
   std::filesystem::path policy;  // Empty: DefaultPolicyPath().
+  // The last audit checkpoint signed, outside data_dir (AuditLog's rollback guard). Empty:
+  // "<data_dir>.head", so that neither a restored audit directory nor a restored data_dir
+  // carries it back.
+  std::filesystem::path head_file;
   std::uint32_t heartbeat_ms = 1000;
   std::size_t max_frame_bytes = 0;  // 0: the protocol maximum.
   // A recipient with this many pending (queued or delivered, unacknowledged) copies gets a
@@ -64,6 +71,12 @@ struct BrokerConfig {
 
   // The file where the broker writes the endpoint it actually bound (for port 0).
   std::filesystem::path EndpointFile() const { return data_dir / "endpoint"; }
+  std::filesystem::path HeadFile() const {
+    if (!head_file.empty()) return head_file;
+    std::filesystem::path dir = data_dir;
+    if (!dir.has_filename()) dir = dir.parent_path();  // "data/broker/" -> "data/broker".
+    return dir.string() + ".head";
+  }
 };
 
 // Errors: CONFIG_NOT_FOUND, CONFIG_INVALID (with file:line and cause).

@@ -133,6 +133,11 @@ struct StatusResult {
   std::uint64_t pending_sends = 0;
   std::uint64_t outbox_reports = 0;  // Sealed reports still awaiting the broker's final answer.
   std::int64_t uptime_s = 0;
+  // The largest audit checkpoint size this node cosigned as a witness (0: none yet).
+  std::uint64_t witnessed_size = 0;
+  // Empty unless the node caught the broker's audit log inconsistent or rolled back; then one
+  // sentence, and the node cosigns nothing more.
+  std::string audit_alarm;
 };
 
 std::string EncodeErrorResponse(const Status& status);

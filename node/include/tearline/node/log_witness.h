@@ -11,7 +11,10 @@
 //   - JudgeProofCheckpoint() compares the checkpoint of an inclusion proof (track/prove) with
 //     the witnessed one.
 // Any inconsistency raises the alarm: event=audit_log_inconsistent (critical) and alarm() is
-// set for good.
+// set for good (the daemon shows it in `status`). That includes a rollback: a checkpoint
+// smaller than the one this node cosigned, or a broker that answers the checkpoint request
+// naming the cosigned size with CHECKPOINT_UNAVAILABLE (it no longer holds that checkpoint).
+// Nothing is cosigned then; the persisted checkpoint, the largest cosigned, stays as evidence.
 //
 // Ownership: references the Clock, the channel and the signing keys (owned by the daemon).
 // Thread-safety: the daemon's loop thread only.
@@ -58,6 +61,10 @@ class LogWitness {
   void Load();
   void Tick(std::chrono::milliseconds heartbeat);
   void OnCheckpointReply(const CheckpointAnswer& answer);
+  // An Error frame answering `request_id`; only the answer to this witness's own checkpoint
+  // request is judged.
+  // (The broker's message is not kept: it is the broker's text, not evidence.)
+  void OnError(std::uint64_t request_id, const std::string& reason);
   // Sets item.verified / reason / message for a proof whose verified checkpoint has
   // `size` and `root`.
   void JudgeProofCheckpoint(std::uint64_t size, const Hash& root, ProofItem& item);
@@ -66,6 +73,11 @@ class LogWitness {
   const Hash& witnessed_root() const { return root_; }
   // Empty unless an inconsistency was seen.
   const std::string& alarm() const { return alarm_; }
+  // Sets status.witnessed_size and status.audit_alarm.
+  void FillStatus(StatusResult& status) const {
+    status.witnessed_size = size_;
+    status.audit_alarm = alarm_;
+  }
 
  private:
   void Alarm(const std::string& why);
@@ -80,6 +92,8 @@ class LogWitness {
   Hash root_{};
   std::string alarm_;
   Clock::TimePoint last_request_{};
+  std::uint64_t pending_request_ = 0;  // Request id of the last checkpoint request; 0: none.
+  std::uint64_t pending_size_ = 0;     // The size that request named.
 };
 
 }  // namespace tearline::node

@@ -22,6 +22,11 @@
 // log that no longer matches what was signed is refused, so the broker never signs a checkpoint
 // inconsistent with an earlier one. docs/AUDIT.md describes the layout.
 //
+// Rollback: the checks above only compare the directory with itself, so a whole directory
+// restored from an older copy passes them. A writer may therefore keep the last signed
+// checkpoint in a `head_file` outside the directory: every Checkpoint() rewrites it, and Open
+// refuses (AUDIT_ROLLBACK) a log that is shorter than that head or disagrees with its root.
+//
 // Ownership: owns the file descriptor. Thread-safety: every public method may be called from any
 // thread (one internal mutex).
 #ifndef TEARLINE_AUDIT_LOG_H_
@@ -50,11 +55,15 @@ class AuditLog {
   // complete record. A torn last line (no trailing newline) is reported in `torn_tail` and cut
   // off so the log stays line-aligned.
   // `origin` names the log in checkpoints ("tearline/audit/<broker id>"); `signer` (may be null
-  // for read-only uses) signs checkpoints. Errors: AUDIT_IO, AUDIT_CHECKPOINT_MISMATCH (the log
-  // does not reproduce the latest signed checkpoint), AUDIT_CORRUPT.
+  // for read-only uses) signs checkpoints. `head_file` (empty: none) is where the last signed
+  // checkpoint is also kept, outside `dir`. Errors: AUDIT_IO, AUDIT_CHECKPOINT_MISMATCH (the log
+  // does not reproduce the latest signed checkpoint), AUDIT_CORRUPT, AUDIT_ROLLBACK (the log is
+  // older than, or inconsistent with, the head file), AUDIT_HEAD_INVALID (the head file is not a
+  // checkpoint of this log).
   static Result<std::unique_ptr<AuditLog>> Open(const std::filesystem::path& dir,
                                                 std::string origin = "tearline/audit/broker",
-                                                const SigningKeyPair* signer = nullptr);
+                                                const SigningKeyPair* signer = nullptr,
+                                                std::filesystem::path head_file = {});
   ~AuditLog();
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
@@ -101,8 +110,10 @@ class AuditLog {
  private:
   AuditLog() = default;
   Status SyncLocked();  // Requires mu_.
+  Status CheckHead() const;
   std::filesystem::path dir_;
   std::filesystem::path path_;
+  std::filesystem::path head_file_;
   std::string origin_;
   const SigningKeyPair* signer_ = nullptr;
   std::string verifier_key_;

@@ -14,7 +14,14 @@
 //   4. every cosignature (cosignatures/<size>.<node>) verifies under the witness's certified key
 //      (certs/*.cert, certified by certs/root.cert or the auditor's own CA root);
 //   5. every checkpoint the auditor already trusts (e.g. one a node cosigned) matches the root
-//      recomputed at its size: this is what exposes a broker that re-signs a rewritten history.
+//      recomputed at its size: this is what exposes a broker that re-signs a rewritten history;
+//   6. log.pub is the signing key of the broker certificate broker.cert, valid under the root at
+//      the newest record's time (required with ca_dir, checked whenever present): a log
+//      re-signed with a fresh key is not the broker's;
+//   7. at least min_witnesses distinct witnesses (node ids whose certificate is valid under the
+//      root and not revoked) cosigned some checkpoint.
+// A log that passes with neither a trusted checkpoint nor a witness is only as good as the
+// broker's word: AuditVerdict says "PASS (unwitnessed)".
 // The first failure is reported: the one with the smallest line number, else the first failure
 // about a file; an exact failure (one record) inside a failing range wins over the range. When only
 // a root comparison fails, the altered record can only be located between the last matching
@@ -41,12 +48,16 @@ inline constexpr std::string_view kAuditOriginPrefix = "tearline/audit/";
 // Caps on the number of files an audit directory may hold in each sub-directory.
 inline constexpr std::size_t kMaxAuditCheckpointFiles = 1'000'000;
 inline constexpr std::size_t kMaxAuditCertFiles = 10'000;
+// The broker's own certificate inside the audit directory.
+inline constexpr std::string_view kAuditBrokerCertFile = "broker.cert";
 
 struct AuditVerifyOptions {
   std::filesystem::path dir;                    // The audit directory.
   std::optional<std::filesystem::path> ca_dir;  // Pins the coalition root (CADIR/root.cert).
   // Signed checkpoints the auditor obtained independently (e.g. cosigned earlier by a node).
   std::vector<std::filesystem::path> trusted_checkpoints;
+  // Fewer distinct trusted witnesses than this is a failure (AUDIT_TOO_FEW_WITNESSES).
+  std::uint64_t min_witnesses = 0;
 };
 
 struct AuditFailure {
@@ -73,9 +84,19 @@ struct AuditVerifyResult {
   std::string origin;                  // Log origin from log.pub.
   std::optional<Checkpoint> latest;    // DIR/checkpoint, when it verified.
   std::vector<std::string> witnesses;  // Node ids with at least one valid cosignature.
+  std::uint64_t witnessed_size = 0;    // Largest checkpoint size a witness cosigned.
   std::string policy_name;
   std::string policy_version;
+  bool root_pinned = false;  // The root came from ca_dir, not from the directory itself.
+  std::string broker;        // Broker id of broker.cert when it vouched for log.pub.
+
+  // Nothing independent of the broker vouches for the history: no trusted checkpoint matched
+  // and no witness cosigned.
+  bool unwitnessed() const { return trusted_checkpoints == 0 && witnesses.empty(); }
 };
+
+// "PASS", "PASS (unwitnessed)" or "FAIL": the verdict every auditor tool prints.
+std::string AuditVerdict(const AuditVerifyResult& result);
 
 AuditVerifyResult VerifyAuditDirectory(const AuditVerifyOptions& options);
 
