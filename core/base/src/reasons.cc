@@ -217,6 +217,9 @@ constexpr ReasonInfo kReasons[] = {
                "the revocation list was issued by a different root"},
     ReasonInfo{"REVOCATION_STALE", Code::kInvalidArgument,
                "the revocation list is not newer than the one held"},
+    ReasonInfo{"REVOCATION_ROLLBACK", Code::kInvalidArgument,
+               "the revocation list is older than the newest one this daemon accepted (an older "
+               "list never un-revokes)"},
     ReasonInfo{"REVOCATION_FILE_NOT_FOUND", Code::kNotFound,
                "the revocation list file does not exist"},
     ReasonInfo{"REVOCATION_FILE_READ", Code::kIoError, "the revocation list file cannot be read"},
