@@ -225,12 +225,6 @@ constexpr ReasonInfo kReasons[] = {
     ReasonInfo{"REVOCATION_FILE_READ", Code::kIoError, "the revocation list file cannot be read"},
     ReasonInfo{"REVOCATION_FILE_TOO_LARGE", Code::kResourceExhausted,
                "the revocation list file exceeds its size cap"},
-    ReasonInfo{"REVOCATION_NOT_FOUND", Code::kNotFound,
-               "the broker's revocation list file vanished before it was read (the directory is "
-               "sent without it)"},
-    ReasonInfo{
-        "REVOCATION_READ", Code::kIoError,
-        "the broker's revocation list file cannot be read (the directory is sent without it)"},
     // PROTOCOL.md: Local control socket (analyst ↔ own node).
     ReasonInfo{"CONTROL_MALFORMED", Code::kInvalidArgument,
                "a control message is not the expected JSON"},

@@ -10,7 +10,7 @@ namespace tearline {
 Result<RevocationFloor> RevocationFloor::Open(std::filesystem::path path, TrustStore& trust) {
   RevocationFloor floor(std::move(path));
   std::error_code ec;
-  const bool exists = std::filesystem::exists(floor.path_, ec);
+  const bool exists = !floor.path_.empty() && std::filesystem::exists(floor.path_, ec);
   if (ec) {
     return IoError("REVOCATION_FILE_READ",
                    "cannot check " + floor.path_.string() + ": " + ec.message());
@@ -51,6 +51,7 @@ Result<bool> RevocationFloor::Offer(RevocationList list, TrustStore& trust) {
 Status RevocationFloor::Persist(const RevocationList& list) {
   // The sequence counts as accepted once the list is in force, even if the write fails below.
   highest_ = list.sequence();
+  if (path_.empty()) return Status::Ok();
   std::error_code ec;
   const std::filesystem::path parent = path_.parent_path();
   if (!parent.empty() && !std::filesystem::exists(parent, ec)) {

@@ -33,6 +33,7 @@ class RevocationFloor {
   // (creating the parent directory, 0700). A file that exists but does not read, decode or
   // verify under trust's root is an error (fail closed: REVOCATION_FILE_*, REVOCATION_MALFORMED,
   // REVOCATION_WRONG_ROOT, REVOCATION_BAD_SIGNATURE, FILE_WRITE), never "nothing revoked".
+  // An empty `path` keeps the floor in memory only (for tests and one-shot tools).
   static Result<RevocationFloor> Open(std::filesystem::path path, TrustStore& trust);
 
   // The highest sequence accepted so far (0: none).
