@@ -2,37 +2,47 @@
 
 #include <spdlog/spdlog.h>
 
+#include <mutex>
+#include <shared_mutex>
 #include <utility>
 
 namespace tearline::broker {
 
 Authenticator::Authenticator(const Directory& directory, const TrustStore& trust,
                              const Clock& clock, Auditor& auditor, std::uint32_t max_connections,
-                             std::function<std::uint32_t()> live_sessions)
+                             std::function<std::uint32_t()> live_sessions,
+                             const IdentityWatch* watch)
     : directory_(directory),
       trust_(trust),
       clock_(clock),
       auditor_(auditor),
       max_connections_(max_connections),
       live_sessions_(std::move(live_sessions)),
+      watch_(watch),
       refusal_records_(clock, {.per_second = 1, .burst = 1, .max_keys = 4096}) {}
 
 Result<std::string> Authenticator::Authenticate(const std::array<std::uint8_t, 32>& client_key,
                                                 const std::string& peer_address) {
+  std::shared_lock<std::shared_mutex> reading;
+  if (watch_ != nullptr) reading = std::shared_lock(watch_->mutex());
   const Certificate* node = directory_.FindByTransportKey(client_key);
+  if (node == nullptr && watch_ != nullptr) node = watch_->FindWithdrawn(client_key);
   Status why;
+  std::string node_id;
   if (node == nullptr) {
     why = Unauthenticated("AUTH_UNKNOWN_KEY",
                           "client transport key is not in the coalition directory");
   } else {
     why = trust_.VerifyCertificate(*node, clock_.UnixNow());
+    node_id = node->node_id();
   }
+  if (reading.owns_lock()) reading.unlock();
   if (why.ok() && live_sessions_() >= max_connections_) {
     why = Status(Code::kResourceExhausted, "CONNECTION_LIMIT",
                  "the broker already serves " + std::to_string(max_connections_) +
                      " sessions (max_connections)");
   }
-  if (why.ok()) return node->node_id();
+  if (why.ok()) return node_id;
   if (const auto record = refusal_records_.Take(peer_address); record.allowed) {
     (void)auditor_.Durable(
         auditor_.ConnectionRefused(peer_address, client_key, why, record.suppressed));

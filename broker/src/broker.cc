@@ -33,6 +33,12 @@ Status Broker::LoadIdentity() {
   policy_ = std::move(identity->policy);
   trust_ = std::move(identity->trust);
   keys_ = std::make_unique<IdentityKeys>(std::move(identity->keys));
+  // Before the directory is built: the newest list ever accepted may revoke more than ca_dir's.
+  auto watch = IdentityWatch::Open(
+      *trust_, directory_, clock_,
+      {config_.ca_dir / kRevocationListFile, config_.data_dir / kRevocationFloorFile});
+  if (!watch.ok()) return watch.status();
+  identity_ = std::move(watch).value();
 
   std::vector<Status> rejected;
   auto dir = Directory::LoadDir(config_.directory, *trust_, clock_.UnixNow(), &rejected);
@@ -122,9 +128,9 @@ Status Broker::OpenState() {
 }
 
 Status Broker::Listen() {
-  authenticator_ = std::make_unique<Authenticator>(directory_, *trust_, clock_, *auditor_,
-                                                   config_.max_connections,
-                                                   [this] { return sessions_.connections(); });
+  authenticator_ = std::make_unique<Authenticator>(
+      directory_, *trust_, clock_, *auditor_, config_.max_connections,
+      [this] { return sessions_.connections(); }, identity_.get());
   RouterOptions options;
   options.endpoint = config_.endpoint;
   options.heartbeat_ms = config_.heartbeat_ms;
@@ -175,6 +181,12 @@ Status Broker::Run() {
 }
 
 void Broker::Housekeeping() {
+  if (IdentityWatch::Change change = identity_->Poll(); change.any()) {
+    // Nothing more is routed to a withdrawn node; every other node refreshes its directory now.
+    for (const std::string& node_id : change.withdrawn) sessions_.Forget(node_id);
+    const auto notice = EncodeDirectoryChanged(identity_->sequence());
+    for (const std::string& node_id : sessions_.OnlineNodes()) SendTo(node_id, notice);
+  }
   queues_->MaybeSweepExpired();
   queues_->MaybeRedeliver(sessions_.OnlineNodes());
   log_service_->MaybeCheckpoint(false);
@@ -182,6 +194,15 @@ void Broker::Housekeeping() {
 
 void Broker::HandleMessage(const Inbound& message) {
   const std::string& node_id = message.node_id;
+  // A revoked or expired identity is refused before anything else looks at its frame.
+  if (auto refusal = identity_->Screen(node_id)) {
+    if (!refusal->record) return;
+    (void)auditor_->Durable(
+        auditor_->RejectedInputThrottled(node_id, refusal->why, refusal->suppressed));
+    spdlog::warn("event=input_rejected node={} reason={}", node_id, refusal->why.reason());
+    (void)socket_->Send(message.routing_id, EncodeError(0, refusal->why));
+    return;
+  }
   // A node the broker had given up on (no frame for 3 heartbeats) may have had copies queued
   // meanwhile; its first frame brings them, even without a new Hello.
   const Sessions::Seen seen = sessions_.Touch(node_id, message.routing_id);
@@ -277,14 +298,11 @@ void Broker::Apply(SubmitEffects effects, const std::string& sender) {
 }
 
 std::vector<std::uint8_t> Broker::DirectoryReply(std::uint64_t request_id) const {
-  std::vector<std::uint8_t> revocations;
-  std::error_code ec;
-  auto path = config_.ca_dir / std::string(kRevocationListFile);
-  if (std::filesystem::exists(path, ec)) {
-    auto bytes = ReadFileCapped(path.string(), 1 << 20, "REVOCATION");
-    if (bytes.ok()) revocations = std::move(bytes).value();
-  }
-  return EncodeDirectory(request_id, directory_.EncodedCertificates(), revocations);
+  // The list in force, never the file as it is now: a restored older file must not reach nodes.
+  const RevocationList* held = trust_->revocations();
+  return EncodeDirectory(
+      request_id, directory_.EncodedCertificates(),
+      held ? std::span<const std::uint8_t>(held->encoded()) : std::span<const std::uint8_t>());
 }
 
 void Broker::Reject(const std::string& node_id, std::uint64_t request_id, const Status& why,

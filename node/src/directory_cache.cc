@@ -9,10 +9,12 @@
 
 namespace tearline::node {
 
-DirectoryCache::DirectoryCache(const Clock& clock, TrustStore& trust, const Certificate& own_cert,
-                               const Certificate& broker_cert, BrokerChannel& broker)
+DirectoryCache::DirectoryCache(const Clock& clock, TrustStore& trust, RevocationFloor& floor,
+                               const Certificate& own_cert, const Certificate& broker_cert,
+                               BrokerChannel& broker)
     : clock_(clock),
       trust_(trust),
+      floor_(floor),
       own_cert_(own_cert),
       broker_cert_(broker_cert),
       broker_(broker) {}
@@ -32,10 +34,14 @@ void DirectoryCache::UpdateRevocations(const std::vector<std::uint8_t>& encoded)
     spdlog::warn("event=revocation_list_rejected reason={}", list.status().reason());
     return;
   }
-  if (trust_.revocations() && list->sequence() <= trust_.revocations()->sequence()) return;
-  Status s = trust_.UpdateRevocations(std::move(list).value());
-  if (!s.ok()) {
-    spdlog::warn("event=revocation_list_rejected reason={}", s.reason());
+  const std::uint64_t sequence = list->sequence();
+  auto applied = floor_.Offer(std::move(list).value(), trust_);
+  if (!applied.ok()) {
+    spdlog::warn("event=revocation_list_rejected reason={} sequence={} kept={}",
+                 applied.status().reason(), sequence, floor_.highest());
+    // FILE_WRITE: in force although not persisted; go on to check the own certificates.
+    if (applied.status().reason() != "FILE_WRITE") return;
+  } else if (!*applied) {
     return;
   }
   spdlog::info("event=revocation_list_updated sequence={}", trust_.revocations()->sequence());

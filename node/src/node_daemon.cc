@@ -6,7 +6,6 @@
 #include <chrono>
 #include <exception>
 #include <filesystem>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -72,7 +71,8 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
         stores(std::move(st)),
         link(clock, config.id, config.broker_endpoint, milliseconds(config.heartbeat_ms),
              [this](std::span<const std::uint8_t> frame) { return SendToBroker(frame); }),
-        directory(clock, *identity.trust, *identity.own_cert, *identity.broker_cert, link),
+        directory(clock, *identity.trust, *identity.revocation_floor, *identity.own_cert,
+                  *identity.broker_cert, link),
         sealer(clock, identity),
         outbox(clock, stores.outbox, stores.sent, link, sends),
         sends(clock, config.broker_endpoint, sealer, directory, outbox, link, *this),
@@ -129,9 +129,8 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
                         b.status().message());
     }
     broker = std::move(b).value();
-    // Transport events (connection up or down, CURVE handshake refused) let the session react
-    // at once and the operator see why. The monitor is attached before connecting so that not
-    // even the first handshake (or its refusal) can happen unobserved.
+    // Transport events (connection up or down, CURVE handshake refused) let the session react at
+    // once and the operator see why; attached before connecting, so no handshake goes unseen.
     auto m = net::SocketMonitor::Attach(ctx, broker, "tearline-node-broker-monitor");
     if (!m.ok()) {
       return Status(Code::kInvalidArgument, "BROKER_CONNECT_FAILED",
@@ -198,20 +197,21 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
       case schema::Body::Welcome: {
         const auto* w = frame->body_as_Welcome();
         (void)link.OnWelcome(FbString(w->broker_id()), w->heartbeat_interval_ms());
-        // Every Welcome, also a repeated one: a fresh directory, and every outbox report is
-        // resubmitted (same bytes, same id).
+        // Every Welcome (also a repeat): a fresh directory; the outbox resubmits (same bytes).
         OnLinkChange(BrokerLink::Change::kSessionUp);
         break;
       }
       case schema::Body::Pong:
+        break;
+      case schema::Body::DirectoryChanged:  // Revocation or expiry: do not wait for Tick.
+        (void)directory.Request();
         break;
       case schema::Body::CheckpointReply:
         witness.OnCheckpointReply(ToCheckpointAnswer(*frame->body_as_CheckpointReply()));
         break;
       case schema::Body::Directory:
         directory.OnDirectory(ToDirectoryUpdate(*frame->body_as_Directory()));
-        // Sends waiting for a fresh directory can be sealed now; deliveries from originators
-        // unknown before are retried.
+        // Waiting sends can be sealed now; deliveries from unknown originators are retried.
         sends.OnDirectoryUpdated();
         receiver.RetryStashed();
         break;

@@ -18,6 +18,13 @@ Result<NodeIdentity> NodeIdentity::Load(const NodeConfig& config, std::int64_t n
   id.node_id = config.id;
   id.policy = std::move(local->policy);
   id.trust.emplace(std::move(*local->trust));
+  // The newest revocation list this node ever accepted, which may revoke more than ca_dir's.
+  auto floor = RevocationFloor::Open(config.data_dir / kRevocationFloorFile, *id.trust);
+  if (!floor.ok()) return floor.status();
+  id.revocation_floor.emplace(std::move(floor).value());
+  if (Status own = id.trust->VerifyCertificate(local->certificate, now); !own.ok()) {
+    return own.WithContext("own certificate " + config.certificate.string());
+  }
   id.keys = std::move(local->keys);
   id.own_cert.emplace(std::move(local->certificate));
 

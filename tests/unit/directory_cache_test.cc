@@ -29,11 +29,26 @@ class DirectoryCacheTest : public ::testing::Test {
   DirectoryCacheTest()
       : coalition_(ThreeNations(clock_.UnixNow())),
         trust_(coalition_.NewTrust()),
-        cache_(clock_, trust_, coalition_.cert("usa-1"), coalition_.cert("broker"), broker_) {}
+        floor_(RevocationFloor::Open(FloorPath(), trust_).value()),
+        cache_(clock_, trust_, floor_, coalition_.cert("usa-1"), coalition_.cert("broker"),
+               broker_) {}
+
+  std::filesystem::path FloorPath() const {
+    return dir_.path() / std::string(kRevocationFloorFile);
+  }
+  RevocationList List(std::uint64_t sequence, const std::vector<std::string>& revoked) {
+    std::vector<RevocationEntry> entries;
+    for (const auto& id : revoked) entries.push_back({id, coalition_.cert(id).fields().serial});
+    auto list = RevocationList::Issue(coalition_.root_keys(), sequence, clock_.UnixNow(), entries);
+    EXPECT_TRUE(list.ok()) << list.status().ToString();
+    return std::move(list).value();
+  }
 
   FakeClock clock_;
+  tearline::testing::TempDir dir_;
   unit::TestCoalition coalition_;
   TrustStore trust_;
+  RevocationFloor floor_;
   unit::RecordingBroker broker_;
   DirectoryCache cache_;
 };
@@ -88,6 +103,32 @@ TEST_F(DirectoryCacheTest, NewerRevocationListIsInstalled) {
   EXPECT_EQ(trust_.revocations()->sequence(), 1u);
   EXPECT_EQ(cache_.directory().FindNode("gbr-1"), nullptr);
   EXPECT_NE(cache_.directory().FindNode("jpn-1"), nullptr);
+}
+
+// A broker (or a restart with an older CA directory) cannot bring a revoked certificate back:
+// the newest list the node accepted is kept in its data dir, and an older served list is refused.
+TEST_F(DirectoryCacheTest, OlderServedListNeverUnrevokesAlsoAfterRestart) {
+  DirectoryUpdate newer;
+  newer.certificates = coalition_.NodeCertificates();
+  newer.revocation_list = List(2, {"gbr-1"}).encoded();
+  cache_.OnDirectory(newer);
+  ASSERT_EQ(cache_.directory().FindNode("gbr-1"), nullptr);
+
+  // The node restarts: its CA directory holds sequence 1 (nothing revoked) and the broker serves
+  // that older list too.
+  TrustStore restarted = coalition_.NewTrust();
+  ASSERT_TRUE(restarted.UpdateRevocations(List(1, {})).ok());
+  auto floor = RevocationFloor::Open(FloorPath(), restarted);
+  ASSERT_TRUE(floor.ok()) << floor.status().ToString();
+  DirectoryCache cache(clock_, restarted, *floor, coalition_.cert("usa-1"),
+                       coalition_.cert("broker"), broker_);
+  DirectoryUpdate older;
+  older.certificates = coalition_.NodeCertificates();
+  older.revocation_list = List(1, {}).encoded();
+  cache.OnDirectory(older);
+  EXPECT_EQ(restarted.revocations()->sequence(), 2u);
+  EXPECT_EQ(cache.directory().FindNode("gbr-1"), nullptr);
+  EXPECT_NE(cache.directory().FindNode("jpn-1"), nullptr);
 }
 
 }  // namespace

@@ -38,6 +38,7 @@ class TestCoalition : public tearline::testing::MiniCoalition {
     n.node_id = id;
     n.policy = shared_policy();
     n.trust.emplace(NewTrust());
+    n.revocation_floor.emplace(RevocationFloor::Open({}, *n.trust).value());  // In memory.
     n.keys = CopyKeys(keys(id));
     n.own_cert.emplace(cert(id));
     n.broker_cert.emplace(cert("broker"));

@@ -34,7 +34,8 @@ class PendingSendsTest : public ::testing::Test {
         me_(coalition_.Identity("usa-1")),
         store_(OutboxStore::Open(dir_.path()).value()),
         sent_(SentStore::Open(dir_.path()).value()),
-        directory_(clock_, *me_.trust, *me_.own_cert, *me_.broker_cert, broker_),
+        directory_(clock_, *me_.trust, *me_.revocation_floor, *me_.own_cert, *me_.broker_cert,
+                   broker_),
         sealer_(clock_, me_),
         outbox_(clock_, store_, sent_, broker_, sends_),
         sends_(clock_, "tcp://broker:1", sealer_, directory_, outbox_, broker_, replier_) {}

@@ -32,7 +32,8 @@ class ReceiverTest : public ::testing::Test {
       : coalition_(TwoNations(clock_.UnixNow())),
         me_(coalition_.Identity("gbr-1")),
         inbox_(InboxStore::Open(dir_.path()).value()),
-        directory_(clock_, *me_.trust, *me_.own_cert, *me_.broker_cert, broker_),
+        directory_(clock_, *me_.trust, *me_.revocation_floor, *me_.own_cert, *me_.broker_cert,
+                   broker_),
         receiver_(clock_, me_, inbox_, directory_, broker_) {}
 
   void KnowEveryone() {

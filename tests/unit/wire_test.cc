@@ -124,6 +124,16 @@ TEST(WireTest, TrackFramesRoundTrip) {
   EXPECT_EQ(back.recipients[1].record_seq, 30u);
 }
 
+TEST(WireTest, DirectoryChangedIsAnUnsolicitedNotice) {
+  const auto bytes = EncodeDirectoryChanged(7);
+  auto frame = DecodeFrame(bytes);
+  ASSERT_TRUE(frame.ok()) << frame.status().ToString();
+  EXPECT_EQ((*frame)->request_id(), 0u);
+  const auto* notice = (*frame)->body_as_DirectoryChanged();
+  ASSERT_NE(notice, nullptr);
+  EXPECT_EQ(notice->revocation_sequence(), 7u);
+}
+
 TEST(WireTest, RejectsGarbageTruncationAndOversize) {
   EXPECT_EQ(DecodeFrame(std::span<const std::uint8_t>{}).status().reason(), "WIRE_MALFORMED");
   std::vector<std::uint8_t> garbage(100, 0x41);

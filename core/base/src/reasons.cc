@@ -220,17 +220,14 @@ constexpr ReasonInfo kReasons[] = {
                "the revocation list was issued by a different root"},
     ReasonInfo{"REVOCATION_STALE", Code::kInvalidArgument,
                "the revocation list is not newer than the one held"},
+    ReasonInfo{"REVOCATION_ROLLBACK", Code::kInvalidArgument,
+               "the revocation list is older than the newest one this daemon accepted (an older "
+               "list never un-revokes)"},
     ReasonInfo{"REVOCATION_FILE_NOT_FOUND", Code::kNotFound,
                "the revocation list file does not exist"},
     ReasonInfo{"REVOCATION_FILE_READ", Code::kIoError, "the revocation list file cannot be read"},
     ReasonInfo{"REVOCATION_FILE_TOO_LARGE", Code::kResourceExhausted,
                "the revocation list file exceeds its size cap"},
-    ReasonInfo{"REVOCATION_NOT_FOUND", Code::kNotFound,
-               "the broker's revocation list file vanished before it was read (the directory is "
-               "sent without it)"},
-    ReasonInfo{
-        "REVOCATION_READ", Code::kIoError,
-        "the broker's revocation list file cannot be read (the directory is sent without it)"},
     // PROTOCOL.md: Local control socket (analyst ↔ own node).
     ReasonInfo{"CONTROL_MALFORMED", Code::kInvalidArgument,
                "a control message is not the expected JSON"},

@@ -124,6 +124,12 @@ std::vector<std::uint8_t> EncodePing(std::uint64_t request_id, std::uint64_t non
   return Finish(fbb, request_id, schema::Body::Ping, body.Union());
 }
 
+std::vector<std::uint8_t> EncodeDirectoryChanged(std::uint64_t revocation_sequence) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = schema::CreateDirectoryChanged(fbb, revocation_sequence);
+  return Finish(fbb, 0, schema::Body::DirectoryChanged, body.Union());
+}
+
 std::vector<std::uint8_t> EncodePong(std::uint64_t request_id, std::uint64_t nonce) {
   flatbuffers::FlatBufferBuilder fbb;
   auto body = schema::CreatePong(fbb, nonce);

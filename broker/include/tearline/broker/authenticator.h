@@ -5,11 +5,16 @@
 // most once per peer address per second, with the count of refusals not written, so a flood of
 // handshakes cannot fill the disk.
 //
+// A certificate revoked or expired while the broker runs has been withdrawn from the directory by
+// the IdentityWatch; its key is still recognised, so the refusal names the certificate reason
+// (CERT_REVOKED, CERT_EXPIRED) rather than AUTH_UNKNOWN_KEY.
+//
 // Ownership: holds references to the directory, trust store, clock and auditor (all must outlive
-// it); `live_sessions` reads the current session count.
+// it) and, when given, the IdentityWatch; `live_sessions` reads the current session count.
 // Thread-safety: Authenticate() may be called from any thread (the ZAP thread) concurrently with
-// the broker's Run() thread: the directory and trust store are only read, the auditor and the
-// refusal throttle are internally locked, and `live_sessions` must be thread-safe.
+// the broker's Run() thread: the directory and trust store are only read (under the watch's shared
+// lock when a watch is given, since the Run() thread updates them), the auditor and the refusal
+// throttle are internally locked, and `live_sessions` must be thread-safe.
 #ifndef TEARLINE_BROKER_AUTHENTICATOR_H_
 #define TEARLINE_BROKER_AUTHENTICATOR_H_
 
@@ -21,6 +26,7 @@
 #include "tearline/base/clock.h"
 #include "tearline/base/status.h"
 #include "tearline/broker/auditor.h"
+#include "tearline/broker/identity_watch.h"
 #include "tearline/broker/rate_limiter.h"
 #include "tearline/identity/directory.h"
 #include "tearline/identity/trust_store.h"
@@ -31,7 +37,7 @@ class Authenticator {
  public:
   Authenticator(const Directory& directory, const TrustStore& trust, const Clock& clock,
                 Auditor& auditor, std::uint32_t max_connections,
-                std::function<std::uint32_t()> live_sessions);
+                std::function<std::uint32_t()> live_sessions, const IdentityWatch* watch = nullptr);
   Authenticator(const Authenticator&) = delete;
   Authenticator& operator=(const Authenticator&) = delete;
 
@@ -47,6 +53,7 @@ class Authenticator {
   Auditor& auditor_;
   const std::uint32_t max_connections_;
   std::function<std::uint32_t()> live_sessions_;
+  const IdentityWatch* watch_;
   RateLimiter refusal_records_;  // One connection_refused record per address per second.
 };
 

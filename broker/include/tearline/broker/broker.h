@@ -29,8 +29,9 @@
 // not audited again. A queued copy sent later gets `delivered` with from_queue=true.
 //
 // Structure: the broker is a loop that dispatches each frame to a unit with one responsibility:
-// RouterSocket (transport, ZAP, monitor), Authenticator (the ZAP decision), Sessions (online
-// peers, Hello/Welcome, heartbeats, connection count), SubmitPipeline (admission to commit,
+// RouterSocket (transport, ZAP, monitor), Authenticator (the ZAP decision), IdentityWatch
+// (revocation and expiry while running: screens every frame, withdraws certificates), Sessions
+// (online peers, Hello/Welcome, heartbeats, connection count), SubmitPipeline (admission to commit,
 // returning effects), DeliveryQueues (pending copies, redelivery, acks, expiry, track),
 // LogService (checkpoints, cosignatures, proofs) and Auditor (every record written).
 //
@@ -54,6 +55,7 @@
 #include "tearline/broker/authenticator.h"
 #include "tearline/broker/broker_config.h"
 #include "tearline/broker/delivery_queues.h"
+#include "tearline/broker/identity_watch.h"
 #include "tearline/broker/log_service.h"
 #include "tearline/broker/report_store.h"
 #include "tearline/broker/router_socket.h"
@@ -103,6 +105,7 @@ class Broker : private FrameSender {
   std::shared_ptr<const Policy> policy_;
   std::unique_ptr<TrustStore> trust_;
   Directory directory_;
+  std::unique_ptr<IdentityWatch> identity_;  // Revocation and expiry while running.
   std::unique_ptr<IdentityKeys> keys_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<ReportStore> store_;

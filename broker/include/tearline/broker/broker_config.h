@@ -5,9 +5,9 @@
 //   endpoint = "tcp://127.0.0.1:0"      # port 0: pick an ephemeral port (see endpoint_file)
 //   certificate = "certs/broker.cert"   # relative paths are relative to the config file
 //   secret = "certs/broker.secret"      # mode 0600
-//   ca_dir = "certs/ca"                 # root.cert (+ revoked.list)
+//   ca_dir = "certs/ca"                 # root.cert (+ revoked.list, re-read while running)
 //   directory = "certs/nodes"           # *.cert of every coalition node
-//   data_dir = "data/broker"            # audit log, report store (reports.db), endpoint file;
+//   data_dir = "data/broker"            # audit log, reports.db, endpoint, revocation floor;
 //                                       # owner-only (0700/0600), fixed at start
 //   head_file = "data/broker.head"      # optional; default "<data_dir>.head": the last signed
 //                                       # audit checkpoint, kept outside data_dir so that a

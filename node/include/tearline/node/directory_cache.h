@@ -1,18 +1,25 @@
 // DirectoryCache: the node's view of the coalition's certificates, as served by the broker and
 // verified here (a certificate the broker serves is never taken on trust).
 //
-//   - Request() asks the broker now (after each Welcome, before each send, and for a Deliver
-//     from an originator not yet known); Tick() refreshes every 60 s while welcomed;
-//   - OnDirectory() installs a newer revocation list into the trust store (and says at once
-//     when this node's or its broker's certificate is no longer valid), then verifies every
-//     certificate at the current time and replaces the directory;
+//   - Request() asks the broker now (after each Welcome, before each send, for a Deliver from
+//     an originator not yet known, and on the broker's DirectoryChanged notice); Tick()
+//     refreshes every 60 s while welcomed;
+//   - OnDirectory() offers the served revocation list to the RevocationFloor, which installs a
+//     newer one into the trust store and persists it (and says at once when this node's or its
+//     broker's certificate is no longer valid) and refuses an older one than the newest ever
+//     accepted (REVOCATION_ROLLBACK, logged); then it verifies every certificate under the list
+//     in force at the current time and replaces the directory. A directory served with an older
+//     list is still used, verified under the newer list the node holds: it cannot bring a
+//     revoked certificate back, and refusing it would only stall sends until the broker
+//     catches up;
 //   - Recheck() verifies the cached certificates again now (revocations, expiry), for sealing
 //     without a broker session.
 // Logs: event=directory_updated, directory_certificate_rejected, revocation_list_updated,
 // revocation_list_rejected, certificate_no_longer_valid.
 //
-// Ownership: references the Clock, the trust store (updated here), the two certificates and the
-// channel, all owned by the daemon. Thread-safety: the daemon's loop thread only.
+// Ownership: references the Clock, the trust store and floor (updated here), the two
+// certificates and the channel, all owned by the daemon. Thread-safety: the daemon's loop thread
+// only.
 #ifndef TEARLINE_NODE_DIRECTORY_CACHE_H_
 #define TEARLINE_NODE_DIRECTORY_CACHE_H_
 
@@ -23,6 +30,7 @@
 #include "tearline/base/clock.h"
 #include "tearline/identity/certificate.h"
 #include "tearline/identity/directory.h"
+#include "tearline/identity/revocation_floor.h"
 #include "tearline/identity/trust_store.h"
 #include "tearline/node/broker_channel.h"
 
@@ -38,8 +46,9 @@ struct DirectoryUpdate {
 
 class DirectoryCache {
  public:
-  DirectoryCache(const Clock& clock, TrustStore& trust, const Certificate& own_cert,
-                 const Certificate& broker_cert, BrokerChannel& broker);
+  DirectoryCache(const Clock& clock, TrustStore& trust, RevocationFloor& floor,
+                 const Certificate& own_cert, const Certificate& broker_cert,
+                 BrokerChannel& broker);
 
   // Sends a DirectoryRequest now. False when no connection took it.
   bool Request();
@@ -56,6 +65,7 @@ class DirectoryCache {
 
   const Clock& clock_;
   TrustStore& trust_;
+  RevocationFloor& floor_;
   const Certificate& own_cert_;
   const Certificate& broker_cert_;
   BrokerChannel& broker_;

@@ -7,7 +7,7 @@
 //   certificate = "certs/usa-1.cert"          # relative paths: relative to this file
 //   secret = "certs/usa-1.secret"             # mode 0600
 //   ca_dir = "certs/ca"                       # root.cert (+ revoked.list)
-//   data_dir = "data/usa-1"                   # inbox, outbox, control socket
+//   data_dir = "data/usa-1"                   # inbox, outbox, control socket, revocation floor
 //   policy = "coalition.toml"                 # optional; default: the shipped policy
 //   heartbeat_ms = 1000                       # optional
 //

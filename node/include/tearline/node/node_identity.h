@@ -6,7 +6,8 @@
 // trust store, is not a node certificate (NODE_CERT_ROLE), names another node id
 // (NODE_CERT_MISMATCH), does not match the keys in the secret file (NODE_KEY_MISMATCH) or has a
 // clearance outside the policy (NODE_CERT_CLEARANCE); the broker certificate does not verify or
-// is not a broker certificate (BROKER_CERT_ROLE).
+// is not a broker certificate (BROKER_CERT_ROLE); the revocation floor file in the data dir does
+// not load (RevocationFloor::Open), or its list revokes the node's own certificate.
 //
 // Ownership: owns the keys (SecretBytes) and the trust store; the daemon's units hold
 // references into it, so it must outlive them. Thread-safety: a plain value; the trust store is
@@ -22,6 +23,7 @@
 #include "tearline/base/status.h"
 #include "tearline/crypto/keys.h"
 #include "tearline/identity/certificate.h"
+#include "tearline/identity/revocation_floor.h"
 #include "tearline/identity/trust_store.h"
 #include "tearline/labels/policy.h"
 #include "tearline/node/node_config.h"
@@ -32,6 +34,8 @@ struct NodeIdentity {
   std::string node_id;
   std::shared_ptr<const Policy> policy;
   std::optional<TrustStore> trust;  // Always set after Load.
+  // The newest revocation list ever accepted (data_dir/revocation-floor.list); set after Load.
+  std::optional<RevocationFloor> revocation_floor;
   IdentityKeys keys;
   std::optional<Certificate> own_cert;     // Always set after Load.
   std::optional<Certificate> broker_cert;  // Always set after Load.

@@ -51,6 +51,8 @@ std::vector<std::uint8_t> EncodeDeliver(std::uint64_t request_id,
 std::vector<std::uint8_t> EncodeAck(std::uint64_t request_id,
                                     std::span<const std::uint8_t> report_id,
                                     std::span<const std::uint8_t> signature);
+// Unsolicited notice (request_id 0) that the node should fetch the directory now.
+std::vector<std::uint8_t> EncodeDirectoryChanged(std::uint64_t revocation_sequence);
 std::vector<std::uint8_t> EncodePing(std::uint64_t request_id, std::uint64_t nonce);
 std::vector<std::uint8_t> EncodePong(std::uint64_t request_id, std::uint64_t nonce);
 std::vector<std::uint8_t> EncodeError(std::uint64_t request_id, const Status& status);

@@ -1,0 +1,122 @@
+#include "tearline/broker/identity_watch.h"
+
+#include <spdlog/spdlog.h>
+
+#include <system_error>
+#include <utility>
+
+#include "tearline/identity/revocation.h"
+
+namespace tearline::broker {
+
+Result<std::unique_ptr<IdentityWatch>> IdentityWatch::Open(TrustStore& trust, Directory& directory,
+                                                           const Clock& clock, Paths paths) {
+  TEARLINE_ASSIGN_OR_RETURN(RevocationFloor floor, RevocationFloor::Open(paths.floor, trust));
+  std::unique_ptr<IdentityWatch> watch(
+      new IdentityWatch(trust, directory, clock, std::move(paths), std::move(floor)));
+  // The list LoadFromCaDir read is the one on disk now: only a later change needs a look.
+  (void)watch->ListFileChanged();
+  if (const RevocationList* held = trust.revocations()) {
+    spdlog::info("event=revocation_list_in_force sequence={}", held->sequence());
+  }
+  return watch;
+}
+
+IdentityWatch::IdentityWatch(TrustStore& trust, Directory& directory, const Clock& clock,
+                             Paths paths, RevocationFloor floor)
+    : trust_(trust),
+      directory_(directory),
+      clock_(clock),
+      paths_(std::move(paths)),
+      floor_(std::move(floor)),
+      refusals_(clock, {.per_second = 1, .burst = 1, .max_keys = 4096}) {}
+
+bool IdentityWatch::ListFileChanged() {
+  last_check_ = clock_.Now();
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(paths_.revocation_list, ec);
+  if (ec) return false;  // Absent (or unreadable): nothing new to apply; the held list stays.
+  const auto mtime = std::filesystem::last_write_time(paths_.revocation_list, ec);
+  if (ec) return false;
+  const auto seen = std::make_pair(size, mtime);
+  if (last_seen_ == seen) return false;
+  last_seen_ = seen;
+  return true;
+}
+
+bool IdentityWatch::AnyExpired(std::int64_t now) const {
+  for (const auto& [id, cert] : directory_.nodes()) {
+    if (now >= cert.fields().not_after) return true;
+  }
+  return false;
+}
+
+IdentityWatch::Change IdentityWatch::Poll() {
+  Change change;
+  if (clock_.Now() - last_check_ < kRevocationCheck) return change;
+  const std::int64_t now = clock_.UnixNow();
+  std::optional<RevocationList> offered;
+  if (ListFileChanged()) {
+    auto list = ReadRevocationListFile(paths_.revocation_list.string());
+    if (list.ok()) {
+      offered = std::move(list).value();
+    } else {
+      // A list still being copied in is read again once its size or mtime changes.
+      spdlog::warn("event=revocation_list_rejected reason={}", list.status().reason());
+    }
+  }
+  if (!offered && !AnyExpired(now)) return change;
+
+  std::unique_lock lock(mu_);
+  if (offered) {
+    const std::uint64_t sequence = offered->sequence();
+    auto applied = floor_.Offer(std::move(*offered), trust_);
+    if (applied.ok()) {
+      change.list_applied = *applied;
+    } else {
+      // REVOCATION_ROLLBACK and signature failures leave the held list in force; FILE_WRITE
+      // means the list is in force but not persisted.
+      spdlog::error("event=revocation_list_rejected reason={} sequence={} kept={}",
+                    applied.status().reason(), sequence, floor_.highest());
+      change.list_applied = applied.status().reason() == "FILE_WRITE";
+    }
+    if (change.list_applied) spdlog::info("event=revocation_list_updated sequence={}", sequence);
+  }
+  Directory next = Directory::Build(directory_.EncodedCertificates(), trust_, now);
+  for (const auto& [id, cert] : directory_.nodes()) {
+    if (next.FindNode(id) != nullptr) continue;
+    Status why = trust_.VerifyCertificate(cert, now);
+    spdlog::warn("event=certificate_withdrawn node={} serial={} reason={}", id,
+                 cert.fields().serial, why.reason());
+    withdrawn_.insert_or_assign(id, Withdrawn{cert, std::move(why)});
+    change.withdrawn.push_back(id);
+  }
+  directory_ = std::move(next);
+  return change;
+}
+
+std::optional<IdentityWatch::Refusal> IdentityWatch::Screen(const std::string& node_id) {
+  Status why;
+  if (auto it = withdrawn_.find(node_id); it != withdrawn_.end()) {
+    why = it->second.why;
+  } else if (const Certificate* cert = directory_.FindNode(node_id);
+             cert != nullptr && clock_.UnixNow() >= cert->fields().not_after) {
+    // Expired since the last Poll: refused from this moment, withdrawn at the next Poll.
+    why = Status(Code::kExpired, "CERT_EXPIRED",
+                 "certificate '" + node_id + "' (serial " + std::to_string(cert->fields().serial) +
+                     ") expired at " + FormatUnixTime(cert->fields().not_after));
+  } else {
+    return std::nullopt;
+  }
+  const RateLimiter::Decision take = refusals_.Take(node_id);
+  return Refusal{std::move(why), take.allowed, take.suppressed};
+}
+
+const Certificate* IdentityWatch::FindWithdrawn(const PublicKey& transport_key) const {
+  for (const auto& [id, w] : withdrawn_) {
+    if (w.cert.fields().transport_key == transport_key) return &w.cert;
+  }
+  return nullptr;
+}
+
+}  // namespace tearline::broker
