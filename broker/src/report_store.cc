@@ -190,6 +190,26 @@ Result<std::uint64_t> ReportStore::PendingCount(std::string_view node_id) {
   return static_cast<std::uint64_t>(sqlite3_column_int64(s.get(), 0));
 }
 
+Result<std::uint64_t> ReportStore::PendingCountFor(std::string_view node_id,
+                                                   std::string_view originator) {
+  Stmt& s = impl_->pending_count_for;
+  ResetOnExit reset(s);
+  BindText(s.get(), 1, node_id);
+  BindText(s.get(), 2, originator);
+  const int rc = sqlite3_step(s.get());
+  if (rc != SQLITE_ROW) return StoreError(impl_->h(), rc, "count a sender's pending copies");
+  return static_cast<std::uint64_t>(sqlite3_column_int64(s.get(), 0));
+}
+
+Result<std::uint64_t> ReportStore::PendingBytesFrom(std::string_view originator) {
+  Stmt& s = impl_->pending_bytes_from;
+  ResetOnExit reset(s);
+  BindText(s.get(), 1, originator);
+  const int rc = sqlite3_step(s.get());
+  if (rc != SQLITE_ROW) return StoreError(impl_->h(), rc, "sum a sender's pending bytes");
+  return static_cast<std::uint64_t>(sqlite3_column_int64(s.get(), 0));
+}
+
 Result<std::vector<ExpiredCopy>> ReportStore::SelectExpired(std::int64_t now_unix,
                                                             std::size_t limit) {
   Stmt& s = impl_->select_expired;

@@ -151,6 +151,15 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
             "SELECT report_id, nation, state, bytes FROM copies WHERE node_id = ?1 AND " + pending +
                 " ORDER BY rowid LIMIT ?2"},
            {&impl->pending_count, "SELECT count(*) FROM copies WHERE node_id = ?1 AND " + pending},
+           {&impl->pending_count_for,
+            "SELECT count(*) FROM copies c JOIN reports r ON r.id = c.report_id "
+            "WHERE c.node_id = ?1 AND c." +
+                pending + " AND r.originator = ?2"},
+           // length() of a blob reads its size from the record header, not its content.
+           {&impl->pending_bytes_from,
+            "SELECT coalesce(sum(length(c.bytes)), 0) FROM copies c "
+            "JOIN reports r ON r.id = c.report_id WHERE c." +
+                pending + " AND r.originator = ?1"},
            {&impl->select_expired,
             "SELECT c.report_id, r.originator, c.node_id, c.nation FROM copies c "
             "JOIN reports r ON r.id = c.report_id WHERE c." +
