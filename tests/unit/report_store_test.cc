@@ -241,6 +241,19 @@ TEST_F(ReportStoreTest, PerSenderCountsAndBytesCoverOnlyItsPendingCopies) {
   ASSERT_TRUE(store->SetState(kId1, "gbr-1", CopyState::kAcknowledged, "", 11, 8).ok());
   EXPECT_EQ(store->PendingCountFor("gbr-1", "usa-1").value(), 0u);
   EXPECT_EQ(store->PendingBytesFrom("usa-1").value(), 50u);
+  // queued -> delivered keeps it pending; a refused insert changes nothing.
+  ASSERT_TRUE(store->SetState(kId2, "gbr-1", CopyState::kDelivered, "", 11, 9).ok());
+  EXPECT_EQ(store->PendingBytesFrom("jpn-1").value(), 30u);
+  EXPECT_FALSE(store->InsertReport(other, {}).ok());
+  EXPECT_EQ(store->PendingCountFor("gbr-1", "jpn-1").value(), 1u);
+  // Counted again from the database at Open.
+  store.reset();
+  store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->PendingCountFor("gbr-1", "jpn-1").value(), 1u);
+  EXPECT_EQ(store->PendingCountFor("jpn-1", "usa-1").value(), 1u);
+  EXPECT_EQ(store->PendingBytesFrom("usa-1").value(), 50u);
+  EXPECT_EQ(store->PendingBytesFrom("jpn-1").value(), 30u);
 }
 
 }  // namespace
