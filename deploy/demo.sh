@@ -62,6 +62,9 @@ directory = "certs"
 data_dir = "data/broker"
 head_file = "data/broker.head"
 heartbeat_ms = 500
+# Each sender's share (defaults): pending copies in one recipient's queue, bytes in the store.
+# max_queue_per_sender_per_recipient = 1000
+# max_store_bytes_per_node = 134217728
 TOML
 
 bold "2. Broker and five national nodes on 127.0.0.1"
@@ -83,6 +86,9 @@ secret = "$certdir/$id.secret"
 ca_dir = "$ca"
 data_dir = "data/$id"
 heartbeat_ms = 500
+# Inbox quota (defaults); beyond it deliveries are refused with INBOX_FULL.
+# max_inbox_reports = 100000
+# max_inbox_bytes = 8589934592
 TOML
 }
 for id in usa-1 gbr-1 aus-1 jpn-1 kor-1; do

@@ -90,6 +90,8 @@ Status Broker::OpenState() {
   SubmitOptions submit;
   submit.rate_per_node = config_.rate_per_node;
   submit.max_queue_per_node = config_.max_queue_per_node;
+  submit.max_queue_per_sender_per_recipient = config_.max_queue_per_sender_per_recipient;
+  submit.max_store_bytes_per_node = config_.max_store_bytes_per_node;
   submit.max_store_bytes = config_.max_store_bytes;
   submit.min_free_bytes = config_.min_free_bytes;
   submit.data_dir = config_.data_dir;

@@ -26,6 +26,8 @@ Result<BrokerConfig> LoadBrokerConfig(const std::filesystem::path& path) {
   r.BindInteger("checkpoint_interval_ms", c.checkpoint_interval_ms, 100, 3600000);
   r.BindInteger("max_queue_per_node", c.max_queue_per_node, 1);
   r.BindInteger("max_store_bytes", c.max_store_bytes, 65536);
+  r.BindInteger("max_queue_per_sender_per_recipient", c.max_queue_per_sender_per_recipient, 1);
+  r.BindInteger("max_store_bytes_per_node", c.max_store_bytes_per_node, 1024);
   r.BindInteger("min_free_bytes", c.min_free_bytes, 0);
   r.BindInteger("rate_per_node", c.rate_per_node, 1, 100000);
   r.BindInteger("max_connections", c.max_connections, 1, 65536);

@@ -103,6 +103,11 @@ Status ReportStore::InsertReport(const StoredReport& report,
   if (!st.ok() && !sqlite3_get_autocommit(impl_->h())) {
     (void)impl_->Run(impl_->rollback, "rollback");
   }
+  if (st.ok()) {
+    for (const StoredCopy& c : copies) {
+      if (IsPending(c.state)) impl_->AddPending(report.originator, c.node_id, c.bytes.size());
+    }
+  }
   return st;
 }
 
@@ -149,6 +154,27 @@ Result<std::optional<StoredCopy>> ReportStore::FindCopy(std::string_view report_
 Result<bool> ReportStore::SetState(std::string_view report_id, std::string_view node_id,
                                    CopyState state, std::string_view reason, std::int64_t now_unix,
                                    std::uint64_t record_seq) {
+  // What leaves the pending states, for the per-sender usage once the update is committed.
+  struct Leaving {
+    std::string originator, node_id;
+    std::uint64_t bytes;
+  };
+  std::vector<Leaving> leaving;
+  if (!IsPending(state)) {
+    Stmt& q = impl_->copy_sender;
+    ResetOnExit reset(q);
+    BindText(q.get(), 1, report_id);
+    BindText(q.get(), 2, node_id);
+    int rc;
+    while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+      const auto old_state = ParseCopyState(ColText(q.get(), 0));
+      if (old_state && IsPending(*old_state)) {
+        leaving.push_back({ColText(q.get(), 2), std::string(node_id),
+                           static_cast<std::uint64_t>(sqlite3_column_int64(q.get(), 1))});
+      }
+    }
+    if (rc != SQLITE_DONE) return StoreError(impl_->h(), rc, "read copy before update");
+  }
   Stmt& s = impl_->set_state;
   BindText(s.get(), 1, report_id);
   BindText(s.get(), 2, node_id);
@@ -157,7 +183,9 @@ Result<bool> ReportStore::SetState(std::string_view report_id, std::string_view 
   BindInt(s.get(), 5, now_unix);
   BindInt(s.get(), 6, static_cast<std::int64_t>(record_seq));
   TEARLINE_RETURN_IF_ERROR(impl_->Run(s, "update copy state"));
-  return sqlite3_changes(impl_->h()) > 0;
+  const bool changed = sqlite3_changes(impl_->h()) > 0;
+  for (const Leaving& l : leaving) impl_->RemovePending(l.originator, l.node_id, l.bytes);
+  return changed;
 }
 
 Result<std::vector<PendingCopy>> ReportStore::PendingFor(std::string_view node_id,
@@ -188,6 +216,19 @@ Result<std::uint64_t> ReportStore::PendingCount(std::string_view node_id) {
   const int rc = sqlite3_step(s.get());
   if (rc != SQLITE_ROW) return StoreError(impl_->h(), rc, "count pending copies");
   return static_cast<std::uint64_t>(sqlite3_column_int64(s.get(), 0));
+}
+
+Result<std::uint64_t> ReportStore::PendingCountFor(std::string_view node_id,
+                                                   std::string_view originator) {
+  auto u = impl_->senders.find(originator);
+  if (u == impl_->senders.end()) return std::uint64_t{0};
+  auto c = u->second.copies_per_recipient.find(node_id);
+  return c == u->second.copies_per_recipient.end() ? std::uint64_t{0} : c->second;
+}
+
+Result<std::uint64_t> ReportStore::PendingBytesFrom(std::string_view originator) {
+  auto u = impl_->senders.find(originator);
+  return u == impl_->senders.end() ? std::uint64_t{0} : u->second.bytes;
 }
 
 Result<std::vector<ExpiredCopy>> ReportStore::SelectExpired(std::int64_t now_unix,

@@ -9,7 +9,10 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -57,7 +60,33 @@ struct ReportStore::Impl {
   std::string cap_sql;  // Empty: no cap.
   Stmt begin, commit, rollback;
   Stmt find_report, insert_report, insert_copy, copies, find_copy, set_state, pending_for,
-      pending_count, select_expired;
+      pending_count, select_expired, copy_sender;
+
+  // Each originator's pending copies: bytes, and count per recipient. Admission reads them for
+  // every Submit, so they are kept here rather than summed over the pending copies each time;
+  // loaded at Open, changed only by InsertReport and SetState (every write of copies), after
+  // their commit.
+  struct SenderUsage {
+    std::uint64_t bytes = 0;
+    std::map<std::string, std::uint64_t, std::less<>> copies_per_recipient;
+  };
+  std::map<std::string, SenderUsage, std::less<>> senders;
+
+  void AddPending(const std::string& originator, const std::string& node_id, std::uint64_t bytes) {
+    SenderUsage& u = senders[originator];
+    u.bytes += bytes;
+    ++u.copies_per_recipient[node_id];
+  }
+  void RemovePending(const std::string& originator, const std::string& node_id,
+                     std::uint64_t bytes) {
+    auto it = senders.find(originator);
+    if (it == senders.end()) return;
+    SenderUsage& u = it->second;
+    u.bytes -= std::min(u.bytes, bytes);
+    auto c = u.copies_per_recipient.find(node_id);
+    if (c != u.copies_per_recipient.end() && --c->second == 0) u.copies_per_recipient.erase(c);
+    if (u.bytes == 0 && u.copies_per_recipient.empty()) senders.erase(it);
+  }
 
   sqlite3* h() const { return db.get(); }
 

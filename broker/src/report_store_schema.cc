@@ -160,6 +160,9 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
             "SELECT report_id, nation, state, bytes FROM copies WHERE node_id = ?1 AND " + pending +
                 " ORDER BY rowid LIMIT ?2"},
            {&impl->pending_count, "SELECT count(*) FROM copies WHERE node_id = ?1 AND " + pending},
+           {&impl->copy_sender,
+            "SELECT c.state, length(c.bytes), r.originator FROM copies c "
+            "JOIN reports r ON r.id = c.report_id WHERE c.report_id = ?1 AND c.node_id = ?2"},
            {&impl->select_expired,
             "SELECT c.report_id, r.originator, c.node_id, c.nation FROM copies c "
             "JOIN reports r ON r.id = c.report_id WHERE c." +
@@ -167,6 +170,24 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
        }) {
     Status st = impl->Prepare(*stmt, sql);
     if (!st.ok()) return st.WithContext(where);
+  }
+  // One pass over the pending copies, at start only (see Impl::senders).
+  {
+    const std::string usage_sql =
+        "SELECT r.originator, c.node_id, count(*), coalesce(sum(length(c.bytes)), 0) "
+        "FROM copies c JOIN reports r ON r.id = c.report_id WHERE c." +
+        pending + " GROUP BY r.originator, c.node_id";
+    Stmt usage;
+    Status st = impl->Prepare(usage, usage_sql);
+    if (!st.ok()) return st.WithContext(where);
+    int step;
+    while ((step = sqlite3_step(usage.get())) == SQLITE_ROW) {
+      Impl::SenderUsage& u = impl->senders[ColText(usage.get(), 0)];
+      u.copies_per_recipient[ColText(usage.get(), 1)] =
+          static_cast<std::uint64_t>(sqlite3_column_int64(usage.get(), 2));
+      u.bytes += static_cast<std::uint64_t>(sqlite3_column_int64(usage.get(), 3));
+    }
+    if (step != SQLITE_DONE) return StoreError(impl->h(), step, "count pending copies per sender");
   }
   return std::unique_ptr<ReportStore>(new ReportStore(std::move(impl), file));
 }

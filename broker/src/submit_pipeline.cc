@@ -7,6 +7,7 @@
 
 #include "tearline/audit/audit_records.h"
 #include "tearline/base/encoding.h"
+#include "tearline/broker/admission.h"
 #include "tearline/crypto/keys.h"
 #include "tearline/envelope/envelope.h"
 #include "tearline/wire/wire.h"
@@ -167,6 +168,12 @@ std::optional<SubmitEffects> SubmitPipeline::Dedupe(const std::string& node_id,
 }
 
 Status SubmitPipeline::CheckAdmissible(const Admitted& admitted) const {
+  // Admit found the certificate; the directory does not change while a Submit runs.
+  const Certificate* cert = directory_.FindNode(admitted.view.originator);
+  if (cert == nullptr) {
+    return Unauthenticated("AUTH_UNKNOWN_NODE", "originator is not in the directory");
+  }
+  TEARLINE_RETURN_IF_ERROR(CheckOriginatorClaims(admitted.view, *cert, policy_));
   if (admitted.view.expires_unix <= clock_.UnixNow()) {
     return InvalidArgument("REPORT_EXPIRED", "the report expired before it was submitted");
   }
@@ -217,6 +224,18 @@ Result<SubmitPipeline::Prepared> SubmitPipeline::Prepare(
               " unacknowledged reports waiting (max_queue_per_node); nothing was stored for it");
       continue;
     }
+    // Each sender's share of a recipient's queue is bounded, so one node that floods a
+    // recipient (or one the recipient never acknowledges) leaves room for every other sender.
+    auto from_sender = store_.PendingCountFor(r.node_id, admitted.view.originator);
+    if (!from_sender.ok()) return from_sender.status();
+    if (*from_sender >= options_.max_queue_per_sender_per_recipient) {
+      prepared.copies[i].denied =
+          Status(Code::kResourceExhausted, "SENDER_QUEUE_QUOTA",
+                 r.node_id + " already has " + std::to_string(*from_sender) +
+                     " unacknowledged reports from " + admitted.view.originator +
+                     " (max_queue_per_sender_per_recipient); nothing was stored for it");
+      continue;
+    }
     auto copy = SelectPortions(report, r.portions);
     if (!copy.ok()) {
       prepared.copies[i].denied =
@@ -226,7 +245,28 @@ Result<SubmitPipeline::Prepared> SubmitPipeline::Prepare(
     }
     prepared.copies[i].bytes = std::move(copy).value();
   }
+  TEARLINE_RETURN_IF_ERROR(CheckSenderStoreQuota(admitted.view.originator, prepared));
   return prepared;
+}
+
+// Bytes are what fill the shared store, so each originator's pending copies are capped: one
+// node cannot bring every other node to STORAGE_FULL.
+Status SubmitPipeline::CheckSenderStoreQuota(const std::string& originator,
+                                             const Prepared& prepared) const {
+  std::uint64_t adding = 0;
+  for (const PreparedCopy& c : prepared.copies) adding += c.bytes.size();
+  if (adding == 0) return Status::Ok();
+  auto held = store_.PendingBytesFrom(originator);
+  if (!held.ok()) return held.status();
+  const std::uint64_t quota = options_.max_store_bytes_per_node;
+  if (*held + adding > quota) {
+    return Status(Code::kResourceExhausted, "SENDER_STORE_QUOTA",
+                  originator + "'s unacknowledged copies hold " + std::to_string(*held) +
+                      " bytes at the broker and this report adds " + std::to_string(adding) +
+                      ", more than max_store_bytes_per_node " + std::to_string(quota) +
+                      "; nothing was routed, retry when recipients have acknowledged");
+  }
+  return Status::Ok();
 }
 
 // Audits (buffered) what one recipient gets: a record per withheld portion, then either a

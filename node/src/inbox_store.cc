@@ -172,7 +172,7 @@ Result<InboxEntry> InboxEntryFromJson(const nlohmann::json& j) {
   return e;
 }
 
-Result<InboxStore> InboxStore::Open(const std::filesystem::path& data_dir) {
+Result<InboxStore> InboxStore::Open(const std::filesystem::path& data_dir, InboxLimits limits) {
   const std::filesystem::path dir = data_dir / "inbox";
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -180,7 +180,29 @@ Result<InboxStore> InboxStore::Open(const std::filesystem::path& data_dir) {
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
   if (ec) return IoError("INBOX_IO", "cannot chmod 700 " + dir.string() + ": " + ec.message());
-  return InboxStore(dir);
+  InboxStore store(dir, limits);
+  TEARLINE_ASSIGN_OR_RETURN(store.usage_, store.Count());
+  return store;
+}
+
+Result<InboxStore::Usage> InboxStore::Count() const {
+  Usage u;
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir_, ec);
+  if (ec) return IoError("INBOX_IO", "cannot list " + dir_.string() + ": " + ec.message());
+  for (const auto& de : it) {
+    const auto& path = de.path();
+    const std::string ext = path.extension().string();
+    // Hidden temporaries are writes in flight or left by a crash; not part of the inbox.
+    if ((ext != ".json" && ext != ".report") || path.filename().string().starts_with('.')) {
+      continue;
+    }
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) continue;  // Removed meanwhile.
+    u.bytes += size;
+    if (ext == ".json") ++u.reports;
+  }
+  return u;
 }
 
 bool InboxStore::Contains(std::string_view report_id_hex) const {
@@ -197,12 +219,26 @@ Result<bool> InboxStore::Store(const InboxEntry& entry,
   if (Contains(entry.report_id_hex)) return false;
   const std::filesystem::path report = dir_ / (entry.report_id_hex + ".report");
   const std::filesystem::path meta = dir_ / (entry.report_id_hex + ".json");
-  TEARLINE_RETURN_IF_ERROR(WriteDurably(report, report_bytes));
   const std::string text =
       InboxEntryToJson(entry).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  const std::uint64_t adding = report_bytes.size() + text.size();
+  if (!Fits(adding)) {
+    TEARLINE_ASSIGN_OR_RETURN(usage_, Count());
+    if (!Fits(adding)) {
+      return Status(Code::kResourceExhausted, "INBOX_FULL",
+                    "the inbox holds " + std::to_string(usage_.reports) + " reports and " +
+                        std::to_string(usage_.bytes) + " bytes; this report (" +
+                        std::to_string(adding) + " bytes) would exceed max_inbox_reports " +
+                        std::to_string(limits_.max_reports) + " or max_inbox_bytes " +
+                        std::to_string(limits_.max_bytes) + "; it was not stored");
+    }
+  }
+  TEARLINE_RETURN_IF_ERROR(WriteDurably(report, report_bytes));
   TEARLINE_RETURN_IF_ERROR(WriteDurably(
       meta, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size())));
   TEARLINE_RETURN_IF_ERROR(SyncDirectory(dir_));
+  usage_.reports += 1;
+  usage_.bytes += adding;
   return true;
 }
 

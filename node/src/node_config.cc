@@ -16,6 +16,8 @@ Result<NodeConfig> LoadNodeConfig(const std::filesystem::path& path) {
   r.BindPath("data_dir", c.data_dir);
   r.BindPath("policy", c.policy);
   r.BindInteger("heartbeat_ms", c.heartbeat_ms, 100, 60000);
+  r.BindInteger("max_inbox_reports", c.max_inbox_reports, 1);
+  r.BindInteger("max_inbox_bytes", c.max_inbox_bytes, 65536);
   TEARLINE_RETURN_IF_ERROR(r.ReadBound());
   TEARLINE_RETURN_IF_ERROR(r.Require({"id", "broker_endpoint", "broker_certificate", "certificate",
                                       "secret", "ca_dir", "data_dir"}));

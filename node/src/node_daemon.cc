@@ -50,12 +50,12 @@ struct Stores {
   SentStore sent;
 };
 
-Result<Stores> OpenStores(const std::filesystem::path& data_dir) {
-  auto in = InboxStore::Open(data_dir);
+Result<Stores> OpenStores(const NodeConfig& config) {
+  auto in = InboxStore::Open(config.data_dir, {config.max_inbox_reports, config.max_inbox_bytes});
   if (!in.ok()) return in.status();
-  auto ob = OutboxStore::Open(data_dir);
+  auto ob = OutboxStore::Open(config.data_dir);
   if (!ob.ok()) return ob.status();
-  auto st = SentStore::Open(data_dir);
+  auto st = SentStore::Open(config.data_dir);
   if (!st.ok()) return st.status();
   return Stores{std::move(in).value(), std::move(ob).value(), std::move(st).value()};
 }
@@ -378,7 +378,7 @@ Result<std::unique_ptr<NodeDaemon>> NodeDaemon::Create(const NodeConfig& config,
   // Data directory: owner-only, locked against a second daemon (binding the ipc endpoint
   // would silently take the socket file over from a running one).
   TEARLINE_ASSIGN_OR_RETURN(DataDirLock lock, DataDirLock::Acquire(config.data_dir));
-  TEARLINE_ASSIGN_OR_RETURN(Stores stores, OpenStores(config.data_dir));
+  TEARLINE_ASSIGN_OR_RETURN(Stores stores, OpenStores(config));
   auto impl = std::make_unique<Impl>(config, clock, std::move(identity), std::move(lock),
                                      std::move(stores));
   impl->outbox.Load(

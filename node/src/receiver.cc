@@ -119,7 +119,12 @@ Status Receiver::OpenVerifyStore(const std::vector<std::uint8_t>& report, const 
   // independently of what Open, the broker and the originator decided.
   InboxEntry e;
   for (const auto& p : opened.portions) {
-    auto label = ParseLabel(p.label, policy);
+    // The same canonical-form check as the broker's and the audit verifier's: a label this node
+    // would read differently from the log is refused, not stored.
+    auto label = ParseCanonicalPortion(p.label, policy);
+    if (!label.ok() && label.status().reason() == "LABEL_NOT_CANONICAL") {
+      return label.status().WithContext("portion index " + std::to_string(p.index));
+    }
     if (!label.ok()) {
       return InvalidArgument("NODE_LABEL_INVALID",
                              "portion index " + std::to_string(p.index) +

@@ -118,12 +118,15 @@ std::filesystem::path Coalition::NodeConfig(const std::string& id,
                         << "data_dir = \"data/" << id << "\"\n"
                         << "heartbeat_ms = " << options.heartbeat_ms << "\n"
                         << "policy = \"" << SourcePath("deploy/policy/coalition.toml").string()
-                        << "\"\n";
+                        << "\"\n"
+                        << options.extra_config;
   return config;
 }
 
-void Coalition::StartNode(const std::string& id) {
-  const auto config = NodeConfig(id);
+void Coalition::StartNode(const std::string& id) { StartNode(id, {}); }
+
+void Coalition::StartNode(const std::string& id, const NodeConfigOptions& options) {
+  const auto config = NodeConfig(id, options);
   nodes_[id] =
       std::make_unique<ChildProcess>(std::vector<std::string>{BinaryPath("tearline-node").string(),
                                                               "run", "--config", config.string()},

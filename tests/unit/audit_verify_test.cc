@@ -282,6 +282,28 @@ TEST(AuditVerifyTest, DeliveryWithRelabelledPortionIsNamed) {
   ExpectFailure(Verify(b), "DELIVERY_LABEL_MISMATCH", 16);
 }
 
+TEST(AuditVerifyTest, AcceptedNonCanonicalLabelIsNamed) {
+  // A broker that admitted a label only a lenient parser reads; whether or not a delivery of it
+  // follows, the log names the record that let it in.
+  AuditDirBuilder b;
+  b.StandardStory();
+  b.Add("accepted", {{"report_id", std::string(32, '9')},
+                     {"originator", "usa-node"},
+                     {"originator_nation", "USA"},
+                     {"intended_nations", {"GBR"}},
+                     {"created", testing::kAuditBaseTime},
+                     {"expires", testing::kAuditBaseTime + 86400},
+                     {"report_bytes", 900},
+                     {"portions",
+                      {{{"index", 0},
+                        {"label", "(s//rel to gbr,usa)"},
+                        {"ciphertext_sha256", std::string(64, 'c')},
+                        {"ciphertext_bytes", 300}}}},
+                     {"policy_sha256", Sha256Hex(b.policy_text())}});  // line 16
+  b.Finish();
+  ExpectFailure(Verify(b), "AUDIT_BAD_LABEL", 16);
+}
+
 TEST(AuditVerifyTest, FromQueueWithoutQueuedIsNamed) {
   AuditDirBuilder b;
   b.StandardStory();

@@ -187,5 +187,43 @@ TEST(InboxStoreTest, JsonRoundTripAndFieldChecks) {
   EXPECT_FALSE(InboxEntryFromJson(nlohmann::json::array()).ok());
 }
 
+TEST(InboxStoreTest, QuotaRefusesBeyondItsLimitsAndCountsAgainWhenFull) {
+  TempDir tmp;
+  const std::vector<std::uint8_t> bytes(1000, 7);
+  {
+    // Usage survives a restart: counted at Open.
+    auto store = InboxStore::Open(tmp.path());
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE(store->Store(SampleEntry(Id('a'), 10), bytes).ok());
+  }
+  auto store = InboxStore::Open(tmp.path(), {.max_reports = 2, .max_bytes = 1u << 20});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto second = store->Store(SampleEntry(Id('b'), 11), bytes);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  auto third = store->Store(SampleEntry(Id('c'), 12), bytes);
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.status().reason(), "INBOX_FULL");
+  EXPECT_NE(third.status().message().find("max_inbox_reports 2"), std::string::npos);
+  EXPECT_FALSE(store->Contains(Id('c')));
+  // A report already stored is still recognised as a duplicate when full.
+  auto again = store->Store(SampleEntry(Id('b'), 11), bytes);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+
+  // An operator moves a report away: room again without reopening.
+  const auto dir = tmp.path() / "inbox";
+  std::filesystem::remove(dir / (Id('a') + ".json"));
+  std::filesystem::remove(dir / (Id('a') + ".report"));
+  EXPECT_TRUE(store->Store(SampleEntry(Id('c'), 12), bytes).ok());
+
+  // Bytes count too.
+  TempDir other;
+  auto small = InboxStore::Open(other.path(), {.max_reports = 100, .max_bytes = 1500});
+  ASSERT_TRUE(small.ok());
+  auto big = small->Store(SampleEntry(Id('d'), 13), std::vector<std::uint8_t>(1600, 1));
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().reason(), "INBOX_FULL");
+}
+
 }  // namespace
 }  // namespace tearline::node

@@ -138,5 +138,31 @@ TEST(LabelTest, CanonicalFormIsAFixedPoint) {
   }
 }
 
+TEST(LabelTest, OnlyTheCanonicalPortionFormIsAcceptedWhereLabelsTravel) {
+  const Policy& p = CoalitionPolicy();
+  for (const char* ok :
+       {"(S//REL TO USA, GBR)", "(U)", "(TS//NF)", "(S//OC/REL TO USA, FVEY)", "(C//OC/NF)"}) {
+    auto l = ParseCanonicalPortion(ok, p);
+    ASSERT_TRUE(l.ok()) << ok << ": " << l.status().ToString();
+    EXPECT_EQ(FormatPortion(*l, p), ok);
+  }
+  // Each parses (ParseMarking is lenient on input) but is not the bytes that travel.
+  for (const char* lenient :
+       {"(s//rel to gbr,usa)", "(S//REL TO GBR, USA)", "(S//REL TO USA,GBR)",
+        " (S//REL TO USA, GBR)", "(S//REL TO USA, GBR) ", "(S//REL TO USA, USA, GBR)",
+        "(S //REL TO USA, GBR)", "SECRET//REL TO USA, GBR", "(SECRET//REL TO USA, GBR)",
+        "(S//NOFORN)", "(S//ORCON/REL TO USA, GBR)", "(S//REL TO USA, GBR/OC)"}) {
+    auto l = ParseCanonicalPortion(lenient, p);
+    ASSERT_FALSE(l.ok()) << lenient;
+    EXPECT_EQ(l.status().reason(), "LABEL_NOT_CANONICAL") << lenient;
+  }
+  auto lower = ParseCanonicalPortion("(s//rel to gbr,usa)", p);
+  EXPECT_NE(lower.status().message().find("'(S//REL TO USA, GBR)'"), std::string::npos)
+      << lower.status().message();
+  // What does not parse at all keeps its own reason.
+  EXPECT_EQ(ParseCanonicalPortion("(S//REL TO XXX)", p).status().reason(), "LABEL_UNKNOWN_CODE");
+  EXPECT_EQ(ParseCanonicalPortion("", p).status().reason(), "LABEL_EMPTY");
+}
+
 }  // namespace
 }  // namespace tearline

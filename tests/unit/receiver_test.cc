@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "hostile_sealer.h"
 #include "node_unit_fixture.h"
 #include "tearline/base/clock.h"
 #include "tearline/node/sealer.h"
@@ -88,6 +89,29 @@ TEST_F(ReceiverTest, StoresThenAcknowledges) {
   auto list = inbox_.List();
   ASSERT_TRUE(list.ok());
   EXPECT_EQ(list->size(), 1u);
+}
+
+TEST_F(ReceiverTest, NonCanonicalLabelIsRefusedWithoutAck) {
+  KnowEveryone();
+  // Sealed by a node that does not canonicalise its labels; signature and AEAD are genuine.
+  testing::HostileReport r;
+  r.originator = "usa-1";
+  r.originator_nation = "USA";
+  r.created_unix = clock_.UnixNow();
+  r.expires_unix = clock_.UnixNow() + 3600;
+  r.labels = {"(s//rel to gbr,usa)"};
+  r.intended_nations = {"GBR"};
+  r.recipients = {testing::RecipientOf(coalition_.cert("gbr-1"))};
+  receiver_.OnDeliver(9, testing::HostileSeal(r, coalition_.keys("usa-1").signing.secret_key));
+  ASSERT_EQ(broker_.sent.size(), 1u);
+  const auto* error = broker_.Last()->body_as_Error();
+  ASSERT_NE(error, nullptr);
+  EXPECT_EQ(error->reason()->str(), "LABEL_NOT_CANONICAL");
+  EXPECT_NE(error->message()->str().find("(S//REL TO USA, GBR)"), std::string::npos);
+  EXPECT_EQ(broker_.Count(schema::Body::Ack), 0u);
+  auto list = inbox_.List();
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->empty());
 }
 
 TEST_F(ReceiverTest, TamperedReportIsRefusedWithoutAck) {

@@ -222,5 +222,39 @@ TEST_F(ReportStoreTest, SizeCapGivesStorageFullAndRollsBack) {
   }
 }
 
+TEST_F(ReportStoreTest, PerSenderCountsAndBytesCoverOnlyItsPendingCopies) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->InsertReport(Report(kId1), Copies()).ok());  // usa-1: 100 + 50 pending.
+  StoredReport other = Report(kId2);
+  other.originator = "jpn-1";
+  ASSERT_TRUE(
+      store->InsertReport(other, {{"gbr-1", "GBR", CopyState::kQueued, "", Bytes(30, 1), 10, 7}})
+          .ok());
+  EXPECT_EQ(store->PendingCountFor("gbr-1", "usa-1").value(), 1u);
+  EXPECT_EQ(store->PendingCountFor("gbr-1", "jpn-1").value(), 1u);
+  EXPECT_EQ(store->PendingCountFor("jpn-1", "jpn-1").value(), 0u);
+  EXPECT_EQ(store->PendingBytesFrom("usa-1").value(), 150u);
+  EXPECT_EQ(store->PendingBytesFrom("jpn-1").value(), 30u);
+  EXPECT_EQ(store->PendingBytesFrom("kor-1").value(), 0u);
+  // An acknowledged copy no longer counts against its sender.
+  ASSERT_TRUE(store->SetState(kId1, "gbr-1", CopyState::kAcknowledged, "", 11, 8).ok());
+  EXPECT_EQ(store->PendingCountFor("gbr-1", "usa-1").value(), 0u);
+  EXPECT_EQ(store->PendingBytesFrom("usa-1").value(), 50u);
+  // queued -> delivered keeps it pending; a refused insert changes nothing.
+  ASSERT_TRUE(store->SetState(kId2, "gbr-1", CopyState::kDelivered, "", 11, 9).ok());
+  EXPECT_EQ(store->PendingBytesFrom("jpn-1").value(), 30u);
+  EXPECT_FALSE(store->InsertReport(other, {}).ok());
+  EXPECT_EQ(store->PendingCountFor("gbr-1", "jpn-1").value(), 1u);
+  // Counted again from the database at Open.
+  store.reset();
+  store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->PendingCountFor("gbr-1", "jpn-1").value(), 1u);
+  EXPECT_EQ(store->PendingCountFor("jpn-1", "usa-1").value(), 1u);
+  EXPECT_EQ(store->PendingBytesFrom("usa-1").value(), 50u);
+  EXPECT_EQ(store->PendingBytesFrom("jpn-1").value(), 30u);
+}
+
 }  // namespace
 }  // namespace tearline::broker

@@ -181,7 +181,9 @@ class RecordChecker {
     }
     AcceptedInfo info{r.line, a.originator, a.originator_nation, {}};
     for (const AcceptedPortion& p : a.portions) {
-      auto parsed = ParseLabel(p.label, *policy_);
+      // Canonical bytes only: delivery records are compared with these bytes, and the broker
+      // refuses any other form (LABEL_NOT_CANONICAL) before it writes `accepted`.
+      auto parsed = ParseCanonicalPortion(p.label, *policy_);
       if (!parsed.ok()) {
         return LineFailure(r.line, "AUDIT_BAD_LABEL",
                            "portion label '" + p.label + "' does not parse under the logged " +

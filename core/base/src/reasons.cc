@@ -48,6 +48,11 @@ constexpr ReasonInfo kReasons[] = {
                "same report"},
     ReasonInfo{"ROUTING_BAD_LABEL", Code::kInvalidArgument,
                "a portion label does not parse under the broker's policy"},
+    ReasonInfo{"LABEL_NOT_CANONICAL", Code::kInvalidArgument,
+               "a portion label parses but is not byte for byte its canonical portion form"},
+    ReasonInfo{"SENDER_STORE_QUOTA", Code::kResourceExhausted,
+               "the originator's pending copies already hold max_store_bytes_per_node bytes at "
+               "the broker; retry later"},
     ReasonInfo{"ACK_MALFORMED", Code::kInvalidArgument, "an acknowledgement is malformed"},
     ReasonInfo{"ACK_BAD_SIGNATURE", Code::kUnauthenticated,
                "an acknowledgement's signature does not verify under the recipient's key"},
@@ -85,6 +90,9 @@ constexpr ReasonInfo kReasons[] = {
                "the intended nation is not defined by the policy"},
     ReasonInfo{"QUEUE_FULL", Code::kResourceExhausted,
                "the recipient node already has max_queue_per_node unacknowledged copies"},
+    ReasonInfo{"SENDER_QUEUE_QUOTA", Code::kResourceExhausted,
+               "the recipient already has max_queue_per_sender_per_recipient unacknowledged "
+               "copies from this originator"},
     ReasonInfo{"BROKER_STORAGE", Code::kInternal,
                "the broker could not build the recipient's copy"},
     // PROTOCOL.md: Node → broker: refusals of a Deliver.
@@ -94,6 +102,8 @@ constexpr ReasonInfo kReasons[] = {
                "the report's originator nation differs from the originator's certificate"},
     ReasonInfo{"NODE_LABEL_INVALID", Code::kInvalidArgument,
                "a delivered portion's label does not parse under the recipient's policy"},
+    ReasonInfo{"INBOX_FULL", Code::kResourceExhausted,
+               "the recipient's inbox holds max_inbox_reports reports or max_inbox_bytes bytes"},
     ReasonInfo{"NODE_LABEL_NOT_RELEASABLE", Code::kPermissionDenied,
                "the recipient's own release re-check denies a delivered portion"},
     // PROTOCOL.md: Envelope: verification.
@@ -456,7 +466,8 @@ constexpr ReasonInfo kReasons[] = {
     ReasonInfo{"AUDIT_NO_POLICY", Code::kInvalidArgument,
                "a record that needs a policy appears before any policy_loaded"},
     ReasonInfo{"AUDIT_BAD_LABEL", Code::kInvalidArgument,
-               "an accepted portion label does not parse under the logged policy"},
+               "an accepted portion label does not parse under the logged policy, or is not in "
+               "canonical portion form"},
     ReasonInfo{"AUDIT_DUPLICATE_ACCEPT", Code::kUnauthenticated, "a report id is accepted twice"},
     ReasonInfo{"AUDIT_NO_CHECKPOINT", Code::kUnauthenticated,
                "the log has records but no signed checkpoint"},

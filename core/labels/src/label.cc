@@ -221,6 +221,19 @@ std::string FormatPortion(const Label& label, const Policy& policy) {
   return "(" + LevelOf(label, policy).abbrev + FormatControls(label, true) + ")";
 }
 
+Result<Label> ParseCanonicalPortion(std::string_view text, const Policy& policy) {
+  TEARLINE_ASSIGN_OR_RETURN(Marking m, ParseMarking(text, policy));
+  const std::string canonical = FormatPortion(m.label, policy);
+  if (text != canonical) {
+    // A label that only parses leniently would be read one way by whoever re-renders it and
+    // another by whoever compares its bytes; only the canonical bytes travel.
+    return Invalid("LABEL_NOT_CANONICAL", "portion marking '" + internal::Printable(text) +
+                                              "' is not in canonical form; write it as '" +
+                                              canonical + "'");
+  }
+  return std::move(m.label);
+}
+
 std::string FormatMarking(const Label& label, MarkingForm form, const Policy& policy) {
   return form == MarkingForm::kPortion ? FormatPortion(label, policy) : FormatBanner(label, policy);
 }

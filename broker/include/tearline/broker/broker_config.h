@@ -19,8 +19,10 @@
 //   checkpoint_interval_ms = 2000       # optional: ...or after this long when records were added
 //                                       # (node requests never make the broker sign sooner)
 //   max_queue_per_node = 10000          # optional: pending (unacknowledged) copies per recipient
+//   max_queue_per_sender_per_recipient = 1000  # optional: one sender's share of that queue
 //   max_store_bytes = 1073741824        # optional: report store size cap (database + WAL)
 //   min_free_bytes = 16777216           # optional: refuse new reports below this free space
+//   max_store_bytes_per_node = 134217728  # optional: bytes of one sender's pending copies
 //   rate_per_node = 20                  # optional: submits per second per node (burst 2x)
 //   max_connections = 256               # optional: live authenticated sessions
 //
@@ -55,11 +57,19 @@ struct BrokerConfig {
   // A recipient with this many pending (queued or delivered, unacknowledged) copies gets a
   // QUEUE_FULL denial for new reports; other recipients are unaffected.
   std::size_t max_queue_per_node = 10000;
+  // One sender's share of a recipient's queue: with 1000 of 10000, a node that floods (or a
+  // recipient that never acknowledges one sender) still leaves 9000 places to everyone else.
+  // Beyond it the recipient is denied SENDER_QUEUE_QUOTA for that sender's new reports.
+  std::size_t max_queue_per_sender_per_recipient = 1000;
   // New reports are refused with STORAGE_FULL when the report store (database file + WAL)
   // exceeds max_store_bytes, or when the file system holding data_dir has less than
   // min_free_bytes available. max_store_bytes is also the store's hard cap.
   std::uint64_t max_store_bytes = std::uint64_t{1} << 30;
   std::uint64_t min_free_bytes = std::uint64_t{16} << 20;
+  // One sender's share of the store: its pending (unacknowledged) copies may hold at most this
+  // many bytes; a report that would exceed it is refused SENDER_STORE_QUOTA. Keep it well below
+  // max_store_bytes (default an eighth) so one node cannot bring the others to STORAGE_FULL.
+  std::uint64_t max_store_bytes_per_node = std::uint64_t{128} << 20;
   // Submits per second per node (token bucket, burst twice the rate); excess is RATE_LIMITED.
   std::uint32_t rate_per_node = 20;
   // Live authenticated sessions; ZAP refuses further handshakes with CONNECTION_LIMIT.

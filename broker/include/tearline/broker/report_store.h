@@ -123,6 +123,12 @@ class ReportStore {
   Result<std::vector<PendingCopy>> PendingFor(std::string_view node_id, std::size_t limit);
   // Number of pending copies for `node_id` (for the per-node queue cap).
   Result<std::uint64_t> PendingCount(std::string_view node_id);
+  // Pending copies for `node_id` of reports by `originator` (a sender's share of that queue),
+  // and the bytes of every pending copy of reports by `originator` (its share of the store).
+  // Counted once at Open and kept in memory by InsertReport and SetState (the only writers of
+  // copies), so admission pays no query per Submit.
+  Result<std::uint64_t> PendingCountFor(std::string_view node_id, std::string_view originator);
+  Result<std::uint64_t> PendingBytesFrom(std::string_view originator);
   // Pending copies whose report expired at or before `now_unix`, oldest expiry first.
   Result<std::vector<ExpiredCopy>> SelectExpired(std::int64_t now_unix, std::size_t limit);
 

@@ -6,12 +6,16 @@
 //   1. rate limit per node (token bucket, burst twice the rate; RATE_LIMITED, audited at most
 //      once per node per second with the count not written);
 //   2. admit: originator == authenticated node, node in the directory, structure and originator
-//      signature (InspectReport);
+//      signature (InspectReport); then what the originator claims against its certificate
+//      (admission.h: nation, canonical labels, clearance), after dedupe so it is audited with
+//      the report id;
 //   3. dedupe: a known report id with identical bytes is answered with the stored reply (audited
 //      DUPLICATE_REPORT), different bytes are REPORT_ID_CONFLICT;
 //   4. expiry (REPORT_EXPIRED), a retry of an orphaned `accepted` record must match its content
 //      (REPORT_ID_CONFLICT), storage headroom (STORAGE_FULL);
-//   5. plan: PlanRouting (policy) and, per recipient, the queue cap (QUEUE_FULL) and its copy;
+//   5. plan: PlanRouting (policy) and, per recipient, the queue cap (QUEUE_FULL), the sender's
+//      share of that queue (SENDER_QUEUE_QUOTA) and its copy; then the sender's share of the
+//      store (SENDER_STORE_QUOTA: bytes of its unacknowledged copies, this report included);
 //   6. commit: audit every decision (group commit, one sync), then store the report and all
 //      copies in one transaction; only then are effects returned.
 // Every refusal is audited (rejected_input) and answered with a SubmitReply. broker.h explains
@@ -45,6 +49,10 @@ namespace tearline::broker {
 struct SubmitOptions {
   std::uint32_t rate_per_node = 20;  // Submits per second per node; burst twice that.
   std::size_t max_queue_per_node = 10000;
+  // Pending copies one originator may have queued for one recipient (its share of that queue).
+  std::size_t max_queue_per_sender_per_recipient = 1000;
+  // Bytes of pending copies one originator may hold in the store (its share of the store).
+  std::uint64_t max_store_bytes_per_node = std::uint64_t{128} << 20;
   std::uint64_t max_store_bytes = std::uint64_t{1} << 30;
   std::uint64_t min_free_bytes = std::uint64_t{16} << 20;
   std::filesystem::path data_dir;  // Whose file system must keep min_free_bytes free.
@@ -95,6 +103,7 @@ class SubmitPipeline {
   Status CheckAdmissible(const Admitted& admitted) const;
   Status CheckStorageHeadroom() const;
   Result<Prepared> Prepare(const Admitted& admitted, std::span<const std::uint8_t> report) const;
+  Status CheckSenderStoreQuota(const std::string& originator, const Prepared& prepared) const;
   std::optional<StoredCopy> DecideRecipient(const Admitted& admitted, const RecipientPlan& r,
                                             PreparedCopy& prepared, std::int64_t now,
                                             RecipientOutcomeInfo& outcome);

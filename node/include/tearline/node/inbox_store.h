@@ -12,6 +12,13 @@
 //
 // Metadata never contains content, only what a banner line already shows.
 //
+// Quota: the inbox holds at most InboxLimits::max_reports reports and max_bytes bytes (report
+// and metadata files together), so no originator, nor a broker, can fill the node's disk. A
+// Store() beyond either is refused with INBOX_FULL (nothing written; the receiver sends that
+// reason to the broker and does not acknowledge). Usage is counted once at Open and kept up to
+// date by Store(); when a Store() would exceed it the directory is counted again first, so
+// reports an operator moved away make room without a restart.
+//
 // Ownership: the store holds only its directory path. Thread-safety: not synchronised; the node
 // daemon uses it from its single loop thread (the CLI never touches the files directly).
 #ifndef TEARLINE_NODE_INBOX_STORE_H_
@@ -51,10 +58,16 @@ struct InboxEntry {
   std::string originator_cert_fingerprint_hex;
 };
 
+struct InboxLimits {
+  std::uint64_t max_reports = 100000;
+  std::uint64_t max_bytes = std::uint64_t{8} << 30;
+};
+
 class InboxStore {
  public:
-  // Uses DATA_DIR/inbox, creating it (mode 0700) if needed. Errors: INBOX_IO.
-  static Result<InboxStore> Open(const std::filesystem::path& data_dir);
+  // Uses DATA_DIR/inbox, creating it (mode 0700) if needed, and counts what it holds.
+  // Errors: INBOX_IO.
+  static Result<InboxStore> Open(const std::filesystem::path& data_dir, InboxLimits limits = {});
 
   const std::filesystem::path& dir() const { return dir_; }
 
@@ -62,7 +75,8 @@ class InboxStore {
   bool Contains(std::string_view report_id_hex) const;
 
   // Stores a report durably. Returns true when stored now, false when the id was already in the
-  // inbox (nothing is written then). Errors: INBOX_BAD_ID (id not 32 hex chars), INBOX_IO.
+  // inbox (nothing is written then; also when the inbox is full). Errors: INBOX_BAD_ID (id not
+  // 32 hex chars), INBOX_FULL (the report would exceed the limits), INBOX_IO.
   Result<bool> Store(const InboxEntry& entry, std::span<const std::uint8_t> report_bytes);
 
   // Every entry, oldest received first (ties by id). Unreadable metadata files are skipped and
@@ -77,8 +91,20 @@ class InboxStore {
   Result<std::vector<std::uint8_t>> ReadReport(std::string_view report_id_hex) const;
 
  private:
-  explicit InboxStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  struct Usage {
+    std::uint64_t reports = 0;
+    std::uint64_t bytes = 0;
+  };
+  InboxStore(std::filesystem::path dir, InboxLimits limits)
+      : dir_(std::move(dir)), limits_(limits) {}
+  // Counts the stored reports (metadata files) and the bytes of report and metadata files.
+  Result<Usage> Count() const;
+  bool Fits(std::uint64_t bytes) const {
+    return usage_.reports + 1 <= limits_.max_reports && usage_.bytes + bytes <= limits_.max_bytes;
+  }
   std::filesystem::path dir_;
+  InboxLimits limits_;
+  Usage usage_;
 };
 
 // JSON form of the metadata (the .json file's content; also what `inbox --json` prints).

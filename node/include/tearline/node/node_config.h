@@ -10,6 +10,8 @@
 //   data_dir = "data/usa-1"                   # inbox, outbox, control socket, revocation floor
 //   policy = "coalition.toml"                 # optional; default: the shipped policy
 //   heartbeat_ms = 1000                       # optional
+//   max_inbox_reports = 100000                # optional: reports the inbox may hold
+//   max_inbox_bytes = 8589934592              # optional: bytes of the inbox's files
 //
 // Thread-safety: plain value.
 #ifndef TEARLINE_NODE_NODE_CONFIG_H_
@@ -33,6 +35,10 @@ struct NodeConfig {
   std::filesystem::path data_dir;
   std::filesystem::path policy;  // Empty: DefaultPolicyPath().
   std::uint32_t heartbeat_ms = 1000;
+  // Beyond either limit a delivered report is refused with INBOX_FULL (not stored, not
+  // acknowledged): no originator can fill this node's disk.
+  std::uint64_t max_inbox_reports = 100000;
+  std::uint64_t max_inbox_bytes = std::uint64_t{8} << 30;
 
   // ipc endpoint of the local control socket (file mode 0600, inside data_dir).
   std::string ControlEndpoint() const { return "ipc://" + (data_dir / "control.sock").string(); }

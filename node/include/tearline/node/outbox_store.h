@@ -94,7 +94,8 @@ class SentStore {
 };
 
 // Submit answers after which a report stays in the outbox and is resubmitted: the broker could
-// not take it now (RATE_LIMITED, STORAGE_FULL, STORE_IO, STORE_BUSY, CONNECTION_LIMIT) or the
+// not take it now (RATE_LIMITED, STORAGE_FULL, SENDER_STORE_QUOTA: this node's own unacknowledged
+// copies fill its share, STORE_IO, STORE_BUSY, CONNECTION_LIMIT) or the
 // session was not established (NOT_WELCOMED, HELLO_REQUIRED, AUTH_*). Every other rejection is
 // definitive.
 bool IsTransientSubmitFailure(std::string_view reason);

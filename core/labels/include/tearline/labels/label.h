@@ -8,6 +8,10 @@
 //   code     := nation trigraph | group code (both defined by the Policy)
 // Canonical form: controls ordered ORCON, NOFORN, REL TO; REL TO list de-duplicated, the policy's
 // listed-first nations first, other trigraphs alphabetical, then group codes alphabetical.
+// A portion label that travels in a report must be exactly the canonical portion form (what
+// FormatPortion renders; docs/PROTOCOL.md "Canonical portion marking"): ParseCanonicalPortion is
+// the one check the broker, recipients and `tearline-audit verify` share, so they cannot
+// disagree about a label's bytes.
 //
 // Thread-safety: plain values and pure functions.
 #ifndef TEARLINE_LABEL_H_
@@ -50,6 +54,11 @@ struct Marking {
 Result<Marking> ParseMarking(std::string_view text, const Policy& policy);
 // Same, returning only the label.
 Result<Label> ParseLabel(std::string_view text, const Policy& policy);
+
+// Parses a portion label as it travels in a report: it must parse (the reasons above) and be
+// byte for byte its own canonical portion rendering, else LABEL_NOT_CANONICAL, whose message
+// shows the canonical form (e.g. '(s//rel to gbr,usa)' -> '(S//REL TO USA, GBR)').
+Result<Label> ParseCanonicalPortion(std::string_view text, const Policy& policy);
 
 // Canonical renderings. The label must come from ParseMarking/Rollup with the same policy.
 std::string FormatBanner(const Label& label, const Policy& policy);
