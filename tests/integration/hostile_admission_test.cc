@@ -164,9 +164,7 @@ TEST_F(HostileAdmissionTest, OneSenderCannotTakeTheStoreOrARecipientsQueueFromOt
 TEST_F(HostileAdmissionTest, FullInboxRefusesDeliveryAndTheNodeKeepsItsReports) {
   StartBroker();
   ASSERT_FALSE(HasFatalFailure());
-  testing::Coalition::NodeConfigOptions small;
-  small.extra_config = "max_inbox_reports = 2\n";
-  c_.StartNode("gbr-1", small);
+  c_.StartNode("gbr-1", "max_inbox_reports = 2\n");
   ASSERT_FALSE(HasFatalFailure());
   auto u = Connect("usa-1", Keys("usa-1"));
   for (std::uint64_t i = 0; i < 3; ++i) {

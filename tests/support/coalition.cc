@@ -118,15 +118,15 @@ std::filesystem::path Coalition::NodeConfig(const std::string& id,
                         << "data_dir = \"data/" << id << "\"\n"
                         << "heartbeat_ms = " << options.heartbeat_ms << "\n"
                         << "policy = \"" << SourcePath("deploy/policy/coalition.toml").string()
-                        << "\"\n"
-                        << options.extra_config;
+                        << "\"\n";
   return config;
 }
 
-void Coalition::StartNode(const std::string& id) { StartNode(id, {}); }
+void Coalition::StartNode(const std::string& id) { StartNode(id, std::string()); }
 
-void Coalition::StartNode(const std::string& id, const NodeConfigOptions& options) {
-  const auto config = NodeConfig(id, options);
+void Coalition::StartNode(const std::string& id, const std::string& extra_config) {
+  const auto config = NodeConfig(id);
+  std::ofstream(config, std::ios::app) << extra_config;
   nodes_[id] =
       std::make_unique<ChildProcess>(std::vector<std::string>{BinaryPath("tearline-node").string(),
                                                               "run", "--config", config.string()},

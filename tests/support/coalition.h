@@ -64,14 +64,14 @@ class Coalition {
     std::string secret_id;        // Use this id's secret file instead of the node's own.
     std::string broker_cert_id = "broker";
     int heartbeat_ms = 250;
-    std::string extra_config;  // More `[node]` lines, e.g. "max_inbox_reports = 2\n".
   };
   // Writes <root>/<id>.toml and returns its path.
   std::filesystem::path NodeConfig(const std::string& id) { return NodeConfig(id, {}); }
   std::filesystem::path NodeConfig(const std::string& id, const NodeConfigOptions& options);
   // Starts a node daemon and waits until its control socket answers `status`.
   void StartNode(const std::string& id);
-  void StartNode(const std::string& id, const NodeConfigOptions& options);
+  // Same, with more `[node]` lines in its configuration (e.g. "max_inbox_reports = 2\n").
+  void StartNode(const std::string& id, const std::string& extra_config);
   void StopNode(const std::string& id, int sig = 15);
   void KillNode(const std::string& id) { StopNode(id, 9); }
   void SignalNode(const std::string& id, int sig);
