@@ -41,6 +41,9 @@ int main(int argc, char** argv) {
     g_broker = broker->get();
     std::signal(SIGINT, OnSignal);
     std::signal(SIGTERM, OnSignal);
+    // A write past the file-size limit then fails with EFBIG, which the audit log reports and the
+    // broker stops on with a clear line and a non-zero status, instead of dying silently.
+    std::signal(SIGXFSZ, SIG_IGN);
     tearline::Status st = (*broker)->Run();
     g_broker = nullptr;
     if (!st.ok()) {

@@ -65,6 +65,8 @@ heartbeat_ms = 500
 # Each sender's share (defaults): pending copies in one recipient's queue, bytes in the store.
 # max_queue_per_sender_per_recipient = 1000
 # max_store_bytes_per_node = 134217728
+max_connections = 64
+frame_rate_per_node = 200
 TOML
 
 bold "2. Broker and five national nodes on 127.0.0.1"

@@ -70,7 +70,7 @@ std::optional<std::uint64_t> Auditor::Append(const AnyAuditRecord& record) {
     // still pending, so stop serving rather than act unaudited.
     spdlog::critical("event=audit_append_failed type={} reason={}; stopping",
                      AuditRecordTypeName(record), r.status().reason());
-    if (on_failure_) on_failure_();
+    Fail(r.status());
     return std::nullopt;
   }
   return *r;
@@ -80,10 +80,23 @@ bool Auditor::Sync() {
   Status st = log_.Sync();
   if (!st.ok()) {
     spdlog::critical("event=audit_sync_failed reason={}; stopping", st.reason());
-    if (on_failure_) on_failure_();
+    Fail(st);
     return false;
   }
   return true;
+}
+
+void Auditor::Fail(const Status& why) {
+  {
+    std::lock_guard lock(mu_);
+    if (failure_.ok()) failure_ = why;
+  }
+  if (on_failure_) on_failure_();
+}
+
+Status Auditor::failure() const {
+  std::lock_guard lock(mu_);
+  return failure_;
 }
 
 std::optional<std::uint64_t> Auditor::Durable(std::optional<std::uint64_t> seq) {

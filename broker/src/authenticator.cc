@@ -10,14 +10,14 @@ namespace tearline::broker {
 
 Authenticator::Authenticator(const Directory& directory, const TrustStore& trust,
                              const Clock& clock, Auditor& auditor, std::uint32_t max_connections,
-                             std::function<std::uint32_t()> live_sessions,
+                             std::function<bool()> try_reserve_session,
                              const IdentityWatch* watch)
     : directory_(directory),
       trust_(trust),
       clock_(clock),
       auditor_(auditor),
       max_connections_(max_connections),
-      live_sessions_(std::move(live_sessions)),
+      try_reserve_session_(std::move(try_reserve_session)),
       watch_(watch),
       refusal_records_(clock, {.per_second = 1, .burst = 1, .max_keys = 4096}) {}
 
@@ -37,7 +37,8 @@ Result<std::string> Authenticator::Authenticate(const std::array<std::uint8_t, 3
     node_id = node->node_id();
   }
   if (reading.owns_lock()) reading.unlock();
-  if (why.ok() && live_sessions_() >= max_connections_) {
+  // Last, so only a client that would otherwise be admitted takes a slot.
+  if (why.ok() && !try_reserve_session_()) {
     why = Status(Code::kResourceExhausted, "CONNECTION_LIMIT",
                  "the broker already serves " + std::to_string(max_connections_) +
                      " sessions (max_connections)");

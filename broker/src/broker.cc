@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include "tearline/audit/audit_log.h"
 #include "tearline/base/file_util.h"
 #include "tearline/identity/certificate.h"
@@ -130,9 +133,15 @@ Status Broker::OpenState() {
 }
 
 Status Broker::Listen() {
+  // A client that authenticated keeps its reserved slot this long before its first frame.
+  const auto claim_window =
+      std::chrono::milliseconds(std::max<std::uint32_t>(1000, 3 * config_.heartbeat_ms));
+  slots_ = std::make_unique<SessionSlots>(clock_, config_.max_connections, claim_window);
+  gate_ = std::make_unique<InboundGate>(clock_, *slots_, config_.frame_rate_per_node,
+                                        2.0 * config_.frame_rate_per_node);
   authenticator_ = std::make_unique<Authenticator>(
       directory_, *trust_, clock_, *auditor_, config_.max_connections,
-      [this] { return sessions_.connections(); }, identity_.get());
+      [this] { return slots_->TryReserve(); }, identity_.get());
   RouterOptions options;
   options.endpoint = config_.endpoint;
   options.heartbeat_ms = config_.heartbeat_ms;
@@ -160,11 +169,8 @@ Status Broker::Run() {
   socket_->Serve(
       loop, stop_, /*batch=*/256,
       [this](ConnectionEvent event, std::uint32_t fd) {
-        if (event == ConnectionEvent::kHandshakeSucceeded) {
-          sessions_.HandshakeSucceeded(fd);
-        } else {
-          sessions_.Disconnected(fd);
-        }
+        // A descriptor closed or reused ends the session it carried (see SessionSlots).
+        if (event != ConnectionEvent::kHandshakeSucceeded) slots_->Release(static_cast<int>(fd));
       },
       [this](const Inbound& m) { HandleMessage(m); }, [this] { Housekeeping(); });
   // Housekeeping also runs after every batch of messages; this timer covers idle periods.
@@ -176,6 +182,13 @@ Status Broker::Run() {
     }
   }
   socket_->Unserve(loop);
+  if (Status fatal = auditor_->failure(); !fatal.ok()) {
+    // Deciding on without a durable record is what the log exists to rule out: exit non-zero
+    // so a supervisor restarts the broker once an operator has fixed the disk.
+    spdlog::critical("event=broker_fatal broker={} reason={} detail=\"{}\" (audit log failed)",
+                     config_.id, fatal.reason(), fatal.message());
+    return fatal;
+  }
   (void)auditor_->Durable(auditor_->BrokerStop(config_.id));
   log_service_->MaybeCheckpoint(true);
   spdlog::info("event=broker_stopped broker={}", config_.id);
@@ -196,6 +209,11 @@ void Broker::Housekeeping() {
 
 void Broker::HandleMessage(const Inbound& message) {
   const std::string& node_id = message.node_id;
+  // Every frame, whatever its body, passes the gate before any costly work.
+  if (InboundGate::Verdict v = gate_->Check(node_id, message.fd); !v.serve) {
+    if (v.notify) RefuseSparingly(message, v);
+    return;
+  }
   // A revoked or expired identity is refused before anything else looks at its frame.
   if (auto refusal = identity_->Screen(node_id)) {
     if (!refusal->record) return;
@@ -312,6 +330,14 @@ void Broker::Reject(const std::string& node_id, std::uint64_t request_id, const 
   (void)auditor_->Durable(auditor_->RejectedInput(node_id, why, report_id_hex));
   spdlog::warn("event=input_rejected node={} reason={}", node_id, why.reason());
   SendTo(node_id, EncodeError(request_id, why));
+}
+
+void Broker::RefuseSparingly(const Inbound& message, const InboundGate::Verdict& verdict) {
+  (void)auditor_->Durable(
+      auditor_->RejectedInputThrottled(message.node_id, verdict.why, verdict.suppressed));
+  spdlog::warn("event=input_refused_unserved node={} reason={} suppressed={}", message.node_id,
+               verdict.why.reason(), verdict.suppressed);
+  (void)socket_->Send(message.routing_id, EncodeError(0, verdict.why));
 }
 
 bool Broker::SendTo(const std::string& node_id, const std::vector<std::uint8_t>& frame) {

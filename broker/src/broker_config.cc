@@ -31,6 +31,7 @@ Result<BrokerConfig> LoadBrokerConfig(const std::filesystem::path& path) {
   r.BindInteger("min_free_bytes", c.min_free_bytes, 0);
   r.BindInteger("rate_per_node", c.rate_per_node, 1, 100000);
   r.BindInteger("max_connections", c.max_connections, 1, 65536);
+  r.BindInteger("frame_rate_per_node", c.frame_rate_per_node, 1, 1000000);
   TEARLINE_RETURN_IF_ERROR(r.ReadBound());
   TEARLINE_RETURN_IF_ERROR(r.Require({"certificate", "secret", "ca_dir", "directory", "data_dir"}));
   if (c.max_frame_bytes == 0) c.max_frame_bytes = kMaxFrameBytes;

@@ -76,8 +76,8 @@ void RouterSocket::Unserve(net::EventLoop& loop) {
   loop.RemoveReader(impl_->monitor.events());
 }
 
-// Counts authenticated sessions from the ROUTER's monitor: a handshake that succeeded passed
-// ZAP; its file descriptor leaves the set when that connection is closed.
+// Forwards the monitor events session accounting needs (see SessionSlots): a connection's
+// descriptor is released when it closes, or when ACCEPTED shows the kernel reused it.
 void RouterSocket::DrainEvents(const OnEvent& on_event) {
   for (int i = 0; i < 256; ++i) {
     auto event = impl_->monitor.TryNext();
@@ -86,6 +86,8 @@ void RouterSocket::DrainEvents(const OnEvent& on_event) {
       on_event(ConnectionEvent::kHandshakeSucceeded, event->value);
     } else if (event->type == net::TransportEvent::kDisconnected) {
       on_event(ConnectionEvent::kDisconnected, event->value);
+    } else if (event->type == net::TransportEvent::kAccepted) {
+      on_event(ConnectionEvent::kAccepted, event->value);
     }
   }
 }
@@ -96,11 +98,8 @@ void RouterSocket::DrainMessages(int batch, const std::atomic<bool>& stop,
   for (int i = 0; i < batch && !stop.load(); ++i) {
     auto parts = impl_->router.TryReceive();
     if (!parts) return;
-    if (parts->size() != 2) {
-      spdlog::warn("event=message_dropped parts={} expected=2", parts->size());
-      continue;
-    }
-    auto node_id = (*parts)[1].user_id();
+    if (parts->size() < 2) continue;  // ROUTER always prepends the routing id.
+    auto node_id = parts->back().user_id();
     if (!node_id) {
       spdlog::warn("event=message_dropped why=no_user_id");
       continue;
@@ -108,7 +107,10 @@ void RouterSocket::DrainMessages(int batch, const std::atomic<bool>& stop,
     Inbound in;
     in.routing_id = (*parts)[0].str();
     in.node_id = std::move(*node_id);
-    in.payload = (*parts)[1].bytes();
+    // Not one frame: passed on empty, so it is refused (WIRE_MALFORMED) within the node's
+    // budget like any other garbage rather than logged once per message here.
+    if (parts->size() == 2) in.payload = (*parts)[1].bytes();
+    in.fd = parts->back().source_fd();
     on_message(in);
   }
 }

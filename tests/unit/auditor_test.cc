@@ -1,12 +1,15 @@
 #include "tearline/broker/auditor.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <csignal>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 #include <variant>
 
+#include "tearline/audit/audit_field_bound.h"
 #include "tearline/audit/audit_log.h"
 #include "tearline/base/encoding.h"
 #include "test_support.h"
@@ -81,12 +84,50 @@ TEST_F(AuditorTest, ThrottledRecordsCarryTheSuppressedCount) {
   EXPECT_EQ(r["suppressed"], 3);
 }
 
+// While alive, writes beyond `bytes` in any file of this process fail with EFBIG (as on a full
+// disk), instead of raising SIGXFSZ.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    ::getrlimit(RLIMIT_FSIZE, &old_);
+    rlimit lower = old_;
+    lower.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &lower);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  rlimit old_{};
+  void (*old_handler_)(int) = nullptr;
+};
+
 TEST_F(AuditorTest, FailedAppendStopsTheBrokerAndReturnsNothing) {
-  // A record over the log's 1 MiB line limit is refused: the decision must not take effect.
+  // A record that cannot be written (the disk refuses it) must not let the decision take
+  // effect. (Formerly induced with a record over 1 MiB, which is now bounded, not refused.)
   const Status huge(Code::kInvalidArgument, "X", std::string(2 << 20, 'x'));
-  EXPECT_FALSE(auditor_->Durable(auditor_->RejectedInput("usa-1", huge, "")));
+  {
+    FileSizeLimit no_room(0);
+    EXPECT_FALSE(auditor_->Durable(auditor_->RejectedInput("usa-1", huge, "")));
+  }
   EXPECT_EQ(failures_, 1);
   EXPECT_EQ(log_->size(), 0u);
+  EXPECT_EQ(auditor_->failure().reason(), "AUDIT_IO");
+}
+
+TEST_F(AuditorTest, OversizedNodeTextIsWrittenBoundedNotRefused) {
+  const Status huge(Code::kInvalidArgument, "X", std::string(2 << 20, 'x'));
+  auto seq = auditor_->Durable(
+      auditor_->DeliveryRejectedByRecipient("usa-1", std::string(4096, 'R'), huge.message()));
+  ASSERT_TRUE(seq);
+  EXPECT_EQ(failures_, 0);
+  EXPECT_TRUE(auditor_->failure().ok());
+  const auto r = RecordAt(*seq);
+  EXPECT_LE(r["explanation"].get<std::string>().size(), kMaxAuditStringBytes);
+  EXPECT_NE(r["reason"].get<std::string>().find("...[truncated "), std::string::npos);
 }
 
 TEST_F(AuditorTest, FindsAcceptedReportsTheStoreLost) {

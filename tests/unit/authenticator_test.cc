@@ -25,7 +25,7 @@ class AuthenticatorTest : public ::testing::Test {
     log_ = std::move(log).value();
     auditor_ = std::make_unique<Auditor>(*log_, nullptr);
     auth_ = std::make_unique<Authenticator>(coalition_.directory(), coalition_.trust(), clock_,
-                                            *auditor_, 2, [this] { return sessions_.load(); });
+                                            *auditor_, 2, [this] { return sessions_.load() < 2; });
   }
 
   std::array<std::uint8_t, 32> KeyOf(const std::string& node) const {

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "tearline/audit/audit_field_bound.h"
 #include "tearline/audit/audit_records.h"
 #include "tearline/base/file_util.h"
 
@@ -18,6 +19,8 @@ namespace tearline {
 namespace {
 
 constexpr std::size_t kMaxRecordBytes = 1 << 20;
+// Room on a line for what AppendBuffered adds around the caller's fields (seq, time, type).
+constexpr std::size_t kEnvelopeBytes = 256;
 
 Status Errno(const std::string& what) {
   return IoError("AUDIT_IO", what + ": " + std::strerror(errno));
@@ -237,6 +240,13 @@ Result<std::uint64_t> AuditLog::AppendBuffered(const AnyAuditRecord& record) {
 
 Result<std::uint64_t> AuditLog::AppendBuffered(std::string_view type, nlohmann::json fields) {
   if (!fields.is_object()) fields = nlohmann::json::object();
+  // Every record is bounded here, the one place all of them pass: text a node supplied can
+  // shorten a record (with a marker) but never make it unwritable.
+  BoundAuditFields(fields);
+  if (!ShrinkAuditFieldsToFit(fields, kMaxRecordBytes - kEnvelopeBytes)) {
+    return InvalidArgument("AUDIT_RECORD_TOO_LARGE", "audit record of type " + std::string(type) +
+                                                         " cannot be shortened to 1 MiB");
+  }
   std::lock_guard lock(mu_);
   if (!failed_.ok()) return failed_;
   // The clock is read under the lock and clamped so that `time` never decreases along the log,
@@ -253,7 +263,8 @@ Result<std::uint64_t> AuditLog::AppendBuffered(std::string_view type, nlohmann::
   for (auto& [k, v] : fields.items()) record[k] = v;
   // dump() escapes control characters, so one record is always exactly one line.
   std::string line = record.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
-  // Open refuses longer lines, so writing one would make the log unopenable.
+  // Open refuses longer lines, so writing one would make the log unopenable (unreachable after
+  // ShrinkAuditFieldsToFit unless `type` itself is huge).
   if (line.size() > kMaxRecordBytes) {
     return InvalidArgument("AUDIT_RECORD_TOO_LARGE", "audit record of type " + std::string(type) +
                                                          " is " + std::to_string(line.size()) +

@@ -34,6 +34,13 @@ std::optional<std::string> Part::user_id() const {
   }
 }
 
+int Part::source_fd() const {
+  // ZMQ_SRCFD is deprecated upstream but is the only per-message connection identity that the
+  // monitor's events share in libzmq 4.3 (without the draft API).
+  const int fd = zmq_msg_get(impl_->msg.handle(), ZMQ_SRCFD);
+  return fd < 0 ? -1 : fd;
+}
+
 Socket::Socket() = default;
 Socket::~Socket() { Close(); }
 Socket::Socket(Socket&&) noexcept = default;

@@ -7,7 +7,8 @@
 // take effect (a copy sent, a reply given, a store row changed) only after a Sync() that returned
 // true; Durable(seq) is the shorthand for "this one record, then sync". When an append or a sync
 // fails the auditor calls `on_failure` (the broker stops: without a durable record a decision
-// must not take effect) and returns nullopt / false.
+// must not take effect) and returns nullopt / false; failure() keeps the first such status, so the
+// broker can exit non-zero with it.
 //
 // It also reads back what recovery needs: the `accepted` records whose report the store lost in
 // a crash (see broker.h), each with the content fingerprint a retry must match. Records are read
@@ -23,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -66,6 +68,9 @@ class Auditor {
   Auditor& operator=(const Auditor&) = delete;
 
   [[nodiscard]] bool Sync();
+  // The first append or sync failure (Ok while none happened). Fatal for the broker: it stops
+  // serving and exits non-zero with this status.
+  Status failure() const;
   // `seq` followed by Sync(): the record's sequence number once durable, else nullopt.
   [[nodiscard]] std::optional<std::uint64_t> Durable(std::optional<std::uint64_t> seq);
 
@@ -122,9 +127,12 @@ class Auditor {
 
  private:
   std::optional<std::uint64_t> Append(const AnyAuditRecord& record);
+  void Fail(const Status& why);
 
   AuditLog& log_;
   std::function<void()> on_failure_;
+  mutable std::mutex mu_;
+  Status failure_ = Status::Ok();  // Guarded by mu_.
 };
 
 }  // namespace tearline::broker

@@ -1,20 +1,21 @@
 // Authenticator: the decision behind the ZAP callback, i.e. whether a CURVE client may open a
 // session. A client is admitted when its transport key belongs to a node of the coalition
-// directory, that node's certificate still verifies (not expired, not revoked) and the broker
-// serves fewer than max_connections sessions. A refusal is audited (connection_refused), but at
-// most once per peer address per second, with the count of refusals not written, so a flood of
-// handshakes cannot fill the disk.
+// directory, that node's certificate still verifies (not expired, not revoked) and a session
+// slot is free (`try_reserve_session` reserves one, see SessionSlots; max_connections). A refusal
+// is audited (connection_refused), but at most once per peer address per second, with the count of
+// refusals not written, so a flood of handshakes cannot fill the disk.
 //
 // A certificate revoked or expired while the broker runs has been withdrawn from the directory by
 // the IdentityWatch; its key is still recognised, so the refusal names the certificate reason
 // (CERT_REVOKED, CERT_EXPIRED) rather than AUTH_UNKNOWN_KEY.
 //
 // Ownership: holds references to the directory, trust store, clock and auditor (all must outlive
-// it) and, when given, the IdentityWatch; `live_sessions` reads the current session count.
+// it) and, when given, the IdentityWatch; `try_reserve_session` reserves a session slot when one
+// is free.
 // Thread-safety: Authenticate() may be called from any thread (the ZAP thread) concurrently with
 // the broker's Run() thread: the directory and trust store are only read (under the watch's shared
 // lock when a watch is given, since the Run() thread updates them), the auditor and the refusal
-// throttle are internally locked, and `live_sessions` must be thread-safe.
+// throttle are internally locked, and `try_reserve_session` must be thread-safe.
 #ifndef TEARLINE_BROKER_AUTHENTICATOR_H_
 #define TEARLINE_BROKER_AUTHENTICATOR_H_
 
@@ -37,7 +38,7 @@ class Authenticator {
  public:
   Authenticator(const Directory& directory, const TrustStore& trust, const Clock& clock,
                 Auditor& auditor, std::uint32_t max_connections,
-                std::function<std::uint32_t()> live_sessions, const IdentityWatch* watch = nullptr);
+                std::function<bool()> try_reserve_session, const IdentityWatch* watch = nullptr);
   Authenticator(const Authenticator&) = delete;
   Authenticator& operator=(const Authenticator&) = delete;
 
@@ -52,7 +53,7 @@ class Authenticator {
   const Clock& clock_;
   Auditor& auditor_;
   const std::uint32_t max_connections_;
-  std::function<std::uint32_t()> live_sessions_;
+  std::function<bool()> try_reserve_session_;
   const IdentityWatch* watch_;
   RateLimiter refusal_records_;  // One connection_refused record per address per second.
 };

@@ -29,11 +29,12 @@
 // not audited again. A queued copy sent later gets `delivered` with from_queue=true.
 //
 // Structure: the broker is a loop that dispatches each frame to a unit with one responsibility:
-// RouterSocket (transport, ZAP, monitor), Authenticator (the ZAP decision), IdentityWatch
-// (revocation and expiry while running: screens every frame, withdraws certificates), Sessions
-// (online peers, Hello/Welcome, heartbeats, connection count), SubmitPipeline (admission to commit,
-// returning effects), DeliveryQueues (pending copies, redelivery, acks, expiry, track),
-// LogService (checkpoints, cosignatures, proofs) and Auditor (every record written).
+// RouterSocket (transport, ZAP, monitor), Authenticator (the ZAP decision), SessionSlots (the
+// live-session count behind max_connections), InboundGate (the per-node frame budget every frame
+// passes first), IdentityWatch (revocation and expiry while running: screens every frame,
+// withdraws certificates), Sessions (online peers, Hello/Welcome, heartbeats), SubmitPipeline
+// (admission to commit, returning effects), DeliveryQueues (pending copies, redelivery, acks,
+// expiry, track), LogService (checkpoints, cosignatures, proofs) and Auditor (every record written).
 //
 // Ownership: owns every unit, the audit log and the report store; holds a reference to the
 // clock, which must outlive it. Thread-safety: RequestStop() may be called from any thread or a
@@ -56,9 +57,11 @@
 #include "tearline/broker/broker_config.h"
 #include "tearline/broker/delivery_queues.h"
 #include "tearline/broker/identity_watch.h"
+#include "tearline/broker/inbound_gate.h"
 #include "tearline/broker/log_service.h"
 #include "tearline/broker/report_store.h"
 #include "tearline/broker/router_socket.h"
+#include "tearline/broker/session_slots.h"
 #include "tearline/broker/sessions.h"
 #include "tearline/broker/submit_pipeline.h"
 #include "tearline/crypto/keys.h"
@@ -78,7 +81,8 @@ class Broker : private FrameSender {
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
-  // Serves until RequestStop(); returns OK on clean shutdown.
+  // Serves until RequestStop(); returns OK on clean shutdown, or the audit failure that stopped
+  // it (fatal: the caller exits non-zero).
   Status Run();
   void RequestStop() { stop_.store(true); }
   const std::string& endpoint() const { return socket_->endpoint(); }
@@ -97,6 +101,9 @@ class Broker : private FrameSender {
   // Audits the refusal (rejected_input) and answers with an Error frame.
   void Reject(const std::string& node_id, std::uint64_t request_id, const Status& why,
               const std::string& report_id_hex);
+  // A frame the gate did not serve: audited (rejected_input with `suppressed`) and answered
+  // with an Error over the connection it came from; at most once a second per node.
+  void RefuseSparingly(const Inbound& message, const InboundGate::Verdict& verdict);
   bool SendTo(const std::string& node_id, const std::vector<std::uint8_t>& frame) override;
 
   const BrokerConfig config_;
@@ -114,6 +121,8 @@ class Broker : private FrameSender {
   std::unique_ptr<LogService> log_service_;
   std::unique_ptr<SubmitPipeline> submits_;
   std::unique_ptr<DeliveryQueues> queues_;
+  std::unique_ptr<SessionSlots> slots_;  // Read by the ZAP thread through authenticator_.
+  std::unique_ptr<InboundGate> gate_;
   std::unique_ptr<Authenticator> authenticator_;
   // Last member: destroyed first, so the ZAP thread has stopped before what it reads goes.
   std::unique_ptr<RouterSocket> socket_;

@@ -25,6 +25,8 @@
 //   max_store_bytes_per_node = 134217728  # optional: bytes of one sender's pending copies
 //   rate_per_node = 20                  # optional: submits per second per node (burst 2x)
 //   max_connections = 256               # optional: live authenticated sessions
+//   frame_rate_per_node = 200           # optional: frames of any kind per second per node
+//                                       #   (burst 2x); excess is dropped, RATE_LIMITED
 //
 // Thread-safety: plain value.
 #ifndef TEARLINE_BROKER_BROKER_CONFIG_H_
@@ -74,6 +76,9 @@ struct BrokerConfig {
   std::uint32_t rate_per_node = 20;
   // Live authenticated sessions; ZAP refuses further handshakes with CONNECTION_LIMIT.
   std::uint32_t max_connections = 256;
+  // Frames of any kind per second per node (token bucket, burst twice the rate), checked before
+  // any other work; frames over it are dropped, one refusal a second answered RATE_LIMITED.
+  std::uint32_t frame_rate_per_node = 200;
   // A signed audit checkpoint is written after this many new records, or after this interval
   // when anything was appended, and at shutdown.
   std::uint64_t checkpoint_every = 64;

@@ -38,10 +38,14 @@ struct Inbound {
   std::string routing_id;
   std::string node_id;                    // The ZAP User-Id (the node whose key authenticated).
   std::span<const std::uint8_t> payload;  // Valid only during the callback.
+  // The connection's file descriptor (Part::source_fd), -1 when unknown: with the fd of the
+  // kAccepted/kDisconnected events it tells which connection a message came over.
+  int fd = -1;
 };
 
-// A monitor event the broker counts sessions by.
-enum class ConnectionEvent { kHandshakeSucceeded, kDisconnected };
+// A monitor event the broker counts sessions by. kHandshakeSucceeded carries fd 0 with libzmq
+// 4.3 (see SessionSlots); kAccepted and kDisconnected carry the connection's descriptor.
+enum class ConnectionEvent { kHandshakeSucceeded, kDisconnected, kAccepted };
 
 class RouterSocket {
  public:
@@ -63,7 +67,9 @@ class RouterSocket {
 
   // Registers the monitor (first, so session accounting precedes the next message) and the
   // socket with `loop`. On each wake-up at most `batch` messages are read (fewer once `stop` is
-  // set), then `after_batch` runs. Malformed envelopes are dropped with a warning.
+  // set), then `after_batch` runs. A message of other than two parts is passed on with an empty
+  // payload (the broker refuses it like any malformed frame, within the node's budget); one
+  // without a ZAP User-Id is dropped with a warning.
   void Serve(net::EventLoop& loop, const std::atomic<bool>& stop, int batch, OnEvent on_event,
              OnMessage on_message, std::function<void()> after_batch);
   // Stops serving: removes the sockets from `loop`.

@@ -1,7 +1,8 @@
 // Sessions: who is connected. Tracks each authenticated node's routing id and when its last
 // frame arrived (a node is online while frames keep coming within three heartbeat intervals),
-// answers Hello (Welcome) and Ping (Pong), and counts the live CURVE sessions the ROUTER's monitor
-// reports, which the ZAP callback reads to enforce max_connections.
+// answers Hello (Welcome) and Ping (Pong). HandshakeSucceeded/Disconnected keep a count by file
+// descriptor for a caller whose transport reports one on both events; the broker does not use
+// it (libzmq 4.3's handshake event carries none): SessionSlots enforces max_connections.
 //
 // Ownership: value state; holds a reference to the clock, which must outlive it.
 // Thread-safety: everything but connections() belongs to the broker's Run() thread;

@@ -70,7 +70,10 @@ class AuditLog {
 
   // Appends one record of `type` with `fields` (an object) and makes it durable (fdatasync)
   // before returning its sequence number. == AppendBuffered() + Sync().
-  // Errors: AUDIT_IO, AUDIT_RECORD_TOO_LARGE (the line would exceed 1 MiB; nothing written).
+  // Every string in `fields` is bounded and sanitised first, and a record that would still exceed
+  // 1 MiB is shortened and marked "truncated" (audit_field_bound.h): a record is never refused
+  // for what a node put in it. Errors: AUDIT_IO, AUDIT_RECORD_TOO_LARGE (only for a record that
+  // cannot be shortened, e.g. a type name over 1 MiB; nothing written).
   Result<std::uint64_t> Append(std::string_view type, nlohmann::json fields);
   // Writes the record and returns its sequence number without waiting for the disk: the
   // record is not durable until a later Sync() returns Ok (see the contract above).

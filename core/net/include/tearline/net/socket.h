@@ -64,6 +64,10 @@ class Part {
   // The User-Id the ZAP handler attached to the connection this part came from (the
   // authenticated node id on the broker's CURVE server); nullopt when there is none.
   std::optional<std::string> user_id() const;
+  // The file descriptor of the TCP connection this part came from (libzmq's ZMQ_SRCFD), or -1
+  // (inproc, or not known). The same number is what the socket monitor's ACCEPTED and
+  // DISCONNECTED events carry, so it identifies a live connection; the kernel reuses it later.
+  int source_fd() const;
 
  private:
   friend class Socket;

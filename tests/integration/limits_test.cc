@@ -1,0 +1,160 @@
+// The broker's limits against a hostile but authenticated node, over real sockets with the real
+// tearline-broker: no text a node sends can stop the broker or bloat a record (the audit log
+// bounds it), every kind of frame spends one per-node budget checked before any work, and
+// max_connections counts live sessions so a slot is free again after a disconnect. A fatal
+// audit failure (a full disk) stops the broker with a non-zero status and a clear log line.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "coalition.h"
+#include "hostile_limits.h"
+#include "test_support.h"
+#include "wire_client.h"
+
+namespace tearline {
+namespace {
+
+using Ms = std::chrono::milliseconds;
+using testing::WaitFor;
+using testing::WireClient;
+
+class LimitsTest : public testing::BrokerWireTest {
+ protected:
+  void SetUp() override {
+    c_.IssueNode("usa-1", "USA", "SECRET");
+    c_.IssueNode("gbr-1", "GBR", "SECRET");
+    c_.IssueNode("jpn-1", "JPN", "SECRET");
+  }
+  std::size_t Count(const std::string& needle) {
+    const std::string log = c_.AuditLogText();
+    std::size_t n = 0;
+    for (std::size_t pos = 0; (pos = log.find(needle, pos)) != std::string::npos; ++pos) ++n;
+    return n;
+  }
+  // Another node is still served promptly.
+  bool HonestNodeIsServed(WireClient& client, std::uint64_t nonce) {
+    client.Send(EncodePing(nonce, nonce));
+    return client.Expect(schema::Body::Pong, Ms(2000)).has_value();
+  }
+  void ExpectAuditVerifies() {
+    c_.StopBroker();
+    auto r = c_.VerifyAudit();
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+};
+
+TEST_F(LimitsTest, HugeErrorMessageIsAuditedBoundedAndTheBrokerKeepsServing) {
+  StartBroker();
+  ASSERT_FALSE(HasFatalFailure());
+  auto usa = Keys("usa-1");
+  auto u = Connect("usa-1", usa);
+  u->Send(testing::HugeErrorFrame(std::size_t{4} << 20));
+  ASSERT_TRUE(WaitFor([&] { return Count("\"delivery_rejected_by_recipient\"") >= 1; }, Ms(5000)))
+      << c_.BrokerLog();
+  EXPECT_TRUE(c_.broker()->running()) << "one Error frame stopped the broker:\n" << c_.BrokerLog();
+  auto gbr = Keys("gbr-1");
+  auto g = Connect("gbr-1", gbr);
+  EXPECT_TRUE(HonestNodeIsServed(*g, 7));
+  const std::string log = c_.AuditLogText();
+  EXPECT_LT(log.size(), std::size_t{64} << 10) << "the record must be bounded";
+  EXPECT_NE(log.find("...[truncated "), std::string::npos);
+  EXPECT_EQ(log.find("\\u001b"), std::string::npos) << "escape sequences are sanitised";
+  EXPECT_EQ(log.find("\\u202e"), std::string::npos) << "bidi overrides are sanitised";
+  ExpectAuditVerifies();
+}
+
+TEST_F(LimitsTest, FloodOfEveryFrameTypeIsBudgetedAndAuditedSparingly) {
+  StartBroker("frame_rate_per_node = 20\n");
+  ASSERT_FALSE(HasFatalFailure());
+  auto usa = Keys("usa-1");
+  auto gbr = Keys("gbr-1");
+  auto u = Connect("usa-1", usa);
+  auto g = Connect("gbr-1", gbr);
+  const std::size_t before = Count("\"usa-1\"");
+  const auto start = std::chrono::steady_clock::now();
+  const testing::FloodStats flood = testing::Flood(*u, testing::EveryKindOfFrame("usa-1"), 3000);
+  // The honest node is served during and after the flood.
+  EXPECT_TRUE(HonestNodeIsServed(*g, 8)) << c_.BrokerLog();
+  std::this_thread::sleep_for(Ms(1000));  // Whatever the broker still had queued is handled.
+  EXPECT_TRUE(HonestNodeIsServed(*g, 9));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::size_t records = Count("\"usa-1\"") - before;
+  std::cout << "flood: " << flood.sent << " frames in " << flood.elapsed.count()
+            << " ms; audit records naming usa-1: " << records << " in " << seconds << " s ("
+            << static_cast<double>(records) / seconds << " records/s)\n";
+  // Served frames: at most the burst (40) plus 20 a second; each writes at most one record;
+  // plus one RATE_LIMITED record a second.
+  const double bound = 40 + 20 * seconds + seconds + 2;
+  EXPECT_LE(static_cast<double>(records), bound) << "every frame type must spend the budget";
+  EXPECT_GE(Count("\"RATE_LIMITED\""), 1u);
+  EXPECT_NE(c_.AuditLogText().find("\"suppressed\""), std::string::npos);
+  EXPECT_TRUE(c_.broker()->running());
+  ExpectAuditVerifies();
+}
+
+TEST_F(LimitsTest, ConnectionLimitOfOneAdmitsAgainAfterDisconnectAndRefusesASecondSession) {
+  StartBroker("max_connections = 1\n");
+  ASSERT_FALSE(HasFatalFailure());
+  auto usa = Keys("usa-1");
+  auto gbr = Keys("gbr-1");
+  auto jpn = Keys("jpn-1");
+  for (int round = 0; round < 2; ++round) {
+    auto u = Connect("usa-1", usa);
+    // A refused client's socket has no peer left, and a send on it would block.
+    ASSERT_FALSE(HasFailure()) << "round " << round << ": a limit of 1 must admit a new session "
+                               << "after the first disconnects:\n"
+                               << c_.AuditLogText();
+    EXPECT_TRUE(HonestNodeIsServed(*u, 10 + static_cast<std::uint64_t>(round)));
+  }  // Each connection closes at the end of its round.
+  // A new session of another node is admitted once the last one is gone (its retries included).
+  WireClient g(ctx_, c_.endpoint(), *broker_cert_, gbr);
+  g.Send(EncodeHello(1, "gbr-1"));
+  ASSERT_TRUE(g.Expect(schema::Body::Welcome, Ms(5000)).has_value())
+      << "a limit of 1 must admit a new session after the first disconnects:\n"
+      << c_.AuditLogText();
+  // A second concurrent session is refused, and the admitted one keeps working.
+  WireClient j(ctx_, c_.endpoint(), *broker_cert_, jpn);
+  j.Send(EncodeHello(1, "jpn-1"));
+  EXPECT_TRUE(j.Recv(Ms(1500)).empty());
+  EXPECT_TRUE(WaitFor([&] { return Count("CONNECTION_LIMIT") >= 1; }));
+  EXPECT_TRUE(HonestNodeIsServed(g, 12));
+  ExpectAuditVerifies();
+}
+
+TEST_F(LimitsTest, FatalAuditFailureStopsTheBrokerWithNonZeroStatusAndAClearLogLine) {
+  std::string why;
+  if (!c_.MountBrokerTmpfs(4u << 20, &why)) GTEST_SKIP() << why;
+  StartBroker("min_free_bytes = 0\n");
+  ASSERT_FALSE(HasFatalFailure());
+  auto usa = Keys("usa-1");
+  auto u = Connect("usa-1", usa);
+  {
+    // Fill the file system holding the audit log to the last page.
+    std::FILE* filler = std::fopen((c_.broker_data() / "filler").c_str(), "wb");
+    ASSERT_NE(filler, nullptr);
+    const std::string block(4096, 'f');
+    while (std::fwrite(block.data(), 1, block.size(), filler) == block.size()) {
+    }
+    std::fclose(filler);
+  }
+  // Each Error frame needs an audit record; the log cannot grow past its last page.
+  for (int i = 0; i < 20 && c_.broker()->running(); ++i) {
+    u->Send(testing::HugeErrorFrame(2000));
+    WaitFor([&] { return !c_.broker()->running(); }, Ms(200));
+  }
+  ASSERT_TRUE(WaitFor([&] { return !c_.broker()->running(); }, Ms(5000))) << c_.BrokerLog();
+  const int status = c_.broker()->Stop(SIGTERM);
+  EXPECT_NE(status, 0) << "a supervisor must see the failure:\n" << c_.BrokerLog();
+  EXPECT_NE(c_.BrokerLog().find("event=broker_fatal"), std::string::npos) << c_.BrokerLog();
+  std::filesystem::remove(c_.broker_data() / "filler");
+}
+
+}  // namespace
+}  // namespace tearline
