@@ -61,6 +61,8 @@ ca_dir = "ca"
 directory = "certs"
 data_dir = "data/broker"
 heartbeat_ms = 500
+delivery_window = 32
+max_delivery_refusals = 3
 TOML
 
 bold "2. Broker and five national nodes on 127.0.0.1"

@@ -57,7 +57,7 @@ struct ReportStore::Impl {
   std::string cap_sql;  // Empty: no cap.
   Stmt begin, commit, rollback;
   Stmt find_report, insert_report, insert_copy, copies, find_copy, set_state, pending_for,
-      pending_count, select_expired;
+      pending_ids_for, pending_count, select_expired;
 
   sqlite3* h() const { return db.get(); }
 

@@ -9,8 +9,9 @@
 //      signature (InspectReport);
 //   3. dedupe: a known report id with identical bytes is answered with the stored reply (audited
 //      DUPLICATE_REPORT), different bytes are REPORT_ID_CONFLICT;
-//   4. expiry (REPORT_EXPIRED), a retry of an orphaned `accepted` record must match its content
-//      (REPORT_ID_CONFLICT), storage headroom (STORAGE_FULL);
+//   4. expiry (REPORT_EXPIRED; REPORT_EXPIRY_TOO_FAR beyond the policy's max_expiry_days), a
+//      retry of an orphaned `accepted` record must match its content (REPORT_ID_CONFLICT),
+//      storage headroom (STORAGE_FULL);
 //   5. plan: PlanRouting (policy) and, per recipient, the queue cap (QUEUE_FULL) and its copy;
 //   6. commit: audit every decision (group commit, one sync), then store the report and all
 //      copies in one transaction; only then are effects returned.
