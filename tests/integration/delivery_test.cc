@@ -157,7 +157,8 @@ TEST_F(DeliveryTest, StuckCopiesAtTheHeadOfAQueueDoNotHoldBackTheRest) {
 }
 
 TEST_F(DeliveryTest, RecipientThatNeverReadsCostsTheBrokerOneWindowOfMemory) {
-  StartBroker("rate_per_node = 100000\ndelivery_window_bytes = 8388608\n");
+  StartBroker(
+      "rate_per_node = 100000\ndelivery_window_bytes = 8388608\nredeliver_after_ms = 1000\n");
   ASSERT_FALSE(HasFatalFailure());
   usa_ = std::make_unique<IdentityKeys>(Keys("usa-1"));
   auto u = Connect("usa-1", *usa_);
@@ -174,9 +175,9 @@ TEST_F(DeliveryTest, RecipientThatNeverReadsCostsTheBrokerOneWindowOfMemory) {
                     .accepted);
     if (i % 10 == 0) testing::KeepAlive(*slow);
   }
-  // Past one re-send interval, keeping the session alive.
+  // Past two re-send intervals (re-sends must not pile up either), keeping the session alive.
   std::uint64_t peak = testing::ProcessRssBytes(pid);
-  const auto until = std::chrono::steady_clock::now() + Ms(6000);
+  const auto until = std::chrono::steady_clock::now() + Ms(2500);
   while (std::chrono::steady_clock::now() < until) {
     testing::KeepAlive(*slow);
     peak = std::max(peak, testing::ProcessRssBytes(pid));
