@@ -67,6 +67,8 @@ heartbeat_ms = 500
 # max_store_bytes_per_node = 134217728
 max_connections = 64
 frame_rate_per_node = 200
+delivery_window = 32
+max_delivery_refusals = 3
 TOML
 
 bold "2. Broker and five national nodes on 127.0.0.1"

@@ -261,6 +261,25 @@ std::optional<std::uint64_t> Auditor::Expired(const ExpiredCopy& e) {
   return Append(r);
 }
 
+std::optional<std::uint64_t> Auditor::Failed(std::string_view report_id_hex,
+                                             std::string_view originator, std::string_view node_id,
+                                             std::string_view nation,
+                                             std::string_view recorded_reason,
+                                             std::uint64_t refusals) {
+  FailedRecord r;
+  r.report_id = report_id_hex;
+  r.originator = originator;
+  r.recipient = node_id;
+  r.nation = nation;
+  r.reason = recorded_reason;
+  r.refusals = refusals;
+  // The recipient's own message is not logged: it is unauthenticated free text.
+  r.explanation = std::string(node_id) + " refused the copy " + std::to_string(refusals) +
+                  " times for a reason that does not change on a re-send; the broker gave it up "
+                  "and removed the stored copy";
+  return Append(r);
+}
+
 Result<std::map<std::string, AcceptedFingerprint>> Auditor::FindOrphanedAccepts(
     const AuditLog& log, ReportStore& store) {
   std::map<std::string, AcceptedFingerprint> orphans;

@@ -101,8 +101,11 @@ Status Broker::OpenState() {
   submits_ = std::make_unique<SubmitPipeline>(
       directory_, *policy_, *store_, *auditor_, clock_, submit,
       [this](const std::string& node_id) { return sessions_.IsOnline(node_id); });
-  queues_ = std::make_unique<DeliveryQueues>(*store_, *auditor_, directory_, clock_,
-                                             static_cast<FrameSender&>(*this));
+  queues_ = std::make_unique<DeliveryQueues>(
+      *store_, *auditor_, directory_, clock_, static_cast<FrameSender&>(*this),
+      DeliveryOptions{config_.delivery_window, config_.delivery_window_bytes,
+                      config_.max_delivery_refusals,
+                      std::chrono::milliseconds(config_.redeliver_after_ms)});
 
   // A report id the log accepted but the store does not hold was interrupted between the audit
   // and the store commit (see broker.h): remember each, so a retry is recognised.
@@ -146,6 +149,9 @@ Status Broker::Listen() {
   options.endpoint = config_.endpoint;
   options.heartbeat_ms = config_.heartbeat_ms;
   options.max_message_bytes = static_cast<std::int64_t>(kMaxFrameBytes + (1 << 20));
+  // Per peer: the delivery window plus room for replies, so ZeroMQ never queues a
+  // non-reading peer's frames without bound (a full pipe refuses the send; the copy waits).
+  options.send_hwm = static_cast<int>(config_.delivery_window) + 64;
   auto socket =
       RouterSocket::Open(options, keys_->transport.secret_key,
                          [auth = authenticator_.get()](const std::array<std::uint8_t, 32>& key,
@@ -297,12 +303,8 @@ void Broker::Dispatch(const std::string& node_id, const schema::Frame& f,
         SendTo(node_id, r);
       }
       return;
-    case schema::Body::Error: {
-      const auto* e = f.body_as_Error();
-      (void)auditor_->Durable(auditor_->DeliveryRejectedByRecipient(
-          node_id, e->reason() ? e->reason()->str() : "", e->message() ? e->message()->str() : ""));
-      return;
-    }
+    case schema::Body::Error:  // A refused Deliver: counted per copy, audited once if it fails.
+      return queues_->Refused(node_id, rid, *f.body_as_Error());
     default:
       return Reject(
           node_id, rid,

@@ -32,6 +32,10 @@ Result<BrokerConfig> LoadBrokerConfig(const std::filesystem::path& path) {
   r.BindInteger("rate_per_node", c.rate_per_node, 1, 100000);
   r.BindInteger("max_connections", c.max_connections, 1, 65536);
   r.BindInteger("frame_rate_per_node", c.frame_rate_per_node, 1, 1000000);
+  r.BindInteger("delivery_window", c.delivery_window, 1, 4096);
+  r.BindInteger("delivery_window_bytes", c.delivery_window_bytes, 1);
+  r.BindInteger("max_delivery_refusals", c.max_delivery_refusals, 1, 1000);
+  r.BindInteger("redeliver_after_ms", c.redeliver_after_ms, 10, 3600000);
   TEARLINE_RETURN_IF_ERROR(r.ReadBound());
   TEARLINE_RETURN_IF_ERROR(r.Require({"certificate", "secret", "ca_dir", "directory", "data_dir"}));
   if (c.max_frame_bytes == 0) c.max_frame_bytes = kMaxFrameBytes;

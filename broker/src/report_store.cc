@@ -19,13 +19,15 @@ std::string_view CopyStateName(CopyState state) {
       return "expired";
     case CopyState::kDenied:
       return "denied";
+    case CopyState::kFailed:
+      return "failed";
   }
   return "denied";
 }
 
 std::optional<CopyState> ParseCopyState(std::string_view name) {
   for (CopyState s : {CopyState::kQueued, CopyState::kDelivered, CopyState::kAcknowledged,
-                      CopyState::kExpired, CopyState::kDenied}) {
+                      CopyState::kExpired, CopyState::kDenied, CopyState::kFailed}) {
     if (CopyStateName(s) == name) return s;
   }
   return std::nullopt;
@@ -206,6 +208,27 @@ Result<std::vector<PendingCopy>> ReportStore::PendingFor(std::string_view node_i
     out.push_back(std::move(p));
   }
   if (rc != SQLITE_DONE) return StoreError(impl_->h(), rc, "list pending copies");
+  return out;
+}
+
+Result<std::vector<PendingId>> ReportStore::PendingIdsFor(std::string_view node_id,
+                                                          std::int64_t after, std::size_t limit) {
+  Stmt& s = impl_->pending_ids_for;
+  ResetOnExit reset(s);
+  BindText(s.get(), 1, node_id);
+  BindInt(s.get(), 2, after);
+  BindInt(s.get(), 3, static_cast<std::int64_t>(limit));
+  std::vector<PendingId> out;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    PendingId p;
+    p.position = sqlite3_column_int64(s.get(), 0);
+    p.report_id = ColText(s.get(), 1);
+    p.state = ParseCopyState(ColText(s.get(), 2)).value_or(CopyState::kQueued);
+    p.size = static_cast<std::uint64_t>(sqlite3_column_int64(s.get(), 3));
+    out.push_back(std::move(p));
+  }
+  if (rc != SQLITE_DONE) return StoreError(impl_->h(), rc, "list pending copy ids");
   return out;
 }
 

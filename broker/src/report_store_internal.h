@@ -60,7 +60,7 @@ struct ReportStore::Impl {
   std::string cap_sql;  // Empty: no cap.
   Stmt begin, commit, rollback;
   Stmt find_report, insert_report, insert_copy, copies, find_copy, set_state, pending_for,
-      pending_count, select_expired, copy_sender;
+      pending_ids_for, pending_count, select_expired, copy_sender;
 
   // Each originator's pending copies: bytes, and count per recipient. Admission reads them for
   // every Submit, so they are kept here rather than summed over the pending copies each time;

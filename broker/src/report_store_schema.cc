@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "report_store_internal.h"
@@ -11,20 +13,15 @@
 namespace tearline::broker {
 namespace {
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE reports (
-  id           TEXT PRIMARY KEY NOT NULL,
-  originator   TEXT NOT NULL,
-  sha256       TEXT NOT NULL,
-  expires_unix INTEGER NOT NULL,
-  reply        BLOB NOT NULL
-);
+// The copies table and its indexes, shared by the schema and the version 1 -> 2 migration.
+std::string CopiesTable() {
+  return R"sql(
 CREATE TABLE copies (
   report_id    TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
   node_id      TEXT NOT NULL,
   nation       TEXT NOT NULL,
   state        TEXT NOT NULL
-               CHECK (state IN ('queued','delivered','acknowledged','expired','denied')),
+               CHECK (state IN ('queued','delivered','acknowledged','expired','denied','failed')),
   reason       TEXT NOT NULL,
   bytes        BLOB,
   updated_unix INTEGER NOT NULL,
@@ -33,8 +30,39 @@ CREATE TABLE copies (
 );
 CREATE INDEX copies_by_node ON copies(node_id, state);
 CREATE INDEX copies_by_state ON copies(state);
-CREATE INDEX reports_by_expiry ON reports(expires_unix);
 )sql";
+}
+
+std::string Schema() {
+  return R"sql(
+CREATE TABLE reports (
+  id           TEXT PRIMARY KEY NOT NULL,
+  originator   TEXT NOT NULL,
+  sha256       TEXT NOT NULL,
+  expires_unix INTEGER NOT NULL,
+  reply        BLOB NOT NULL
+);
+CREATE INDEX reports_by_expiry ON reports(expires_unix);
+)sql" + CopiesTable();
+}
+
+// Version 1 -> 2: the `failed` state. SQLite cannot change a CHECK constraint in place, so the
+// table is rebuilt inside the caller's transaction, keeping rowids (hence queue order). The old
+// indexes go first: CopiesTable() recreates them under the same names.
+std::string MigrateV1() {
+  return R"sql(
+DROP INDEX copies_by_node;
+DROP INDEX copies_by_state;
+ALTER TABLE copies RENAME TO copies_v1;
+)sql" + CopiesTable() +
+         R"sql(
+INSERT INTO copies (rowid, report_id, node_id, nation, state, reason, bytes, updated_unix,
+                    record_seq)
+  SELECT rowid, report_id, node_id, nation, state, reason, bytes, updated_unix, record_seq
+  FROM copies_v1;
+DROP TABLE copies_v1;
+)sql";
+}
 
 }  // namespace
 
@@ -95,7 +123,7 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
                                                 " is a SQLite database but not a Tearline report "
                                                 "store (no schema version); refusing to modify it");
   }
-  if (*version != 0 && *version != kSchemaVersion) {
+  if (*version != 0 && *version != 1 && *version != kSchemaVersion) {
     return InvalidArgument("STORE_VERSION", where + " has schema version " +
                                                 std::to_string(*version) + "; this broker reads " +
                                                 std::to_string(kSchemaVersion));
@@ -119,9 +147,10 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
         std::max<std::uint64_t>(1, options.max_bytes / static_cast<std::uint64_t>(*page));
     impl->cap_sql = "PRAGMA max_page_count=" + std::to_string(pages);
   }
-  if (*version == 0) {
+  if (*version == 0 || *version == 1) {
     TEARLINE_RETURN_IF_ERROR(impl->Exec("BEGIN IMMEDIATE", "begin"));
-    Status st = impl->Exec(kSchema, "create schema");
+    const std::string sql = *version == 0 ? Schema() : MigrateV1();
+    Status st = impl->Exec(sql.c_str(), *version == 0 ? "create schema" : "migrate schema 1 -> 2");
     if (st.ok()) {
       const std::string v = "PRAGMA user_version=" + std::to_string(kSchemaVersion);
       st = impl->Exec(v.c_str(), "set schema version");
@@ -159,6 +188,9 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
            {&impl->pending_for,
             "SELECT report_id, nation, state, bytes FROM copies WHERE node_id = ?1 AND " + pending +
                 " ORDER BY rowid LIMIT ?2"},
+           {&impl->pending_ids_for,
+            "SELECT rowid, report_id, state, length(bytes) FROM copies WHERE node_id = ?1 AND " +
+                pending + " AND rowid > ?2 ORDER BY rowid LIMIT ?3"},
            {&impl->pending_count, "SELECT count(*) FROM copies WHERE node_id = ?1 AND " + pending},
            {&impl->copy_sender,
             "SELECT c.state, length(c.bytes), r.originator FROM copies c "

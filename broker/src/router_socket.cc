@@ -36,7 +36,7 @@ Result<std::unique_ptr<RouterSocket>> RouterSocket::Open(const RouterOptions& op
   net::CurveServerOptions server;
   server.endpoint = options.endpoint;
   server.secret_key = curve_secret_key.span();
-  server.send_hwm = 1000;
+  server.send_hwm = options.send_hwm;
   server.receive_hwm = 1000;
   server.max_message_bytes = options.max_message_bytes;
   server.heartbeat = std::chrono::milliseconds(options.heartbeat_ms);

@@ -177,6 +177,16 @@ Status SubmitPipeline::CheckAdmissible(const Admitted& admitted) const {
   if (admitted.view.expires_unix <= clock_.UnixNow()) {
     return InvalidArgument("REPORT_EXPIRED", "the report expired before it was submitted");
   }
+  // The signed expiry cannot be clamped without breaking the originator's signature, so a
+  // report that would keep its copies beyond the policy's horizon is refused.
+  const std::int64_t horizon = policy_.max_expiry_seconds();
+  if (admitted.view.expires_unix - clock_.UnixNow() > horizon) {
+    return InvalidArgument("REPORT_EXPIRY_TOO_FAR",
+                           "the report expires " +
+                               std::to_string(admitted.view.expires_unix - clock_.UnixNow()) +
+                               " seconds from now, beyond the policy's maximum of " +
+                               std::to_string(horizon / 86400) + " days (max_expiry_days)");
+  }
   auto orphan = orphans_.find(admitted.id_hex);
   if (orphan != orphans_.end() && orphan->second != FingerprintOf(admitted.view)) {
     return IdConflict(admitted.id_hex);

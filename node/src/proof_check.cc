@@ -101,6 +101,7 @@ std::string DescribeAuditRecord(const nlohmann::json& r) {
   }
   if (type == "acknowledged") return "acknowledged by " + who;
   if (type == "expired") return "expired for " + who + (reason.empty() ? "" : " (" + reason + ")");
+  if (type == "failed") return "failed for " + who + (reason.empty() ? "" : " (" + reason + ")");
   return type.empty() ? "untyped record" : type;
 }
 

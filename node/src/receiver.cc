@@ -68,11 +68,17 @@ void Receiver::Handle(std::uint64_t rid, std::vector<std::uint8_t> report, bool 
     SendError(rid, s);
     return;
   }
-  Status s = OpenVerifyStore(report, *oc, rid);
+  std::optional<ReportId> report_id;
+  Status s = OpenVerifyStore(report, *oc, rid, &report_id);
   if (!s.ok()) {
     spdlog::warn("event=deliver_rejected request={} originator={} reason={} detail=\"{}\"", rid,
                  *origin, s.reason(), s.message());
-    SendError(rid, s);
+    // Naming the report lets the broker settle that copy (a permanent reason fails it).
+    if (report_id) {
+      (void)broker_.Send(EncodeDeliveryRefusal(rid, s, *report_id));
+    } else {
+      SendError(rid, s);
+    }
   }
 }
 
@@ -89,7 +95,7 @@ Status Receiver::SendAck(std::uint64_t rid, const ReportId& report_id) {
 }
 
 Status Receiver::OpenVerifyStore(const std::vector<std::uint8_t>& report, const Certificate& oc,
-                                 std::uint64_t rid) {
+                                 std::uint64_t rid, std::optional<ReportId>* report_id) {
   const auto& me = identity_.own_cert->fields();
   const Policy& policy = *identity_.policy;
   // Exactly once: a copy the broker sends again (it had not seen the Ack before a restart or
@@ -97,6 +103,7 @@ Status Receiver::OpenVerifyStore(const std::vector<std::uint8_t>& report, const 
   // signature is checked first, so only a genuine report id is acknowledged; the stored copy
   // was fully verified on receipt, so an expiry since then does not block the Ack.
   if (auto view = InspectReport(report, oc.fields().signing_key); view.ok()) {
+    *report_id = view->report_id;
     const std::string hex = ReportIdHex(view->report_id);
     if (inbox_.Contains(hex)) {
       TEARLINE_RETURN_IF_ERROR(SendAck(rid, view->report_id));

@@ -13,11 +13,11 @@ namespace {
 
 // Functions (and local helpers) whose arguments carry a reason. A helper added to the sources
 // that takes a reason must be added here, or its reasons go unchecked.
-constexpr std::array<std::string_view, 17> kReasonFunctions = {
+constexpr std::array<std::string_view, 20> kReasonFunctions = {
     "InvalidArgument", "NotFound",  "PermissionDenied", "Unauthenticated", "IoError",
     "Internal",        "Malformed", "Invalid",          "LineFailure",     "FileFailure",
     "RangeFailure",    "SetState",  "OnError",          "MakePrivateDir",  "SyncDir",
-    "ListIds",         "CheckKey"};
+    "ListIds",         "CheckKey",  "GiveUp",           "ClassifyRefusal", "RecordedRefusalReason"};
 
 // Helpers that build reasons as `<prefix><suffix>` from a prefix argument.
 const std::map<std::string_view, std::vector<std::string_view>>& PrefixFunctions() {

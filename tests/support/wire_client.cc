@@ -3,7 +3,7 @@
 namespace tearline::testing {
 
 WireClient::WireClient(net::Context& ctx, const std::string& endpoint, const Certificate& broker,
-                       const IdentityKeys& keys) {
+                       const IdentityKeys& keys, int receive_hwm, int receive_buffer_bytes) {
   net::CurveClientOptions o;
   o.endpoint = endpoint;
   o.server_key = broker.fields().transport_key;
@@ -12,6 +12,8 @@ WireClient::WireClient(net::Context& ctx, const std::string& endpoint, const Cer
   // Frames queue before the handshake completes (and for refused clients, which never complete
   // it), as a test that sends right after connecting expects.
   o.immediate = false;
+  o.receive_hwm = receive_hwm;
+  o.receive_buffer_bytes = receive_buffer_bytes;
   auto socket = net::ConnectCurveDealer(ctx, o);
   EXPECT_TRUE(socket.ok()) << socket.status().ToString();
   if (socket.ok()) socket_ = std::move(socket).value();

@@ -28,8 +28,9 @@ class WireClient {
  public:
   using Ms = std::chrono::milliseconds;
 
+  // `receive_hwm` / `receive_buffer_bytes`: see net::CurveClientOptions (a slow reader).
   WireClient(net::Context& ctx, const std::string& endpoint, const Certificate& broker,
-             const IdentityKeys& keys);
+             const IdentityKeys& keys, int receive_hwm = 1000, int receive_buffer_bytes = -1);
   WireClient(const WireClient&) = delete;
   WireClient& operator=(const WireClient&) = delete;
 

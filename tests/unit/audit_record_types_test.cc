@@ -107,6 +107,10 @@ std::vector<KnownAnswer> KnownAnswers() {
        DeliveryRejectedByRecipientRecord{"gbr-node", "ENVELOPE_BAD", "cannot open"},
        R"j({"explanation":"cannot open","node":"gbr-node","reason":"ENVELOPE_BAD"})j",
        {}},
+      {"failed",
+       FailedRecord{kId, "usa-node", "fra-node", "FRA", "ENVELOPE_DECRYPT_FAILED", "gave up", 3},
+       R"j({"explanation":"gave up","nation":"FRA","originator":"usa-node","reason":"ENVELOPE_DECRYPT_FAILED","recipient":"fra-node","refusals":3,"report_id":"0123456789abcdef0123456789abcdef"})j",
+       {"originator"}},
   };
 }
 
@@ -136,7 +140,8 @@ TEST(AuditRecordTypesTest, TypeNames) {
                                                   "queued",
                                                   "acknowledged",
                                                   "expired",
-                                                  "delivery_rejected_by_recipient"};
+                                                  "delivery_rejected_by_recipient",
+                                                  "failed"};
   EXPECT_EQ(std::vector<std::string_view>(kAuditRecordTypes.begin(), kAuditRecordTypes.end()),
             expected);
   for (std::string_view t : expected) EXPECT_TRUE(IsKnownAuditRecordType(t)) << t;

@@ -107,6 +107,44 @@ TEST(AuditVerifyTest, ExpiryMustFollowAStoredCopy) {
   EXPECT_EQ(r.failure->line, 16u) << r.failure->ToString();
 }
 
+TEST(AuditVerifyTest, FailedRecordNeedsAnEarlierReleaseAndAppearsOnce) {
+  const nlohmann::json failed_fra = {{"report_id", kR2},
+                                     {"originator", "gbr-node"},
+                                     {"recipient", "fra-node"},
+                                     {"nation", "FRA"},
+                                     {"refusals", 3},
+                                     {"reason", "ENVELOPE_DECRYPT_FAILED"},
+                                     {"explanation", "fra-node refused the copy 3 times"}};
+  {
+    AuditDirBuilder b;
+    b.StandardStory();
+    b.Add("failed", failed_fra);  // fra-node had a queued copy of R2.
+    b.Finish({}, {});
+    auto r = Verify(b);
+    ASSERT_TRUE(r.ok()) << r.failure->ToString();
+  }
+  {
+    AuditDirBuilder b;
+    b.StandardStory();
+    nlohmann::json never_stored = failed_fra;
+    never_stored["recipient"] = "jpn-node";
+    b.Add("failed", never_stored);
+    b.Finish({}, {});
+    auto r = Verify(b);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.failure->reason, "FAILED_WITHOUT_COPY") << r.failure->ToString();
+  }
+  AuditDirBuilder b;
+  b.StandardStory();
+  b.Add("failed", failed_fra);
+  b.Add("failed", failed_fra);
+  b.Finish({}, {});
+  auto r = Verify(b);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.failure->reason, "AUDIT_DUPLICATE_FAILED") << r.failure->ToString();
+  EXPECT_EQ(r.failure->line, 17u) << r.failure->ToString();
+}
+
 TEST(AuditVerifyTest, SparseCheckpointsAndTrustedCheckpointVerify) {
   AuditDirBuilder b;
   b.StandardStory();

@@ -258,6 +258,7 @@ TEST_F(AuditorTest, EveryRecordDecodesAsItsTypedDefinition) {
       auditor_->Acknowledged(id, "gbr-1", signature),
       auditor_->Expired(expired),
       auditor_->DeliveryRejectedByRecipient("gbr-1", "REPORT_UNREADABLE", "cannot open"),
+      auditor_->Failed(id, "usa-1", "gbr-1", "GBR", "ENVELOPE_DECRYPT_FAILED", 3),
   };
   ASSERT_TRUE(auditor_->Sync());
   // One method per AnyAuditRecord alternative, in the variant's order.

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "mini_coalition.h"
 #include "tearline/audit/audit_log.h"
@@ -67,7 +70,37 @@ class DeliveryQueuesTest : public ::testing::Test {
     row.reply = {1};
     StoredCopy copy{"gbr-1", "GBR", state, "", report.bytes, kNow, 0};
     EXPECT_TRUE(store_->InsertReport(row, {copy}).ok());
+    stored_[row.report_id] = report.bytes;
     return report.report_id;
+  }
+
+  void UseOptions(const DeliveryOptions& options) {
+    queues_ = std::make_unique<DeliveryQueues>(*store_, *auditor_, coalition_.directory(), clock_,
+                                               sender_, options);
+  }
+
+  // gbr-1's refusal of the Deliver frame `sent_index`, naming the report when `id` is given.
+  void Refuse(std::size_t sent_index, const std::string& reason,
+              std::optional<ReportId> id = std::nullopt) {
+    Decoded deliver(sender_.sent.at(sent_index).second);
+    const Status why(Code::kInvalidArgument, reason, "refused");
+    const auto frame = id ? EncodeDeliveryRefusal(deliver.frame->request_id(), why, *id)
+                          : EncodeError(deliver.frame->request_id(), why);
+    Decoded error(frame);
+    queues_->Refused("gbr-1", deliver.frame->request_id(), *error.frame->body_as_Error());
+  }
+
+  // The report id of the Deliver frame `sent_index`.
+  std::string SentId(std::size_t sent_index) {
+    Decoded deliver(sender_.sent.at(sent_index).second);
+    const auto* report = deliver.frame->body_as_Deliver()->report();
+    for (const auto& [hex, bytes] : stored_) {
+      if (bytes.size() == report->size() &&
+          std::equal(bytes.begin(), bytes.end(), report->data())) {
+        return hex;
+      }
+    }
+    return "";
   }
 
   CopyState StateOf(const ReportId& id) {
@@ -97,6 +130,7 @@ class DeliveryQueuesTest : public ::testing::Test {
   std::unique_ptr<Auditor> auditor_;
   RecordingSender sender_;
   std::unique_ptr<DeliveryQueues> queues_;
+  std::map<std::string, std::vector<std::uint8_t>> stored_;  // Report id hex -> copy bytes.
 };
 
 TEST_F(DeliveryQueuesTest, FlushReleasesQueuedCopiesAuditedOnce) {
@@ -183,6 +217,134 @@ TEST_F(DeliveryQueuesTest, TrackIsForTheOriginatorOnly) {
   Decoded theirs(queues_->Track("gbr-1", 5, *req.frame->body_as_TrackRequest()));
   ASSERT_EQ(theirs.frame->body_type(), schema::Body::Error);
   EXPECT_EQ(theirs.frame->body_as_Error()->reason()->str(), "TRACK_FORBIDDEN");
+}
+
+TEST_F(DeliveryQueuesTest, AtMostOneWindowOfCopiesIsInFlight) {
+  DeliveryOptions options;
+  options.window_copies = 2;
+  UseOptions(options);
+  std::vector<ReportId> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(Store(CopyState::kQueued));
+  queues_->Flush("gbr-1");
+  ASSERT_EQ(sender_.sent.size(), 2u);
+  EXPECT_EQ(StateOf(ids[2]), CopyState::kQueued) << "not released while the window is full";
+  // A new copy from the submit pipeline waits too.
+  EXPECT_FALSE(queues_->Send("gbr-1", ToHex(ids[4]), {1, 2, 3}));
+  // An Ack frees a slot: the next copy goes out at once.
+  std::string hex;
+  Decoded ack(AckFrame(ids[0], "gbr-1"));
+  ASSERT_TRUE(queues_->Acknowledge("gbr-1", *ack.frame->body_as_Ack(), &hex).ok());
+  ASSERT_EQ(sender_.sent.size(), 3u);
+  EXPECT_EQ(SentId(2), ToHex(ids[2]));
+  // A new connection starts a new window from the head of the queue.
+  queues_->Flush("gbr-1");
+  ASSERT_EQ(sender_.sent.size(), 5u);
+  EXPECT_EQ(SentId(3), ToHex(ids[1]));
+  EXPECT_EQ(SentId(4), ToHex(ids[2]));
+
+  // The byte window: one copy always goes, a second only if both fit.
+  options.window_copies = 32;
+  options.window_bytes = 1;
+  UseOptions(options);
+  sender_.sent.clear();
+  queues_->Flush("gbr-1");
+  EXPECT_EQ(sender_.sent.size(), 1u);
+}
+
+TEST_F(DeliveryQueuesTest, PermanentRefusalsFailTheCopyOnceAfterTheBound) {
+  DeliveryOptions options;
+  options.max_refusals = 2;
+  options.redeliver_after = std::chrono::seconds(1);
+  UseOptions(options);
+  const ReportId named = Store(CopyState::kQueued);
+  const ReportId echoed = Store(CopyState::kQueued);
+  queues_->Flush("gbr-1");
+  ASSERT_EQ(sender_.sent.size(), 2u);
+  Refuse(0, "ENVELOPE_DECRYPT_FAILED", named);
+  Refuse(1, "ENVELOPE_KEY_MISMATCH");  // An older node: only the request id.
+  EXPECT_EQ(sender_.sent.size(), 2u) << "a refused copy waits before its next attempt";
+  EXPECT_TRUE(IsPending(StateOf(named)));
+  clock_.Advance(std::chrono::seconds(1));
+  queues_->MaybeRedeliver({"gbr-1"});
+  ASSERT_EQ(sender_.sent.size(), 4u);
+  Refuse(2, "ENVELOPE_DECRYPT_FAILED", named);
+  Refuse(3, "ENVELOPE_KEY_MISMATCH");
+  EXPECT_EQ(StateOf(named), CopyState::kFailed);
+  EXPECT_EQ(StateOf(echoed), CopyState::kFailed);
+  EXPECT_EQ(CountRecords("failed"), 2u);
+  auto copy = store_->FindCopy(ToHex(named), "gbr-1");
+  EXPECT_EQ((*copy)->reason, "ENVELOPE_DECRYPT_FAILED");
+  EXPECT_TRUE((*copy)->bytes.empty());
+  // Given up: never sent again, and a late refusal is ignored (no second record).
+  clock_.Advance(std::chrono::minutes(10));
+  queues_->MaybeRedeliver({"gbr-1"});
+  queues_->Flush("gbr-1");
+  EXPECT_EQ(sender_.sent.size(), 4u);
+  Refuse(2, "ENVELOPE_DECRYPT_FAILED", named);
+  EXPECT_EQ(CountRecords("failed"), 2u);
+  // The originator sees it.
+  Decoded req(EncodeTrackRequest(4, named));
+  Decoded reply(queues_->Track("usa-1", 4, *req.frame->body_as_TrackRequest()));
+  const TrackReplyInfo info = ToTrackReplyInfo(*reply.frame->body_as_TrackReply());
+  ASSERT_EQ(info.recipients.size(), 1u);
+  EXPECT_EQ(info.recipients[0].state, "failed");
+  EXPECT_EQ(info.recipients[0].reason, "ENVELOPE_DECRYPT_FAILED");
+}
+
+TEST_F(DeliveryQueuesTest, TransientRefusalsDelayButNeverFail) {
+  DeliveryOptions options;
+  options.max_refusals = 2;
+  options.redeliver_after = std::chrono::seconds(1);
+  UseOptions(options);
+  const ReportId id = Store(CopyState::kQueued);
+  queues_->Flush("gbr-1");
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(sender_.sent.size(), static_cast<std::size_t>(i) + 1);
+    Refuse(sender_.sent.size() - 1, "ORIGINATOR_UNKNOWN", id);
+    clock_.Advance(std::chrono::seconds(1) * (1 << i));  // The wait doubles per refusal.
+    queues_->MaybeRedeliver({"gbr-1"});
+  }
+  EXPECT_TRUE(IsPending(StateOf(id)));
+  EXPECT_EQ(CountRecords("failed"), 0u);
+  // A reason that is not a code is recorded as DELIVERY_REFUSED, and is permanent.
+  Refuse(sender_.sent.size() - 1, "no such {code}", id);
+  clock_.Advance(std::chrono::minutes(5));
+  queues_->MaybeRedeliver({"gbr-1"});
+  Refuse(sender_.sent.size() - 1, "no such {code}", id);
+  EXPECT_EQ(StateOf(id), CopyState::kFailed);
+  EXPECT_EQ((*store_->FindCopy(ToHex(id), "gbr-1"))->reason, "DELIVERY_REFUSED");
+}
+
+TEST_F(DeliveryQueuesTest, RefusedCopiesAtTheHeadDoNotHoldBackLaterOnes) {
+  DeliveryOptions options;
+  options.window_copies = 4;
+  options.redeliver_after = std::chrono::minutes(1);
+  UseOptions(options);
+  constexpr int kStuck = 300;
+  std::vector<ReportId> ids;
+  for (int i = 0; i <= kStuck; ++i) ids.push_back(Store(CopyState::kDelivered));
+  queues_->Flush("gbr-1");
+  // The recipient refuses every copy but the last: each refusal lets the next one out.
+  for (std::size_t next = 0; next < sender_.sent.size() && next < 1000; ++next) {
+    const std::string hex = SentId(next);
+    if (hex != ToHex(ids.back())) Refuse(next, "ORIGINATOR_UNKNOWN");
+  }
+  ASSERT_FALSE(sender_.sent.empty());
+  EXPECT_EQ(SentId(sender_.sent.size() - 1), ToHex(ids.back()));
+  EXPECT_EQ(sender_.sent.size(), static_cast<std::size_t>(kStuck) + 1);
+}
+
+TEST_F(DeliveryQueuesTest, RefusalsOfNoPendingCopyAreIgnored) {
+  const ReportId id = Store(CopyState::kQueued);
+  queues_->Flush("gbr-1");
+  Decoded unknown(EncodeError(999, Status(Code::kInvalidArgument, "ENVELOPE_MALFORMED", "x")));
+  queues_->Refused("gbr-1", 999, *unknown.frame->body_as_Error());
+  // Another node cannot refuse gbr-1's copy.
+  Decoded other(
+      EncodeDeliveryRefusal(1, Status(Code::kInvalidArgument, "ENVELOPE_MALFORMED", "x"), id));
+  for (int i = 0; i < 5; ++i) queues_->Refused("jpn-1", 1, *other.frame->body_as_Error());
+  EXPECT_EQ(StateOf(id), CopyState::kDelivered);
+  EXPECT_EQ(CountRecords("failed"), 0u);
 }
 
 }  // namespace

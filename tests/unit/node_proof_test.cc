@@ -155,5 +155,11 @@ TEST_F(NodeProofTest, DescribesRecordTypes) {
   EXPECT_EQ(d(R"({"type":"node_connected"})"), "node_connected");
 }
 
+TEST_F(NodeProofTest, DescribesFailedCopies) {
+  EXPECT_EQ(DescribeAuditRecord(nlohmann::json::parse(
+                R"({"type":"failed","recipient":"gbr-1","reason":"ENVELOPE_DECRYPT_FAILED"})")),
+            "failed for gbr-1 (ENVELOPE_DECRYPT_FAILED)");
+}
+
 }  // namespace
 }  // namespace tearline::node

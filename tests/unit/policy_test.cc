@@ -88,6 +88,29 @@ TEST(PolicyTest, DigestIsSha256OfBytes) {
   EXPECT_FALSE(empty.ok());
 }
 
+TEST(PolicyTest, MaxExpiryDays) {
+  auto defaulted = Policy::Parse(kMinimal, "mini.toml");
+  ASSERT_TRUE(defaulted.ok()) << defaulted.status().ToString();
+  EXPECT_EQ(defaulted->max_expiry_seconds(), Policy::kDefaultMaxExpiryDays * 86400);
+  EXPECT_EQ(CoalitionPolicy().max_expiry_seconds(), 366 * 86400);
+  const auto with = [](const std::string& line) {
+    std::string text = kMinimal;
+    const std::string version = "version = \"1\"\n";
+    text.replace(text.find(version), version.size(), version + line + "\n");
+    return Policy::Parse(text, "mini.toml");
+  };
+  auto thirty = with("max_expiry_days = 30");
+  ASSERT_TRUE(thirty.ok()) << thirty.status().ToString();
+  EXPECT_EQ(thirty->max_expiry_seconds(), 30 * 86400);
+  for (const char* bad : {"max_expiry_days = 0", "max_expiry_days = 3661",
+                          "max_expiry_days = \"30\"", "max_expiry_days = 1.5"}) {
+    auto p = with(bad);
+    ASSERT_FALSE(p.ok()) << bad;
+    EXPECT_EQ(p.status().reason(), "POLICY_INVALID") << bad;
+    EXPECT_NE(p.status().message().find("max_expiry_days"), std::string::npos) << bad;
+  }
+}
+
 TEST(PolicyTest, NestedGroupsExpandTransitively) {
   auto p = Policy::Parse(kMinimal, "mini.toml");
   ASSERT_TRUE(p.ok()) << p.status().ToString();

@@ -6,12 +6,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
 #include "hostile_sealer.h"
 #include "node_unit_fixture.h"
 #include "tearline/base/clock.h"
+#include "tearline/base/encoding.h"
 #include "tearline/node/sealer.h"
 #include "test_support.h"
 
@@ -125,6 +127,30 @@ TEST_F(ReceiverTest, TamperedReportIsRefusedWithoutAck) {
   auto list = inbox_.List();
   ASSERT_TRUE(list.ok());
   EXPECT_TRUE(list->empty());
+}
+
+TEST_F(ReceiverTest, RefusalNamesTheReportOnceItsSignatureVerified) {
+  KnowEveryone();
+  const auto sealed = SealFromUsa("(S//REL TO USA, GBR)", "the text");
+  // Expired by the time it arrives: genuinely signed, refused, and the refusal names it so the
+  // broker can settle that copy.
+  clock_.Advance(std::chrono::hours(24 * 8));
+  receiver_.OnDeliver(8, sealed.bytes);
+  ASSERT_EQ(broker_.sent.size(), 1u);
+  const auto* error = broker_.Last();
+  ASSERT_EQ(error->body_type(), schema::Body::Error);
+  EXPECT_EQ(error->request_id(), 8u);
+  EXPECT_EQ(error->body_as_Error()->reason()->str(), "ENVELOPE_EXPIRED");
+  ASSERT_NE(error->body_as_Error()->report_id(), nullptr);
+  EXPECT_EQ(ToHex({error->body_as_Error()->report_id()->data(),
+                   error->body_as_Error()->report_id()->size()}),
+            sealed.report_id_hex);
+  // Bytes whose signature does not verify name no report: only the request id is echoed.
+  auto tampered = sealed.bytes;
+  tampered[tampered.size() - 40] ^= 0x01;
+  receiver_.OnDeliver(9, tampered);
+  EXPECT_EQ(broker_.Last()->request_id(), 9u);
+  EXPECT_EQ(broker_.Last()->body_as_Error()->report_id(), nullptr);
 }
 
 TEST_F(ReceiverTest, UnknownOriginatorTriggersOneRefresh) {

@@ -121,6 +121,75 @@ TEST_F(ReportStoreTest, StateTransitionsDropBytesWhenFinished) {
   EXPECT_FALSE(*store->SetState(kId1, "nobody", CopyState::kExpired, "REPORT_EXPIRED", 1, 1));
 }
 
+TEST_F(ReportStoreTest, FailedCopiesDropBytesAndLeaveTheQueue) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->InsertReport(Report(kId1), Copies()).ok());
+  ASSERT_TRUE(
+      *store->SetState(kId1, "gbr-1", CopyState::kFailed, "ENVELOPE_DECRYPT_FAILED", 40, 11));
+  auto copy = store->FindCopy(kId1, "gbr-1");
+  ASSERT_TRUE(copy.ok() && copy->has_value());
+  EXPECT_EQ((*copy)->state, CopyState::kFailed);
+  EXPECT_EQ((*copy)->reason, "ENVELOPE_DECRYPT_FAILED");
+  EXPECT_TRUE((*copy)->bytes.empty());
+  EXPECT_EQ(*store->PendingCount("gbr-1"), 0u);
+  EXPECT_TRUE(store->PendingIdsFor("gbr-1", 0, 10)->empty());
+  EXPECT_EQ(CopyStateName(CopyState::kFailed), "failed");
+  EXPECT_EQ(ParseCopyState("failed"), CopyState::kFailed);
+}
+
+TEST_F(ReportStoreTest, PendingIdsArePagedInQueueOrderWithSizes) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  for (char c : std::string("12345")) {
+    std::vector<StoredCopy> one = {
+        {"gbr-1", "GBR", CopyState::kQueued, "", Bytes(static_cast<std::size_t>(c), 1), 10, 5}};
+    ASSERT_TRUE(store->InsertReport(Report(std::string(32, c)), one).ok());
+  }
+  auto first = store->PendingIdsFor("gbr-1", 0, 2);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_EQ((*first)[0].report_id, std::string(32, '1'));
+  EXPECT_EQ((*first)[0].size, static_cast<std::uint64_t>('1'));
+  auto rest = store->PendingIdsFor("gbr-1", first->back().position, 10);
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->size(), 3u);
+  EXPECT_EQ((*rest)[0].report_id, std::string(32, '3'));
+  EXPECT_EQ(rest->back().report_id, std::string(32, '5'));
+  EXPECT_TRUE(store->PendingIdsFor("jpn-1", 0, 10)->empty());
+}
+
+TEST_F(ReportStoreTest, Version1StoreIsMigratedKeepingCopiesAndOrder) {
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->InsertReport(Report(kId1), Copies()).ok());
+    ASSERT_TRUE(store
+                    ->InsertReport(Report(kId2),
+                                   {{"gbr-1", "GBR", CopyState::kQueued, "", Bytes(10, 2), 10, 7}})
+                    .ok());
+  }
+  {
+    // Mark the file as schema version 1 (user_version: big-endian at offset 60).
+    std::fstream f(dir_.path() / "reports.db", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(60);
+    const char v[4] = {0, 0, 0, 1};
+    f.write(v, 4);
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto ids = store->PendingIdsFor("gbr-1", 0, 10);
+  ASSERT_TRUE(ids.ok());
+  ASSERT_EQ(ids->size(), 2u);
+  EXPECT_EQ((*ids)[0].report_id, kId1);
+  EXPECT_EQ((*ids)[1].report_id, kId2);
+  EXPECT_EQ((*store->FindCopy(kId1, "jpn-1"))->bytes, Bytes(50, 9));
+  EXPECT_TRUE(*store->SetState(kId2, "gbr-1", CopyState::kFailed, "NODE_LABEL_INVALID", 20, 8));
+  store.reset();
+  // Re-opened as version 2 without another migration.
+  EXPECT_NE(OpenStore(), nullptr);
+}
+
 TEST_F(ReportStoreTest, ExpirySelectsOnlyPendingCopiesOfExpiredReports) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);

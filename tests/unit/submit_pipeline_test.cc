@@ -161,6 +161,18 @@ TEST_F(SubmitPipelineTest, ExpiryIsJudgedByTheInjectedClock) {
   EXPECT_EQ(reply.error_reason, "REPORT_EXPIRED");
 }
 
+TEST_F(SubmitPipelineTest, ExpiryBeyondThePolicyHorizonIsRefused) {
+  const std::int64_t horizon = coalition_.policy().max_expiry_seconds();
+  const SealedReport far = Shared(kNow + horizon + 1);
+  const SubmitReplyInfo reply = Reply(pipeline_->Submit("usa-1", 1, far.bytes));
+  EXPECT_FALSE(reply.accepted);
+  EXPECT_EQ(reply.error_reason, "REPORT_EXPIRY_TOO_FAR");
+  EXPECT_EQ(CountRecords("rejected_input", "REPORT_EXPIRY_TOO_FAR"), 1u);
+  EXPECT_EQ(CountRecords("accepted"), 0u);
+  // At the horizon exactly is still accepted.
+  EXPECT_TRUE(Reply(pipeline_->Submit("usa-1", 2, Shared(kNow + horizon).bytes)).accepted);
+}
+
 TEST_F(SubmitPipelineTest, RateLimitPerNodeWithBurstAndOneRecordPerSecond) {
   SubmitOptions options;
   options.rate_per_node = 2;  // Burst 4.

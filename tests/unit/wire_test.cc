@@ -98,6 +98,26 @@ TEST(WireTest, ProofFramesRoundTrip) {
   EXPECT_EQ(std::vector<std::uint8_t>(p->proof()->begin(), p->proof()->end()), proof);
 }
 
+TEST(WireTest, DeliveryRefusalNamesTheReportAndPlainErrorsDoNot) {
+  const std::vector<std::uint8_t> id(16, 0xab);
+  const auto refusal = EncodeDeliveryRefusal(
+      12, Status(Code::kInvalidArgument, "ENVELOPE_DECRYPT_FAILED", "no"), id);
+  std::vector<std::uint8_t> storage;
+  auto f = DecodeFrame(AlignedForDecode(refusal, storage));
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ((*f)->request_id(), 12u);
+  const auto* e = (*f)->body_as_Error();
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->reason()->str(), "ENVELOPE_DECRYPT_FAILED");
+  ASSERT_NE(e->report_id(), nullptr);
+  EXPECT_EQ(std::vector<std::uint8_t>(e->report_id()->begin(), e->report_id()->end()), id);
+  const auto plain = EncodeError(13, Status(Code::kInvalidArgument, "WIRE_MALFORMED", "x"));
+  std::vector<std::uint8_t> storage2;
+  auto g = DecodeFrame(AlignedForDecode(plain, storage2));
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ((*g)->body_as_Error()->report_id(), nullptr);
+}
+
 TEST(WireTest, TrackFramesRoundTrip) {
   const std::vector<std::uint8_t> id(16, 0x11);
   const auto req_bytes = EncodeTrackRequest(6, id);

@@ -134,6 +134,7 @@ class RecordChecker {
       return CheckFromQueue(r, *d);
     }
     if (const auto* e = std::get_if<ExpiredRecord>(&*decoded)) return CheckExpired(r, *e);
+    if (const auto* f = std::get_if<FailedRecord>(&*decoded)) return CheckFailed(r, *f);
     return std::nullopt;
   }
 
@@ -160,6 +161,23 @@ class RecordChecker {
                          "report " + ShortHex(e.report_id) + " expired for " + e.recipient +
                              " but no earlier queued or delivered record released it to " +
                              "that recipient");
+    }
+    return std::nullopt;
+  }
+
+  // Likewise a copy can only fail after it was released, and fails at most once: a second
+  // `failed` record would claim a copy re-sent after the broker gave it up.
+  std::optional<AuditFailure> CheckFailed(const AuditRecord& r, const FailedRecord& f) {
+    if (!released_.contains({f.report_id, f.recipient})) {
+      return LineFailure(r.line, "FAILED_WITHOUT_COPY",
+                         "report " + ShortHex(f.report_id) + " failed for " + f.recipient +
+                             " but no earlier queued or delivered record released it to " +
+                             "that recipient");
+    }
+    if (!failed_.insert({f.report_id, f.recipient}).second) {
+      return LineFailure(r.line, "AUDIT_DUPLICATE_FAILED",
+                         "report " + ShortHex(f.report_id) + " already failed for " + f.recipient +
+                             " in an earlier record");
     }
     return std::nullopt;
   }
@@ -274,6 +292,7 @@ class RecordChecker {
   std::map<std::string, AcceptedInfo> accepted_;
   std::set<std::pair<std::string, std::string>> queued_;
   std::set<std::pair<std::string, std::string>> released_;  // (report, recipient) queued/delivered
+  std::set<std::pair<std::string, std::string>> failed_;    // (report, recipient) given up
 };
 
 // ----- Signed files ----------------------------------------------------------------------------

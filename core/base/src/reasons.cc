@@ -43,6 +43,8 @@ constexpr ReasonInfo kReasons[] = {
                "the report id was already accepted with different content"},
     ReasonInfo{"REPORT_EXPIRED", Code::kExpired,
                "the report expired before it was submitted, or before a recipient acknowledged it"},
+    ReasonInfo{"REPORT_EXPIRY_TOO_FAR", Code::kInvalidArgument,
+               "the report's expiry lies further ahead than the policy's max_expiry_days"},
     ReasonInfo{"STORAGE_FULL", Code::kResourceExhausted,
                "the report store or the broker's disk is full; nothing was routed, retry with the "
                "same report"},
@@ -106,6 +108,9 @@ constexpr ReasonInfo kReasons[] = {
                "the recipient's inbox holds max_inbox_reports reports or max_inbox_bytes bytes"},
     ReasonInfo{"NODE_LABEL_NOT_RELEASABLE", Code::kPermissionDenied,
                "the recipient's own release re-check denies a delivered portion"},
+    ReasonInfo{"DELIVERY_REFUSED", Code::kInvalidArgument,
+               "the recipient refused a copy without a well-formed reason code (recorded by the "
+               "broker in its place)"},
     // PROTOCOL.md: Envelope: verification.
     ReasonInfo{"ENVELOPE_TOO_LARGE", Code::kResourceExhausted,
                "over the 16 MiB cap (input or sealed output)"},
@@ -500,6 +505,10 @@ constexpr ReasonInfo kReasons[] = {
                "a from_queue delivery follows no queued record"},
     ReasonInfo{"EXPIRY_WITHOUT_COPY", Code::kUnauthenticated,
                "an expired record follows no queued or delivered record for that recipient"},
+    ReasonInfo{"FAILED_WITHOUT_COPY", Code::kUnauthenticated,
+               "a failed record follows no queued or delivered record for that recipient"},
+    ReasonInfo{"AUDIT_DUPLICATE_FAILED", Code::kUnauthenticated,
+               "a second failed record for the same report and recipient"},
     ReasonInfo{"LOG_KEY_INVALID", Code::kInvalidArgument,
                "log.pub is not an Ed25519 note key named tearline/audit/<broker-id>"},
     ReasonInfo{"LOG_KEY_NOT_FOUND", Code::kNotFound, "log.pub does not exist"},

@@ -155,6 +155,13 @@ Result<Policy> Policy::Parse(std::string_view toml_text, std::string_view source
   if (!name || name->empty()) return err.At(meta, "[policy] needs a non-empty string 'name'");
   p.name_ = *name;
   p.version_ = (*meta)["version"].value_or(std::string());
+  if (const toml::node* days = meta->get("max_expiry_days")) {
+    auto v = days->value<std::int64_t>();
+    if (!days->is_integer() || !v || *v < 1 || *v > 3660) {
+      return err.At(days, "[policy] max_expiry_days must be an integer from 1 to 3660");
+    }
+    p.max_expiry_days_ = *v;
+  }
 
   // [[classification]]
   const toml::array* levels = root["classification"].as_array();

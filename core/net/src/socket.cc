@@ -237,6 +237,8 @@ Result<Socket> ConnectCurveDealer(Context& ctx, const CurveClientOptions& o) {
     s.set(zmq::sockopt::reconnect_ivl, static_cast<int>(o.reconnect.count()));
     s.set(zmq::sockopt::reconnect_ivl_max, static_cast<int>(o.reconnect_max.count()));
     s.set(zmq::sockopt::maxmsgsize, o.max_message_bytes);
+    s.set(zmq::sockopt::rcvhwm, o.receive_hwm);
+    s.set(zmq::sockopt::rcvbuf, o.receive_buffer_bytes);
     SetHeartbeat(s, o.heartbeat, o.heartbeat_misses);
     s.set(zmq::sockopt::curve_serverkey, Buffer(o.server_key));
     s.set(zmq::sockopt::curve_publickey, Buffer(o.public_key));

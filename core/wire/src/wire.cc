@@ -143,6 +143,17 @@ std::vector<std::uint8_t> EncodeError(std::uint64_t request_id, const Status& st
   return Finish(fbb, request_id, schema::Body::Error, body.Union());
 }
 
+std::vector<std::uint8_t> EncodeDeliveryRefusal(std::uint64_t deliver_request_id,
+                                                const Status& status,
+                                                std::span<const std::uint8_t> report_id) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto reason = fbb.CreateString(status.reason());
+  auto message = fbb.CreateString(status.message());
+  auto id = fbb.CreateVector(report_id.data(), report_id.size());
+  auto body = schema::CreateError(fbb, reason, message, id);
+  return Finish(fbb, deliver_request_id, schema::Body::Error, body.Union());
+}
+
 std::vector<std::uint8_t> EncodeCheckpointRequest(std::uint64_t request_id,
                                                   std::uint64_t old_size) {
   flatbuffers::FlatBufferBuilder fbb;

@@ -118,6 +118,10 @@ class Auditor {
                                             std::string_view node_id,
                                             std::span<const std::uint8_t> signature);
   std::optional<std::uint64_t> Expired(const ExpiredCopy& copy);
+  // The copy's recipient refused it `refusals` times for a permanent reason; it is given up.
+  std::optional<std::uint64_t> Failed(std::string_view report_id_hex, std::string_view originator,
+                                      std::string_view node_id, std::string_view nation,
+                                      std::string_view recorded_reason, std::uint64_t refusals);
 
   // Report ids with an `accepted` record that `store` does not hold -> their fingerprints. A
   // line that does not decode as a record is skipped (logged as a warning): it cannot name a

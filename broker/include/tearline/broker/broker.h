@@ -7,8 +7,10 @@
 // REPORT_ID_CONFLICT) -> storage headroom -> PlanRouting (policy) and per-recipient queue cap ->
 // audit every decision -> store the report and all copies in one durable transaction -> send
 // Deliver to online recipients -> reply to the sender with every recipient's outcome. Copies stay
-// pending in the ReportStore until the recipient's signed Ack arrives, are re-sent whenever the
-// node says Hello again, and are removed (audited `expired`) once the report expires.
+// pending in the ReportStore until the recipient's signed Ack arrives, at most one delivery
+// window of them in flight per recipient (the rest wait on disk), are re-sent whenever the node
+// says Hello again, are given up (audited `failed`) after a bounded number of permanent
+// refusals, and are removed (audited `expired`) once the report expires.
 //
 // Ordering and crashes. The order is always "audit (fsync'd) -> store commit -> send/reply", so
 // no effect is visible that the log does not hold. What a crash between the steps leaves:
@@ -33,8 +35,8 @@
 // live-session count behind max_connections), InboundGate (the per-node frame budget every frame
 // passes first), IdentityWatch (revocation and expiry while running: screens every frame,
 // withdraws certificates), Sessions (online peers, Hello/Welcome, heartbeats), SubmitPipeline
-// (admission to commit, returning effects), DeliveryQueues (pending copies, redelivery, acks,
-// expiry, track), LogService (checkpoints, cosignatures, proofs) and Auditor (every record written).
+// (admission to commit, returning effects), DeliveryQueues (pending copies, windows,
+// redelivery, acks, refusals, expiry, track), LogService (checkpoints, cosignatures, proofs) and Auditor (every record written).
 //
 // Ownership: owns every unit, the audit log and the report store; holds a reference to the
 // clock, which must outlive it. Thread-safety: RequestStop() may be called from any thread or a

@@ -27,6 +27,10 @@
 //   max_connections = 256               # optional: live authenticated sessions
 //   frame_rate_per_node = 200           # optional: frames of any kind per second per node
 //                                       #   (burst 2x); excess is dropped, RATE_LIMITED
+//   delivery_window = 32                # optional: copies in flight (unacknowledged) per recipient
+//   delivery_window_bytes = 16777216    # optional: ...and their bytes (one copy always fits)
+//   max_delivery_refusals = 3           # optional: permanent refusals before a copy is `failed`
+//   redeliver_after_ms = 5000           # optional: re-send / retry wait (doubles per attempt)
 //
 // Thread-safety: plain value.
 #ifndef TEARLINE_BROKER_BROKER_CONFIG_H_
@@ -83,6 +87,15 @@ struct BrokerConfig {
   // when anything was appended, and at shutdown.
   std::uint64_t checkpoint_every = 64;
   std::uint32_t checkpoint_interval_ms = 2000;
+  // At most delivery_window copies (and delivery_window_bytes) per recipient are in flight; the
+  // rest wait in the report store, so a recipient that does not read costs one window of memory.
+  // The ROUTER's per-peer send high-water mark is delivery_window + 64 frames.
+  std::size_t delivery_window = 32;
+  std::uint64_t delivery_window_bytes = std::uint64_t{16} << 20;
+  // A copy its recipient refuses this many times for a permanent reason is given up (`failed`).
+  std::uint32_t max_delivery_refusals = 3;
+  // An unacknowledged or refused copy is tried again after this long, doubling per attempt.
+  std::uint32_t redeliver_after_ms = 5000;
 
   // The file where the broker writes the endpoint it actually bound (for port 0).
   std::filesystem::path EndpointFile() const { return data_dir / "endpoint"; }

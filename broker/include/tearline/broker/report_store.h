@@ -6,15 +6,17 @@
 //   identical resubmission is told apart from a different report reusing the id), expiry, and
 //   the SubmitReply that was sent (an encoded Frame, so a retry is answered identically);
 // - one row per recipient outcome (node id, nation): the copy bytes while the copy is pending,
-//   its state (queued, delivered = sent but not acknowledged, acknowledged, expired, denied),
-//   the reason for denied/expired, when it last changed and the audit record that changed it.
-//   Acknowledged and expired copies drop their bytes; the status row stays for TrackRequest.
+//   its state (queued, delivered = sent but not acknowledged, acknowledged, expired, denied,
+//   failed = refused by its recipient for a permanent reason), the reason for
+//   denied/expired/failed, when it last changed and the audit record that changed it.
+//   Acknowledged, expired and failed copies drop their bytes; the status row stays for
+//   TrackRequest.
 //
 // Durability: WAL journal with synchronous=FULL, so a call that returns OK has been committed to
 // stable storage; InsertReport writes the report and all of its copies in one transaction (all
 // or nothing). The schema is versioned with PRAGMA user_version; a file with another version, or
 // one that is not a SQLite database, is refused at Open with a clear error instead of being
-// modified.
+// modified; a version-1 store (no `failed` state) is migrated to version 2 in one transaction.
 //
 // Errors are Status values, never exceptions. Reasons: STORE_IO (the OS or SQLite failed to read
 // or write), STORAGE_FULL (SQLITE_FULL: the disk or the configured size cap is exhausted),
@@ -39,9 +41,9 @@
 
 namespace tearline::broker {
 
-enum class CopyState { kQueued, kDelivered, kAcknowledged, kExpired, kDenied };
+enum class CopyState { kQueued, kDelivered, kAcknowledged, kExpired, kDenied, kFailed };
 
-// "queued", "delivered", "acknowledged", "expired", "denied" (the TrackReply spelling).
+// "queued", "delivered", "acknowledged", "expired", "denied", "failed" (the TrackReply spelling).
 std::string_view CopyStateName(CopyState state);
 std::optional<CopyState> ParseCopyState(std::string_view name);
 // Queued and delivered copies are pending: they still hold bytes and wait for an Ack.
@@ -51,7 +53,7 @@ struct StoredCopy {
   std::string node_id;  // "" for whole-nation denials (NO_NODE, UNKNOWN_NATION).
   std::string nation;
   CopyState state = CopyState::kDenied;
-  std::string reason;               // Reason code for denied/expired, else "".
+  std::string reason;               // Reason code for denied/expired/failed, else "".
   std::vector<std::uint8_t> bytes;  // The copy; empty unless pending (and when not requested).
   std::int64_t updated_unix = 0;
   std::uint64_t record_seq = 0;  // Audit record that last changed the state.
@@ -72,6 +74,14 @@ struct PendingCopy {
   std::string nation;
   CopyState state = CopyState::kQueued;
   std::vector<std::uint8_t> bytes;
+};
+
+// Where a pending copy sits in its recipient's queue, without its bytes (see PendingIdsFor).
+struct PendingId {
+  std::int64_t position = 0;  // Increases with insertion order; a cursor for the next page.
+  std::string report_id;
+  CopyState state = CopyState::kQueued;
+  std::uint64_t size = 0;  // Bytes of the copy.
 };
 
 // A pending copy whose report has expired (selected by the expiry sweep).
@@ -114,13 +124,18 @@ class ReportStore {
   // One copy (with bytes when pending), or nullopt.
   Result<std::optional<StoredCopy>> FindCopy(std::string_view report_id, std::string_view node_id);
 
-  // Moves a copy to `state`; acknowledged/expired/denied drop the bytes. Returns false when no
-  // such copy exists. Durable when it returns.
+  // Moves a copy to `state`; acknowledged/expired/denied/failed drop the bytes. Returns false when
+  // no such copy exists. Durable when it returns.
   Result<bool> SetState(std::string_view report_id, std::string_view node_id, CopyState state,
                         std::string_view reason, std::int64_t now_unix, std::uint64_t record_seq);
 
   // Pending copies for `node_id` in the order they were stored, with bytes; at most `limit`.
   Result<std::vector<PendingCopy>> PendingFor(std::string_view node_id, std::size_t limit);
+  // Pending copies for `node_id` stored after position `after` (0: from the start), in order,
+  // without bytes; at most `limit`. Lets a caller page through a long queue and fetch only the
+  // bytes it sends (FindCopy).
+  Result<std::vector<PendingId>> PendingIdsFor(std::string_view node_id, std::int64_t after,
+                                               std::size_t limit);
   // Number of pending copies for `node_id` (for the per-node queue cap).
   Result<std::uint64_t> PendingCount(std::string_view node_id);
   // Pending copies for `node_id` of reports by `originator` (a sender's share of that queue),
@@ -136,8 +151,9 @@ class ReportStore {
   std::uint64_t DiskBytes() const;
   const std::filesystem::path& path() const { return path_; }
 
-  // Schema version this code reads and writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 1;
+  // Schema version this code reads and writes (PRAGMA user_version). Version 1 (no `failed`
+  // state) is migrated at Open.
+  static constexpr int kSchemaVersion = 2;
 
  private:
   struct Impl;

@@ -31,6 +31,7 @@ struct RouterOptions {
   std::string endpoint;  // A trailing ":0" binds an ephemeral port.
   std::uint32_t heartbeat_ms = 1000;
   std::int64_t max_message_bytes = -1;  // libzmq's hard cap; larger messages drop the peer.
+  int send_hwm = 1000;                  // Frames queued per peer before a send is refused.
 };
 
 // One message from an authenticated peer.

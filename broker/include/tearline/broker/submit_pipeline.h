@@ -11,8 +11,9 @@
 //      the report id;
 //   3. dedupe: a known report id with identical bytes is answered with the stored reply (audited
 //      DUPLICATE_REPORT), different bytes are REPORT_ID_CONFLICT;
-//   4. expiry (REPORT_EXPIRED), a retry of an orphaned `accepted` record must match its content
-//      (REPORT_ID_CONFLICT), storage headroom (STORAGE_FULL);
+//   4. expiry (REPORT_EXPIRED; REPORT_EXPIRY_TOO_FAR beyond the policy's max_expiry_days), a
+//      retry of an orphaned `accepted` record must match its content (REPORT_ID_CONFLICT),
+//      storage headroom (STORAGE_FULL);
 //   5. plan: PlanRouting (policy) and, per recipient, the queue cap (QUEUE_FULL), the sender's
 //      share of that queue (SENDER_QUEUE_QUOTA) and its copy; then the sender's share of the
 //      store (SENDER_STORE_QUOTA: bytes of its unacknowledged copies, this report included);

@@ -59,7 +59,8 @@ Result<VerifiedRecord> VerifyRecordProof(const RecordProof& proof, std::uint64_t
 
 // A short phrase for an audit record: "accepted from usa-1", "delivered to gbr-1",
 // "queued for gbr-1", "denied to kor-1 (NOT_RELEASABLE)", "acknowledged by gbr-1",
-// "expired for gbr-1 (REPORT_EXPIRED)", or the record type otherwise.
+// "expired for gbr-1 (REPORT_EXPIRED)", "failed for gbr-1 (ENVELOPE_DECRYPT_FAILED)", or the
+// record type otherwise.
 std::string DescribeAuditRecord(const nlohmann::json& record);
 
 }  // namespace tearline::node

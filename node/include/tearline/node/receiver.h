@@ -6,7 +6,8 @@
 // this node's nation and clearance, the originator's nation checked against its certificate, a
 // durable store in the inbox, then a signed Ack. A copy of a report id already stored is
 // acknowledged again once its signature verifies, never stored twice. Failures are logged by
-// reason (never content) and answered with an Error frame, without an Ack.
+// reason (never content) and answered with an Error frame, without an Ack; the Error echoes the
+// Deliver's request id and, once the originator's signature verified, names the report id.
 // Read: a stored report, opened again with the receipt time (an expired report stays readable).
 //
 // Ownership: references the Clock, the identity, the inbox, the directory and the channel
@@ -18,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,8 +55,9 @@ class Receiver {
     std::vector<std::uint8_t> report;
   };
   void Handle(std::uint64_t rid, std::vector<std::uint8_t> report, bool after_refresh);
+  // Sets `report_id` once the originator's signature verified (so a refusal can name it).
   Status OpenVerifyStore(const std::vector<std::uint8_t>& report, const Certificate& oc,
-                         std::uint64_t rid);
+                         std::uint64_t rid, std::optional<ReportId>* report_id);
   Status SendAck(std::uint64_t rid, const ReportId& report_id);
   void SendError(std::uint64_t rid, const Status& s);
 

@@ -341,6 +341,31 @@ struct AuditRecordSchema<ExpiredRecord> {
       MakeAuditField("reason", &T::reason), MakeAuditField("explanation", &T::explanation));
 };
 
+// A stored copy given up because its recipient refused it for a permanent reason (it cannot
+// decrypt it, a key or label does not match, a signature does not verify) `refusals` times;
+// written once per copy, follows a `queued` or `delivered` record for the same report and
+// recipient.
+struct FailedRecord {
+  static constexpr std::string_view kType = "failed";
+  std::string report_id;
+  std::optional<std::string> originator;  // Descriptive (accepted is authoritative).
+  std::string recipient;
+  std::string nation;
+  std::string reason;  // The recipient's last refusal reason, e.g. ENVELOPE_DECRYPT_FAILED.
+  std::string explanation;
+  std::uint64_t refusals = 0;  // Permanent refusals received for this copy.
+  friend bool operator==(const FailedRecord&, const FailedRecord&) = default;
+};
+template <>
+struct AuditRecordSchema<FailedRecord> {
+  using T = FailedRecord;
+  static constexpr auto kFields = std::make_tuple(
+      MakeAuditField("report_id", &T::report_id), MakeAuditField("originator", &T::originator),
+      MakeAuditField("recipient", &T::recipient), MakeAuditField("nation", &T::nation),
+      MakeAuditField("reason", &T::reason), MakeAuditField("explanation", &T::explanation),
+      MakeAuditField("refusals", &T::refusals));
+};
+
 // ----- All records -------------------------------------------------------------------------------
 
 // Every record the broker writes. The order is that of kAuditRecordTypes.
@@ -348,7 +373,7 @@ using AnyAuditRecord =
     std::variant<BrokerStartRecord, PolicyLoadedRecord, BrokerStopRecord, NodeConnectedRecord,
                  ConnectionRefusedRecord, RejectedInputRecord, AcceptedRecord, DeniedRecord,
                  DeliveredRecord, DeliveredFromQueueRecord, QueuedRecord, AcknowledgedRecord,
-                 ExpiredRecord, DeliveryRejectedByRecipientRecord>;
+                 ExpiredRecord, DeliveryRejectedByRecipientRecord, FailedRecord>;
 
 namespace audit_internal {
 template <typename Variant>

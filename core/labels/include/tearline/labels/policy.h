@@ -40,6 +40,11 @@ class Policy {
 
   const std::string& name() const { return name_; }
   const std::string& version() const { return version_; }
+  // How far ahead of the broker's clock a report may expire ([policy] max_expiry_days, 1 to
+  // 3660, default kDefaultMaxExpiryDays): a report claiming to live longer is refused, so no
+  // stored copy outlives the horizon.
+  static constexpr std::int64_t kDefaultMaxExpiryDays = 366;
+  std::int64_t max_expiry_seconds() const { return max_expiry_days_ * 86400; }
   // Lower-case hex SHA-256 of the exact policy bytes: what the audit log records.
   const std::string& digest_hex() const { return digest_hex_; }
 
@@ -61,6 +66,7 @@ class Policy {
  private:
   std::string name_;
   std::string version_;
+  std::int64_t max_expiry_days_ = kDefaultMaxExpiryDays;
   std::string digest_hex_;
   std::vector<ClassificationLevel> levels_;
   std::map<std::string, std::string> nations_;

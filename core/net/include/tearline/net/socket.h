@@ -156,6 +156,10 @@ struct CurveClientOptions {
   bool immediate = true;
   std::chrono::milliseconds reconnect{100};
   std::chrono::milliseconds reconnect_max{5000};
+  // Messages held for the application before ZeroMQ stops reading the connection, and the
+  // kernel receive buffer (-1: the OS default). Small values let a test play a slow reader.
+  int receive_hwm = 1000;
+  int receive_buffer_bytes = -1;
   // Set up the socket but do not connect yet: attach a SocketMonitor first, then Connect(), so
   // no transport event (a fast handshake, a refusal) can happen before anyone listens.
   bool defer_connect = false;

@@ -56,6 +56,10 @@ std::vector<std::uint8_t> EncodeDirectoryChanged(std::uint64_t revocation_sequen
 std::vector<std::uint8_t> EncodePing(std::uint64_t request_id, std::uint64_t nonce);
 std::vector<std::uint8_t> EncodePong(std::uint64_t request_id, std::uint64_t nonce);
 std::vector<std::uint8_t> EncodeError(std::uint64_t request_id, const Status& status);
+// A node's refusal of a Deliver: the Error frame answering it, naming the copy's report id.
+std::vector<std::uint8_t> EncodeDeliveryRefusal(std::uint64_t deliver_request_id,
+                                                const Status& status,
+                                                std::span<const std::uint8_t> report_id);
 std::vector<std::uint8_t> EncodeCheckpointRequest(std::uint64_t request_id, std::uint64_t old_size);
 std::vector<std::uint8_t> EncodeCheckpointReply(std::uint64_t request_id, std::string_view note,
                                                 std::uint64_t old_size,
