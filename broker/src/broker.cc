@@ -125,7 +125,7 @@ Status Broker::OpenState() {
   // re-signed with any other key fails `tearline-audit verify --ca`.
   auto cert_bytes = ReadFileCapped(config_.certificate.string(), kMaxCertificateSize, "CERT_FILE");
   if (!cert_bytes.ok()) return cert_bytes.status();
-  TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(audit_->dir() / "broker.cert", *cert_bytes, 0644));
+  TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(audit_->dir() / "broker.cert", *cert_bytes, 0600));
 
   (void)auditor_->Durable(
       auditor_->BrokerStart(config_.id, directory_.nodes().size(), audit_->torn_tail_bytes()));

@@ -171,14 +171,13 @@ TEST_F(HostileAdmissionTest, FullInboxRefusesDeliveryAndTheNodeKeepsItsReports) 
     SubmitReplyInfo r = Submit(*u, Report("usa-1", "USA", {"(S//REL TO USA, GBR)"}), 100 + i);
     ASSERT_TRUE(r.accepted) << r.error_reason;
   }
-  // The third copy is refused with a reason the broker audits; the first two stay readable.
+  // The third copy is refused; INBOX_FULL is transient, so the broker keeps the copy pending
+  // (re-offered with back-off, never marked failed) while the first two stay readable.
   EXPECT_TRUE(WaitFor(
-      [&] {
-        return CountAuditRecords(c_.AuditLogText(), "delivery_rejected_by_recipient",
-                                 "INBOX_FULL") >= 1;
-      },
+      [&] { return c_.BrokerLog().find("reason=INBOX_FULL kind=transient") != std::string::npos; },
       Ms(5000)))
-      << c_.AuditLogText();
+      << c_.BrokerLog();
+  EXPECT_EQ(CountAuditRecords(c_.AuditLogText(), "failed"), 0u);
   EXPECT_EQ(CountAuditRecords(c_.AuditLogText(), "acknowledged"), 2u);
   EXPECT_EQ(testing::InboxCounts(c_, "gbr-1").size(), 2u);
   EXPECT_NE(c_.NodeLog("gbr-1").find("INBOX_FULL"), std::string::npos);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <vector>
 
 #include "coalition.h"
 #include "hostile_limits.h"
@@ -55,15 +56,16 @@ TEST_F(LimitsTest, HugeErrorMessageIsAuditedBoundedAndTheBrokerKeepsServing) {
   auto usa = Keys("usa-1");
   auto u = Connect("usa-1", usa);
   u->Send(testing::HugeErrorFrame(std::size_t{4} << 20));
-  ASSERT_TRUE(WaitFor([&] { return Count("\"delivery_rejected_by_recipient\"") >= 1; }, Ms(5000)))
-      << c_.BrokerLog();
+  // Frames of one connection are handled in order: the Pong comes after the Error was handled.
+  EXPECT_TRUE(HonestNodeIsServed(*u, 5)) << c_.BrokerLog();
   EXPECT_TRUE(c_.broker()->running()) << "one Error frame stopped the broker:\n" << c_.BrokerLog();
   auto gbr = Keys("gbr-1");
   auto g = Connect("gbr-1", gbr);
   EXPECT_TRUE(HonestNodeIsServed(*g, 7));
   const std::string log = c_.AuditLogText();
   EXPECT_LT(log.size(), std::size_t{64} << 10) << "the record must be bounded";
-  EXPECT_NE(log.find("...[truncated "), std::string::npos);
+  // An Error that refuses no pending copy is not audited at all now (DeliveryTest covers refusals
+  // of real copies); the bound on records themselves is AuditorTest's and AuditFieldBoundTest's.
   EXPECT_EQ(log.find("\\u001b"), std::string::npos) << "escape sequences are sanitised";
   EXPECT_EQ(log.find("\\u202e"), std::string::npos) << "bidi overrides are sanitised";
   ExpectAuditVerifies();
@@ -144,9 +146,10 @@ TEST_F(LimitsTest, FatalAuditFailureStopsTheBrokerWithNonZeroStatusAndAClearLogL
     }
     std::fclose(filler);
   }
-  // Each Error frame needs an audit record; the log cannot grow past its last page.
+  // Each refused Submit needs an audit record; the log cannot grow past its last page.
+  const std::vector<std::uint8_t> garbage(2000, 0x5a);
   for (int i = 0; i < 20 && c_.broker()->running(); ++i) {
-    u->Send(testing::HugeErrorFrame(2000));
+    u->Send(EncodeSubmit(100 + static_cast<std::uint64_t>(i), garbage));
     WaitFor([&] { return !c_.broker()->running(); }, Ms(200));
   }
   ASSERT_TRUE(WaitFor([&] { return !c_.broker()->running(); }, Ms(5000))) << c_.BrokerLog();

@@ -91,7 +91,7 @@ TEST_F(IdentityWatchTest, ListWrittenWhileRunningWithdrawsAtTheNextLook) {
   ASSERT_TRUE(log.ok());
   Auditor auditor(**log, nullptr);
   Authenticator auth(
-      directory_, *trust_, clock_, auditor, 10, [] { return 0u; }, watch_.get());
+      directory_, *trust_, clock_, auditor, 10, [] { return true; }, watch_.get());
   auto who = auth.Authenticate(coalition_.keys("gbr-1").transport.public_key, "10.0.0.1");
   ASSERT_FALSE(who.ok());
   EXPECT_EQ(who.status().reason(), "CERT_REVOKED");

@@ -81,10 +81,10 @@ TEST_F(LogServiceTest, CheckpointsAfterEnoughRecordsOrAfterTheInterval) {
 }
 
 TEST_F(LogServiceTest, ServesCheckpointsWithConsistencyProofs) {
+  Decoded none(service_->CheckpointReply(1, 5));  // Nothing logged, so nothing to sign.
+  EXPECT_EQ(none.ErrorReason(), "CHECKPOINT_UNAVAILABLE");
   Append("usa-1");
   Append("gbr-1");
-  Decoded none(service_->CheckpointReply(1, 5));
-  EXPECT_EQ(none.ErrorReason(), "CHECKPOINT_UNAVAILABLE");
   service_->MaybeCheckpoint(true);
   Decoded reply(service_->CheckpointReply(2, 1));
   ASSERT_EQ(reply.frame->body_type(), schema::Body::CheckpointReply);
