@@ -55,14 +55,4 @@ std::vector<std::uint8_t> Sessions::Pong(std::uint64_t request_id, std::uint64_t
   return EncodePong(request_id, nonce);
 }
 
-void Sessions::HandshakeSucceeded(std::uint32_t fd) {
-  session_fds_.insert(fd);
-  connections_.store(static_cast<std::uint32_t>(session_fds_.size()));
-}
-
-void Sessions::Disconnected(std::uint32_t fd) {
-  session_fds_.erase(fd);
-  connections_.store(static_cast<std::uint32_t>(session_fds_.size()));
-}
-
 }  // namespace tearline::broker

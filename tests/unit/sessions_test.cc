@@ -59,17 +59,5 @@ TEST(SessionsTest, HelloMustNameTheAuthenticatedNode) {
   EXPECT_EQ(w->heartbeat_interval_ms(), 500u);
 }
 
-TEST(SessionsTest, CountsLiveConnections) {
-  FakeClock clock;
-  Sessions sessions(clock, "broker", milliseconds(1000));
-  sessions.HandshakeSucceeded(5);
-  sessions.HandshakeSucceeded(6);
-  sessions.HandshakeSucceeded(6);
-  EXPECT_EQ(sessions.connections(), 2u);
-  sessions.Disconnected(5);
-  sessions.Disconnected(9);
-  EXPECT_EQ(sessions.connections(), 1u);
-}
-
 }  // namespace
 }  // namespace tearline::broker

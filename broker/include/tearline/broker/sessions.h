@@ -1,20 +1,16 @@
 // Sessions: who is connected. Tracks each authenticated node's routing id and when its last
 // frame arrived (a node is online while frames keep coming within three heartbeat intervals),
-// answers Hello (Welcome) and Ping (Pong). HandshakeSucceeded/Disconnected keep a count by file
-// descriptor for a caller whose transport reports one on both events; the broker does not use
-// it (libzmq 4.3's handshake event carries none): SessionSlots enforces max_connections.
+// answers Hello (Welcome) and Ping (Pong). The number of live connections is SessionSlots' job
+// (max_connections).
 //
 // Ownership: value state; holds a reference to the clock, which must outlive it.
-// Thread-safety: everything but connections() belongs to the broker's Run() thread;
-// connections() may be read from any thread (the ZAP thread) while the Run() thread updates it.
+// Thread-safety: belongs to the broker's Run() thread.
 #ifndef TEARLINE_BROKER_SESSIONS_H_
 #define TEARLINE_BROKER_SESSIONS_H_
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -48,10 +44,6 @@ class Sessions {
                                           const std::string& hello_node_id) const;
   std::vector<std::uint8_t> Pong(std::uint64_t request_id, std::uint64_t nonce) const;
 
-  // Transport events for the live-session count (file descriptors of CURVE connections).
-  void HandshakeSucceeded(std::uint32_t fd);
-  void Disconnected(std::uint32_t fd);
-  std::uint32_t connections() const { return connections_.load(); }
 
  private:
   struct Peer {
@@ -63,8 +55,6 @@ class Sessions {
   const std::string broker_id_;
   const std::chrono::milliseconds heartbeat_;
   std::map<std::string, Peer> peers_;  // node id -> connection
-  std::set<std::uint32_t> session_fds_;
-  std::atomic<std::uint32_t> connections_{0};
 };
 
 }  // namespace tearline::broker
