@@ -60,6 +60,8 @@ Status LogService::Checkpoint() {
 }
 
 void LogService::MaybeCheckpoint(bool force) {
+  // A burst of answers larger than the node's send queue must not lose the tail.
+  AnswerParked();
   const std::uint64_t pending = log_.size() - log_.checkpoint_size();
   const bool interval_passed =
       !last_checkpoint_ || clock_.Now() - *last_checkpoint_ >= options_.checkpoint_interval;
@@ -163,7 +165,7 @@ std::vector<std::uint8_t> LogService::Proof(const std::string& node_id, std::uin
                               "after it is signed"));
   }
   ++mine;
-  parked_.push_back({node_id, request_id, seq});
+  parked_.push_back({node_id, request_id, seq, std::nullopt});
   return {};
 }
 
@@ -178,8 +180,13 @@ void LogService::AnswerParked() {
     auto record = log_.Record(p.seq);
     const auto frame = record.ok() ? ProofReply(p.request_id, p.seq, *record)
                                    : EncodeError(p.request_id, record.status());
-    // A node that left meanwhile asks again after its next Hello.
-    if (sender_ != nullptr) (void)sender_->SendTo(p.node_id, frame);
+    if (sender_ == nullptr || sender_->SendTo(p.node_id, frame)) continue;
+    // The send queue toward a node is bounded (the delivery window plus a margin), so one
+    // checkpoint answering many parked requests may overrun it: keep the answer and offer it
+    // again later. A node that left asks again after its next Hello.
+    const Clock::TimePoint now = clock_.Now();
+    if (!p.unsent_since) p.unsent_since = now;
+    if (now - *p.unsent_since < kUnsentAnswerLifetime) waiting.push_back(std::move(p));
   }
   parked_ = std::move(waiting);
   parked_per_node_.clear();

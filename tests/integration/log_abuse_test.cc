@@ -191,7 +191,7 @@ TEST_F(LogAbuseTest, FloodedProofAndCheckpointRequestsSignAtMostOncePerInterval)
             << "\n";
   EXPECT_EQ(result.submits, static_cast<std::size_t>(kRounds));
   EXPECT_GE(result.proof_requests, static_cast<std::size_t>(kRounds));
-  EXPECT_EQ(result.proofs_answered, result.proof_requests) << "no request may be starved\n" << c_.BrokerLog();
+  EXPECT_EQ(result.proofs_answered, result.proof_requests) << "no request may be starved";
   EXPECT_LE(written, static_cast<std::size_t>(result.elapsed.count() / kIntervalMs + 2));
 }
 

@@ -224,6 +224,51 @@ TEST_F(LogServiceTest, ProofRequestsWaitForTheScheduledCheckpointInsteadOfForcin
   }
 }
 
+// Takes `capacity` frames, then refuses like a full send queue until drained.
+struct BoundedSender : FrameSender {
+  std::size_t capacity = 0;
+  std::vector<std::vector<std::uint8_t>> sent;
+  bool SendTo(const std::string&, const std::vector<std::uint8_t>& frame) override {
+    if (capacity == 0) return false;
+    --capacity;
+    sent.push_back(frame);
+    return true;
+  }
+};
+
+// The send queue toward a node is small (the delivery window plus a margin): answers it
+// refuses stay parked and go out at later housekeeping, and are dropped only after a bound.
+TEST_F(LogServiceTest, ParkedAnswersTheSendQueueRefusesAreOfferedAgain) {
+  BoundedSender sender;
+  service_ = std::make_unique<LogService>(*log_, coalition_.directory(), clock_,
+                                          LogServiceOptions{1000, std::chrono::milliseconds(2000)},
+                                          &sender);
+  ASSERT_TRUE(service_->Checkpoint().ok());
+  constexpr std::size_t kRequests = 100;
+  for (std::size_t i = 0; i < kRequests; ++i) {
+    Append("usa-1");
+    EXPECT_TRUE(service_->Proof("usa-1", 100 + i, log_->size() - 1).empty()) << i;
+  }
+  sender.capacity = 30;
+  clock_.Advance(std::chrono::milliseconds(2000));
+  service_->MaybeCheckpoint(false);
+  EXPECT_EQ(sender.sent.size(), 30u);
+  EXPECT_EQ(service_->parked(), kRequests - 30);
+  service_->MaybeCheckpoint(false);  // Still full: nothing lost, nothing sent.
+  EXPECT_EQ(service_->parked(), kRequests - 30);
+  sender.capacity = 50;
+  clock_.Advance(std::chrono::milliseconds(200));
+  service_->MaybeCheckpoint(false);
+  EXPECT_EQ(sender.sent.size(), 80u);
+  for (const auto& frame : sender.sent) {
+    EXPECT_EQ(Decoded(frame).frame->body_type(), schema::Body::ProofReply);
+  }
+  // A node that never reads again does not hold parking slots for ever.
+  clock_.Advance(LogService::kUnsentAnswerLifetime);
+  service_->MaybeCheckpoint(false);
+  EXPECT_EQ(service_->parked(), 0u);
+}
+
 TEST_F(LogServiceTest, StoresOnlyValidCosignaturesOfSignedCheckpoints) {
   Append("usa-1");
   service_->MaybeCheckpoint(true);

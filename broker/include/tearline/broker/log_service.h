@@ -60,6 +60,9 @@ class LogService {
   // are refused with PROOF_BUSY until it is signed.
   static constexpr std::size_t kMaxParkedPerNode = 256;
   static constexpr std::size_t kMaxParked = 4096;
+  // A parked answer the transport would not take (the node's send queue is full, or it left)
+  // is offered again at every housekeeping for this long, then dropped: the node asks again.
+  static constexpr std::chrono::seconds kUnsentAnswerLifetime{10};
 
   // `sender` answers parked proof requests (null: they are answered only by the frames
   // Proof() returns, i.e. never; for tests without a transport). `originator_of` resolves the
@@ -75,7 +78,8 @@ class LogService {
   Status PublishAuditContext(const std::filesystem::path& policy_path, const TrustStore& trust);
 
   // Signs a checkpoint when due (or `force`d and anything is new), then answers parked proof
-  // requests; failures are logged. Only the broker's own schedule forces (start, stop).
+  // requests (and offers again the answers the transport refused earlier); failures are logged.
+  // Only the broker's own schedule forces (start, stop).
   void MaybeCheckpoint(bool force);
   // Signs a checkpoint now; for start-up, where a failure must stop the broker.
   Status Checkpoint();
@@ -97,6 +101,8 @@ class LogService {
     std::string node_id;
     std::uint64_t request_id = 0;
     std::uint64_t seq = 0;
+    // Set when a covering checkpoint exists but the send was refused.
+    std::optional<Clock::TimePoint> unsent_since;
   };
   bool MayProve(const std::string& node_id, const std::string& record) const;
   std::vector<std::uint8_t> ProofReply(std::uint64_t request_id, std::uint64_t seq,
