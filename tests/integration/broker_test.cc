@@ -48,15 +48,7 @@ class BrokerTest : public testing::BrokerWireTest {
     in.portions = {{"(S//REL TO USA, FVEY)", std::move(fvey), std::nullopt},
                    {"(S//REL TO USA, JPN)", {'j', 'p', 'n'}, std::nullopt},
                    {"(S//NF)", {'n', 'f'}, std::nullopt}};
-    for (const char* id : {"gbr-1", "jpn-1"}) {
-      Certificate cert = Cert(id);
-      SealRecipient r;
-      r.node_id = id;
-      r.nation = cert.fields().nation;
-      r.clearance = testing::CoalitionPolicy().FindLevel(cert.fields().clearance);
-      r.enc_public_key = cert.fields().encryption_key;
-      in.recipients.push_back(r);
-    }
+    in.recipients = {Recipient("gbr-1"), Recipient("jpn-1")};
     auto sealed = Seal(in, usa.signing.secret_key, testing::CoalitionPolicy());
     EXPECT_TRUE(sealed.ok()) << sealed.status().ToString();
     return std::move(sealed).value();

@@ -64,13 +64,7 @@ class DeliveryTest : public testing::BrokerWireTest {
     in.intended_nations = {"GBR"};
     in.portions = {{"(S//REL TO USA, GBR)", std::vector<std::uint8_t>(size, std::uint8_t(fill)),
                     std::nullopt}};
-    Certificate cert = Cert("gbr-1");
-    SealRecipient r;
-    r.node_id = "gbr-1";
-    r.nation = "GBR";
-    r.clearance = testing::CoalitionPolicy().FindLevel(cert.fields().clearance);
-    r.enc_public_key = cert.fields().encryption_key;
-    in.recipients.push_back(r);
+    in.recipients.push_back(Recipient("gbr-1"));
     auto sealed = Seal(in, usa_->signing.secret_key, testing::CoalitionPolicy());
     EXPECT_TRUE(sealed.ok()) << sealed.status().ToString();
     return std::move(sealed).value();

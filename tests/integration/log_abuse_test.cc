@@ -50,15 +50,7 @@ class LogAbuseTest : public testing::BrokerWireTest {
     in.expires_unix = Now() + 3600;
     in.intended_nations = {"GBR", "JPN", "KOR"};
     for (const std::string& label : labels) in.portions.push_back({label, {'x'}, std::nullopt});
-    for (const char* id : {"gbr-1", "jpn-1"}) {
-      Certificate cert = Cert(id);
-      SealRecipient r;
-      r.node_id = id;
-      r.nation = cert.fields().nation;
-      r.clearance = testing::CoalitionPolicy().FindLevel(cert.fields().clearance);
-      r.enc_public_key = cert.fields().encryption_key;
-      in.recipients.push_back(r);
-    }
+    in.recipients = {Recipient("gbr-1"), Recipient("jpn-1")};
     auto sealed = Seal(in, usa.signing.secret_key, testing::CoalitionPolicy());
     EXPECT_TRUE(sealed.ok()) << sealed.status().ToString();
     return std::move(sealed).value();

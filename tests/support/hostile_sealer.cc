@@ -4,38 +4,17 @@
 
 #include <string_view>
 
+#include "envelope_codec.h"
 #include "tearline/schemas/envelope_generated.h"
 
 namespace tearline::testing {
 namespace {
 
-using namespace std::string_view_literals;
-
-// The envelope's domain prefixes (each ends in one NUL), as docs/PROTOCOL.md specifies them.
-constexpr std::string_view kHeaderDomain = "tearline/v1/report-header\0"sv;
-constexpr std::string_view kCommitmentDomain = "tearline/v1/portion-commitment\0"sv;
-constexpr std::string_view kAdDomain = "tearline/v1/portion-ad\0"sv;
-
-void Append(std::vector<std::uint8_t>& out, std::string_view s) {
-  out.insert(out.end(), s.begin(), s.end());
-}
-
-void AppendU32Be(std::vector<std::uint8_t>& out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
-}
-
-std::vector<std::uint8_t> PortionAd(const ReportId& id, std::string_view originator,
-                                    std::uint32_t index, std::string_view label) {
-  std::vector<std::uint8_t> ad;
-  Append(ad, kAdDomain);
-  ad.insert(ad.end(), id.begin(), id.end());
-  AppendU32Be(ad, static_cast<std::uint32_t>(originator.size()));
-  Append(ad, originator);
-  AppendU32Be(ad, index);
-  AppendU32Be(ad, static_cast<std::uint32_t>(label.size()));
-  Append(ad, label);
-  return ad;
-}
+// The envelope's own encoding rules (associated data, commitments, the signed message), so the
+// hostile reports differ from honest ones only in what a test chooses.
+using envelope_internal::CommitmentOf;
+using envelope_internal::PortionAd;
+using envelope_internal::SignatureMessage;
 
 std::vector<std::uint8_t> Body(const HostileReport& in, const ReportId& id, std::uint32_t index) {
   std::array<std::uint8_t, crypto_aead_xchacha20poly1305_ietf_KEYBYTES> key{};
@@ -87,11 +66,7 @@ std::vector<std::uint8_t> HostileSeal(const HostileReport& in, const SecretBytes
   std::vector<schema::Digest256> commitments;
   for (std::uint32_t i = 0; i < in.labels.size(); ++i) {
     bodies.push_back(Body(in, id, i));
-    std::vector<std::uint8_t> msg;
-    Append(msg, kCommitmentDomain);
-    msg.insert(msg.end(), bodies.back().begin(), bodies.back().end());
-    std::array<std::uint8_t, 32> c{};
-    crypto_hash_sha256(c.data(), msg.data(), msg.size());
+    const auto c = CommitmentOf(bodies.back());
     commitments.emplace_back(flatbuffers::span<const std::uint8_t, 32>(c.data(), c.size()));
   }
 
@@ -107,9 +82,7 @@ std::vector<std::uint8_t> HostileSeal(const HostileReport& in, const SecretBytes
   const std::vector<std::uint8_t> header_bytes(hb.GetBufferPointer(),
                                                hb.GetBufferPointer() + hb.GetSize());
 
-  std::vector<std::uint8_t> msg;
-  Append(msg, kHeaderDomain);
-  msg.insert(msg.end(), header_bytes.begin(), header_bytes.end());
+  const std::vector<std::uint8_t> msg = SignatureMessage(header_bytes);
   std::array<std::uint8_t, crypto_sign_BYTES> sig{};
   crypto_sign_detached(sig.data(), nullptr, msg.data(), msg.size(), sign_sk.data());
 

@@ -1,5 +1,7 @@
 #include "wire_client.h"
 
+#include "test_support.h"
+
 namespace tearline::testing {
 
 WireClient::WireClient(net::Context& ctx, const std::string& endpoint, const Certificate& broker,
@@ -90,6 +92,16 @@ IdentityKeys BrokerWireTest::Keys(const std::string& id) {
 
 Certificate BrokerWireTest::Cert(const std::string& id) {
   return *ReadCertificateFile((c_.certs_dir() / (id + ".cert")).string());
+}
+
+SealRecipient BrokerWireTest::Recipient(const std::string& id) {
+  const Certificate cert = Cert(id);
+  SealRecipient r;
+  r.node_id = id;
+  r.nation = cert.fields().nation;
+  r.clearance = CoalitionPolicy().FindLevel(cert.fields().clearance);
+  r.enc_public_key = cert.fields().encryption_key;
+  return r;
 }
 
 std::unique_ptr<WireClient> BrokerWireTest::Connect(const std::string& id,

@@ -18,6 +18,7 @@
 #include "coalition.h"
 #include "tearline/crypto/key_file.h"
 #include "tearline/crypto/keys.h"
+#include "tearline/envelope/envelope.h"
 #include "tearline/identity/certificate.h"
 #include "tearline/net/socket.h"
 #include "tearline/wire/wire.h"
@@ -57,6 +58,8 @@ class BrokerWireTest : public ::testing::Test {
   // The secret keys and the certificate tearline-certs issued for node `id`.
   IdentityKeys Keys(const std::string& id);
   Certificate Cert(const std::string& id);
+  // Node `id` as a recipient to seal for (nation, clearance and key from its certificate).
+  SealRecipient Recipient(const std::string& id);
   // A connection as `id` with `keys` that has completed Hello/Welcome (a failure if no Welcome).
   std::unique_ptr<WireClient> Connect(const std::string& id, const IdentityKeys& keys);
   // Submits `report` and returns the broker's SubmitReply (a failure, and {}, if none comes).
