@@ -6,7 +6,9 @@
 #   ./tests/run.sh --sanitize=address,undefined    same suites in build-asan/ (or =thread: build-tsan/)
 #   ./tests/run.sh --fuzz[=SECONDS]                clang libFuzzer targets in build-fuzz/, each run for
 #                                                  SECONDS (default 30) under ASan+UBSan
-#   ./tests/run.sh --ci            normal + ASan/UBSan + TSan + fuzz (what .ci/run does)
+#   ./tests/run.sh --ci            normal + ASan/UBSan + TSan + fuzz (what .ci/run does); a stage's
+#                                  build dir is removed once it passes (logs kept as <dir>.*.log), so
+#                                  the four builds never need the disk at once
 #
 # Under TSan every process the tests start (broker, node daemons, CLIs) is instrumented too; their
 # reports go to build-tsan/tsan-reports/ (a child's stderr is often a log in a removed temp dir)
@@ -18,6 +20,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 mode_normal=0
+mode_ci=0
 sanitizers=()
 fuzz_seconds=""
 for arg in "$@"; do
@@ -25,7 +28,7 @@ for arg in "$@"; do
     --sanitize=*) sanitizers+=("${arg#--sanitize=}") ;;
     --fuzz) fuzz_seconds=30 ;;
     --fuzz=*) fuzz_seconds="${arg#--fuzz=}" ;;
-    --ci) mode_normal=1; sanitizers+=("address,undefined" "thread"); fuzz_seconds="${fuzz_seconds:-30}" ;;
+    --ci) mode_ci=1; mode_normal=1; sanitizers+=("address,undefined" "thread"); fuzz_seconds="${fuzz_seconds:-30}" ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "tests/run.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
   esac
@@ -70,11 +73,25 @@ build() {
 }
 
 stage_times=()
-# Records how long a stage took (printed in the summary, so CI time stays visible).
+stage_failed_before=0
+# Records how long a stage took (printed in the summary, so CI time stays visible). Under --ci a
+# stage that passed gives its build dir back: each build holds several GB of debug information, and
+# four at once have filled the disk of a CI machine before.
 stage_done() {
-  local name="$1" started="$2"
+  local name="$1" started="$2" dir="$3"
   stage_times+=("$name: $((SECONDS - started)) s")
+  if [ "$mode_ci" -eq 1 ] && [ "$total_failed" -eq "$stage_failed_before" ] && [ -d "$dir" ]; then
+    if [ -f "$dir/ctest.log" ]; then cp "$dir/ctest.log" "$dir.ctest.log"; fi
+    rm -rf "$dir"
+  fi
+  stage_failed_before=$total_failed
 }
+
+# Four builds need tens of GB; say so plainly instead of failing deep inside a link step.
+free_kb=$(df -Pk . | awk 'NR == 2 { print $4 }')
+if [ -n "$free_kb" ] && [ "$free_kb" -lt $((12 * 1024 * 1024)) ]; then
+  echo "tests/run.sh: warning: only $((free_kb / 1024)) MiB free here; a build needs about 8 GiB" >&2
+fi
 
 if [ "$mode_normal" -eq 1 ]; then
   echo "== normal build (build/)"
@@ -82,7 +99,7 @@ if [ "$mode_normal" -eq 1 ]; then
   mkdir -p build
   build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
   run_suite build
-  stage_done "normal" "$started"
+  stage_done "normal" "$started" build
 fi
 
 for san in "${sanitizers[@]}"; do
@@ -108,7 +125,7 @@ for san in "${sanitizers[@]}"; do
     for f in "$reports"/report*; do echo "--- $f" >&2; head -n 60 "$f" >&2; done
     total_failed=$((total_failed + $(ls "$reports"/report* | wc -l)))
   fi
-  stage_done "sanitizer $san" "$started"
+  stage_done "sanitizer $san" "$started" "$dir"
 done
 
 if [ -n "$fuzz_seconds" ]; then
@@ -135,7 +152,7 @@ if [ -n "$fuzz_seconds" ]; then
       total_failed=$((total_failed + 1))
     fi
   done
-  stage_done "fuzz" "$started"
+  stage_done "fuzz" "$started" build-fuzz
 fi
 
 echo
