@@ -197,6 +197,7 @@ Status Broker::Run() {
   }
   (void)auditor_->Durable(auditor_->BrokerStop(config_.id));
   log_service_->MaybeCheckpoint(true);
+  if (Status failed = log_service_->failure(); !failed.ok()) return failed;
   spdlog::info("event=broker_stopped broker={}", config_.id);
   return Status::Ok();
 }
@@ -211,6 +212,7 @@ void Broker::Housekeeping() {
   queues_->MaybeSweepExpired();
   queues_->MaybeRedeliver(sessions_.OnlineNodes());
   log_service_->MaybeCheckpoint(false);
+  if (Status failed = log_service_->failure(); !failed.ok()) auditor_->Fail(failed);
 }
 
 void Broker::HandleMessage(const Inbound& message) {

@@ -67,7 +67,10 @@ void LogService::MaybeCheckpoint(bool force) {
       !last_checkpoint_ || clock_.Now() - *last_checkpoint_ >= options_.checkpoint_interval;
   if (!force && pending < options_.checkpoint_every && !(pending > 0 && interval_passed)) return;
   if (Status st = Checkpoint(); !st.ok()) {
-    spdlog::error("event=checkpoint_failed reason={}", st.reason());
+    // Records nobody can witness are as bad as records not written: the broker stops.
+    spdlog::critical("event=checkpoint_failed reason={} detail=\"{}\"; stopping", st.reason(),
+                     st.message());
+    if (failure_.ok()) failure_ = st;
   }
 }
 

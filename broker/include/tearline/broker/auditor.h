@@ -71,6 +71,9 @@ class Auditor {
   // The first append or sync failure (Ok while none happened). Fatal for the broker: it stops
   // serving and exits non-zero with this status.
   Status failure() const;
+  // Records a fatal failure of the audit trail found elsewhere (a checkpoint that cannot be
+  // written): failure() returns the first one and the broker stops.
+  void Fail(const Status& why);
   // `seq` followed by Sync(): the record's sequence number once durable, else nullopt.
   [[nodiscard]] std::optional<std::uint64_t> Durable(std::optional<std::uint64_t> seq);
 
@@ -131,7 +134,6 @@ class Auditor {
 
  private:
   std::optional<std::uint64_t> Append(const AnyAuditRecord& record);
-  void Fail(const Status& why);
 
   AuditLog& log_;
   std::function<void()> on_failure_;

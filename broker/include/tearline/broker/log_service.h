@@ -78,9 +78,12 @@ class LogService {
   Status PublishAuditContext(const std::filesystem::path& policy_path, const TrustStore& trust);
 
   // Signs a checkpoint when due (or `force`d and anything is new), then answers parked proof
-  // requests (and offers again the answers the transport refused earlier); failures are logged.
-  // Only the broker's own schedule forces (start, stop).
+  // requests (and offers again the answers the transport refused earlier). Only the broker's own
+  // schedule forces (start, stop). A checkpoint that cannot be written is logged and kept in
+  // failure(): the broker treats it as fatal (docs/AUDIT.md, "When the broker stops").
   void MaybeCheckpoint(bool force);
+  // The first checkpoint that could not be signed or written (Ok while none failed).
+  Status failure() const { return failure_; }
   // Signs a checkpoint now; for start-up, where a failure must stop the broker.
   Status Checkpoint();
 
@@ -113,6 +116,7 @@ class LogService {
   const Directory& directory_;
   const Clock& clock_;
   const LogServiceOptions options_;
+  Status failure_;
   FrameSender* sender_;
   OriginatorLookup originator_of_;
   std::optional<Clock::TimePoint> last_checkpoint_;  // None signed by this service yet.
