@@ -146,12 +146,14 @@ std::optional<std::uint64_t> Auditor::ConnectionRefused(
 }
 
 std::optional<std::uint64_t> Auditor::RejectedInput(std::string_view node_id, const Status& why,
-                                                    std::string_view report_id_hex) {
+                                                    std::string_view report_id_hex,
+                                                    std::uint64_t suppressed) {
   RejectedInputRecord r;
   r.node = node_id;
   r.reason = why.reason();
   r.explanation = why.message();
   if (!report_id_hex.empty()) r.report_id = std::string(report_id_hex);
+  if (suppressed > 0) r.suppressed = suppressed;
   return Append(r);
 }
 

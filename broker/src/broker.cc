@@ -331,7 +331,10 @@ std::vector<std::uint8_t> Broker::DirectoryReply(std::uint64_t request_id) const
 
 void Broker::Reject(const std::string& node_id, std::uint64_t request_id, const Status& why,
                     const std::string& report_id_hex) {
-  (void)auditor_->Durable(auditor_->RejectedInput(node_id, why, report_id_hex));
+  // Every refusal is answered; only kRefusalRecordLimit of them per node become records.
+  if (RateLimiter::Decision d = refusal_records_.Take(node_id); d.allowed) {
+    (void)auditor_->Durable(auditor_->RejectedInput(node_id, why, report_id_hex, d.suppressed));
+  }
   spdlog::warn("event=input_rejected node={} reason={}", node_id, why.reason());
   SendTo(node_id, EncodeError(request_id, why));
 }

@@ -68,7 +68,8 @@ SubmitPipeline::SubmitPipeline(const Directory& directory, const Policy& policy,
       submits_(clock, {.per_second = static_cast<double>(options_.rate_per_node),
                        .burst = 2.0 * options_.rate_per_node,
                        .max_keys = 4096}),
-      refusal_records_(clock, {.per_second = 1, .burst = 1, .max_keys = 4096}) {}
+      refusal_records_(clock, {.per_second = 1, .burst = 1, .max_keys = 4096}),
+      garbage_records_(clock, kRefusalRecordLimit) {}
 
 void SubmitPipeline::SetOrphanedAccepts(std::map<std::string, AcceptedFingerprint> orphans) {
   orphans_ = std::move(orphans);
@@ -77,7 +78,13 @@ void SubmitPipeline::SetOrphanedAccepts(std::map<std::string, AcceptedFingerprin
 SubmitEffects SubmitPipeline::Refuse(const std::string& node_id, std::uint64_t request_id,
                                      const Status& why, const std::string& report_id_hex) {
   // The reply goes out even when the record could not be written: a refusal changes nothing.
-  (void)auditor_.Durable(auditor_.RejectedInput(node_id, why, report_id_hex));
+  // A refusal that names a report is evidence about it and always recorded (the submit rate
+  // bounds those); bytes that are not even a report are recorded sparingly.
+  RateLimiter::Decision record{.allowed = true};
+  if (report_id_hex.empty()) record = garbage_records_.Take(node_id);
+  if (record.allowed) {
+    (void)auditor_.Durable(auditor_.RejectedInput(node_id, why, report_id_hex, record.suppressed));
+  }
   spdlog::warn("event=submit_rejected node={} reason={}", node_id, why.reason());
   SubmitEffects effects;
   effects.reply = RefusalReply(request_id, why);

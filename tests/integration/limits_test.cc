@@ -101,6 +101,38 @@ TEST_F(LimitsTest, FloodOfEveryFrameTypeIsBudgetedAndAuditedSparingly) {
   ExpectAuditVerifies();
 }
 
+TEST_F(LimitsTest, EveryRefusedFrameIsAnsweredButOnlyABoundedNumberBecomeRecords) {
+  StartBroker();
+  ASSERT_FALSE(HasFatalFailure());
+  auto usa = Keys("usa-1");
+  auto u = Connect("usa-1", usa);
+  const std::size_t before = Count("\"rejected_input\"");
+  // Within the frame budget (400 at once by default): every frame is served and refused.
+  const std::vector<std::uint8_t> garbage(64, 0xa5);
+  constexpr int kFrames = 150;
+  for (int i = 0; i < kFrames; ++i) {
+    u->Send(garbage);
+    EXPECT_EQ(u->ExpectErrorReason(), "WIRE_MALFORMED") << "frame " << i;
+  }
+  // Garbage that is not even a report, in a Submit, is recorded as sparingly.
+  const std::vector<std::uint8_t> not_a_report(200, 0x5a);
+  for (int i = 0; i < 30; ++i)
+    u->Send(EncodeSubmit(1000 + static_cast<std::uint64_t>(i), not_a_report));
+  EXPECT_TRUE(HonestNodeIsServed(*u, 3));
+  const std::size_t records = Count("\"rejected_input\"") - before;
+  std::cout << "refused frames: " << kFrames + 30 << ", rejected_input records: " << records
+            << "\n";
+  EXPECT_GE(records, 8u) << "a burst of refusals stays visible in the log";
+  // Burst 20 for frames, 20 for id-less submits, plus 2 a second each while the test runs.
+  EXPECT_LE(records, 60u) << "one record per refused frame is a disk-filling lever";
+  // The next record after a pause says how many were not written.
+  std::this_thread::sleep_for(Ms(600));
+  u->Send(garbage);
+  EXPECT_EQ(u->ExpectErrorReason(), "WIRE_MALFORMED");
+  EXPECT_TRUE(WaitFor([&] { return Count("\"suppressed\"") >= 1; })) << c_.AuditLogText();
+  ExpectAuditVerifies();
+}
+
 TEST_F(LimitsTest, ConnectionLimitOfOneAdmitsAgainAfterDisconnectAndRefusesASecondSession) {
   StartBroker("max_connections = 1\n");
   ASSERT_FALSE(HasFatalFailure());

@@ -88,9 +88,11 @@ class Auditor {
   std::optional<std::uint64_t> ConnectionRefused(std::string_view peer_address,
                                                  const std::array<std::uint8_t, 32>& client_key,
                                                  const Status& why, std::uint64_t suppressed);
-  // `report_id_hex` may be empty (the record then has no report_id).
+  // `report_id_hex` may be empty (the record then has no report_id); `suppressed` > 0 says how
+  // many refusals of this node were not written since its previous record (kRefusalRecordLimit).
   std::optional<std::uint64_t> RejectedInput(std::string_view node_id, const Status& why,
-                                             std::string_view report_id_hex);
+                                             std::string_view report_id_hex,
+                                             std::uint64_t suppressed = 0);
   // A throttled refusal: `suppressed` refusals of the same kind were not written since the last.
   std::optional<std::uint64_t> RejectedInputThrottled(std::string_view node_id, const Status& why,
                                                       std::uint64_t suppressed);

@@ -36,7 +36,8 @@
 // passes first), IdentityWatch (revocation and expiry while running: screens every frame,
 // withdraws certificates), Sessions (online peers, Hello/Welcome, heartbeats), SubmitPipeline
 // (admission to commit, returning effects), DeliveryQueues (pending copies, windows,
-// redelivery, acks, refusals, expiry, track), LogService (checkpoints, cosignatures, proofs) and Auditor (every record written).
+// redelivery, acks, refusals, expiry, track), LogService (checkpoints, cosignatures, proofs) and
+// Auditor (every record written).
 //
 // Ownership: owns every unit, the audit log and the report store; holds a reference to the
 // clock, which must outlive it. Thread-safety: RequestStop() may be called from any thread or a
@@ -61,6 +62,7 @@
 #include "tearline/broker/identity_watch.h"
 #include "tearline/broker/inbound_gate.h"
 #include "tearline/broker/log_service.h"
+#include "tearline/broker/rate_limiter.h"
 #include "tearline/broker/report_store.h"
 #include "tearline/broker/router_socket.h"
 #include "tearline/broker/session_slots.h"
@@ -125,6 +127,7 @@ class Broker : private FrameSender {
   std::unique_ptr<DeliveryQueues> queues_;
   std::unique_ptr<SessionSlots> slots_;  // Read by the ZAP thread through authenticator_.
   std::unique_ptr<InboundGate> gate_;
+  RateLimiter refusal_records_{clock_, kRefusalRecordLimit};  // Reject()'s audit records.
   std::unique_ptr<Authenticator> authenticator_;
   // Last member: destroyed first, so the ZAP thread has stopped before what it reads goes.
   std::unique_ptr<RouterSocket> socket_;

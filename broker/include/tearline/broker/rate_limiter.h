@@ -33,6 +33,12 @@ struct RateLimit {
   std::size_t max_keys = 4096;
 };
 
+// How many `rejected_input` records one node's refused frames may cause: a burst of 20 (enough
+// evidence of what a misbehaving node sent), then 2 a second, each saying how many refusals were
+// not written since the previous one. Without it every refused frame would cost an audit record
+// and a sync, at whatever rate the frame gate lets through.
+inline constexpr RateLimit kRefusalRecordLimit{.per_second = 2, .burst = 20, .max_keys = 4096};
+
 class RateLimiter {
  public:
   struct Decision {

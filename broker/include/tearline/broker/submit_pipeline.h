@@ -120,6 +120,7 @@ class SubmitPipeline {
   std::function<bool(const std::string&)> is_online_;
   RateLimiter submits_;          // rate_per_node, burst 2x.
   RateLimiter refusal_records_;  // One RATE_LIMITED record per node per second.
+  RateLimiter garbage_records_;  // Refusals naming no report: kRefusalRecordLimit.
   std::map<std::string, AcceptedFingerprint> orphans_;
 };
 
