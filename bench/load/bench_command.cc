@@ -74,9 +74,11 @@ std::vector<BenchOptions> Sweep(const BenchOptions& base, const std::string& wha
   return runs;
 }
 
+// Every submitted report accepted and every expected copy in its inbox. A copy the broker sent
+// again (its acknowledgement was late) is counted as a duplicate but is legal: the recipient
+// keeps one.
 bool Delivered(const RunReport& r) {
-  return r.delivered_copies == r.expected_copies && r.duplicate_copies == 0 && r.refused == 0 &&
-         r.accepted == r.submitted;
+  return r.delivered_copies == r.expected_copies && r.refused == 0 && r.accepted == r.submitted;
 }
 
 }  // namespace
@@ -178,7 +180,8 @@ int RunBenchCommand(int argc, const char* const* argv, std::ostream& out, std::o
     }
   }
   if (!all_delivered) {
-    err << kProgram << ": error: DELIVERY: not every expected copy was delivered exactly once\n";
+    err << kProgram
+        << ": error: DELIVERY: a report was refused or an expected copy never arrived\n";
     return 1;
   }
   return 0;

@@ -81,6 +81,12 @@ double RunReport::BrokerBytesPerReportByte() const {
   return 0;
 }
 
+double RunReport::AcknowledgedReportsPerS() const {
+  const double copies_per_report =
+      Div(static_cast<double>(expected_copies), static_cast<double>(accepted));
+  return Div(acknowledged_per_s, copies_per_report);
+}
+
 double RunReport::DurableFloorMs() const {
   const double hops = mode == "e2e" ? 3 : 1;
   return Div(hops * 1000.0, baselines.fdatasync_per_s);
@@ -129,6 +135,7 @@ std::string ToJson(const RunReport& r) {
         {"max", r.latency.max_ms}}},
       {"processes", procs},
       {"syncs_unavailable", r.syncs_unavailable},
+      {"load_average", r.load_average},
       {"drain",
        {{"copies", r.drain_copies},
         {"copies_per_s", r.drain_per_s},
@@ -143,7 +150,7 @@ std::string ToJson(const RunReport& r) {
   };
   json ratios = {
       {"accepted_per_ed25519_verify", Div(r.accepted_per_s, r.baselines.ed25519_verify_per_s)},
-      {"acknowledged_per_accepted", Div(r.acknowledged_per_s, r.accepted_per_s)},
+      {"acknowledged_per_accepted", Div(r.AcknowledgedReportsPerS(), r.accepted_per_s)},
       {"accepted_per_relay_msg", Div(r.accepted_per_s, r.baselines.relay_msgs_per_s)},
       {"p99_per_durable_floor", Div(r.latency.p99_ms, r.DurableFloorMs())},
       {"broker_bytes_written_per_report_byte", r.BrokerBytesPerReportByte()},
@@ -201,6 +208,7 @@ Result<RunReport> FromJson(const std::string& text) {
       r.processes.push_back(cost);
     }
     r.syncs_unavailable = j.value("syncs_unavailable", "");
+    r.load_average = j.value("load_average", -1.0);
     const json& d = j.at("drain");
     r.drain_copies = d.value("copies", std::uint64_t{0});
     r.drain_per_s = d.value("copies_per_s", 0.0);
@@ -224,7 +232,7 @@ std::string ToText(const RunReport& r) {
   o << "tearline-bench: mode=" << r.mode << " nodes=" << r.nodes << " reports=" << r.reports
     << " size=" << r.size << " portions=" << r.portions << " recipients=" << r.recipients
     << " rate=" << (r.rate > 0 ? Fixed(r.rate, 0) + "/s" : std::string("flat-out"))
-    << " queue_depth=" << r.queue_depth << "\n";
+    << " queue_depth=" << r.queue_depth << " load_average=" << Fixed(r.load_average, 2) << "\n";
   o << "  reports: submitted " << r.submitted << ", accepted " << r.accepted << ", refused "
     << r.refused << (r.first_refusal.empty() ? "" : " (first: " + r.first_refusal + ")") << "\n";
   o << "  copies: expected " << r.expected_copies << ", delivered " << r.delivered_copies
@@ -260,8 +268,8 @@ std::string ToText(const RunReport& r) {
     << Fixed(b.fdatasync_per_s, 0) << "/s on " << b.filesystem << ", CURVE relay "
     << Fixed(b.relay_msgs_per_s, 0) << " msgs/s (" << Fixed(b.relay_mib_per_s, 1) << " MiB/s)\n";
   o << "  ratios: accepted/s / ed25519 verifies/s = "
-    << Ratio(r.accepted_per_s, b.ed25519_verify_per_s)
-    << "; acknowledged/s / accepted/s = " << Ratio(r.acknowledged_per_s, r.accepted_per_s)
+    << Ratio(r.accepted_per_s, b.ed25519_verify_per_s) << "; acknowledged reports/s / accepted/s = "
+    << Ratio(r.AcknowledgedReportsPerS(), r.accepted_per_s)
     << "; accepted/s / relay msgs/s = " << Ratio(r.accepted_per_s, b.relay_msgs_per_s)
     << "; p99 / durable floor (" << Fixed(r.DurableFloorMs(), 2)
     << " ms) = " << Ratio(r.latency.p99_ms, r.DurableFloorMs())
@@ -274,7 +282,7 @@ std::string ToText(const RunReport& r) {
 std::string ToMarkdown(const std::vector<RunReport>& reports) {
   std::ostringstream o;
   o << "| mode | nodes | size | portions | recipients | rate | queue | accepted/s | "
-       "acked/s | p50 ms | p99 ms | broker syncs/report | node syncs/report | "
+       "acked copies/s | p50 ms | p99 ms | broker syncs/report | node syncs/report | "
        "broker B written/B | broker CPU s | broker RSS MiB | accepted/ed25519 | acked/accepted "
        "| accepted/relay | p99/floor | drain copies/s | delivered/expected |\n";
   o << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -296,7 +304,7 @@ std::string ToMarkdown(const std::vector<RunReport>& reports) {
       << OrNa(r.NodeSyncsPerReport(), 2) << " | " << Fixed(r.BrokerBytesPerReportByte(), 1) << " | "
       << Fixed(cpu, 2) << " | " << rss / 1024 << " | "
       << Ratio(r.accepted_per_s, r.baselines.ed25519_verify_per_s) << " | "
-      << Ratio(r.acknowledged_per_s, r.accepted_per_s) << " | "
+      << Ratio(r.AcknowledgedReportsPerS(), r.accepted_per_s) << " | "
       << Ratio(r.accepted_per_s, r.baselines.relay_msgs_per_s) << " | "
       << Ratio(r.latency.p99_ms, r.DurableFloorMs()) << " | "
       << (r.queue_depth > 0 ? Fixed(r.drain_per_s, 0) : std::string("-")) << " | "

@@ -63,6 +63,7 @@ struct RunReport {
   std::uint64_t drain_broker_peak_rss_kib = 0;
 
   Baselines baselines;
+  double load_average = -1;  // 1-minute load average when the run started (-1: unknown).
 
   // Derived.
   std::optional<double> BrokerSyncsPerReport() const;
@@ -70,6 +71,9 @@ struct RunReport {
   // sender and once by each recipient, so this is total / (accepted * (1 + recipients)).
   std::optional<double> NodeSyncsPerReport() const;
   double BrokerBytesPerReportByte() const;
+  // Reports fully acknowledged per second: acknowledged copies/s over copies per report, so it
+  // compares with accepted_per_s whatever the number of recipients.
+  double AcknowledgedReportsPerS() const;
   // The durable-write floor of the measured path: one fdatasync at each durable hop (broker;
   // plus the sender's outbox and the recipient's inbox end to end), in ms.
   double DurableFloorMs() const;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -88,6 +89,10 @@ Result<RunReport> RunBench(const BenchOptions& options, std::ostream* progress) 
   }
 
   RunReport report;
+  // Other work on the machine skews every figure; the run records how busy it was.
+  if (std::ifstream loadavg("/proc/loadavg"); !(loadavg >> report.load_average)) {
+    report.load_average = -1;
+  }
   if (options.baselines) {
     if (progress != nullptr) *progress << "measuring baselines...\n";
     report.baselines = MeasureBaselines(options, cluster->root());

@@ -61,6 +61,10 @@ TEST(BenchReportTest, DerivedFiguresDivideByWhatEachProcessHandled) {
   RunReport broker = r;
   broker.mode = "broker";
   EXPECT_NEAR(broker.DurableFloorMs(), 10.0 / 3, 1e-9);
+  // Two copies per report: 40 copies/s acknowledged is 20 reports/s.
+  RunReport two = r;
+  two.expected_copies = 200;
+  EXPECT_DOUBLE_EQ(two.AcknowledgedReportsPerS(), 20);
 }
 
 TEST(BenchReportTest, UncountedSyncsStayUnknownInsteadOfZero) {
