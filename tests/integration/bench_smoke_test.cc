@@ -104,31 +104,24 @@ TEST(BenchSmokeTest, BrokerOnlyRunDeliversEveryCopyOnceAndReportsEveryField) {
   EXPECT_NE(bench::ToMarkdown({*back}).find("| broker | 3 | 512 | 2 | 2 |"), std::string::npos);
 }
 
-TEST(BenchSmokeTest, EndToEndRunThroughTheBinaryDeliversEveryCopyOnce) {
+TEST(BenchSmokeTest, EndToEndRunThroughTheBinaryDrainsAQueueAndDeliversEveryCopyOnce) {
   testing::TempDir dir;
   const auto out = dir / "e2e.json";
-  auto run = testing::RunProcess({testing::BinaryPath("tearline-bench").string(),
-                                  "--mode",
-                                  "e2e",
-                                  "--nodes",
-                                  "3",
-                                  "--reports",
-                                  "20",
-                                  "--recipients",
-                                  "2",
-                                  "--in-flight",
-                                  "2",
-                                  "--size",
-                                  "300",
-                                  "--baseline-seconds",
-                                  "0.05",
-                                  "--policy",
-                                  testing::SourcePath("deploy/policy/coalition.toml").string(),
-                                  "--dir",
-                                  dir.path().string(),
-                                  "--json",
-                                  out.string()},
-                                 std::chrono::seconds(60));
+  // Small on purpose: 3 daemons, 20 reports to 2 recipients each, 5 queued for a stopped node.
+  const std::vector<std::string> argv = {
+      testing::BinaryPath("tearline-bench").string(),
+      "--mode=e2e",
+      "--nodes=3",
+      "--reports=20",
+      "--recipients=2",
+      "--in-flight=2",
+      "--size=300",
+      "--queue-depth=5",
+      "--baseline-seconds=0.05",
+      "--policy=" + testing::SourcePath("deploy/policy/coalition.toml").string(),
+      "--dir=" + dir.path().string(),
+      "--json=" + out.string()};
+  auto run = testing::RunProcess(argv, std::chrono::seconds(60));
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   EXPECT_NE(run.err.find("measuring baselines"), std::string::npos) << run.err;
   std::printf("%s", run.out.c_str());
@@ -139,6 +132,8 @@ TEST(BenchSmokeTest, EndToEndRunThroughTheBinaryDeliversEveryCopyOnce) {
   EXPECT_EQ(j["expected"], 40u);
   EXPECT_EQ(j["delivered"], j["expected"]);
   EXPECT_EQ(j["duplicates"], 0u);
+  // Node 0's daemon was stopped while 5 reports were sent to it, then restarted: all 5 drained.
+  EXPECT_EQ(j["drain"]["copies"], 5u);
   // Three processes besides the broker: every node daemon was measured.
   EXPECT_GE(j["processes"].size(), 4u);
 }
