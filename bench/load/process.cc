@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -136,6 +137,10 @@ Process::Process(const std::string& name, const std::vector<std::string>& argv,
   full.insert(full.end(), argv.begin(), argv.end());
   pid_ = ::fork();
   if (pid_ == 0) {
+    // If the bench dies (a signal, a crash), its daemons must not outlive it: the kernel sends
+    // SIGTERM when the forking thread exits (perf passes it on to the process it wraps).
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() == 1) ::_exit(127);  // The bench died before prctl took effect.
     const int devnull = ::open("/dev/null", O_RDONLY);
     const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     ::dup2(devnull, 0);

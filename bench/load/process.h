@@ -3,7 +3,9 @@
 // (through an optional `perf stat` wrapper, see sync_probe.h) the sync calls it made.
 //
 // Ownership: a Process owns its child (and the perf wrapper around it, if any); the destructor
-// stops both (SIGTERM, then SIGKILL after a bound), so a run never leaves a process behind.
+// stops both (SIGTERM, then SIGKILL after a bound), and a child gets SIGTERM from the kernel if
+// the bench dies first (PR_SET_PDEATHSIG), so a run never leaves a process behind. Create
+// Processes from a thread that outlives them (the kernel ties that signal to the forking thread).
 // Thread-safety: one thread at a time per Process; ReadProcSample is safe from any thread.
 #ifndef TEARLINE_BENCH_LOAD_PROCESS_H_
 #define TEARLINE_BENCH_LOAD_PROCESS_H_

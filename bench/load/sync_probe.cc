@@ -30,6 +30,8 @@ SyncProbe SyncProbe::Detect() {
     return p;
   }
   p.available_ = true;
+  p.pdeathsig_ =
+      RunCommand({"setpriv", "--pdeathsig", "TERM", "--", "true"}, std::chrono::seconds(10)).ok();
   return p;
 }
 
@@ -41,7 +43,12 @@ SyncProbe SyncProbe::Disabled(std::string why) {
 
 std::vector<std::string> SyncProbe::Wrapper(const std::filesystem::path& out) const {
   if (!available_) return {};
-  return {"perf", "stat", "-x,", "-I", "100", "-o", out.string(), "-e", kEvents, "--"};
+  std::vector<std::string> wrapper = {"perf", "stat",       "-x,", "-I",    "100",
+                                      "-o",   out.string(), "-e",  kEvents, "--"};
+  // perf does not pass its own death on to the process it runs: setpriv (util-linux) makes that
+  // process receive SIGTERM when perf goes, so a killed bench leaves no daemon behind.
+  if (pdeathsig_) wrapper.insert(wrapper.end(), {"setpriv", "--pdeathsig", "TERM", "--"});
+  return wrapper;
 }
 
 Result<std::uint64_t> SyncProbe::CountInText(const std::string& text, double from_s, double to_s) {

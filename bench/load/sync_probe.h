@@ -44,6 +44,7 @@ class SyncProbe {
 
  private:
   bool available_ = false;
+  bool pdeathsig_ = false;  // setpriv --pdeathsig works here (see Wrapper).
   std::string why_;
 };
 
