@@ -1,5 +1,6 @@
 #include "tearline/node/inbox_store.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -206,32 +207,40 @@ Result<bool> InboxStore::StoredCopyMatches(std::string_view report_id_hex,
 }
 
 Result<std::vector<InboxEntry>> InboxStore::List(std::size_t* skipped) const {
-  std::vector<InboxEntry> entries;
   std::size_t bad = 0;
-  std::error_code ec;
-  std::filesystem::directory_iterator it(dir_, ec);
-  if (ec) return IoError("INBOX_IO", "cannot list " + dir_.string() + ": " + ec.message());
-  for (const auto& de : it) {
-    const auto& path = de.path();
-    const std::string id = path.stem().string();
-    if (path.extension() != ".json" || !IsReportIdHex(id)) continue;
-    // Names only: a report parsed once (stored here, or read at an earlier listing) is answered
-    // from the index; only files this process has not seen are read.
-    if (auto cached = index_.find(id); cached != index_.end()) {
-      entries.push_back(cached->second);
-      continue;
-    }
-    auto found = Find(id);
-    if (!found.ok()) {
-      ++bad;  // Not cached: a file that becomes readable later is read then.
-      continue;
-    }
-    index_.emplace(id, *found);
-    entries.push_back(std::move(found).value());
+  // Names only (readdir, no stat, no path objects): a report parsed once (stored here, or read at
+  // an earlier listing) is answered from the index; only files this process has not seen are
+  // read.
+  DIR* d = ::opendir(dir_.c_str());
+  if (d == nullptr) {
+    return IoError("INBOX_IO", "cannot list " + dir_.string() + ": " + std::strerror(errno));
   }
-  std::sort(entries.begin(), entries.end(), [](const InboxEntry& a, const InboxEntry& b) {
-    return std::tie(a.received_unix, a.report_id_hex) < std::tie(b.received_unix, b.report_id_hex);
+  std::vector<const InboxEntry*> listed;
+  while (const dirent* de = ::readdir(d)) {
+    const std::string_view name(de->d_name);
+    constexpr std::string_view kExt = ".json";
+    if (name.size() != 32 + kExt.size() || !name.ends_with(kExt)) continue;
+    const std::string_view id = name.substr(0, 32);
+    if (!IsReportIdHex(id)) continue;
+    auto cached = index_.find(id);
+    if (cached == index_.end()) {
+      auto found = Find(id);
+      if (!found.ok()) {
+        ++bad;  // Not cached: a file that becomes readable later is read then.
+        continue;
+      }
+      cached = index_.emplace(std::string(id), std::move(found).value()).first;
+    }
+    listed.push_back(&cached->second);
+  }
+  ::closedir(d);
+  std::sort(listed.begin(), listed.end(), [](const InboxEntry* a, const InboxEntry* b) {
+    return std::tie(a->received_unix, a->report_id_hex) <
+           std::tie(b->received_unix, b->report_id_hex);
   });
+  std::vector<InboxEntry> entries;
+  entries.reserve(listed.size());
+  for (const InboxEntry* e : listed) entries.push_back(*e);
   if (skipped != nullptr) *skipped = bad;
   return entries;
 }
