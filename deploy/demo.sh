@@ -66,7 +66,9 @@ heartbeat_ms = 500
 # max_queue_per_sender_per_recipient = 1000
 # max_store_bytes_per_node = 134217728
 max_connections = 64
-frame_rate_per_node = 200
+# Submits per second per node (announced in Welcome; nodes pace to it) and frames per second.
+rate_per_node = 100
+frame_rate_per_node = 400
 delivery_window = 32
 max_delivery_refusals = 3
 TOML

@@ -16,7 +16,8 @@ namespace tearline::broker {
 Broker::Broker(const BrokerConfig& config, const Clock& clock)
     : config_(config),
       clock_(clock),
-      sessions_(clock, config.id, std::chrono::milliseconds(config.heartbeat_ms)) {}
+      sessions_(clock, config.id, std::chrono::milliseconds(config.heartbeat_ms),
+                config.rate_per_node) {}
 
 Broker::~Broker() = default;
 

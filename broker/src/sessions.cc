@@ -6,8 +6,12 @@
 
 namespace tearline::broker {
 
-Sessions::Sessions(const Clock& clock, std::string broker_id, std::chrono::milliseconds heartbeat)
-    : clock_(clock), broker_id_(std::move(broker_id)), heartbeat_(heartbeat) {}
+Sessions::Sessions(const Clock& clock, std::string broker_id, std::chrono::milliseconds heartbeat,
+                   std::uint32_t submit_rate)
+    : clock_(clock),
+      broker_id_(std::move(broker_id)),
+      heartbeat_(heartbeat),
+      submit_rate_(submit_rate) {}
 
 Sessions::Seen Sessions::Touch(const std::string& node_id, const std::string& routing_id) {
   Seen seen;
@@ -48,7 +52,7 @@ Result<std::vector<std::uint8_t>> Sessions::Hello(const std::string& node_id,
                            "Hello names a node other than the one whose key authenticated");
   }
   return EncodeWelcome(request_id, broker_id_, clock_.UnixNow(),
-                       static_cast<std::uint32_t>(heartbeat_.count()));
+                       static_cast<std::uint32_t>(heartbeat_.count()), submit_rate_);
 }
 
 std::vector<std::uint8_t> Sessions::Pong(std::uint64_t request_id, std::uint64_t nonce) const {

@@ -1,5 +1,6 @@
 #include "tearline/node/directory_cache.h"
 
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <utility>
@@ -55,25 +56,75 @@ void DirectoryCache::UpdateRevocations(const std::vector<std::uint8_t>& encoded)
   }
 }
 
+namespace {
+
+std::array<std::uint8_t, 32> DigestOf(const DirectoryUpdate& update) {
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, nullptr, 0, 32);
+  for (const auto& c : update.certificates) {
+    const std::uint64_t n = c.size();  // Length-prefixed: no two lists hash alike.
+    crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(&n), sizeof n);
+    crypto_generichash_update(&st, c.data(), c.size());
+  }
+  const std::uint64_t n = update.revocation_list.size();
+  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(&n), sizeof n);
+  crypto_generichash_update(&st, update.revocation_list.data(), update.revocation_list.size());
+  std::array<std::uint8_t, 32> out{};
+  crypto_generichash_final(&st, out.data(), out.size());
+  return out;
+}
+
+std::uint64_t SequenceInForce(const TrustStore& trust) {
+  return trust.revocations() == nullptr ? 0 : trust.revocations()->sequence();
+}
+
+}  // namespace
+
+void DirectoryCache::OnChangeNotice() {
+  current_ = false;
+  (void)Request();
+}
+
 void DirectoryCache::OnDirectory(const DirectoryUpdate& update) {
   if (!update.revocation_list.empty()) UpdateRevocations(update.revocation_list);
-  std::vector<Status> rejected;
-  directory_ = Directory::Build(update.certificates, trust_, clock_.UnixNow(), &rejected);
+  const auto digest = DigestOf(update);
+  const bool same = have_directory_ && digest == verified_digest_ &&
+                    SequenceInForce(trust_) == verified_sequence_ &&
+                    clock_.Now() - verified_at_ < kDirectoryRefresh;
+  if (same) {
+    EnsureCurrent();  // Only an expiry since then can change what verified.
+  } else {
+    const std::size_t rejected = Verify(update.certificates);
+    verified_digest_ = digest;
+    spdlog::info("event=directory_updated nodes={} rejected={}", directory_.nodes().size(),
+                 rejected);
+  }
   have_directory_ = true;
+  current_ = true;
+}
+
+std::size_t DirectoryCache::Verify(const std::vector<std::vector<std::uint8_t>>& certificates) {
+  std::vector<Status> rejected;
+  const std::int64_t now = clock_.UnixNow();
+  directory_ = Directory::Build(certificates, trust_, now, &rejected);
+  ++verifications_;
+  verified_sequence_ = SequenceInForce(trust_);
+  verified_at_ = clock_.Now();
+  earliest_not_after_ = 0;
+  for (const auto& [id, cert] : directory_.nodes()) {
+    const std::int64_t na = cert.fields().not_after;
+    if (earliest_not_after_ == 0 || na < earliest_not_after_) earliest_not_after_ = na;
+  }
   for (const auto& s : rejected) {
     spdlog::warn("event=directory_certificate_rejected reason={}", s.reason());
   }
-  spdlog::info("event=directory_updated nodes={} rejected={}", directory_.nodes().size(),
-               rejected.size());
+  return rejected.size();
 }
 
-void DirectoryCache::Recheck() {
-  std::vector<Status> rejected;
-  directory_ =
-      Directory::Build(directory_.EncodedCertificates(), trust_, clock_.UnixNow(), &rejected);
-  for (const auto& st : rejected) {
-    spdlog::warn("event=directory_certificate_rejected reason={}", st.reason());
-  }
+void DirectoryCache::EnsureCurrent() {
+  if (earliest_not_after_ != 0 && clock_.UnixNow() >= earliest_not_after_) Recheck();
 }
+
+void DirectoryCache::Recheck() { (void)Verify(directory_.EncodedCertificates()); }
 
 }  // namespace tearline::node

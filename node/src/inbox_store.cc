@@ -1,5 +1,6 @@
 #include "tearline/node/inbox_store.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,8 @@
 #include <iterator>
 #include <system_error>
 
+#include "tearline/node/group_commit.h"
+
 namespace tearline::node {
 namespace {
 
@@ -18,59 +21,6 @@ namespace {
 constexpr std::uintmax_t kMaxMetadataBytes = 256 * 1024;
 // Delivered copies are at most one report (16 MiB) plus slack.
 constexpr std::uintmax_t kMaxStoredReportBytes = (std::uintmax_t{16} << 20) + 4096;
-
-Status IoFailure(const std::string& what, const std::filesystem::path& path, int err) {
-  return IoError("INBOX_IO", what + " " + path.string() + ": " + std::strerror(err));
-}
-
-// Writes `bytes` to a fresh temporary next to `target`, fsyncs it and renames it over `target`.
-Status WriteDurably(const std::filesystem::path& target, std::span<const std::uint8_t> bytes) {
-  std::string tmpl =
-      (target.parent_path() / ("." + target.filename().string() + ".XXXXXX")).string();
-  std::vector<char> name(tmpl.begin(), tmpl.end());
-  name.push_back('\0');
-  int fd = ::mkstemp(name.data());
-  if (fd < 0) return IoFailure("cannot create temporary file for", target, errno);
-  const std::string tmp(name.data());
-  auto fail = [&](const std::string& what) {
-    const int e = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return IoFailure(what, target, e);
-  };
-  if (::fchmod(fd, 0600) != 0) return fail("cannot chmod temporary for");
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail("cannot write");
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) return fail("cannot fsync");
-  if (::close(fd) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    return IoFailure("cannot close", target, e);
-  }
-  if (::rename(tmp.c_str(), target.c_str()) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    return IoFailure("cannot rename into", target, e);
-  }
-  return Status::Ok();
-}
-
-Status SyncDirectory(const std::filesystem::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return IoFailure("cannot open directory", dir, errno);
-  const int rc = ::fsync(fd);
-  const int e = errno;
-  ::close(fd);
-  if (rc != 0) return IoFailure("cannot fsync directory", dir, e);
-  return Status::Ok();
-}
 
 Result<std::vector<std::uint8_t>> ReadCapped(const std::filesystem::path& path,
                                              std::uintmax_t cap) {
@@ -211,18 +161,19 @@ bool InboxStore::Contains(std::string_view report_id_hex) const {
   return std::filesystem::exists(dir_ / (std::string(report_id_hex) + ".json"), ec);
 }
 
-Result<bool> InboxStore::Store(const InboxEntry& entry,
-                               std::span<const std::uint8_t> report_bytes) {
+Result<bool> InboxStore::Store(const InboxEntry& entry, std::span<const std::uint8_t> report_bytes,
+                               StoreMode mode) {
   if (!IsReportIdHex(entry.report_id_hex)) {
     return InvalidArgument("INBOX_BAD_ID", "report id must be 32 lower-case hex characters");
   }
-  if (Contains(entry.report_id_hex)) return false;
+  const bool present = Contains(entry.report_id_hex);
+  if (present && mode == StoreMode::kIfAbsent) return false;
   const std::filesystem::path report = dir_ / (entry.report_id_hex + ".report");
   const std::filesystem::path meta = dir_ / (entry.report_id_hex + ".json");
   const std::string text =
       InboxEntryToJson(entry).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   const std::uint64_t adding = report_bytes.size() + text.size();
-  if (!Fits(adding)) {
+  if (!present && !Fits(adding)) {
     TEARLINE_ASSIGN_OR_RETURN(usage_, Count());
     if (!Fits(adding)) {
       return Status(Code::kResourceExhausted, "INBOX_FULL",
@@ -233,34 +184,63 @@ Result<bool> InboxStore::Store(const InboxEntry& entry,
                         std::to_string(limits_.max_bytes) + "; it was not stored");
     }
   }
-  TEARLINE_RETURN_IF_ERROR(WriteDurably(report, report_bytes));
-  TEARLINE_RETURN_IF_ERROR(WriteDurably(
-      meta, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size())));
-  TEARLINE_RETURN_IF_ERROR(SyncDirectory(dir_));
-  usage_.reports += 1;
-  usage_.bytes += adding;
+  TEARLINE_RETURN_IF_ERROR(WriteReplacing(report, report_bytes, 0600, commit_, "INBOX_IO"));
+  TEARLINE_RETURN_IF_ERROR(WriteReplacing(
+      meta, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), 0600,
+      commit_, "INBOX_IO"));
+  if (!present) {
+    usage_.reports += 1;
+    usage_.bytes += adding;
+  }
+  index_[entry.report_id_hex] = entry;
   return true;
 }
 
-Result<std::vector<InboxEntry>> InboxStore::List(std::size_t* skipped) const {
-  std::vector<InboxEntry> entries;
-  std::size_t bad = 0;
-  std::error_code ec;
-  std::filesystem::directory_iterator it(dir_, ec);
-  if (ec) return IoError("INBOX_IO", "cannot list " + dir_.string() + ": " + ec.message());
-  for (const auto& de : it) {
-    const auto& path = de.path();
-    if (path.extension() != ".json" || !IsReportIdHex(path.stem().string())) continue;
-    auto found = Find(path.stem().string());
-    if (!found.ok()) {
-      ++bad;
-      continue;
-    }
-    entries.push_back(std::move(found).value());
+Result<bool> InboxStore::StoredCopyMatches(std::string_view report_id_hex,
+                                           std::span<const std::uint8_t> report_bytes) const {
+  auto stored = ReadReport(report_id_hex);
+  if (!stored.ok()) {
+    if (stored.status().reason() == "INBOX_NOT_FOUND") return false;
+    return stored.status();
   }
-  std::sort(entries.begin(), entries.end(), [](const InboxEntry& a, const InboxEntry& b) {
-    return std::tie(a.received_unix, a.report_id_hex) < std::tie(b.received_unix, b.report_id_hex);
+  return std::equal(stored->begin(), stored->end(), report_bytes.begin(), report_bytes.end());
+}
+
+Result<std::vector<InboxEntry>> InboxStore::List(std::size_t* skipped) const {
+  std::size_t bad = 0;
+  // Names only (readdir, no stat, no path objects): a report parsed once (stored here, or read at
+  // an earlier listing) is answered from the index; only files this process has not seen are
+  // read.
+  DIR* d = ::opendir(dir_.c_str());
+  if (d == nullptr) {
+    return IoError("INBOX_IO", "cannot list " + dir_.string() + ": " + std::strerror(errno));
+  }
+  std::vector<const InboxEntry*> listed;
+  while (const dirent* de = ::readdir(d)) {
+    const std::string_view name(de->d_name);
+    constexpr std::string_view kExt = ".json";
+    if (name.size() != 32 + kExt.size() || !name.ends_with(kExt)) continue;
+    const std::string_view id = name.substr(0, 32);
+    if (!IsReportIdHex(id)) continue;
+    auto cached = index_.find(id);
+    if (cached == index_.end()) {
+      auto found = Find(id);
+      if (!found.ok()) {
+        ++bad;  // Not cached: a file that becomes readable later is read then.
+        continue;
+      }
+      cached = index_.emplace(std::string(id), std::move(found).value()).first;
+    }
+    listed.push_back(&cached->second);
+  }
+  ::closedir(d);
+  std::sort(listed.begin(), listed.end(), [](const InboxEntry* a, const InboxEntry* b) {
+    return std::tie(a->received_unix, a->report_id_hex) <
+           std::tie(b->received_unix, b->report_id_hex);
   });
+  std::vector<InboxEntry> entries;
+  entries.reserve(listed.size());
+  for (const InboxEntry* e : listed) entries.push_back(*e);
   if (skipped != nullptr) *skipped = bad;
   return entries;
 }

@@ -12,16 +12,16 @@
 #include <vector>
 
 #include "tearline/net/event_loop.h"
-#include "tearline/net/socket.h"
-#include "tearline/net/socket_monitor.h"
 #include "tearline/node/broker_frames.h"
 #include "tearline/node/broker_link.h"
 #include "tearline/node/control_server.h"
 #include "tearline/node/data_dir_lock.h"
 #include "tearline/node/directory_cache.h"
+#include "tearline/node/group_commit.h"
 #include "tearline/node/inbox_store.h"
 #include "tearline/node/log_witness.h"
 #include "tearline/node/node_identity.h"
+#include "tearline/node/node_sockets.h"
 #include "tearline/node/outbox.h"
 #include "tearline/node/outbox_store.h"
 #include "tearline/node/pending_sends.h"
@@ -48,6 +48,7 @@ struct Stores {
   InboxStore inbox;
   OutboxStore outbox;
   SentStore sent;
+  GroupCommit commit;  // One sync per loop wake-up for all three.
 };
 
 Result<Stores> OpenStores(const NodeConfig& config) {
@@ -57,7 +58,10 @@ Result<Stores> OpenStores(const NodeConfig& config) {
   if (!ob.ok()) return ob.status();
   auto st = SentStore::Open(config.data_dir);
   if (!st.ok()) return st.status();
-  return Stores{std::move(in).value(), std::move(ob).value(), std::move(st).value()};
+  auto gc = GroupCommit::Open({in->dir(), ob->dir(), st->dir()});
+  if (!gc.ok()) return gc.status();
+  return Stores{std::move(in).value(), std::move(ob).value(), std::move(st).value(),
+                std::move(gc).value()};
 }
 
 }  // namespace
@@ -104,65 +108,13 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
   ControlServer control_server;
   Clock::TimePoint started;
 
-  net::Context ctx;
-  net::Socket broker;
-  net::Socket control;
-  net::SocketMonitor monitor;
+  NodeSockets sockets;
+  net::Socket& broker = sockets.broker;
+  net::Socket& control = sockets.control;
+  net::SocketMonitor& monitor = sockets.monitor;
 
-  // --- sockets --------------------------------------------------------------------------------
-
-  Status OpenSockets() {
-    const auto& keys = identity.keys;
-    net::CurveClientOptions o;
-    o.endpoint = config.broker_endpoint;
-    o.server_key = identity.broker_cert->fields().transport_key;
-    o.public_key = keys.transport.public_key;
-    o.secret_key = {keys.transport.secret_key.data(), keys.transport.secret_key.size()};
-    o.max_message_bytes = static_cast<std::int64_t>(kMaxFrameBytes);
-    o.heartbeat = link.heartbeat();
-    o.heartbeat_misses = kMissedHeartbeatsForLoss;
-    o.defer_connect = true;
-    auto b = net::ConnectCurveDealer(ctx, o);
-    if (!b.ok()) {
-      return Status(Code::kInvalidArgument, "BROKER_CONNECT_FAILED",
-                    "cannot set up the broker connection to " + config.broker_endpoint + ": " +
-                        b.status().message());
-    }
-    broker = std::move(b).value();
-    // Transport events (connection up or down, CURVE handshake refused) let the session react at
-    // once and the operator see why; attached before connecting, so no handshake goes unseen.
-    auto m = net::SocketMonitor::Attach(ctx, broker, "tearline-node-broker-monitor");
-    if (!m.ok()) {
-      return Status(Code::kInvalidArgument, "BROKER_CONNECT_FAILED",
-                    "cannot monitor the broker connection: " + m.status().message());
-    }
-    monitor = std::move(m).value();
-    Status connected = broker.Connect(config.broker_endpoint);
-    if (!connected.ok()) {
-      return Status(
-          Code::kInvalidArgument, "BROKER_CONNECT_FAILED",
-          "cannot connect to the broker at " + config.broker_endpoint + ": " + connected.message());
-    }
-    auto c = net::BindLocalRouter(ctx, config.data_dir / "control.sock",
-                                  static_cast<std::int64_t>(kMaxControlMessageBytes));
-    if (!c.ok()) return IoError("CONTROL_BIND_FAILED", c.status().message());
-    control = std::move(c).value();
-    return Status::Ok();
-  }
-
-  void CloseSockets() {
-    if (control.valid()) {
-      control.Close();
-      std::error_code ec;
-      std::filesystem::remove(config.data_dir / "control.sock", ec);
-    }
-    monitor.Stop();
-    broker.Close();
-  }
-
-  bool SendToBroker(std::span<const std::uint8_t> frame) {
-    return broker.valid() && broker.Send(frame) == net::SendResult::kSent;
-  }
+  bool SendToBroker(std::span<const std::uint8_t> frame) { return sockets.SendToBroker(frame); }
+  void CloseSockets() { sockets.Close(config.data_dir); }
 
   void Reply(const std::string& client, std::string payload) override {
     if (!control.valid() || control.SendTo(client, payload) != net::SendResult::kSent) {
@@ -175,8 +127,10 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
 
   void OnLinkChange(BrokerLink::Change change) {
     if (change == BrokerLink::Change::kSessionLost) {
+      directory.OnSessionChange();
       sends.OnSessionLost();
     } else if (change == BrokerLink::Change::kSessionUp) {
+      directory.OnSessionChange();
       (void)directory.Request();
       outbox.OnSessionUp(link.heartbeat());
     }
@@ -197,14 +151,15 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
       case schema::Body::Welcome: {
         const auto* w = frame->body_as_Welcome();
         (void)link.OnWelcome(FbString(w->broker_id()), w->heartbeat_interval_ms());
+        outbox.SetBrokerRate(w->submit_rate_per_node());
         // Every Welcome (also a repeat): a fresh directory; the outbox resubmits (same bytes).
         OnLinkChange(BrokerLink::Change::kSessionUp);
         break;
       }
       case schema::Body::Pong:
         break;
-      case schema::Body::DirectoryChanged:  // Revocation or expiry: do not wait for Tick.
-        (void)directory.Request();
+      case schema::Body::DirectoryChanged:  // Revocation or expiry: no send uses the old one.
+        directory.OnChangeNotice();
         break;
       case schema::Body::CheckpointReply:
         witness.OnCheckpointReply(ToCheckpointAnswer(*frame->body_as_CheckpointReply()));
@@ -266,10 +221,7 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
     s.last_broker_frame_ms_ago = link.MillisSinceLastFrame();
     s.reconnects = link.reconnects();
     s.directory_nodes = directory.directory().nodes().size();
-    std::error_code ec;
-    for (const auto& de : std::filesystem::directory_iterator(stores.inbox.dir(), ec)) {
-      if (de.path().extension() == ".json") ++s.inbox_reports;
-    }
+    s.inbox_reports = stores.inbox.reports();
     s.pending_sends = sends.size();
     s.outbox_reports = outbox.size();
     s.uptime_s = std::chrono::duration_cast<std::chrono::seconds>(clock.Now() - started).count();
@@ -296,6 +248,19 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
     queries.StartProve(client, request);
   }
 
+  void UseGroupCommit() {
+    GroupCommit* gc = &stores.commit;
+    stores.inbox.UseGroupCommit(gc);
+    stores.outbox.UseGroupCommit(gc);
+    stores.sent.UseGroupCommit(gc);
+    outbox.UseGroupCommit(gc);
+    receiver.UseGroupCommit(gc);
+    directory.FollowChangeNotices(true);
+    // What an earlier life wrote but had not synced (killed before its batch sync) is synced
+    // before anything found in the stores is acknowledged again.
+    gc->MarkWritten();
+  }
+
   // --- loop -----------------------------------------------------------------------------------
 
   void Tick() {
@@ -305,6 +270,13 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
     sends.Tick();
     outbox.Tick(link.heartbeat());
     queries.Tick();
+  }
+
+  void Flush() {
+    if (Status s = stores.commit.Flush(); !s.ok()) {
+      // Nothing waiting on it ran (no Ack, no Submit): the next wake-up syncs again.
+      spdlog::error("event=node_sync_failed reason={} detail=\"{}\"", s.reason(), s.message());
+    }
   }
 
   void DrainBroker() {
@@ -352,14 +324,29 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
                  config.id, identity.nation(), identity.own_cert->fields().clearance,
                  config.broker_endpoint, config.ControlEndpoint());
     net::EventLoop loop(clock);
-    loop.AddReader(broker, "broker", [this] { DrainBroker(); });
-    loop.AddReader(monitor.events(), "broker_monitor", [this] { DrainMonitor(); });
-    loop.AddReader(control, "control", [this] { DrainControl(); });
-    (void)loop.AddTimer(kTickInterval, "tick", [this] { Tick(); });
+    // Each wake-up's writes share one sync; Acks and first Submits leave after it.
+    loop.AddReader(broker, "broker", [this] {
+      DrainBroker();
+      Flush();
+    });
+    loop.AddReader(monitor.events(), "broker_monitor", [this] {
+      DrainMonitor();
+      Flush();
+    });
+    loop.AddReader(control, "control", [this] {
+      DrainControl();
+      Flush();
+    });
+    (void)loop.AddTimer(kTickInterval, "tick", [this] {
+      Tick();
+      Flush();
+    });
     Tick();  // Greet at once.
     Status s = loop.Run(stop, kMaxPollInterval);
     if (!s.ok()) s = Internal("NODE_POLL_FAILED", s.message());
-    spdlog::info("event=node_stopping pending_sends={}", sends.size());
+    Flush();
+    spdlog::info("event=node_stopping pending_sends={} syncs={}", sends.size(),
+                 stores.commit.syncs());
     sends.StopAll();
     queries.StopAll();
     return s;
@@ -386,11 +373,13 @@ Result<std::unique_ptr<NodeDaemon>> NodeDaemon::Create(const NodeConfig& config,
         return sealer.Inspect(id, bytes);
       });
   impl->witness.Load();
+  impl->UseGroupCommit();
   return std::unique_ptr<NodeDaemon>(new NodeDaemon(std::move(impl)));
 }
 
 Status NodeDaemon::Run(const std::atomic<bool>& stop) {
-  TEARLINE_RETURN_IF_ERROR(impl_->OpenSockets());
+  TEARLINE_RETURN_IF_ERROR(
+      impl_->sockets.Open(impl_->config, impl_->identity, impl_->link.heartbeat()));
   Status s = impl_->Loop(stop);
   impl_->CloseSockets();
   spdlog::info("event=node_stopped");

@@ -12,7 +12,17 @@ namespace tearline::node {
 
 Outbox::Outbox(const Clock& clock, OutboxStore& store, SentStore& sent, BrokerChannel& broker,
                OutboxListener& listener)
-    : clock_(clock), store_(store), sent_(sent), broker_(broker), listener_(listener) {}
+    : clock_(clock),
+      store_(store),
+      sent_(sent),
+      broker_(broker),
+      listener_(listener),
+      pacer_(clock) {}
+
+void Outbox::WhenDurable(std::function<void()> work) {
+  if (commit_ == nullptr) return work();
+  commit_->AfterDurable(std::move(work));
+}
 
 void Outbox::Load(const Inspector& inspect) {
   auto ids = store_.List();
@@ -47,6 +57,15 @@ Status Outbox::Add(const std::string& id, std::span<const std::uint8_t> bytes,
   TEARLINE_RETURN_IF_ERROR(store_.Put(id, bytes));
   Item& item = items_[id];
   item.meta = std::move(meta);
+  if (commit_ != nullptr) {
+    item.durable = false;
+    commit_->AfterDurable([this, id] {
+      auto it = items_.find(id);
+      if (it == items_.end()) return;
+      it->second.durable = true;
+      if (it->second.due) (void)SubmitNow(id);
+    });
+  }
   return Status::Ok();
 }
 
@@ -88,6 +107,8 @@ bool Outbox::Submit(const std::string& id, Item& item) {
 bool Outbox::SubmitNow(const std::string& id) {
   auto it = items_.find(id);
   if (it == items_.end() || !broker_.welcomed()) return false;
+  // Not durable yet, or over the pace: it stays due and leaves after the sync, or at a Tick.
+  if (!it->second.durable || !pacer_.TryTake()) return true;
   return Submit(id, it->second);
 }
 
@@ -117,7 +138,8 @@ void Outbox::Tick(std::chrono::milliseconds heartbeat) {
       continue;
     }
     const auto interval = heartbeat * kResubmitEveryHeartbeats * (1 << std::min(item.deferrals, 6));
-    if (item.due || now - item.last_submit >= interval) {
+    if (item.durable && (item.due || now - item.last_submit >= interval)) {
+      if (!pacer_.TryTake()) break;  // Over the broker's rate: the rest waits for tokens.
       if (!Submit(id, item)) break;  // No connection: retry later.
       ++done;
     }
@@ -170,9 +192,13 @@ void Outbox::RecordFinal(const std::string& id, const Item& item, const SubmitRe
   if (Status st = sent_.Put(rec); !st.ok()) {
     spdlog::error("event=sent_record_store_failed report={} reason={} detail=\"{}\"", id,
                   st.reason(), st.message());
-  } else if (Status rm = store_.Remove(id); !rm.ok()) {
-    spdlog::error("event=outbox_remove_failed report={} reason={}", id, rm.reason());
+    return;
   }
+  WhenDurable([this, id] {
+    if (Status rm = store_.Remove(id); !rm.ok()) {
+      spdlog::error("event=outbox_remove_failed report={} reason={}", id, rm.reason());
+    }
+  });
 }
 
 void Outbox::OnAnswer(const std::string& id, SubmitReplyInfo info) {
@@ -188,7 +214,15 @@ void Outbox::OnAnswer(const std::string& id, SubmitReplyInfo info) {
         "resubmit with the same id\"",
         id, info.error_reason);
     item->second.last_submit = clock_.Now();
-    ++item->second.deferrals;
+    const bool announced = pacer_.rate() != 0;
+    if (info.error_reason == "RATE_LIMITED") pacer_.OnRateLimited();
+    if (info.error_reason == "RATE_LIMITED" && announced) {
+      // Paced, not backed off: due again at once, after the pacer's next token.
+      item->second.due = true;
+    } else {
+      // Other refusals, and RATE_LIMITED from a broker that announced no rate: back off.
+      ++item->second.deferrals;
+    }
     listener_.OnOutboxDeferred(id, "the broker cannot take it now (" + info.error_reason + ": " +
                                        info.error_message + ")");
     return;
@@ -199,10 +233,11 @@ void Outbox::OnAnswer(const std::string& id, SubmitReplyInfo info) {
   if (!info.accepted) {
     const std::string reason = info.error_reason.empty() ? "BROKER_REJECTED" : info.error_reason;
     spdlog::warn("event=submit_rejected report={} reason={}", id, reason);
-    listener_.OnOutboxFinal(id, std::nullopt,
-                            Status(Code::kPermissionDenied, reason,
-                                   "the broker rejected report " + id + ": " + info.error_message +
-                                       "; nothing was delivered"));
+    Status why(
+        Code::kPermissionDenied, reason,
+        "the broker rejected report " + id + ": " + info.error_message + "; nothing was delivered");
+    // The sender hears the final answer once its record is durable.
+    WhenDurable([this, id, why] { listener_.OnOutboxFinal(id, std::nullopt, why); });
     return;
   }
   SendResult r;
@@ -216,7 +251,7 @@ void Outbox::OnAnswer(const std::string& id, SubmitReplyInfo info) {
   }
   spdlog::info("event=submit_accepted report={} recipients={} delivered_or_queued={} duplicate={}",
                id, r.outcomes.size(), delivered, r.duplicate);
-  listener_.OnOutboxFinal(id, std::move(r), Status::Ok());
+  WhenDurable([this, id, r = std::move(r)] { listener_.OnOutboxFinal(id, r, Status::Ok()); });
 }
 
 }  // namespace tearline::node

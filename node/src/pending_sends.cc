@@ -81,6 +81,13 @@ void PendingSends::Start(const std::string& client, ControlRequest req, bool eve
     sends_.push_back(std::move(p));
     return;
   }
+  if (directory_.current()) {
+    // Verified in this session and no change announced since: no fetch, no re-verification.
+    directory_.EnsureCurrent();
+    if (Status s = SealAndSubmit(p); !s.ok()) return Refuse(client, p.request, s);
+    sends_.push_back(std::move(p));
+    return;
+  }
   if (!directory_.Request()) {
     return Refuse(client, p.request, BrokerUnavailable(endpoint_, "no connection"));
   }

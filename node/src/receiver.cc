@@ -86,10 +86,18 @@ Status Receiver::SendAck(std::uint64_t rid, const ReportId& report_id) {
   auto sig =
       SignWithDomain(identity_.keys.signing, kAckDomain, AckMessage(report_id, identity_.node_id));
   if (!sig.ok()) return sig.status();
-  if (!broker_.Send(EncodeAck(rid, report_id, *sig))) {
-    // Stored but not acknowledged: the broker re-sends after the next Welcome and the
-    // duplicate is acknowledged then.
-    spdlog::warn("event=ack_not_sent report={}", ReportIdHex(report_id));
+  auto send = [this, frame = EncodeAck(rid, report_id, *sig), report_id] {
+    if (!broker_.Send(frame)) {
+      // Stored but not acknowledged: the broker re-sends after the next Welcome and the
+      // duplicate is acknowledged then.
+      spdlog::warn("event=ack_not_sent report={}", ReportIdHex(report_id));
+    }
+  };
+  // Never before the report is durable: with a group commit, after the batch's sync.
+  if (commit_ == nullptr) {
+    send();
+  } else {
+    commit_->AfterDurable(std::move(send));
   }
   return Status::Ok();
 }
@@ -102,14 +110,22 @@ Status Receiver::OpenVerifyStore(const std::vector<std::uint8_t>& report, const 
   // a lost connection) is acknowledged again without being stored twice. The originator's
   // signature is checked first, so only a genuine report id is acknowledged; the stored copy
   // was fully verified on receipt, so an expiry since then does not block the Ack.
+  // A stored copy that differs from this one (a crash before the batch sync left it
+  // incomplete; it was never acknowledged) is replaced by this verified one.
+  auto mode = InboxStore::StoreMode::kIfAbsent;
   if (auto view = InspectReport(report, oc.fields().signing_key); view.ok()) {
     *report_id = view->report_id;
     const std::string hex = ReportIdHex(view->report_id);
     if (inbox_.Contains(hex)) {
-      TEARLINE_RETURN_IF_ERROR(SendAck(rid, view->report_id));
-      spdlog::info("event=report_received report={} originator={} stored=duplicate", hex,
-                   view->originator);
-      return Status::Ok();
+      auto same = inbox_.StoredCopyMatches(hex, report);
+      if (same.ok() && *same) {
+        TEARLINE_RETURN_IF_ERROR(SendAck(rid, view->report_id));
+        spdlog::info("event=report_received report={} originator={} stored=duplicate", hex,
+                     view->originator);
+        return Status::Ok();
+      }
+      spdlog::warn("event=inbox_copy_repaired report={}", hex);
+      mode = InboxStore::StoreMode::kReplace;
     }
   }
   RecipientIdentity id{identity_.node_id, me.nation, identity_.clearance, me.encryption_key,
@@ -160,7 +176,7 @@ Status Receiver::OpenVerifyStore(const std::vector<std::uint8_t>& report, const 
   e.originator_cert_fingerprint_hex = oc.FingerprintHex();
   // Durable (files and directory fsync'd) before the Ack leaves: an acknowledged report is
   // never lost, and a crash before the Ack only causes a re-delivery, acknowledged above.
-  TEARLINE_ASSIGN_OR_RETURN(bool stored, inbox_.Store(e, report));
+  TEARLINE_ASSIGN_OR_RETURN(bool stored, inbox_.Store(e, report, mode));
   TEARLINE_RETURN_IF_ERROR(SendAck(rid, opened.report_id));
   spdlog::info("event=report_received report={} originator={} portions={}/{} banner=\"{}\" {}",
                e.report_id_hex, e.originator, e.portions.size(), e.portion_count, e.banner,

@@ -13,11 +13,13 @@ namespace {
 
 // Functions (and local helpers) whose arguments carry a reason. A helper added to the sources
 // that takes a reason must be added here, or its reasons go unchecked.
-constexpr std::array<std::string_view, 20> kReasonFunctions = {
-    "InvalidArgument", "NotFound",  "PermissionDenied", "Unauthenticated", "IoError",
-    "Internal",        "Malformed", "Invalid",          "LineFailure",     "FileFailure",
-    "RangeFailure",    "SetState",  "OnError",          "MakePrivateDir",  "SyncDir",
-    "ListIds",         "CheckKey",  "GiveUp",           "ClassifyRefusal", "RecordedRefusalReason"};
+constexpr std::array<std::string_view, 23> kReasonFunctions = {
+    "InvalidArgument", "NotFound", "PermissionDenied", "Unauthenticated", "IoError", "Internal",
+    "Malformed", "Invalid", "LineFailure", "FileFailure", "RangeFailure", "SetState", "OnError",
+    "MakePrivateDir", "SyncDir", "ListIds", "CheckKey", "GiveUp", "ClassifyRefusal",
+    "RecordedRefusalReason",
+    // node/src/group_commit.cc.
+    "WriteReplacing", "SyncDirectoryOrBatch", "SyncFailure"};
 
 // Helpers that build reasons as `<prefix><suffix>` from a prefix argument.
 const std::map<std::string_view, std::vector<std::string_view>>& PrefixFunctions() {
@@ -192,7 +194,7 @@ std::vector<const Token*> TopLevelLiterals(const std::vector<Token>& t, Range r)
 
 // The Code a Status helper gives its reason; empty for helpers that do not build a Status.
 std::string_view CodeOfHelper(std::string_view name) {
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 11> kCodes = {{
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 14> kCodes = {{
       {"InvalidArgument", "kInvalidArgument"},
       {"NotFound", "kNotFound"},
       {"PermissionDenied", "kPermissionDenied"},
@@ -204,6 +206,9 @@ std::string_view CodeOfHelper(std::string_view name) {
       {"ListIds", "kIoError"},
       {"Malformed", "kInvalidArgument"},  // core/tlog/src/checkpoint.cc
       {"Invalid", "kInvalidArgument"},    // core/labels/src/label.cc
+      {"WriteReplacing", "kIoError"},     // node/src/group_commit.cc
+      {"SyncDirectoryOrBatch", "kIoError"},
+      {"SyncFailure", "kIoError"},
   }};
   for (const auto& [helper, code] : kCodes) {
     if (helper == name) return code;

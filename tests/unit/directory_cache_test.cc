@@ -131,5 +131,67 @@ TEST_F(DirectoryCacheTest, OlderServedListNeverUnrevokesAlsoAfterRestart) {
   EXPECT_NE(cache.directory().FindNode("jpn-1"), nullptr);
 }
 
+TEST_F(DirectoryCacheTest, CurrentUntilTheBrokerAnnouncesAChangeOrTheSessionChanges) {
+  DirectoryUpdate u;
+  u.certificates = coalition_.NodeCertificates();
+  cache_.OnDirectory(u);
+  EXPECT_FALSE(cache_.current()) << "cached sends are off unless the daemon follows notices";
+  cache_.FollowChangeNotices(true);
+  EXPECT_TRUE(cache_.current());
+  // A revocation push: not current at once (no send may use it) and a fresh one is asked for.
+  const std::size_t requests = broker_.Count(schema::Body::DirectoryRequest);
+  cache_.OnChangeNotice();
+  EXPECT_FALSE(cache_.current());
+  EXPECT_EQ(broker_.Count(schema::Body::DirectoryRequest), requests + 1);
+  cache_.OnDirectory(u);
+  EXPECT_TRUE(cache_.current());
+  cache_.OnSessionChange();
+  EXPECT_FALSE(cache_.current());
+  // The periodic refresh keeps it current (it is not a change).
+  cache_.OnDirectory(u);
+  clock_.Advance(kDirectoryRefresh);
+  cache_.Tick();
+  EXPECT_TRUE(cache_.current());
+}
+
+TEST_F(DirectoryCacheTest, VerifiesOncePerChange) {
+  DirectoryUpdate u;
+  u.certificates = coalition_.NodeCertificates();
+  cache_.OnDirectory(u);
+  EXPECT_EQ(cache_.verifications(), 1u);
+  cache_.OnDirectory(u);  // The same bytes again: nothing to verify.
+  cache_.OnDirectory(u);
+  EXPECT_EQ(cache_.verifications(), 1u);
+  EXPECT_EQ(cache_.directory().nodes().size(), 3u);
+  // A different directory is verified.
+  DirectoryUpdate fewer;
+  fewer.certificates = {coalition_.cert("gbr-1").encoded()};
+  cache_.OnDirectory(fewer);
+  EXPECT_EQ(cache_.verifications(), 2u);
+  EXPECT_EQ(cache_.directory().nodes().size(), 1u);
+  // A newer revocation list with the same certificates is a change: verified again, and the
+  // revoked certificate is gone.
+  u.revocation_list = List(1, {"jpn-1"}).encoded();
+  cache_.OnDirectory(u);
+  EXPECT_EQ(cache_.verifications(), 3u);
+  EXPECT_EQ(cache_.directory().FindNode("jpn-1"), nullptr);
+  // The same served bytes after the refresh interval are verified again (not_before, expiry).
+  clock_.Advance(kDirectoryRefresh);
+  cache_.OnDirectory(u);
+  EXPECT_EQ(cache_.verifications(), 4u);
+}
+
+TEST_F(DirectoryCacheTest, ACachedCertificateThatExpiredIsDroppedBeforeUse) {
+  DirectoryUpdate u;
+  u.certificates = coalition_.NodeCertificates();
+  cache_.OnDirectory(u);
+  cache_.EnsureCurrent();
+  EXPECT_EQ(cache_.verifications(), 1u) << "nothing expired: no verification";
+  clock_.Advance(std::chrono::hours(25));  // Past not_after (one day).
+  cache_.EnsureCurrent();
+  EXPECT_EQ(cache_.verifications(), 2u);
+  EXPECT_TRUE(cache_.directory().nodes().empty());
+}
+
 }  // namespace
 }  // namespace tearline::node

@@ -7,12 +7,14 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "node_unit_fixture.h"
 #include "tearline/base/clock.h"
+#include "tearline/node/group_commit.h"
 #include "test_support.h"
 
 namespace tearline::node {
@@ -262,6 +264,66 @@ TEST_F(OutboxTest, LoadSkipsEntriesThatDoNotInspect) {
   });
   EXPECT_EQ(reloaded.size(), 0u);
   EXPECT_TRUE(store_.Contains(kId1));  // Kept for an operator to look at.
+}
+
+std::string IdOf(int i) {
+  char tail[3];
+  std::snprintf(tail, sizeof tail, "%02x", i);
+  return std::string(30, 'a') + tail;
+}
+
+TEST_F(OutboxTest, ABurstLeavesAtTheBrokersRateAndRateLimitedIsNotDoubled) {
+  outbox_.SetBrokerRate(4);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(outbox_.Add(IdOf(i), Bytes(static_cast<std::uint8_t>(i)), Meta()).ok());
+  }
+  outbox_.Tick(kHeartbeat);
+  EXPECT_EQ(broker_.Count(schema::Body::Submit), 4u) << "one second's worth at once";
+  clock_.Advance(250ms);
+  outbox_.Tick(kHeartbeat);
+  EXPECT_EQ(broker_.Count(schema::Body::Submit), 5u);
+  clock_.Advance(1000ms);
+  outbox_.Tick(kHeartbeat);
+  EXPECT_EQ(broker_.Count(schema::Body::Submit), 9u);
+  // A RATE_LIMITED answer: due again after one token (250 ms), not after 8 heartbeats doubled.
+  outbox_.OnError(RequestId(0), "RATE_LIMITED", "slow down");
+  clock_.Advance(200ms);
+  outbox_.Tick(kHeartbeat);
+  EXPECT_EQ(broker_.Count(schema::Body::Submit), 9u) << "the refusal emptied the bucket";
+  clock_.Advance(600ms);
+  outbox_.Tick(kHeartbeat);
+  EXPECT_EQ(broker_.Count(schema::Body::Submit), 11u) << "the refused one and the last one";
+  EXPECT_EQ(outbox_.size(), 10u);
+}
+
+TEST_F(OutboxTest, WithAGroupCommitNothingLeavesOrIsAnsweredBeforeTheSync) {
+  int syncs = 0;
+  GroupCommit commit([&] {
+    ++syncs;
+    return Status::Ok();
+  });
+  store_.UseGroupCommit(&commit);
+  sent_.UseGroupCommit(&commit);
+  outbox_.UseGroupCommit(&commit);
+  ASSERT_TRUE(outbox_.Add(kId1, Bytes(1), Meta()).ok());
+  ASSERT_TRUE(outbox_.Add(kId2, Bytes(2), Meta()).ok());
+  EXPECT_TRUE(outbox_.SubmitNow(kId1));
+  outbox_.Tick(kHeartbeat);
+  EXPECT_EQ(broker_.Count(schema::Body::Submit), 0u) << "submitted before durable";
+  ASSERT_TRUE(commit.Flush().ok());
+  EXPECT_EQ(syncs, 1) << "two reports, one sync";
+  EXPECT_EQ(broker_.Count(schema::Body::Submit), 2u);
+
+  SubmitReplyInfo accepted;
+  accepted.accepted = true;
+  outbox_.OnSubmitReply(RequestId(0), accepted);
+  EXPECT_TRUE(listener_.finals.empty()) << "answered before the sent record is durable";
+  EXPECT_TRUE(store_.Contains(kId1));
+  ASSERT_TRUE(commit.Flush().ok());
+  EXPECT_EQ(syncs, 2);
+  ASSERT_EQ(listener_.finals.size(), 1u);
+  EXPECT_TRUE(sent_.Contains(kId1));
+  EXPECT_FALSE(store_.Contains(kId1));
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -186,6 +188,92 @@ TEST_F(PendingSendsTest, StopAnswersEveryone) {
   EXPECT_TRUE(Answer(0)->pending);
   EXPECT_EQ(Answer(1).status().reason(), "NODE_STOPPING");
   EXPECT_EQ(sends_.size(), 0u);
+}
+
+TEST_F(PendingSendsTest, ACurrentDirectoryIsUsedWithoutFetchingOrVerifyingAgain) {
+  directory_.FollowChangeNotices(true);
+  KnowEveryone();
+  const std::uint64_t verified = directory_.verifications();
+  for (int i = 0; i < 3; ++i) sends_.Start("c", Send(), true);
+  EXPECT_EQ(broker_.Count(schema::Body::DirectoryRequest), 0u);
+  EXPECT_EQ(broker_.Count(schema::Body::Submit), 3u);
+  EXPECT_EQ(directory_.verifications(), verified);
+  // After a change notice (a revocation push) the next send waits for the new directory.
+  directory_.OnChangeNotice();
+  sends_.Start("c", Send(), true);
+  EXPECT_EQ(broker_.Count(schema::Body::Submit), 3u);
+  KnowEveryone();
+  sends_.OnDirectoryUpdated();
+  EXPECT_EQ(broker_.Count(schema::Body::Submit), 4u);
+}
+
+// Measurement, not a check (run with --gtest_also_run_disabled_tests): sender CPU per report
+// with 2 and 64 nodes in the directory, fetching and verifying the directory for every send (as
+// before the cache) and with the cached, verified-once directory. Recipients stay the same
+// (one GBR node), so only the directory's cost varies.
+double CpuMsPerSend(int nodes, bool cached, int reports) {
+  FakeClock clock;
+  unit::TestCoalition c(clock.UnixNow());
+  c.Issue("usa-1", "USA", "SECRET");
+  c.Issue("gbr-1", "GBR", "SECRET");
+  for (int i = 2; i < nodes; ++i) c.Issue("aus-" + std::to_string(i), "AUS", "SECRET");
+  NodeIdentity me = c.Identity("usa-1");
+  TempDir dir;
+  auto store = OutboxStore::Open(dir.path()).value();
+  auto sent = SentStore::Open(dir.path()).value();
+  unit::RecordingBroker broker;
+  unit::RecordingReplier replier;
+  DirectoryCache directory(clock, *me.trust, *me.revocation_floor, *me.own_cert, *me.broker_cert,
+                           broker);
+  directory.FollowChangeNotices(cached);
+  Sealer sealer(clock, me);
+  PendingSends* listener = nullptr;
+  struct Forward final : OutboxListener {
+    PendingSends** to;
+    void OnOutboxFinal(const std::string& id, std::optional<SendResult> r,
+                       const Status& e) override {
+      (*to)->OnOutboxFinal(id, std::move(r), e);
+    }
+    void OnOutboxDeferred(const std::string& id, const std::string& why) override {
+      (*to)->OnOutboxDeferred(id, why);
+    }
+  } forward;
+  forward.to = &listener;
+  Outbox outbox(clock, store, sent, broker, forward);
+  PendingSends sends(clock, "tcp://broker:1", sealer, directory, outbox, broker, replier);
+  listener = &sends;
+  DirectoryUpdate u;
+  u.certificates = c.NodeCertificates();
+  directory.OnDirectory(u);
+  const std::clock_t start = std::clock();
+  for (int i = 0; i < reports; ++i) {
+    ControlRequest r;
+    r.op = ControlOp::kSend;
+    r.to = {"GBR"};
+    r.timeout_ms = 5000;
+    r.portions.push_back({"(S//REL TO USA, GBR)", std::vector<std::uint8_t>(1024, 'x')});
+    sends.Start("c", std::move(r), true);
+    if (!cached) {
+      clock.Advance(std::chrono::milliseconds(kDirectoryRefresh));  // Each fetch verified anew.
+      directory.OnDirectory(u);
+      sends.OnDirectoryUpdated();
+    }
+    SubmitReplyInfo accepted;
+    accepted.accepted = true;
+    outbox.OnSubmitReply(broker.Last()->request_id(), accepted);
+  }
+  return 1000.0 * static_cast<double>(std::clock() - start) / CLOCKS_PER_SEC / reports;
+}
+
+TEST(PendingSendsMeasure, DISABLED_SenderCpuPerReportWith2And64Nodes) {
+  constexpr int kSends = 200;
+  for (bool cached : {false, true}) {
+    const double two = CpuMsPerSend(2, cached, kSends);
+    const double many = CpuMsPerSend(64, cached, kSends);
+    std::printf("%-34s 2 nodes %.3f ms/report, 64 nodes %.3f ms/report, ratio %.2f\n",
+                cached ? "cached directory (now):" : "fetch+verify per send (before):", two, many,
+                many / two);
+  }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "node_unit_fixture.h"
 #include "tearline/base/clock.h"
 #include "tearline/base/encoding.h"
+#include "tearline/node/group_commit.h"
 #include "tearline/node/sealer.h"
 #include "test_support.h"
 
@@ -180,6 +182,46 @@ TEST_F(ReceiverTest, GarbageIsAnsweredWithAnError) {
 
 TEST_F(ReceiverTest, ReadOfAnUnknownReportFails) {
   EXPECT_FALSE(receiver_.Read(std::string(32, 'a')).ok());
+}
+
+TEST_F(ReceiverTest, WithAGroupCommitTheAckWaitsForTheSync) {
+  bool disk_ok = false;
+  int syncs = 0;
+  GroupCommit commit([&] {
+    if (!disk_ok) return IoError("NODE_SYNC_IO", "the disk refused");
+    ++syncs;
+    return Status::Ok();
+  });
+  inbox_.UseGroupCommit(&commit);
+  receiver_.UseGroupCommit(&commit);
+  KnowEveryone();
+  const auto a = SealFromUsa("(S//REL TO USA, GBR)", "one");
+  const auto b = SealFromUsa("(S//REL TO USA, GBR)", "two");
+  receiver_.OnDeliver(1, a.bytes);
+  receiver_.OnDeliver(2, b.bytes);
+  EXPECT_EQ(broker_.Count(schema::Body::Ack), 0u) << "acknowledged before durable";
+  // A failed sync acknowledges nothing; the next one does, for both reports at once.
+  EXPECT_FALSE(commit.Flush().ok());
+  EXPECT_EQ(broker_.Count(schema::Body::Ack), 0u);
+  disk_ok = true;
+  ASSERT_TRUE(commit.Flush().ok());
+  EXPECT_EQ(syncs, 1);
+  EXPECT_EQ(broker_.Count(schema::Body::Ack), 2u);
+}
+
+TEST_F(ReceiverTest, AnIncompleteStoredCopyIsStoredAgainFromTheRedelivery) {
+  KnowEveryone();
+  const auto sealed = SealFromUsa("(S//REL TO USA, GBR)", "whole");
+  receiver_.OnDeliver(1, sealed.bytes);
+  ASSERT_EQ(broker_.Count(schema::Body::Ack), 1u);
+  // A crash before the batch sync: the metadata made it, the report bytes did not.
+  std::ofstream(inbox_.dir() / (sealed.report_id_hex + ".report"), std::ios::trunc);
+  receiver_.OnDeliver(2, sealed.bytes);
+  EXPECT_EQ(broker_.Count(schema::Body::Ack), 2u);
+  auto read = receiver_.Read(sealed.report_id_hex);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(std::string(read->portions[0].content.begin(), read->portions[0].content.end()),
+            "whole");
 }
 
 }  // namespace

@@ -330,6 +330,9 @@ constexpr ReasonInfo kReasons[] = {
     ReasonInfo{"INBOX_CORRUPT", Code::kInvalidArgument,
                "an inbox file is oversized or its metadata is invalid"},
     ReasonInfo{"INBOX_IO", Code::kIoError, "the inbox cannot be read or written"},
+    ReasonInfo{"NODE_SYNC_IO", Code::kIoError,
+               "the node's batch sync of its data directory failed; nothing waiting on it was "
+               "released"},
     ReasonInfo{"OUTBOX_BAD_ID", Code::kInvalidArgument,
                "an outbox report id is not 32 lower-case hex digits"},
     ReasonInfo{"OUTBOX_NOT_FOUND", Code::kNotFound, "the report is not in the outbox"},

@@ -72,10 +72,11 @@ std::vector<std::uint8_t> EncodeHello(std::uint64_t request_id, std::string_view
 }
 
 std::vector<std::uint8_t> EncodeWelcome(std::uint64_t request_id, std::string_view broker_id,
-                                        std::int64_t now_unix, std::uint32_t heartbeat_ms) {
+                                        std::int64_t now_unix, std::uint32_t heartbeat_ms,
+                                        std::uint32_t submit_rate_per_node) {
   flatbuffers::FlatBufferBuilder fbb;
-  auto body =
-      schema::CreateWelcome(fbb, kWireVersion, fbb.CreateString(broker_id), now_unix, heartbeat_ms);
+  auto body = schema::CreateWelcome(fbb, kWireVersion, fbb.CreateString(broker_id), now_unix,
+                                    heartbeat_ms, submit_rate_per_node);
   return Finish(fbb, request_id, schema::Body::Welcome, body.Union());
 }
 

@@ -23,9 +23,10 @@
 //   max_store_bytes = 1073741824        # optional: report store size cap (database + WAL)
 //   min_free_bytes = 16777216           # optional: refuse new reports below this free space
 //   max_store_bytes_per_node = 134217728  # optional: bytes of one sender's pending copies
-//   rate_per_node = 20                  # optional: submits per second per node (burst 2x)
+//   rate_per_node = 100                 # optional: submits per second per node (burst 2x);
+//                                       #   announced in Welcome, nodes pace to it
 //   max_connections = 256               # optional: live authenticated sessions
-//   frame_rate_per_node = 200           # optional: frames of any kind per second per node
+//   frame_rate_per_node = 400           # optional: frames of any kind per second per node
 //                                       #   (burst 2x); excess is dropped, RATE_LIMITED
 //   delivery_window = 32                # optional: copies in flight (unacknowledged) per recipient
 //   delivery_window_bytes = 16777216    # optional: ...and their bytes (one copy always fits)
@@ -77,12 +78,15 @@ struct BrokerConfig {
   // max_store_bytes (default an eighth) so one node cannot bring the others to STORAGE_FULL.
   std::uint64_t max_store_bytes_per_node = std::uint64_t{128} << 20;
   // Submits per second per node (token bucket, burst twice the rate); excess is RATE_LIMITED.
-  std::uint32_t rate_per_node = 20;
+  // Announced in Welcome so nodes pace their outbox to it: a burst of 1,000 reports from one
+  // node drains in about 10 s. Keep it at most half of frame_rate_per_node (a sending node
+  // also acknowledges, pings and cosigns).
+  std::uint32_t rate_per_node = 100;
   // Live authenticated sessions; ZAP refuses further handshakes with CONNECTION_LIMIT.
   std::uint32_t max_connections = 256;
   // Frames of any kind per second per node (token bucket, burst twice the rate), checked before
   // any other work; frames over it are dropped, one refusal a second answered RATE_LIMITED.
-  std::uint32_t frame_rate_per_node = 200;
+  std::uint32_t frame_rate_per_node = 400;
   // A signed audit checkpoint is written after this many new records, or after this interval
   // when anything was appended, and at shutdown.
   std::uint64_t checkpoint_every = 64;

@@ -21,7 +21,9 @@ namespace tearline::broker {
 
 class Sessions {
  public:
-  Sessions(const Clock& clock, std::string broker_id, std::chrono::milliseconds heartbeat);
+  // `submit_rate` (submits per second per node) is announced in every Welcome; 0: none.
+  Sessions(const Clock& clock, std::string broker_id, std::chrono::milliseconds heartbeat,
+           std::uint32_t submit_rate = 0);
   Sessions(const Sessions&) = delete;
   Sessions& operator=(const Sessions&) = delete;
 
@@ -44,7 +46,6 @@ class Sessions {
                                           const std::string& hello_node_id) const;
   std::vector<std::uint8_t> Pong(std::uint64_t request_id, std::uint64_t nonce) const;
 
-
  private:
   struct Peer {
     std::string routing_id;
@@ -54,6 +55,7 @@ class Sessions {
   const Clock& clock_;
   const std::string broker_id_;
   const std::chrono::milliseconds heartbeat_;
+  const std::uint32_t submit_rate_;
   std::map<std::string, Peer> peers_;  // node id -> connection
 };
 

@@ -5,10 +5,20 @@
 //   DATA_DIR/inbox/<report-id-hex>.json     metadata (banner as this nation sees it, originator,
 //                                           times, received portions and their labels)
 //
-// Both files are written to a fresh temporary in the same directory, fsync'd, and renamed; the
-// .report file first, the .json last, so a metadata file always names a complete report. A
-// report whose .json exists is "in the inbox"; Store() of the same id again changes nothing
-// (duplicate suppression by report id). The directory itself is fsync'd after each rename.
+// Both files are written to a fresh temporary in the same directory and renamed; the .report
+// file first, the .json last. A report whose .json exists is "in the inbox"; Store() of the same
+// id again changes nothing (duplicate suppression by report id) unless asked to replace it.
+// Durability: without a GroupCommit each file and the directory are fsync'd before Store()
+// returns; with one (the daemon's, UseGroupCommit) the batch's single sync makes them durable and
+// the caller defers its Ack until then (GroupCommit::AfterDurable). A crash before that sync may
+// leave a .json whose .report is incomplete: nothing was acknowledged for it, the broker
+// delivers it again, and StoredCopyMatches() tells the receiver to store that copy again.
+//
+// Index: List() answers from an in-memory index of parsed metadata (filled by Store() and by the
+// first listing that reads a file), checked against the directory's names only, so a listing
+// costs one directory read plus constant work per returned entry instead of reading and parsing
+// every metadata file; reports an operator removed or added are still seen. reports() is the
+// maintained count (no directory read).
 //
 // Metadata never contains content, only what a banner line already shows.
 //
@@ -26,6 +36,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
@@ -33,6 +44,7 @@
 #include <vector>
 
 #include "tearline/base/status.h"
+#include "tearline/node/group_commit.h"
 
 namespace tearline::node {
 
@@ -74,10 +86,25 @@ class InboxStore {
   // True when a report with this id is already stored.
   bool Contains(std::string_view report_id_hex) const;
 
-  // Stores a report durably. Returns true when stored now, false when the id was already in the
-  // inbox (nothing is written then; also when the inbox is full). Errors: INBOX_BAD_ID (id not
-  // 32 hex chars), INBOX_FULL (the report would exceed the limits), INBOX_IO.
-  Result<bool> Store(const InboxEntry& entry, std::span<const std::uint8_t> report_bytes);
+  enum class StoreMode { kIfAbsent, kReplace };
+  // Stores a report (durably, or for the group commit's next sync). Returns true when stored now,
+  // false when the id was already in the inbox and `mode` is kIfAbsent (nothing is written then;
+  // also when the inbox is full). kReplace rewrites both files (repair of a copy a crash left
+  // incomplete). Errors: INBOX_BAD_ID (id not 32 hex chars), INBOX_FULL (the report would
+  // exceed the limits), INBOX_IO.
+  Result<bool> Store(const InboxEntry& entry, std::span<const std::uint8_t> report_bytes,
+                     StoreMode mode = StoreMode::kIfAbsent);
+
+  // True when the stored .report of this id is exactly `report_bytes` (false when absent).
+  // Errors: INBOX_BAD_ID, INBOX_CORRUPT, INBOX_IO.
+  Result<bool> StoredCopyMatches(std::string_view report_id_hex,
+                                 std::span<const std::uint8_t> report_bytes) const;
+
+  // From now on, writes are left to `commit`'s batch sync (not owned; must outlive the store).
+  void UseGroupCommit(GroupCommit* commit) { commit_ = commit; }
+
+  // Reports counted in the inbox: at Open, plus each Store(), recounted when the inbox is full.
+  std::uint64_t reports() const { return usage_.reports; }
 
   // Every entry, oldest received first (ties by id). Unreadable metadata files are skipped and
   // counted in `skipped` when non-null.
@@ -105,6 +132,9 @@ class InboxStore {
   std::filesystem::path dir_;
   InboxLimits limits_;
   Usage usage_;
+  GroupCommit* commit_ = nullptr;
+  // Parsed metadata by id; a cache of the .json files (never the only copy).
+  mutable std::map<std::string, InboxEntry, std::less<>> index_;
 };
 
 // JSON form of the metadata (the .json file's content; also what `inbox --json` prints).

@@ -13,18 +13,23 @@
 // done by units that take decoded inputs and the injected Clock and never touch a socket:
 //   broker_link      the session: Hello until Welcome, Ping every heartbeat, loss after 3 quiet
 //                    heartbeats or a transport disconnect (monitor events), status text;
-//   directory_cache  directory requests (after each Welcome, every 60 s, before each send),
-//                    verification, revocation list updates, re-verification;
+//   directory_cache  directory requests (after each Welcome, every 60 s, on DirectoryChanged),
+//                    verification once per change, revocation list updates; sends use the
+//                    cached directory until the broker announces a change;
 //   log_witness      audit checkpoints verified for consistency, cosigned, persisted;
-//   outbox           sealed reports kept durably until the broker's answer is final, resubmitted
-//                    with the same bytes after every Welcome and every 8 heartbeats, doubling
-//                    after each transient refusal, dropped at expiry;
+//   outbox           sealed reports kept durably until the broker's answer is final, paced at
+//                    the broker's announced rate (submit_pacer), resubmitted with the same bytes
+//                    after every Welcome and every 8 heartbeats, doubling after each transient
+//                    refusal but RATE_LIMITED, dropped at expiry;
+//   group_commit     one sync per loop wake-up for the inbox, outbox and sent stores; Acks,
+//                    first Submits and the analyst's answers wait for it;
 //   sealer           a control `send` turned into a sealed report for the directory's recipients;
 //   pending_sends    a send's life from request to the analyst's answer (deadline: --timeout);
 //   receiver         Deliver verified, stored durably, acknowledged; read-back;
 //   queries          track and prove (8 s deadline), every proof verified here;
 //   control_server   control requests decoded and dispatched, errors answered.
-// Loop (Run), single-threaded: the broker DEALER, its monitor and the control ROUTER are polled
+// Loop (Run), single-threaded: the broker DEALER, its monitor and the control ROUTER
+// (node_sockets) are polled
 // (at most 100 ms, so the `stop` flag set by a signal handler is seen within that time) and the
 // units' timers run every 50 ms. TCP reconnection is ZeroMQ's (100 ms doubling to 5 s); sends
 // are refused at once when no connection is up (reported as BROKER_UNAVAILABLE, never silently

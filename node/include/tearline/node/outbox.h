@@ -8,6 +8,17 @@
 //     transient refusal (see IsTransientSubmitFailure), up to 64 times; at most 16 reports are
 //     handed over per call so a long outbox cannot starve the loop, and a refused send stops the
 //     round (no connection: retry later);
+//   - every Submit (first or again) is paced by the SubmitPacer at the rate the broker announced
+//     (SetBrokerRate, from Welcome): a burst waits in the outbox and leaves at that rate. A
+//     RATE_LIMITED answer from a broker that announced its rate does not double anything: the
+//     report is due again at once and the pacer makes it wait one token (bounded by 1/rate).
+//     From a broker that announced none it backs off as any transient refusal (and the pacer
+//     applies its fallback rate);
+//   - with the daemon's GroupCommit (UseGroupCommit) a report is first submitted only after the
+//     batch sync made its outbox copy durable, and a final answer's sent record is durable
+//     before the outbox copy is removed and the waiting sender is answered (the same order as
+//     without it: the analyst hears "accepted" only once the broker accepted and the node
+//     recorded it);
 //   - a report whose expiry passes before a final answer is dropped (event=
 //     outbox_report_expired) and its waiting sender told REPORT_EXPIRED;
 //   - a final answer (accepted, also as a duplicate, or a definitive rejection) is recorded in
@@ -33,7 +44,9 @@
 #include "tearline/base/status.h"
 #include "tearline/node/broker_channel.h"
 #include "tearline/node/control_protocol.h"
+#include "tearline/node/group_commit.h"
 #include "tearline/node/outbox_store.h"
+#include "tearline/node/submit_pacer.h"
 
 namespace tearline::node {
 
@@ -73,8 +86,14 @@ class Outbox {
   // Stores a freshly sealed report durably and tracks it. Errors: those of OutboxStore::Put.
   [[nodiscard]] Status Add(const std::string& id, std::span<const std::uint8_t> bytes,
                            OutboxEntryMeta meta);
-  // Submits report `id` now if welcomed. False when it could not be handed over.
+  // Submits report `id` now if welcomed, durable and the pace allows; else leaves it due for
+  // Tick. False when it could not be handed over (no session, or no connection took it).
   bool SubmitNow(const std::string& id);
+  // The broker's announced submit rate (Welcome; 0: none).
+  void SetBrokerRate(std::uint32_t per_second) { pacer_.SetRate(per_second); }
+  // Writes wait for `commit`'s batch sync from now on (not owned; must outlive the outbox).
+  void UseGroupCommit(GroupCommit* commit) { commit_ = commit; }
+  const SubmitPacer& pacer() const { return pacer_; }
   // A new session: every report is due again; earlier request ids are forgotten.
   void OnSessionUp(std::chrono::milliseconds heartbeat);
   void Tick(std::chrono::milliseconds heartbeat);
@@ -92,8 +111,11 @@ class Outbox {
     OutboxEntryMeta meta;
     bool due = true;  // Submit at the next opportunity.
     Clock::TimePoint last_submit{};
-    int deferrals = 0;  // Transient refusals so far: each doubles the resubmission interval.
+    int deferrals = 0;    // Transient refusals so far: each doubles the resubmission interval.
+    bool durable = true;  // False until the batch sync carried the outbox copy.
   };
+  // Runs `work` once what was written so far is durable (at once without a GroupCommit).
+  void WhenDurable(std::function<void()> work);
   bool Submit(const std::string& id, Item& item);
   void DropExpired(const std::string& id, std::int64_t expires_unix);
   void OnAnswer(const std::string& id, SubmitReplyInfo info);
@@ -106,6 +128,8 @@ class Outbox {
   OutboxListener& listener_;
   std::map<std::string, Item> items_;                 // By report id hex.
   std::map<std::uint64_t, std::string> submit_rids_;  // Submit request id -> report id hex.
+  SubmitPacer pacer_;
+  GroupCommit* commit_ = nullptr;
 };
 
 }  // namespace tearline::node

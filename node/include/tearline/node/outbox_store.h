@@ -15,6 +15,11 @@
 // The sent record is written before the outbox copy is removed: after a crash between the two
 // the report is resubmitted once more, and the broker answers it as a duplicate.
 //
+// Durability: each write is fsync'd (file and directory) before returning, unless the store
+// was given the daemon's GroupCommit (UseGroupCommit): then writes are made durable by the
+// batch's one sync, and the Outbox waits for it (AfterDurable) before the first Submit and
+// before removing the outbox copy of a report whose sent record it just wrote.
+//
 // Ownership: each store holds only its directory path. Thread-safety: not synchronised; the node
 // daemon uses them from its single loop thread.
 #ifndef TEARLINE_NODE_OUTBOX_STORE_H_
@@ -29,6 +34,7 @@
 #include <vector>
 
 #include "tearline/base/status.h"
+#include "tearline/node/group_commit.h"
 #include "tearline/wire/wire.h"
 
 namespace tearline::node {
@@ -50,10 +56,14 @@ class OutboxStore {
   bool Contains(std::string_view report_id_hex) const;
   // Ids of every stored report, sorted. Files with other names (e.g. temporaries) are ignored.
   Result<std::vector<std::string>> List() const;
+  // Writes are left to `commit`'s batch sync from now on (not owned; must outlive the store).
+  void UseGroupCommit(GroupCommit* commit) { commit_ = commit; }
+  bool batched() const { return commit_ != nullptr; }
 
  private:
   explicit OutboxStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
   std::filesystem::path dir_;
+  GroupCommit* commit_ = nullptr;
 };
 
 // What the broker finally said about one submitted report.
@@ -87,10 +97,13 @@ class SentStore {
   bool Contains(std::string_view report_id_hex) const;
   // Ids of every stored record, sorted.
   Result<std::vector<std::string>> List() const;
+  // Writes are left to `commit`'s batch sync from now on (not owned; must outlive the store).
+  void UseGroupCommit(GroupCommit* commit) { commit_ = commit; }
 
  private:
   explicit SentStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
   std::filesystem::path dir_;
+  GroupCommit* commit_ = nullptr;
 };
 
 // Submit answers after which a report stays in the outbox and is resubmitted: the broker could

@@ -1,8 +1,10 @@
 // PendingSends: the analysts' `send` requests between the control socket and the broker's final
 // answer. Sealing itself is the Sealer's; durability and resubmission are the Outbox's; this
 // unit decides when a request is sealed and what the analyst is told:
-//   - with a broker session, a send first asks for a fresh directory (so keys are wrapped only
-//     for certificates verified just now) and is sealed when it arrives (OnDirectoryUpdated);
+//   - with a broker session and a directory that is current (DirectoryCache::current(): verified
+//     in this session, no change announced since), a send is sealed at once for it;
+//   - otherwise, with a session, a send first asks for a fresh directory (so keys are wrapped
+//     only for certificates verified just now) and is sealed when it arrives (OnDirectoryUpdated);
 //   - without a session but with a directory verified earlier, it is sealed at once for those
 //     certificates (re-verified now) and waits in the outbox; with neither it is refused
 //     (BROKER_UNAVAILABLE), as are sends still waiting for a directory when the session is lost

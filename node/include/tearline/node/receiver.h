@@ -8,6 +8,9 @@
 // acknowledged again once its signature verifies, never stored twice. Failures are logged by
 // reason (never content) and answered with an Error frame, without an Ack; the Error echoes the
 // Deliver's request id and, once the originator's signature verified, names the report id.
+// With the daemon's GroupCommit (UseGroupCommit) the Ack leaves after the batch sync that made
+// the report durable (AfterDurable), never before. A duplicate whose stored copy differs from
+// the delivered bytes (a crash before that sync left it incomplete) is verified and stored again.
 // Read: a stored report, opened again with the receipt time (an expired report stays readable).
 //
 // Ownership: references the Clock, the identity, the inbox, the directory and the channel
@@ -30,6 +33,7 @@
 #include "tearline/node/broker_channel.h"
 #include "tearline/node/control_protocol.h"
 #include "tearline/node/directory_cache.h"
+#include "tearline/node/group_commit.h"
 #include "tearline/node/inbox_store.h"
 #include "tearline/node/node_identity.h"
 #include "tearline/wire/wire.h"
@@ -46,6 +50,8 @@ class Receiver {
   void OnDeliver(std::uint64_t request_id, std::vector<std::uint8_t> report);
   // After a directory update: retries the reports whose originator was unknown (once).
   void RetryStashed();
+  // Acks wait for `commit`'s batch sync from now on (not owned; must outlive the receiver).
+  void UseGroupCommit(GroupCommit* commit) { commit_ = commit; }
   // Errors: those of InboxStore::Find/ReadReport and Open; INBOX_CORRUPT.
   [[nodiscard]] Result<ReadResult> Read(const std::string& id) const;
 
@@ -67,6 +73,7 @@ class Receiver {
   DirectoryCache& directory_;
   BrokerChannel& broker_;
   std::deque<Stashed> stashed_;
+  GroupCommit* commit_ = nullptr;
 };
 
 }  // namespace tearline::node

@@ -38,8 +38,10 @@ Result<const schema::Frame*> DecodeFrame(std::vector<std::uint8_t>&& bytes) = de
 
 // Builders: each returns the finished frame bytes.
 std::vector<std::uint8_t> EncodeHello(std::uint64_t request_id, std::string_view node_id);
+// `submit_rate_per_node` 0: no rate announced (the field is left out).
 std::vector<std::uint8_t> EncodeWelcome(std::uint64_t request_id, std::string_view broker_id,
-                                        std::int64_t now_unix, std::uint32_t heartbeat_ms);
+                                        std::int64_t now_unix, std::uint32_t heartbeat_ms,
+                                        std::uint32_t submit_rate_per_node = 0);
 std::vector<std::uint8_t> EncodeDirectoryRequest(std::uint64_t request_id);
 std::vector<std::uint8_t> EncodeDirectory(std::uint64_t request_id,
                                           const std::vector<std::vector<std::uint8_t>>& certs,

@@ -1,0 +1,148 @@
+#include "tearline/node/group_commit.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace tearline::node {
+namespace {
+
+Status SyncFailure(const std::string& reason, const std::string& what,
+                   const std::filesystem::path& path, int err) {
+  return IoError(reason, what + " " + path.string() + ": " + std::strerror(err));
+}
+
+}  // namespace
+
+Result<GroupCommit> GroupCommit::Open(const std::vector<std::filesystem::path>& dirs) {
+  GroupCommit g;
+  std::vector<dev_t> devices;
+  for (const auto& dir : dirs) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return SyncFailure("NODE_SYNC_IO", "cannot open directory", dir, errno);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 ||
+        std::find(devices.begin(), devices.end(), st.st_dev) != devices.end()) {
+      ::close(fd);
+      continue;
+    }
+    devices.push_back(st.st_dev);
+    g.fds_.push_back(fd);
+  }
+  g.sync_ = [fds = g.fds_]() {
+    for (int fd : fds) {
+      if (::syncfs(fd) != 0) {
+        return IoError(
+            "NODE_SYNC_IO",
+            std::string("cannot sync the data directory's filesystem: ") + std::strerror(errno));
+      }
+    }
+    return Status::Ok();
+  };
+  return g;
+}
+
+GroupCommit::GroupCommit(SyncFn sync) : sync_(std::move(sync)) {}
+
+GroupCommit::~GroupCommit() { CloseFds(); }
+
+GroupCommit::GroupCommit(GroupCommit&& other) noexcept
+    : sync_(std::move(other.sync_)),
+      fds_(std::exchange(other.fds_, {})),
+      written_(other.written_),
+      work_(std::move(other.work_)),
+      syncs_(other.syncs_) {}
+
+GroupCommit& GroupCommit::operator=(GroupCommit&& other) noexcept {
+  if (this != &other) {
+    CloseFds();
+    sync_ = std::move(other.sync_);
+    fds_ = std::exchange(other.fds_, {});
+    written_ = other.written_;
+    work_ = std::move(other.work_);
+    syncs_ = other.syncs_;
+  }
+  return *this;
+}
+
+void GroupCommit::CloseFds() {
+  for (int fd : fds_) ::close(fd);
+  fds_.clear();
+}
+
+void GroupCommit::AfterDurable(std::function<void()> work) { work_.push_back(std::move(work)); }
+
+Status GroupCommit::Flush() {
+  if (written_) {
+    TEARLINE_RETURN_IF_ERROR(sync_());
+    ++syncs_;
+    written_ = false;
+  }
+  // Work may write and register more (e.g. a Submit answered at once): that goes to the next
+  // batch, so take the list first.
+  std::vector<std::function<void()>> ready;
+  ready.swap(work_);
+  for (auto& w : ready) w();
+  return Status::Ok();
+}
+
+Status WriteReplacing(const std::filesystem::path& target, std::span<const std::uint8_t> bytes,
+                      mode_t mode, GroupCommit* commit, const std::string& reason) {
+  std::string tmpl =
+      (target.parent_path() / ("." + target.filename().string() + ".XXXXXX")).string();
+  std::vector<char> name(tmpl.begin(), tmpl.end());
+  name.push_back('\0');
+  const int fd = ::mkstemp(name.data());
+  if (fd < 0) return SyncFailure(reason, "cannot create temporary file for", target, errno);
+  const std::string tmp(name.data());
+  auto fail = [&](const std::string& what) {
+    const int e = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return SyncFailure(reason, what, target, e);
+  };
+  if (::fchmod(fd, mode) != 0) return fail("cannot chmod temporary for");
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail("cannot write");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (commit == nullptr && ::fsync(fd) != 0) return fail("cannot fsync");
+  if (::close(fd) != 0) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    return SyncFailure(reason, "cannot close", target, e);
+  }
+  if (::rename(tmp.c_str(), target.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    return SyncFailure(reason, "cannot rename into", target, e);
+  }
+  return SyncDirectoryOrBatch(target.parent_path(), commit, reason);
+}
+
+Status SyncDirectoryOrBatch(const std::filesystem::path& dir, GroupCommit* commit,
+                            const std::string& reason) {
+  if (commit != nullptr) {
+    commit->MarkWritten();
+    return Status::Ok();
+  }
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return SyncFailure(reason, "cannot open directory", dir, errno);
+  const int rc = ::fsync(fd);
+  const int e = errno;
+  ::close(fd);
+  if (rc != 0) return SyncFailure(reason, "cannot fsync directory", dir, e);
+  return Status::Ok();
+}
+
+}  // namespace tearline::node
