@@ -35,8 +35,10 @@
 // live-session count behind max_connections), InboundGate (the per-node frame budget every frame
 // passes first), IdentityWatch (revocation and expiry while running: screens every frame,
 // withdraws certificates), Sessions (online peers, Hello/Welcome, heartbeats), SubmitPipeline
-// (admission to commit, returning effects), DeliveryQueues (pending copies, windows,
-// redelivery, acks, refusals, expiry, track), LogService (checkpoints, cosignatures, proofs) and Auditor (every record written).
+// (admission to commit, returning effects), SubmitBacklog (submissions parked so that no other
+// frame waits behind them; excess answered BROKER_BUSY), DeliveryQueues (pending copies, windows,
+// redelivery, acks, refusals, expiry, track), LogService (checkpoints, cosignatures, proofs) and
+// Auditor (every record written).
 //
 // Ownership: owns every unit, the audit log and the report store; holds a reference to the
 // clock, which must outlive it. Thread-safety: RequestStop() may be called from any thread or a
@@ -49,6 +51,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -65,6 +68,7 @@
 #include "tearline/broker/router_socket.h"
 #include "tearline/broker/session_slots.h"
 #include "tearline/broker/sessions.h"
+#include "tearline/broker/submit_backlog.h"
 #include "tearline/broker/submit_pipeline.h"
 #include "tearline/crypto/keys.h"
 #include "tearline/identity/directory.h"
@@ -99,6 +103,11 @@ class Broker : private FrameSender {
   void HandleMessage(const Inbound& message);
   void Dispatch(const std::string& node_id, const schema::Frame& frame, const Sessions::Seen& seen);
   void Apply(SubmitEffects effects, const std::string& sender);
+  // A Submit is parked in the backlog, or refused BROKER_BUSY with a retry-after hint.
+  void Park(const std::string& node_id, std::uint64_t request_id,
+            std::span<const std::uint8_t> frame);
+  // One loop turn's share of parked submissions (SubmitBacklog::ServeTurn).
+  void ServeBacklog();
   std::vector<std::uint8_t> DirectoryReply(std::uint64_t request_id) const;
   // Audits the refusal (rejected_input) and answers with an Error frame.
   void Reject(const std::string& node_id, std::uint64_t request_id, const Status& why,
@@ -125,6 +134,7 @@ class Broker : private FrameSender {
   std::unique_ptr<DeliveryQueues> queues_;
   std::unique_ptr<SessionSlots> slots_;  // Read by the ZAP thread through authenticator_.
   std::unique_ptr<InboundGate> gate_;
+  std::unique_ptr<SubmitBacklog> backlog_;
   std::unique_ptr<Authenticator> authenticator_;
   // Last member: destroyed first, so the ZAP thread has stopped before what it reads goes.
   std::unique_ptr<RouterSocket> socket_;
