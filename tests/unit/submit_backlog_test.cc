@@ -36,7 +36,8 @@ TEST(SubmitBacklogTest, ParksUpToThePerNodeBoundThenRefusesBusyWithAHint) {
   auto refusal = backlog.Offer("usa-1", 3, Frame());
   ASSERT_TRUE(refusal.has_value());
   EXPECT_EQ(refusal->why.reason(), "BROKER_BUSY");
-  EXPECT_NE(refusal->why.message().find("retry"), std::string::npos) << refusal->why.message();
+  EXPECT_NE(refusal->why.message().find("submit again in"), std::string::npos)
+      << refusal->why.message();
   EXPECT_GE(refusal->retry_after_ms, 10u);
   // The answer the sender gets: a refused SubmitReply for its request, with the hint.
   auto frame = DecodeFrame(refusal->reply);
