@@ -179,21 +179,18 @@ Status Broker::Run() {
   spdlog::info("event=broker_serving broker={}", config_.id);
   net::EventLoop loop(clock_);
   socket_->Serve(
-      // Everything waiting (up to a bound, so timers still run): no connection's queue stays
-      // full, which would stop ZeroMQ reading it and expire its heartbeat.
+      // All that waits (bounded): a full connection queue is not read and its heartbeat expires.
       loop, stop_, /*batch=*/4096,
       [this](ConnectionEvent event, std::uint32_t fd) {
         // A descriptor closed or reused ends the session it carried (see SessionSlots).
         if (event != ConnectionEvent::kHandshakeSucceeded) slots_->Release(static_cast<int>(fd));
-        if (event == ConnectionEvent::kDisconnected)
-          spdlog::info("event=connection_closed fd={}", fd);
+        if (event == ConnectionEvent::kDisconnected) spdlog::info("event=disconnected fd={}", fd);
       },
       [this](const Inbound& m) { HandleMessage(m); }, [this] { Housekeeping(); });
   // Housekeeping also runs after every batch of messages; this timer covers idle periods.
   loop.AddTimer(std::chrono::milliseconds(200), "housekeeping", [this] { Housekeeping(); });
   while (!stop_.load()) {
-    // A failed poll is logged and retried rather than ending the service. With submissions
-    // parked the poll does not wait: it only picks up what arrived during the last turn.
+    // A failed poll is logged and retried; with submissions parked the poll does not wait.
     const auto wait = std::chrono::milliseconds(backlog_->empty() ? 200 : 0);
     if (Status st = loop.RunOnce(wait); !st.ok()) {
       spdlog::error("event=broker_poll_failed reason={}", st.reason());
@@ -264,7 +261,6 @@ void Broker::HandleMessage(const Inbound& message) {
     Reject(node_id, 0, frame.status(), "");
     return;
   }
-  // Submissions wait their turn; every other frame is served now (SubmitBacklog).
   if ((*frame)->body_type() == schema::Body::Submit)
     return Park(node_id, (*frame)->request_id(), bytes);
   Dispatch(node_id, **frame, seen);
@@ -345,8 +341,7 @@ void Broker::Park(const std::string& node_id, std::uint64_t request_id,
   if (refusal->record) {
     (void)auditor_->Durable(
         auditor_->RejectedInputThrottled(node_id, refusal->why, refusal->suppressed));
-    spdlog::warn("event=submit_busy node={} suppressed={} retry_after_ms={}", node_id,
-                 refusal->suppressed, refusal->retry_after_ms);
+    spdlog::warn("event=submit_busy node={} suppressed={}", node_id, refusal->suppressed);
   }
   SendTo(node_id, refusal->reply);
 }

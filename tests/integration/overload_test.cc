@@ -237,7 +237,7 @@ TEST_F(OverloadTest, FloodingNodesAreSlowedDownWithoutDisconnectingOrDuplicating
     }
     EXPECT_TRUE(n->other_refusals.empty()) << n->other_refusals.begin()->first;
   }
-  const std::size_t disconnects = CountLines(log, "event=connection_closed");
+  const std::size_t disconnects = CountLines(log, "event=disconnected");
   std::printf(
       "overload: %.1f s, %zu submissions offered (%.0f/s), %zu accepted (%.0f/s, %.1fx "
       "overload), %zu copies received, %zu duplicates, %zu disconnections, %zu hellos\n",
