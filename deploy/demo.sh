@@ -71,6 +71,9 @@ rate_per_node = 100
 frame_rate_per_node = 400
 delivery_window = 32
 max_delivery_refusals = 3
+# Submissions waiting to be processed (defaults); beyond, BROKER_BUSY with a retry-after hint.
+# submit_backlog_per_node = 1024
+# submit_backlog_bytes = 67108864
 TOML
 
 bold "2. Broker and five national nodes on 127.0.0.1"

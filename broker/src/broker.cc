@@ -143,6 +143,12 @@ Status Broker::Listen() {
   slots_ = std::make_unique<SessionSlots>(clock_, config_.max_connections, claim_window);
   gate_ = std::make_unique<InboundGate>(clock_, *slots_, config_.frame_rate_per_node,
                                         2.0 * config_.frame_rate_per_node);
+  // A turn's submissions take a tenth of a heartbeat (5 to 50 ms) beyond the one in progress.
+  backlog_ = std::make_unique<SubmitBacklog>(
+      clock_,
+      SubmitBacklogOptions{
+          config_.submit_backlog_per_node, 16384, config_.submit_backlog_bytes, 64,
+          std::chrono::milliseconds(std::clamp<std::uint32_t>(config_.heartbeat_ms / 10, 5, 50))});
   authenticator_ = std::make_unique<Authenticator>(
       directory_, *trust_, clock_, *auditor_, config_.max_connections,
       [this] { return slots_->TryReserve(); }, identity_.get());
@@ -174,19 +180,23 @@ Status Broker::Run() {
   spdlog::info("event=broker_serving broker={}", config_.id);
   net::EventLoop loop(clock_);
   socket_->Serve(
-      loop, stop_, /*batch=*/256,
+      // All that waits (bounded): a full connection queue is not read and its heartbeat expires.
+      loop, stop_, /*batch=*/4096,
       [this](ConnectionEvent event, std::uint32_t fd) {
         // A descriptor closed or reused ends the session it carried (see SessionSlots).
         if (event != ConnectionEvent::kHandshakeSucceeded) slots_->Release(static_cast<int>(fd));
+        if (event == ConnectionEvent::kDisconnected) spdlog::info("event=disconnected fd={}", fd);
       },
       [this](const Inbound& m) { HandleMessage(m); }, [this] { Housekeeping(); });
   // Housekeeping also runs after every batch of messages; this timer covers idle periods.
   loop.AddTimer(std::chrono::milliseconds(200), "housekeeping", [this] { Housekeeping(); });
   while (!stop_.load()) {
-    // A failed poll is logged and retried rather than ending the service.
-    if (Status st = loop.RunOnce(std::chrono::milliseconds(200)); !st.ok()) {
+    // A failed poll is logged and retried; with submissions parked the poll does not wait.
+    const auto wait = std::chrono::milliseconds(backlog_->empty() ? 200 : 0);
+    if (Status st = loop.RunOnce(wait); !st.ok()) {
       spdlog::error("event=broker_poll_failed reason={}", st.reason());
     }
+    ServeBacklog();
   }
   socket_->Unserve(loop);
   if (Status fatal = auditor_->failure(); !fatal.ok()) {
@@ -206,7 +216,10 @@ Status Broker::Run() {
 void Broker::Housekeeping() {
   if (IdentityWatch::Change change = identity_->Poll(); change.any()) {
     // Nothing more is routed to a withdrawn node; every other node refreshes its directory now.
-    for (const std::string& node_id : change.withdrawn) sessions_.Forget(node_id);
+    for (const std::string& node_id : change.withdrawn) {
+      sessions_.Forget(node_id);
+      backlog_->Drop(node_id);  // Unanswered: the node is no longer served.
+    }
     const auto notice = EncodeDirectoryChanged(identity_->sequence());
     for (const std::string& node_id : sessions_.OnlineNodes()) SendTo(node_id, notice);
   }
@@ -251,6 +264,8 @@ void Broker::HandleMessage(const Inbound& message) {
     Reject(node_id, 0, frame.status(), "");
     return;
   }
+  if ((*frame)->body_type() == schema::Body::Submit)
+    return Park(node_id, (*frame)->request_id(), bytes);
   Dispatch(node_id, **frame, seen);
 }
 
@@ -322,6 +337,26 @@ void Broker::Apply(SubmitEffects effects, const std::string& sender) {
   if (effects.reply) SendTo(sender, *effects.reply);
 }
 
+void Broker::Park(const std::string& node_id, std::uint64_t request_id,
+                  std::span<const std::uint8_t> frame) {
+  auto refusal = backlog_->Offer(node_id, request_id, frame);
+  if (!refusal) return;
+  if (refusal->record) {
+    (void)auditor_->Durable(
+        auditor_->RejectedInputThrottled(node_id, refusal->why, refusal->suppressed));
+    spdlog::warn("event=submit_busy node={} suppressed={}", node_id, refusal->suppressed);
+  }
+  SendTo(node_id, refusal->reply);
+}
+
+void Broker::ServeBacklog() {
+  backlog_->ServeTurn([this](const SubmitBacklog::Pending& p) {
+    std::vector<std::uint8_t> storage;
+    auto frame = DecodeFrame(AlignedForDecode(p.frame, storage));
+    if (frame.ok()) Dispatch(p.node_id, **frame, Sessions::Seen{.was_online = true});
+  });
+}
+
 std::vector<std::uint8_t> Broker::DirectoryReply(std::uint64_t request_id) const {
   // The list in force, never the file as it is now: a restored older file must not reach nodes.
   const RevocationList* held = trust_->revocations();
@@ -331,8 +366,7 @@ std::vector<std::uint8_t> Broker::DirectoryReply(std::uint64_t request_id) const
 }
 
 void Broker::Reject(const std::string& node_id, std::uint64_t request_id, const Status& why,
-                    const std::string& report_id_hex) {
-  // Every refusal is answered; only kRefusalRecordLimit of them per node become records.
+                    const std::string& report_id_hex) {  // Always answered, recorded sparingly.
   if (RateLimiter::Decision d = refusal_records_.Take(node_id); d.allowed) {
     (void)auditor_->Durable(auditor_->RejectedInput(node_id, why, report_id_hex, d.suppressed));
   }

@@ -88,8 +88,9 @@ Status SyncDir(const std::filesystem::path& dir, const std::string& reason) {
 }  // namespace
 
 bool IsTransientSubmitFailure(std::string_view reason) {
-  for (std::string_view r : {"RATE_LIMITED", "STORAGE_FULL", "SENDER_STORE_QUOTA", "STORE_IO",
-                             "STORE_BUSY", "CONNECTION_LIMIT", "NOT_WELCOMED", "HELLO_REQUIRED"}) {
+  for (std::string_view r :
+       {"RATE_LIMITED", "BROKER_BUSY", "STORAGE_FULL", "SENDER_STORE_QUOTA", "STORE_IO",
+        "STORE_BUSY", "CONNECTION_LIMIT", "NOT_WELCOMED", "HELLO_REQUIRED"}) {
     if (reason == r) return true;
   }
   return reason.rfind("AUTH_", 0) == 0;

@@ -26,6 +26,10 @@ void WireClient::Send(const std::vector<std::uint8_t>& frame) {
   EXPECT_EQ(socket_.SendWaiting(text), net::SendResult::kSent);
 }
 
+bool WireClient::TrySend(const std::vector<std::uint8_t>& frame) {
+  return socket_.Send(std::span<const std::uint8_t>(frame)) == net::SendResult::kSent;
+}
+
 std::vector<std::uint8_t> WireClient::Recv(Ms timeout) {
   if (!socket_.WaitReadable(timeout)) return {};
   auto parts = socket_.TryReceive();

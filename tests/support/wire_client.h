@@ -36,6 +36,8 @@ class WireClient {
   WireClient& operator=(const WireClient&) = delete;
 
   void Send(const std::vector<std::uint8_t>& frame);
+  // Sends without waiting: false when the connection's queue is full (a flooding client).
+  bool TrySend(const std::vector<std::uint8_t>& frame);
   // Next frame within `timeout`, or empty.
   std::vector<std::uint8_t> Recv(Ms timeout = Ms(10000));
   // Next frame of `type` within `timeout`, skipping others (Pong, Deliver, ...), or nullopt.

@@ -79,6 +79,24 @@ TEST(WireTest, SubmitReplyRoundTrip) {
   EXPECT_EQ(dup_back.outcomes[0].record_seq, 41u);
 }
 
+TEST(WireTest, RefusalForNowCarriesARetryAfterHint) {
+  SubmitReplyInfo busy;
+  busy.error_reason = "BROKER_BUSY";
+  busy.error_message = "the broker has 40 submissions waiting";
+  busy.retry_after_ms = 250;
+  const auto bytes = EncodeSubmitReply(9, busy);
+  auto frame = DecodeFrame(bytes);
+  ASSERT_TRUE(frame.ok());
+  SubmitReplyInfo back = ToSubmitReplyInfo(*(*frame)->body_as_SubmitReply());
+  EXPECT_FALSE(back.accepted);
+  EXPECT_EQ(back.error_reason, "BROKER_BUSY");
+  EXPECT_EQ(back.retry_after_ms, 250u);
+  // A refusal without a hint (every Error before the field existed) reads as 0.
+  busy.retry_after_ms = 0;
+  const auto plain = EncodeSubmitReply(10, busy);
+  EXPECT_EQ(ToSubmitReplyInfo(*(*DecodeFrame(plain))->body_as_SubmitReply()).retry_after_ms, 0u);
+}
+
 TEST(WireTest, ProofFramesRoundTrip) {
   const auto req_bytes = EncodeProofRequest(5, 17);
   auto req = DecodeFrame(req_bytes);

@@ -34,6 +34,9 @@ constexpr ReasonInfo kReasons[] = {
                "transient and says Hello again"},
     ReasonInfo{"RATE_LIMITED", Code::kResourceExhausted,
                "more than rate_per_node submits per second from this node; retry later"},
+    ReasonInfo{"BROKER_BUSY", Code::kResourceExhausted,
+               "the broker has as many submissions waiting as it takes (submit_backlog_*); "
+               "submit again after the reply's retry_after_ms"},
     ReasonInfo{"ORIGINATOR_MISMATCH", Code::kPermissionDenied,
                "the report claims an originator other than the authenticated node"},
     ReasonInfo{"DUPLICATE_REPORT", Code::kAlreadyExists,

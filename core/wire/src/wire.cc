@@ -196,7 +196,7 @@ std::vector<std::uint8_t> EncodeSubmitReply(std::uint64_t request_id, const Subm
   flatbuffers::Offset<schema::Error> error = 0;
   if (!info.error_reason.empty() || !info.error_message.empty()) {
     error = schema::CreateError(fbb, fbb.CreateString(info.error_reason),
-                                fbb.CreateString(info.error_message));
+                                fbb.CreateString(info.error_message), 0, info.retry_after_ms);
   }
   auto body = schema::CreateSubmitReply(fbb, Bytes(fbb, info.report_id), info.accepted,
                                         fbb.CreateVector(outcomes), error, info.duplicate);
@@ -236,6 +236,7 @@ SubmitReplyInfo ToSubmitReplyInfo(const schema::SubmitReply& reply) {
   if (reply.error() != nullptr) {
     info.error_reason = Str(reply.error()->reason());
     info.error_message = Str(reply.error()->message());
+    info.retry_after_ms = reply.error()->retry_after_ms();
   }
   info.duplicate = reply.duplicate();
   return info;

@@ -35,7 +35,8 @@
 // live-session count behind max_connections), InboundGate (the per-node frame budget every frame
 // passes first), IdentityWatch (revocation and expiry while running: screens every frame,
 // withdraws certificates), Sessions (online peers, Hello/Welcome, heartbeats), SubmitPipeline
-// (admission to commit, returning effects), DeliveryQueues (pending copies, windows,
+// (admission to commit, returning effects), SubmitBacklog (submissions parked so that no other
+// frame waits behind them; excess answered BROKER_BUSY), DeliveryQueues (pending copies, windows,
 // redelivery, acks, refusals, expiry, track), LogService (checkpoints, cosignatures, proofs) and
 // Auditor (every record written).
 //
@@ -50,6 +51,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -67,6 +69,7 @@
 #include "tearline/broker/router_socket.h"
 #include "tearline/broker/session_slots.h"
 #include "tearline/broker/sessions.h"
+#include "tearline/broker/submit_backlog.h"
 #include "tearline/broker/submit_pipeline.h"
 #include "tearline/crypto/keys.h"
 #include "tearline/identity/directory.h"
@@ -101,6 +104,11 @@ class Broker : private FrameSender {
   void HandleMessage(const Inbound& message);
   void Dispatch(const std::string& node_id, const schema::Frame& frame, const Sessions::Seen& seen);
   void Apply(SubmitEffects effects, const std::string& sender);
+  // A Submit is parked in the backlog, or refused BROKER_BUSY with a retry-after hint.
+  void Park(const std::string& node_id, std::uint64_t request_id,
+            std::span<const std::uint8_t> frame);
+  // One loop turn's share of parked submissions (SubmitBacklog::ServeTurn).
+  void ServeBacklog();
   std::vector<std::uint8_t> DirectoryReply(std::uint64_t request_id) const;
   // Audits the refusal (rejected_input) and answers with an Error frame.
   void Reject(const std::string& node_id, std::uint64_t request_id, const Status& why,
@@ -128,6 +136,7 @@ class Broker : private FrameSender {
   std::unique_ptr<SessionSlots> slots_;  // Read by the ZAP thread through authenticator_.
   std::unique_ptr<InboundGate> gate_;
   RateLimiter refusal_records_{clock_, kRefusalRecordLimit};  // Reject()'s audit records.
+  std::unique_ptr<SubmitBacklog> backlog_;
   std::unique_ptr<Authenticator> authenticator_;
   // Last member: destroyed first, so the ZAP thread has stopped before what it reads goes.
   std::unique_ptr<RouterSocket> socket_;

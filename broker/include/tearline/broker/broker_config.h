@@ -32,6 +32,9 @@
 //   delivery_window_bytes = 16777216    # optional: ...and their bytes (one copy always fits)
 //   max_delivery_refusals = 3           # optional: permanent refusals before a copy is `failed`
 //   redeliver_after_ms = 5000           # optional: re-send / retry wait (doubles per attempt)
+//   submit_backlog_per_node = 1024      # optional: submissions of one node waiting to be
+//                                       #   processed; beyond, BROKER_BUSY with retry_after_ms
+//   submit_backlog_bytes = 67108864     # optional: bytes of all waiting submissions
 //
 // Thread-safety: plain value.
 #ifndef TEARLINE_BROKER_BROKER_CONFIG_H_
@@ -100,6 +103,11 @@ struct BrokerConfig {
   std::uint32_t max_delivery_refusals = 3;
   // An unacknowledged or refused copy is tried again after this long, doubling per attempt.
   std::uint32_t redeliver_after_ms = 5000;
+  // Submissions received and not yet processed (SubmitBacklog): at most this many per node and
+  // this many bytes in all; beyond, a submission is answered BROKER_BUSY with a retry-after hint.
+  // Every other frame is served before them, so a burst never delays acknowledgements.
+  std::size_t submit_backlog_per_node = 1024;
+  std::uint64_t submit_backlog_bytes = std::uint64_t{64} << 20;
 
   // The file where the broker writes the endpoint it actually bound (for port 0).
   std::filesystem::path EndpointFile() const { return data_dir / "endpoint"; }

@@ -93,6 +93,7 @@ struct SubmitReplyInfo {
   std::string error_reason;
   std::string error_message;
   bool duplicate = false;  // Answer to an identical resubmission: stored outcomes, not re-routed.
+  std::uint32_t retry_after_ms = 0;  // Error.retry_after_ms of a refusal for now (0: no hint).
 };
 
 std::vector<std::uint8_t> EncodeSubmitReply(std::uint64_t request_id, const SubmitReplyInfo& info);
