@@ -37,6 +37,10 @@ std::string JoinNumbers(const std::vector<std::uint32_t>& v, std::uint32_t base)
 int DoSend(const NodeConfig& config, const std::vector<std::string>& to_raw,
            const std::vector<std::pair<std::string, std::string>>& portions, double timeout_s,
            bool json, std::ostream& out, std::ostream& err);
+// `forward ID --to NAT [--portion N]...`: portions numbered from 1; none given = all held.
+int DoForward(const NodeConfig& config, const std::string& id, const std::string& to,
+              const std::vector<std::uint32_t>& portions, double timeout_s, bool json,
+              std::ostream& out, std::ostream& err);
 int DoInbox(const NodeConfig& config, bool json, std::ostream& out, std::ostream& err);
 int DoRead(const NodeConfig& config, const std::string& id, bool json, std::ostream& out,
            std::ostream& err);

@@ -39,6 +39,7 @@ int DoInbox(const NodeConfig& config, bool json, std::ostream& out, std::ostream
     for (const auto& e : *list) {
       nlohmann::json j = InboxEntryToJson(e);
       j.erase("originator_signing_key");
+      j.erase("forwarder_signing_key");
       // 1-based portion numbers for analysts, as everywhere in the CLI.
       for (auto& p : j["portions"])
         p = {{"portion", p["index"].get<std::uint32_t>() + 1}, {"label", p["label"]}};
@@ -54,7 +55,9 @@ int DoInbox(const NodeConfig& config, bool json, std::ostream& out, std::ostream
   for (const auto& e : *list) {
     out << e.report_id_hex << "  " << FormatUnixTime(e.received_unix) << "  " << e.originator
         << " (" << e.originator_nation << ")  portions " << e.portions.size() << "/"
-        << e.portion_count << "  " << e.banner << "\n";
+        << e.portion_count << "  " << e.banner;
+    if (!e.forwarder.empty()) out << "  via " << e.forwarder << " (" << e.forwarder_nation << ")";
+    out << "\n";
   }
   return kExitOk;
 }
@@ -80,16 +83,16 @@ int DoRead(const NodeConfig& config, const std::string& id, bool json, std::ostr
                           {"label", p.label},
                           {"content_base64", Base64Encode(p.content)}});
     }
-    out << nlohmann::json{{"report_id", e.report_id_hex},
-                          {"banner", e.banner},
-                          {"originator", e.originator},
-                          {"originator_nation", e.originator_nation},
-                          {"created_unix", e.created_unix},
-                          {"received_unix", e.received_unix},
-                          {"portion_count", e.portion_count},
-                          {"portions", portions}}
-               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-        << "\n";
+    nlohmann::json j{{"report_id", e.report_id_hex},     {"banner", e.banner},
+                     {"originator", e.originator},       {"originator_nation", e.originator_nation},
+                     {"created_unix", e.created_unix},   {"received_unix", e.received_unix},
+                     {"portion_count", e.portion_count}, {"portions", portions}};
+    if (!e.forwarder.empty()) {
+      j["forwarder"] = e.forwarder;
+      j["forwarder_nation"] = e.forwarder_nation;
+      j["forwarded_report_id"] = e.forwarded_report_id_hex;
+    }
+    out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return kExitOk;
   }
   std::vector<std::uint32_t> received;
@@ -98,6 +101,10 @@ int DoRead(const NodeConfig& config, const std::string& id, bool json, std::ostr
   out << "report " << e.report_id_hex << " from " << e.originator << " (" << e.originator_nation
       << "), created " << FormatUnixTime(e.created_unix) << ", received "
       << FormatUnixTime(e.received_unix) << "\n";
+  if (!e.forwarder.empty()) {
+    out << "forwarded by " << e.forwarder << " (" << e.forwarder_nation << ") from report "
+        << e.forwarded_report_id_hex << "; originator's and forwarder's signatures verified\n";
+  }
   out << "portions " << JoinNumbers(received, 1) << " of " << e.portion_count;
   if (received.size() < e.portion_count) {
     out << " (" << (e.portion_count - received.size()) << " withheld from this nation)";

@@ -266,3 +266,55 @@ int DoSend(const NodeConfig& config, const std::vector<std::string>& to_raw,
 }
 
 }  // namespace tearline::node::command_detail
+
+namespace tearline::node::command_detail {
+
+int DoForward(const NodeConfig& config, const std::string& id, const std::string& to_raw,
+              const std::vector<std::uint32_t>& portions, double timeout_s, bool json,
+              std::ostream& out, std::ostream& err) {
+  auto policy = LoadPolicyFor(config);
+  if (!policy.ok()) return Fail(err, policy.status(), kExitInvalid);
+  if (!policy->IsNation(to_raw)) {
+    return Fail(err,
+                InvalidArgument("FORWARD_BAD_TARGET",
+                                "--to must name one nation of the policy, e.g. --to KOR"),
+                kExitInvalid);
+  }
+  if (!(timeout_s > 0) || timeout_s * 1000 > kMaxSendTimeoutMs) {
+    return Fail(err, InvalidArgument("SEND_BAD_TIMEOUT", "--timeout out of range"), kExitInvalid);
+  }
+  ControlRequest req;
+  req.op = ControlOp::kForward;
+  req.id = id;
+  req.to = {to_raw};
+  req.timeout_ms = static_cast<std::uint32_t>(timeout_s * 1000);
+  for (std::uint32_t n : portions) {
+    if (n == 0 || n > kMaxPortions) {
+      return Fail(err, InvalidArgument("FORWARD_BAD_PORTION", "--portion counts from 1 to 64"),
+                  kExitInvalid);
+    }
+    req.indices.push_back(n - 1);
+  }
+  auto reply = CallControl(config, EncodeControlRequest(req),
+                           std::chrono::milliseconds(req.timeout_ms) + kReplySlack);
+  if (!reply.ok()) return FailFromDaemon(err, reply.status());
+  auto result = DecodeSendResponse(*reply);
+  if (!result.ok()) return FailFromDaemon(err, result.status());
+  bool all = !result->outcomes.empty();
+  for (const auto& o : result->outcomes) {
+    if (o.state == schema::DeliveryState::Denied) all = false;
+  }
+  if (json) {
+    nlohmann::json outcomes = nlohmann::json::array();
+    for (const auto& o : result->outcomes) outcomes.push_back(OutcomeToJson(o, 1));
+    out << nlohmann::json{{"forward_id", result->report_id_hex}, {"outcomes", outcomes}}.dump(
+               -1, ' ', false, nlohmann::json::error_handler_t::replace)
+        << "\n";
+  } else {
+    out << "FORWARDED as " << result->report_id_hex << "\n";
+    for (const auto& o : result->outcomes) PrintOutcome(out, o);
+  }
+  return all ? kExitOk : kExitNegative;
+}
+
+}  // namespace tearline::node::command_detail
