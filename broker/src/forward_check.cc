@@ -34,8 +34,9 @@ Result<Holding> HoldingOf(ReportStore& store, std::string_view report_id_hex,
   std::vector<std::uint8_t> storage;
   auto frame = DecodeFrame(AlignedForDecode(report->reply, storage));
   if (!frame.ok() || (*frame)->body_as_SubmitReply() == nullptr) {
-    return Internal("STORE_CORRUPT", "the stored reply of report " + std::string(report_id_hex) +
-                                         " cannot be decoded");
+    return Status(
+        Code::kInvalidArgument, "STORE_CORRUPT",
+        "the stored reply of report " + std::string(report_id_hex) + " cannot be decoded");
   }
   const SubmitReplyInfo reply = ToSubmitReplyInfo(*(*frame)->body_as_SubmitReply());
   for (const RecipientOutcomeInfo& o : reply.outcomes) {

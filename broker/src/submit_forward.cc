@@ -65,7 +65,7 @@ Status SubmitPipeline::CheckForward(const std::string& node_id, const ForwardVie
                       " is already in use; a new forward needs a new id");
   }
   if (view.report.expires_unix <= clock_.UnixNow()) {
-    return InvalidArgument("REPORT_EXPIRED", "the report expired before it was forwarded");
+    return Status(Code::kExpired, "REPORT_EXPIRED", "the report expired before it was forwarded");
   }
   return CheckStorageHeadroom();
 }
