@@ -34,6 +34,25 @@ Result<Policy> LoadPolicyFor(const NodeConfig& c) {
   return p;
 }
 
+}  // namespace
+
+Result<NationalView> LoadNationalView(const NodeConfig& config, const Policy& policy) {
+  auto cert = ReadCertificateFile(config.certificate.string());
+  if (!cert.ok()) return cert.status().WithContext("certificate");
+  auto words = NationalMarkings::LoadFile(
+      config.policy.empty() ? DefaultPolicyPath() : config.policy.string(), policy);
+  if (!words.ok()) return words.status().WithContext("policy");
+  return NationalView{cert->fields().nation, std::move(words).value()};
+}
+
+std::string ShowAs(const NationalView& view, const std::string& canonical, const Policy& policy) {
+  auto m = ParseMarking(canonical, policy);
+  if (!m.ok()) return canonical;
+  return view.words.FormatAs(m->label, m->form, view.nation, policy);
+}
+
+namespace {
+
 std::string Upper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
@@ -194,6 +213,8 @@ int DoSend(const NodeConfig& config, const std::vector<std::string>& to_raw,
                                                         " seconds"),
                 kExitInvalid);
   }
+  auto national = LoadNationalView(config, *policy);
+  if (!national.ok()) return Fail(err, national.status(), kExitInvalid);
   ControlRequest req;
   req.op = ControlOp::kSend;
   req.to = *to;
@@ -201,7 +222,8 @@ int DoSend(const NodeConfig& config, const std::vector<std::string>& to_raw,
   std::size_t total = 0;
   for (std::size_t i = 0; i < portions.size(); ++i) {
     const auto& [marking, file] = portions[i];
-    auto m = ParseMarking(marking, *policy);
+    // The analyst may write the level in the nation's own words; the wire carries the canonical.
+    auto m = national->words.ParseAs(marking, national->nation, *policy);
     if (!m.ok()) {
       return Fail(err,
                   InvalidArgument("SEND_PORTION_UNMARKED",
@@ -218,7 +240,7 @@ int DoSend(const NodeConfig& config, const std::vector<std::string>& to_raw,
       return Fail(err, InvalidArgument("SEND_TOO_LARGE", "portions together exceed 16 MiB"),
                   kExitInvalid);
     }
-    req.portions.push_back({marking, std::move(content).value()});
+    req.portions.push_back({FormatMarking(m->label, m->form, *policy), std::move(content).value()});
   }
   std::string request = EncodeControlRequest(req);
   for (auto& p : req.portions) std::fill(p.content.begin(), p.content.end(), std::uint8_t{0});

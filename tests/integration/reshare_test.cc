@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "coalition.h"
 #include "tearline/base/encoding.h"
 #include "tearline/envelope/forward.h"
 #include "test_support.h"
@@ -134,6 +135,39 @@ TEST_F(ReshareTest, HostileForwarderThatDoesNotHoldThePortionIsRefused) {
   EXPECT_EQ(Inbox("aus-1").size(), 0u);
   auto v = c_.VerifyAudit();
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
+// National markings round-trip between real daemons: GBR writes in its words, the wire and the
+// audit log carry the canonical label, DEU reads it in its own words.
+TEST(NationalMarkingsLiveTest, EachNationWritesAndReadsInItsOwnWords) {
+  testing::Coalition c;
+  c.IssueNode("gbr-1", "GBR", "SECRET");
+  c.IssueNode("deu-1", "DEU", "SECRET");
+  c.StartBroker();
+  c.StartNode("gbr-1");
+  c.StartNode("deu-1");
+  std::ofstream(c.root() / "p.txt") << "Joint assessment.";
+  auto r = c.NodeCli(
+      "gbr-1", "send",
+      {"--to", "DEU", "--portion", "UK SECRET//REL TO GBR, DEU", (c.root() / "p.txt").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  nlohmann::json inbox;
+  ASSERT_TRUE(WaitFor([&] {
+    auto i = c.NodeCli("deu-1", "inbox", {"--json"});
+    if (i.exit_code != 0) return false;
+    inbox = nlohmann::json::parse(i.out);
+    return inbox.size() == 1;
+  }));
+  // Stored and carried canonically...
+  EXPECT_EQ(inbox[0]["banner"], "SECRET//REL TO DEU, GBR");
+  EXPECT_NE(c.AuditLogText().find("(S//REL TO DEU, GBR)"), std::string::npos);
+  EXPECT_EQ(c.AuditLogText().find("UK SECRET"), std::string::npos);
+  // ...and shown to DEU's analysts in DEU's words.
+  auto text = c.NodeCli("deu-1", "inbox", {});
+  EXPECT_NE(text.out.find("GEHEIM//REL TO DEU, GBR"), std::string::npos) << text.out;
+  auto read = c.NodeCli("deu-1", "read", {inbox[0]["report_id"].get<std::string>()});
+  EXPECT_NE(read.out.find("(GEHEIM//REL TO DEU, GBR) portion 1"), std::string::npos) << read.out;
+  EXPECT_NE(read.out.find("Joint assessment."), std::string::npos) << read.out;
 }
 
 }  // namespace
