@@ -192,6 +192,35 @@ std::optional<std::uint64_t> Auditor::Accepted(const ReportView& view, const Pol
   return Append(r);
 }
 
+std::optional<std::uint64_t> Auditor::Forwarded(const ForwardView& view, const Policy& policy) {
+  ForwardedRecord r;
+  r.forward_id = ToHex(view.forward_id);
+  r.report_id = ToHex(view.report_id);
+  r.originator = view.report.originator;
+  r.originator_nation = view.report.originator_nation;
+  r.forwarder = view.forwarder;
+  r.forwarder_nation = view.forwarder_nation;
+  r.target_nation = view.target_nation;
+  r.portions = AcceptedPortionsOf(view.report);
+  r.policy_sha256 = policy.digest_hex();
+  return Append(r);
+}
+
+std::optional<std::uint64_t> Auditor::ForwardRefused(std::string_view node_id, const Status& why,
+                                                     const ForwardInfo* forward) {
+  ForwardRefusedRecord r;
+  r.node = node_id;
+  r.reason = why.reason();
+  r.explanation = why.message();
+  if (forward != nullptr) {
+    r.forward_id = ToHex(forward->forward_id);
+    r.report_id = ToHex(forward->report_id);
+    r.target_nation = forward->target_nation;
+    r.indices = forward->portions;
+  }
+  return Append(r);
+}
+
 std::optional<std::uint64_t> Auditor::PortionDenied(std::string_view report_id_hex,
                                                     std::string_view originator,
                                                     const RecipientPlan& recipient,

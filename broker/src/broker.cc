@@ -298,6 +298,13 @@ void Broker::Dispatch(const std::string& node_id, const schema::Frame& f,
       }
       return Apply(submits_->Submit(node_id, rid, {report->data(), report->size()}), node_id);
     }
+    case schema::Body::ForwardSubmit: {
+      const auto* fwd = f.body_as_ForwardSubmit()->forward();
+      return Apply(submits_->Forward(node_id, rid,
+                                     fwd ? std::span<const std::uint8_t>(fwd->data(), fwd->size())
+                                         : std::span<const std::uint8_t>()),
+                   node_id);
+    }
     case schema::Body::Ack: {
       std::string report_id_hex;
       Status st = queues_->Acknowledge(node_id, *f.body_as_Ack(), &report_id_hex);

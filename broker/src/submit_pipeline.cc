@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "submit_pipeline_internal.h"
 #include "tearline/audit/audit_records.h"
 #include "tearline/base/encoding.h"
 #include "tearline/broker/admission.h"
@@ -36,24 +37,6 @@ std::vector<std::uint8_t> RefusalReply(std::uint64_t request_id, const Status& w
 }
 
 }  // namespace
-
-struct SubmitPipeline::Admitted {
-  ReportView view;
-  std::string id_hex;
-  std::string digest;  // SHA-256 hex of the exact submitted bytes.
-};
-
-// One recipient's copy, or why the whole recipient is denied.
-struct SubmitPipeline::PreparedCopy {
-  std::vector<std::uint8_t> bytes;
-  Status denied;
-};
-
-// Per recipient of the plan (same order): its prepared copy.
-struct SubmitPipeline::Prepared {
-  RoutingPlan plan;
-  std::vector<PreparedCopy> copies;
-};
 
 SubmitPipeline::SubmitPipeline(const Directory& directory, const Policy& policy, ReportStore& store,
                                Auditor& auditor, const Clock& clock, SubmitOptions options,
@@ -140,6 +123,7 @@ Result<SubmitPipeline::Admitted> SubmitPipeline::Admit(const std::string& node_i
   admitted.id_hex = ToHex(view->report_id);
   admitted.digest = Sha256Hex({reinterpret_cast<const char*>(report.data()), report.size()});
   admitted.view = std::move(view).value();
+  admitted.submitter = node_id;
   return admitted;
 }
 
@@ -243,17 +227,18 @@ Result<SubmitPipeline::Prepared> SubmitPipeline::Prepare(
     }
     // Each sender's share of a recipient's queue is bounded, so one node that floods a
     // recipient (or one the recipient never acknowledges) leaves room for every other sender.
-    auto from_sender = store_.PendingCountFor(r.node_id, admitted.view.originator);
+    auto from_sender = store_.PendingCountFor(r.node_id, admitted.submitter);
     if (!from_sender.ok()) return from_sender.status();
     if (*from_sender >= options_.max_queue_per_sender_per_recipient) {
       prepared.copies[i].denied =
           Status(Code::kResourceExhausted, "SENDER_QUEUE_QUOTA",
                  r.node_id + " already has " + std::to_string(*from_sender) +
-                     " unacknowledged reports from " + admitted.view.originator +
+                     " unacknowledged reports from " + admitted.submitter +
                      " (max_queue_per_sender_per_recipient); nothing was stored for it");
       continue;
     }
-    auto copy = SelectPortions(report, r.portions);
+    auto copy = admitted.forward ? SelectForwardPortions(report, r.portions)
+                                 : SelectPortions(report, r.portions);
     if (!copy.ok()) {
       prepared.copies[i].denied =
           Status(Code::kInternal, "BROKER_STORAGE",
@@ -262,7 +247,7 @@ Result<SubmitPipeline::Prepared> SubmitPipeline::Prepare(
     }
     prepared.copies[i].bytes = std::move(copy).value();
   }
-  TEARLINE_RETURN_IF_ERROR(CheckSenderStoreQuota(admitted.view.originator, prepared));
+  TEARLINE_RETURN_IF_ERROR(CheckSenderStoreQuota(admitted.submitter, prepared));
   return prepared;
 }
 
@@ -352,7 +337,11 @@ SubmitEffects SubmitPipeline::Commit(const std::string& node_id, std::uint64_t r
   SubmitEffects none;
   // 1. Audit every decision (group commit: one sync below, before any effect). A retry of an
   // orphaned report already has its `accepted` record.
-  if (!orphans_.contains(id_hex) && !auditor_.Accepted(view, policy_)) return none;
+  if (admitted.forward) {
+    if (!auditor_.Forwarded(*admitted.forward, policy_)) return none;
+  } else if (!orphans_.contains(id_hex) && !auditor_.Accepted(view, policy_)) {
+    return none;
+  }
   const std::int64_t now = clock_.UnixNow();
   SubmitReplyInfo reply;
   reply.report_id.assign(view.report_id.begin(), view.report_id.end());
@@ -370,14 +359,14 @@ SubmitEffects SubmitPipeline::Commit(const std::string& node_id, std::uint64_t r
   // 2. Store the report and every copy in one durable transaction.
   StoredReport row;
   row.report_id = id_hex;
-  row.originator = view.originator;
+  row.originator = admitted.submitter;
   row.sha256 = admitted.digest;
   row.expires_unix = view.expires_unix;
   row.reply = EncodeSubmitReply(0, reply);
   if (Status st = store_.InsertReport(row, copies); !st.ok()) {
     // The records above took no effect; a retry with the same id is routed again without a
     // second `accepted` record.
-    orphans_[id_hex] = FingerprintOf(view);
+    if (!admitted.forward) orphans_[id_hex] = FingerprintOf(view);
     const Status why = st.reason() == "STORAGE_FULL"
                            ? StorageFull("the report store is full: " + st.message())
                            : Status(st.code(), st.reason(),

@@ -27,6 +27,8 @@ std::string_view OpName(ControlOp op) {
       return "track";
     case ControlOp::kProve:
       return "prove";
+    case ControlOp::kForward:
+      return "forward";
   }
   return "status";
 }
@@ -34,6 +36,37 @@ std::string_view OpName(ControlOp op) {
 // An id for read/track/prove: a report id or a prefix of one.
 bool ValidIdArgument(const std::optional<std::string>& id) {
   return id && !id->empty() && id->size() <= 64;
+}
+
+Status DecodeForwardRequest(const json& j, ControlRequest& r) {
+  r.op = ControlOp::kForward;
+  auto id = GetString(j, "id");
+  if (!ValidIdArgument(id)) return Malformed("forward needs an 'id'");
+  r.id = *id;
+  auto to = j.find("to");
+  if (to == j.end() || !to->is_array() || to->size() != 1 || !(*to)[0].is_string() ||
+      (*to)[0].get<std::string>().empty() || (*to)[0].get<std::string>().size() > 16) {
+    return Malformed("forward needs exactly one nation code in 'to'");
+  }
+  r.to.push_back((*to)[0].get<std::string>());
+  auto portions = j.find("portions");
+  if (portions != j.end()) {
+    if (!portions->is_array() || portions->size() > 64) {
+      return Malformed("'portions' must be a list of at most 64 indices");
+    }
+    for (const auto& p : *portions) {
+      if (!p.is_number_unsigned() || p.get<std::uint64_t>() >= 64) {
+        return Malformed("'portions' entries must be portion indices below 64");
+      }
+      r.indices.push_back(static_cast<std::uint32_t>(p.get<std::uint64_t>()));
+    }
+  }
+  auto timeout = GetUnsigned(j, "timeout_ms");
+  if (!timeout || *timeout == 0 || *timeout > kMaxSendTimeoutMs) {
+    return Malformed("'timeout_ms' must be between 1 and " + std::to_string(kMaxSendTimeoutMs));
+  }
+  r.timeout_ms = static_cast<std::uint32_t>(*timeout);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -77,6 +110,11 @@ std::string EncodeControlRequest(const ControlRequest& r) {
   } else if (r.op == ControlOp::kRead || r.op == ControlOp::kTrack || r.op == ControlOp::kProve) {
     j["id"] = r.id;
     if (r.op == ControlOp::kProve && r.seq) j["seq"] = *r.seq;
+  } else if (r.op == ControlOp::kForward) {
+    j["id"] = r.id;
+    j["to"] = r.to;
+    j["portions"] = r.indices;
+    j["timeout_ms"] = r.timeout_ms;
   }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -136,6 +174,8 @@ Result<ControlRequest> DecodeControlRequest(std::string_view text) {
       TEARLINE_ASSIGN_OR_RETURN(auto bytes, Base64Decode(*content));
       r.portions.push_back({*marking, std::move(bytes)});
     }
+  } else if (*op == "forward") {
+    TEARLINE_RETURN_IF_ERROR(DecodeForwardRequest(j, r));
   } else {
     return Malformed("unknown op '" + *op + "'");
   }

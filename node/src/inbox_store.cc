@@ -58,17 +58,25 @@ bool IsReportIdHex(std::string_view s) { return s.size() == 32 && IsHex(s); }
 nlohmann::json InboxEntryToJson(const InboxEntry& e) {
   nlohmann::json portions = nlohmann::json::array();
   for (const auto& p : e.portions) portions.push_back({{"index", p.index}, {"label", p.label}});
-  return {{"report_id", e.report_id_hex},
-          {"banner", e.banner},
-          {"originator", e.originator},
-          {"originator_nation", e.originator_nation},
-          {"created_unix", e.created_unix},
-          {"expires_unix", e.expires_unix},
-          {"received_unix", e.received_unix},
-          {"portion_count", e.portion_count},
-          {"portions", portions},
-          {"originator_signing_key", e.originator_signing_key_hex},
-          {"originator_certificate", e.originator_cert_fingerprint_hex}};
+  nlohmann::json j = {{"report_id", e.report_id_hex},
+                      {"banner", e.banner},
+                      {"originator", e.originator},
+                      {"originator_nation", e.originator_nation},
+                      {"created_unix", e.created_unix},
+                      {"expires_unix", e.expires_unix},
+                      {"received_unix", e.received_unix},
+                      {"portion_count", e.portion_count},
+                      {"portions", portions},
+                      {"originator_signing_key", e.originator_signing_key_hex},
+                      {"originator_certificate", e.originator_cert_fingerprint_hex}};
+  // Only forwarded copies carry the chain, so older metadata stays exactly as it was.
+  if (!e.forwarder.empty()) {
+    j["forwarder"] = e.forwarder;
+    j["forwarder_nation"] = e.forwarder_nation;
+    j["forwarded_report_id"] = e.forwarded_report_id_hex;
+    j["forwarder_signing_key"] = e.forwarder_signing_key_hex;
+  }
+  return j;
 }
 
 Result<InboxEntry> InboxEntryFromJson(const nlohmann::json& j) {
@@ -99,6 +107,15 @@ Result<InboxEntry> InboxEntryFromJson(const nlohmann::json& j) {
     if (!str(key, *out)) return corrupt(key);
   }
   if (!IsReportIdHex(e.report_id_hex)) return corrupt("report_id");
+  if (j.contains("forwarder")) {
+    for (auto [key, out] : {std::pair{"forwarder", &e.forwarder},
+                            {"forwarder_nation", &e.forwarder_nation},
+                            {"forwarded_report_id", &e.forwarded_report_id_hex},
+                            {"forwarder_signing_key", &e.forwarder_signing_key_hex}}) {
+      if (!str(key, *out)) return corrupt(key);
+    }
+    if (e.forwarder.empty()) return corrupt("forwarder");
+  }
   for (auto [key, out] : {std::pair{"created_unix", &e.created_unix},
                           {"expires_unix", &e.expires_unix},
                           {"received_unix", &e.received_unix}}) {

@@ -148,7 +148,17 @@ int RunNodeCommand(int argc, const char* const* argv, std::ostream& out, std::os
   auto* seq_opt =
       prove->add_option("--seq", seq, "Prove only this audit record (it must name the report)");
 
-  for (auto* sub : {run, send, inbox, read, status, track, prove}) {
+  std::string forward_to;
+  std::vector<std::uint32_t> forward_portions;
+  auto* forward = app.add_subcommand(
+      "forward", "Forward portions of a received report to another nation, within its label");
+  forward->add_option("REPORT_ID", id, "Received report id (or a unique prefix)")->required();
+  forward->add_option("--to", forward_to, "The one nation to forward to")->required();
+  forward->add_option("--portion", forward_portions,
+                      "Portion number (from 1; repeat for more; default: every portion held)");
+  forward->add_option("--timeout", timeout_s, "Seconds to wait for the broker's answer (15)");
+
+  for (auto* sub : {run, send, inbox, read, status, track, prove, forward}) {
     sub->add_option("--config", config_path, "Node configuration file (TOML)")->required();
     if (sub != run) sub->add_flag("--json", json, "Print JSON instead of text");
   }
@@ -171,6 +181,9 @@ int RunNodeCommand(int argc, const char* const* argv, std::ostream& out, std::os
                   kExitInvalid);
     }
     return DoSend(*config, to, portions, timeout_s, json, out, err);
+  }
+  if (forward->parsed()) {
+    return DoForward(*config, id, forward_to, forward_portions, timeout_s, json, out, err);
   }
   if (inbox->parsed()) return DoInbox(*config, json, out, err);
   if (read->parsed()) return DoRead(*config, id, json, out, err);

@@ -15,6 +15,8 @@
 
 #include "tearline/base/status.h"
 #include "tearline/cli/command_line.h"
+#include "tearline/labels/national_markings.h"
+#include "tearline/labels/policy.h"
 #include "tearline/node/node_config.h"
 
 namespace tearline::node::command_detail {
@@ -34,9 +36,24 @@ int Fail(std::ostream& err, const Status& s, int code);
 int FailFromDaemon(std::ostream& err, const Status& s);
 std::string JoinNumbers(const std::vector<std::uint32_t>& v, std::uint32_t base);
 
+// This node's nation and its own words for the levels (tearline/labels/national_markings.h):
+// markings the analyst types are read in them, labels are shown in them.
+struct NationalView {
+  std::string nation;
+  NationalMarkings words;
+};
+// Errors: the certificate's and the policy's.
+Result<NationalView> LoadNationalView(const NodeConfig& config, const Policy& policy);
+// A canonical marking as this nation reads it (unchanged when it does not parse).
+std::string ShowAs(const NationalView& view, const std::string& canonical, const Policy& policy);
+
 int DoSend(const NodeConfig& config, const std::vector<std::string>& to_raw,
            const std::vector<std::pair<std::string, std::string>>& portions, double timeout_s,
            bool json, std::ostream& out, std::ostream& err);
+// `forward ID --to NAT [--portion N]...`: portions numbered from 1; none given = all held.
+int DoForward(const NodeConfig& config, const std::string& id, const std::string& to,
+              const std::vector<std::uint32_t>& portions, double timeout_s, bool json,
+              std::ostream& out, std::ostream& err);
 int DoInbox(const NodeConfig& config, bool json, std::ostream& out, std::ostream& err);
 int DoRead(const NodeConfig& config, const std::string& id, bool json, std::ostream& out,
            std::ostream& err);

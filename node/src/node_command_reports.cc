@@ -27,6 +27,32 @@
 
 namespace tearline::node::command_detail {
 
+namespace {
+
+// Shows canonical markings in this node's nation's words (tearline/labels/national_markings.h);
+// canonical when the policy or certificate cannot be read (the daemon reports that itself).
+class MarkingShower {
+ public:
+  explicit MarkingShower(const NodeConfig& config) {
+    auto policy =
+        Policy::LoadFile(config.policy.empty() ? DefaultPolicyPath() : config.policy.string());
+    if (!policy.ok()) return;
+    auto view = LoadNationalView(config, *policy);
+    if (!view.ok()) return;
+    policy_.emplace(std::move(policy).value());
+    view_.emplace(std::move(view).value());
+  }
+  std::string operator()(const std::string& canonical) const {
+    return policy_ && view_ ? ShowAs(*view_, canonical, *policy_) : canonical;
+  }
+
+ private:
+  std::optional<Policy> policy_;
+  std::optional<NationalView> view_;
+};
+
+}  // namespace
+
 int DoInbox(const NodeConfig& config, bool json, std::ostream& out, std::ostream& err) {
   ControlRequest req;
   req.op = ControlOp::kInbox;
@@ -39,6 +65,7 @@ int DoInbox(const NodeConfig& config, bool json, std::ostream& out, std::ostream
     for (const auto& e : *list) {
       nlohmann::json j = InboxEntryToJson(e);
       j.erase("originator_signing_key");
+      j.erase("forwarder_signing_key");
       // 1-based portion numbers for analysts, as everywhere in the CLI.
       for (auto& p : j["portions"])
         p = {{"portion", p["index"].get<std::uint32_t>() + 1}, {"label", p["label"]}};
@@ -51,10 +78,13 @@ int DoInbox(const NodeConfig& config, bool json, std::ostream& out, std::ostream
     out << "no reports received\n";
     return kExitOk;
   }
+  const MarkingShower show(config);
   for (const auto& e : *list) {
     out << e.report_id_hex << "  " << FormatUnixTime(e.received_unix) << "  " << e.originator
         << " (" << e.originator_nation << ")  portions " << e.portions.size() << "/"
-        << e.portion_count << "  " << e.banner << "\n";
+        << e.portion_count << "  " << show(e.banner);
+    if (!e.forwarder.empty()) out << "  via " << e.forwarder << " (" << e.forwarder_nation << ")";
+    out << "\n";
   }
   return kExitOk;
 }
@@ -80,36 +110,41 @@ int DoRead(const NodeConfig& config, const std::string& id, bool json, std::ostr
                           {"label", p.label},
                           {"content_base64", Base64Encode(p.content)}});
     }
-    out << nlohmann::json{{"report_id", e.report_id_hex},
-                          {"banner", e.banner},
-                          {"originator", e.originator},
-                          {"originator_nation", e.originator_nation},
-                          {"created_unix", e.created_unix},
-                          {"received_unix", e.received_unix},
-                          {"portion_count", e.portion_count},
-                          {"portions", portions}}
-               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-        << "\n";
+    nlohmann::json j{{"report_id", e.report_id_hex},     {"banner", e.banner},
+                     {"originator", e.originator},       {"originator_nation", e.originator_nation},
+                     {"created_unix", e.created_unix},   {"received_unix", e.received_unix},
+                     {"portion_count", e.portion_count}, {"portions", portions}};
+    if (!e.forwarder.empty()) {
+      j["forwarder"] = e.forwarder;
+      j["forwarder_nation"] = e.forwarder_nation;
+      j["forwarded_report_id"] = e.forwarded_report_id_hex;
+    }
+    out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return kExitOk;
   }
   std::vector<std::uint32_t> received;
   for (const auto& p : r->portions) received.push_back(p.index);
-  out << e.banner << "\n";
+  const MarkingShower show(config);
+  out << show(e.banner) << "\n";
   out << "report " << e.report_id_hex << " from " << e.originator << " (" << e.originator_nation
       << "), created " << FormatUnixTime(e.created_unix) << ", received "
       << FormatUnixTime(e.received_unix) << "\n";
+  if (!e.forwarder.empty()) {
+    out << "forwarded by " << e.forwarder << " (" << e.forwarder_nation << ") from report "
+        << e.forwarded_report_id_hex << "; originator's and forwarder's signatures verified\n";
+  }
   out << "portions " << JoinNumbers(received, 1) << " of " << e.portion_count;
   if (received.size() < e.portion_count) {
     out << " (" << (e.portion_count - received.size()) << " withheld from this nation)";
   }
   out << "\n";
   for (const auto& p : r->portions) {
-    out << "\n" << p.label << " portion " << (p.index + 1) << "\n";
+    out << "\n" << show(p.label) << " portion " << (p.index + 1) << "\n";
     out.write(reinterpret_cast<const char*>(p.content.data()),
               static_cast<std::streamsize>(p.content.size()));
     if (p.content.empty() || p.content.back() != '\n') out << "\n";
   }
-  out << "\n" << e.banner << "\n";
+  out << "\n" << show(e.banner) << "\n";
   return kExitOk;
 }
 

@@ -34,6 +34,25 @@ Result<Policy> LoadPolicyFor(const NodeConfig& c) {
   return p;
 }
 
+}  // namespace
+
+Result<NationalView> LoadNationalView(const NodeConfig& config, const Policy& policy) {
+  auto cert = ReadCertificateFile(config.certificate.string());
+  if (!cert.ok()) return cert.status().WithContext("certificate");
+  auto words = NationalMarkings::LoadFile(
+      config.policy.empty() ? DefaultPolicyPath() : config.policy.string(), policy);
+  if (!words.ok()) return words.status().WithContext("policy");
+  return NationalView{cert->fields().nation, std::move(words).value()};
+}
+
+std::string ShowAs(const NationalView& view, const std::string& canonical, const Policy& policy) {
+  auto m = ParseMarking(canonical, policy);
+  if (!m.ok()) return canonical;
+  return view.words.FormatAs(m->label, m->form, view.nation, policy);
+}
+
+namespace {
+
 std::string Upper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
@@ -194,6 +213,9 @@ int DoSend(const NodeConfig& config, const std::vector<std::string>& to_raw,
                                                         " seconds"),
                 kExitInvalid);
   }
+  // The nation's own words need its certificate; without one only canonical words are read here
+  // (the daemon refuses to run without it anyway).
+  const auto national = LoadNationalView(config, *policy);
   ControlRequest req;
   req.op = ControlOp::kSend;
   req.to = *to;
@@ -201,7 +223,9 @@ int DoSend(const NodeConfig& config, const std::vector<std::string>& to_raw,
   std::size_t total = 0;
   for (std::size_t i = 0; i < portions.size(); ++i) {
     const auto& [marking, file] = portions[i];
-    auto m = ParseMarking(marking, *policy);
+    // The analyst may write the level in the nation's own words; the wire carries the canonical.
+    auto m = national.ok() ? national->words.ParseAs(marking, national->nation, *policy)
+                           : ParseMarking(marking, *policy);
     if (!m.ok()) {
       return Fail(err,
                   InvalidArgument("SEND_PORTION_UNMARKED",
@@ -218,7 +242,7 @@ int DoSend(const NodeConfig& config, const std::vector<std::string>& to_raw,
       return Fail(err, InvalidArgument("SEND_TOO_LARGE", "portions together exceed 16 MiB"),
                   kExitInvalid);
     }
-    req.portions.push_back({marking, std::move(content).value()});
+    req.portions.push_back({FormatMarking(m->label, m->form, *policy), std::move(content).value()});
   }
   std::string request = EncodeControlRequest(req);
   for (auto& p : req.portions) std::fill(p.content.begin(), p.content.end(), std::uint8_t{0});
@@ -261,6 +285,58 @@ int DoSend(const NodeConfig& config, const std::vector<std::string>& to_raw,
   } else {
     for (const auto& o : result->outcomes) PrintOutcome(out, o);
     if (result->duplicate) out << "(already stored by the broker; not routed again)\n";
+  }
+  return all ? kExitOk : kExitNegative;
+}
+
+}  // namespace tearline::node::command_detail
+
+namespace tearline::node::command_detail {
+
+int DoForward(const NodeConfig& config, const std::string& id, const std::string& to_raw,
+              const std::vector<std::uint32_t>& portions, double timeout_s, bool json,
+              std::ostream& out, std::ostream& err) {
+  auto policy = LoadPolicyFor(config);
+  if (!policy.ok()) return Fail(err, policy.status(), kExitInvalid);
+  if (!policy->IsNation(to_raw)) {
+    return Fail(err,
+                InvalidArgument("FORWARD_BAD_TARGET",
+                                "--to must name one nation of the policy, e.g. --to KOR"),
+                kExitInvalid);
+  }
+  if (!(timeout_s > 0) || timeout_s * 1000 > kMaxSendTimeoutMs) {
+    return Fail(err, InvalidArgument("SEND_BAD_TIMEOUT", "--timeout out of range"), kExitInvalid);
+  }
+  ControlRequest req;
+  req.op = ControlOp::kForward;
+  req.id = id;
+  req.to = {to_raw};
+  req.timeout_ms = static_cast<std::uint32_t>(timeout_s * 1000);
+  for (std::uint32_t n : portions) {
+    if (n == 0 || n > kMaxPortions) {
+      return Fail(err, InvalidArgument("FORWARD_BAD_PORTION", "--portion counts from 1 to 64"),
+                  kExitInvalid);
+    }
+    req.indices.push_back(n - 1);
+  }
+  auto reply = CallControl(config, EncodeControlRequest(req),
+                           std::chrono::milliseconds(req.timeout_ms) + kReplySlack);
+  if (!reply.ok()) return FailFromDaemon(err, reply.status());
+  auto result = DecodeSendResponse(*reply);
+  if (!result.ok()) return FailFromDaemon(err, result.status());
+  bool all = !result->outcomes.empty();
+  for (const auto& o : result->outcomes) {
+    if (o.state == schema::DeliveryState::Denied) all = false;
+  }
+  if (json) {
+    nlohmann::json outcomes = nlohmann::json::array();
+    for (const auto& o : result->outcomes) outcomes.push_back(OutcomeToJson(o, 1));
+    out << nlohmann::json{{"forward_id", result->report_id_hex}, {"outcomes", outcomes}}.dump(
+               -1, ' ', false, nlohmann::json::error_handler_t::replace)
+        << "\n";
+  } else {
+    out << "FORWARDED as " << result->report_id_hex << "\n";
+    for (const auto& o : result->outcomes) PrintOutcome(out, o);
   }
   return all ? kExitOk : kExitNegative;
 }

@@ -17,13 +17,13 @@
 #include "tearline/node/control_server.h"
 #include "tearline/node/data_dir_lock.h"
 #include "tearline/node/directory_cache.h"
+#include "tearline/node/forwarder.h"
 #include "tearline/node/group_commit.h"
-#include "tearline/node/inbox_store.h"
 #include "tearline/node/log_witness.h"
 #include "tearline/node/node_identity.h"
 #include "tearline/node/node_sockets.h"
+#include "tearline/node/node_stores.h"
 #include "tearline/node/outbox.h"
-#include "tearline/node/outbox_store.h"
 #include "tearline/node/pending_sends.h"
 #include "tearline/node/queries.h"
 #include "tearline/node/receiver.h"
@@ -43,31 +43,10 @@ constexpr std::size_t kMaxMessagesPerWakeup = 64;
 
 std::string FbString(const flatbuffers::String* s) { return s == nullptr ? "" : s->str(); }
 
-// What the daemon owns once start-up checks passed; the units below hold references into it.
-struct Stores {
-  InboxStore inbox;
-  OutboxStore outbox;
-  SentStore sent;
-  GroupCommit commit;  // One sync per loop wake-up for all three.
-};
-
-Result<Stores> OpenStores(const NodeConfig& config) {
-  auto in = InboxStore::Open(config.data_dir, {config.max_inbox_reports, config.max_inbox_bytes});
-  if (!in.ok()) return in.status();
-  auto ob = OutboxStore::Open(config.data_dir);
-  if (!ob.ok()) return ob.status();
-  auto st = SentStore::Open(config.data_dir);
-  if (!st.ok()) return st.status();
-  auto gc = GroupCommit::Open({in->dir(), ob->dir(), st->dir()});
-  if (!gc.ok()) return gc.status();
-  return Stores{std::move(in).value(), std::move(ob).value(), std::move(st).value(),
-                std::move(gc).value()};
-}
-
 }  // namespace
 
 struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
-  Impl(NodeConfig cfg, const Clock& clk, NodeIdentity ident, DataDirLock dir_lock, Stores st)
+  Impl(NodeConfig cfg, const Clock& clk, NodeIdentity ident, DataDirLock dir_lock, NodeStores st)
       : config(std::move(cfg)),
         clock(clk),
         identity(std::move(ident)),
@@ -81,6 +60,7 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
         outbox(clock, stores.outbox, stores.sent, link, sends),
         sends(clock, config.broker_endpoint, sealer, directory, outbox, link, *this),
         receiver(clock, identity, stores.inbox, directory, link),
+        forwarder(clock, identity, stores.inbox, directory, link, *this),
         witness(clock,
                 LogWitnessConfig{config.id, identity.broker_cert->node_id(),
                                  identity.broker_cert->fields().signing_key,
@@ -96,13 +76,14 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
   const Clock& clock;
   NodeIdentity identity;
   DataDirLock lock;
-  Stores stores;
+  NodeStores stores;
   BrokerLink link;
   DirectoryCache directory;
   Sealer sealer;
   Outbox outbox;
   PendingSends sends;
   Receiver receiver;
+  Forwarder forwarder;
   LogWitness witness;
   Queries queries;
   ControlServer control_server;
@@ -171,7 +152,10 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
         receiver.RetryStashed();
         break;
       case schema::Body::SubmitReply:
-        outbox.OnSubmitReply(rid, ToSubmitReplyInfo(*frame->body_as_SubmitReply()));
+        if (auto info = ToSubmitReplyInfo(*frame->body_as_SubmitReply());
+            !forwarder.OnSubmitReply(rid, info)) {
+          outbox.OnSubmitReply(rid, std::move(info));
+        }
         break;
       case schema::Body::TrackReply:
         queries.OnTrackReply(rid, ToTrackReplyInfo(*frame->body_as_TrackReply()));
@@ -193,7 +177,7 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
         spdlog::warn("event=broker_error request={} reason={} message=\"{}\"", rid, reason,
                      message);
         const std::string known = reason.empty() ? "BROKER_ERROR" : reason;
-        outbox.OnError(rid, known, message);
+        if (!forwarder.OnError(rid, known, message)) outbox.OnError(rid, known, message);
         queries.OnError(rid, known, message);
         witness.OnError(rid, reason);
         OnLinkChange(link.OnError(rid, reason));
@@ -247,6 +231,9 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
   void StartProve(const std::string& client, const ControlRequest& request) override {
     queries.StartProve(client, request);
   }
+  void StartForward(const std::string& client, const ControlRequest& request) override {
+    forwarder.Start(client, request);
+  }
 
   void UseGroupCommit() {
     GroupCommit* gc = &stores.commit;
@@ -270,6 +257,7 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
     sends.Tick();
     outbox.Tick(link.heartbeat());
     queries.Tick();
+    forwarder.Tick();
   }
 
   void Flush() {
@@ -365,7 +353,7 @@ Result<std::unique_ptr<NodeDaemon>> NodeDaemon::Create(const NodeConfig& config,
   // Data directory: owner-only, locked against a second daemon (binding the ipc endpoint
   // would silently take the socket file over from a running one).
   TEARLINE_ASSIGN_OR_RETURN(DataDirLock lock, DataDirLock::Acquire(config.data_dir));
-  TEARLINE_ASSIGN_OR_RETURN(Stores stores, OpenStores(config));
+  TEARLINE_ASSIGN_OR_RETURN(NodeStores stores, OpenNodeStores(config));
   auto impl = std::make_unique<Impl>(config, clock, std::move(identity), std::move(lock),
                                      std::move(stores));
   impl->outbox.Load(

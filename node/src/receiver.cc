@@ -8,6 +8,7 @@
 
 #include "tearline/base/encoding.h"
 #include "tearline/envelope/envelope.h"
+#include "tearline/envelope/forward.h"
 #include "tearline/labels/label.h"
 #include "tearline/labels/release.h"
 
@@ -46,6 +47,7 @@ void Receiver::RetryStashed() {
 }
 
 void Receiver::Handle(std::uint64_t rid, std::vector<std::uint8_t> report, bool after_refresh) {
+  if (IsForward(report)) return HandleForward(rid, std::move(report), after_refresh);
   auto origin = PeekOriginator(report);
   if (!origin.ok()) {
     spdlog::warn("event=deliver_rejected request={} reason={}", rid, origin.status().reason());
@@ -80,6 +82,75 @@ void Receiver::Handle(std::uint64_t rid, std::vector<std::uint8_t> report, bool 
       SendError(rid, s);
     }
   }
+}
+
+// A forwarded copy: both parties' certificates from the verified directory (one refresh and
+// retry when either is unknown), both signatures, the same label checks as a report, stored and
+// acknowledged under the forward id.
+void Receiver::HandleForward(std::uint64_t rid, std::vector<std::uint8_t> bytes,
+                             bool after_refresh) {
+  auto parties = PeekForward(bytes);
+  if (!parties.ok()) {
+    spdlog::warn("event=deliver_rejected request={} reason={}", rid, parties.status().reason());
+    SendError(rid, parties.status());
+    return;
+  }
+  const Directory& dir = directory_.directory();
+  const Certificate* oc = dir.FindNode(parties->originator);
+  const Certificate* fc = dir.FindNode(parties->forwarder);
+  if (oc == nullptr || fc == nullptr) {
+    if (!after_refresh && stashed_.size() < kMaxStashedDelivers) {
+      stashed_.push_back({rid, std::move(bytes)});
+      (void)directory_.Request();
+      return;
+    }
+    SendError(rid, Unauthenticated("ORIGINATOR_UNKNOWN",
+                                   "the originator or the forwarder of a forwarded copy has no "
+                                   "verified certificate in this node's directory"));
+    return;
+  }
+  std::optional<ReportId> forward_id;
+  Status s = OpenVerifyStoreForward(bytes, *oc, *fc, rid, &forward_id);
+  if (!s.ok()) {
+    spdlog::warn("event=deliver_rejected request={} originator={} forwarder={} reason={}", rid,
+                 parties->originator, parties->forwarder, s.reason());
+    if (forward_id) {
+      (void)broker_.Send(EncodeDeliveryRefusal(rid, s, *forward_id));
+    } else {
+      SendError(rid, s);
+    }
+  }
+}
+
+Status Receiver::OpenVerifyStoreForward(const std::vector<std::uint8_t>& bytes,
+                                        const Certificate& oc, const Certificate& fc,
+                                        std::uint64_t rid, std::optional<ReportId>* forward_id) {
+  if (auto view = InspectForward(bytes, oc.fields().signing_key, fc.fields().signing_key);
+      view.ok()) {
+    *forward_id = view->forward_id;
+    if (inbox_.Contains(ReportIdHex(view->forward_id))) {
+      return SendAck(rid, view->forward_id);
+    }
+  }
+  const auto& me = identity_.own_cert->fields();
+  RecipientIdentity id{identity_.node_id, me.nation, identity_.clearance, me.encryption_key,
+                       identity_.keys.encryption.secret_key};
+  TEARLINE_ASSIGN_OR_RETURN(OpenedForward opened,
+                            OpenForward(bytes, id, oc.fields().signing_key, fc.fields().signing_key,
+                                        *identity_.policy, clock_.UnixNow()));
+  if (opened.forwarder_nation != fc.fields().nation) {
+    return Unauthenticated("FORWARDER_NATION_MISMATCH",
+                           "forward claims nation " + opened.forwarder_nation +
+                               " but the forwarder's certificate says " + fc.fields().nation);
+  }
+  InboxEntry e;
+  e.report_id_hex = ReportIdHex(opened.forward_id);
+  e.forwarder = opened.forwarder;
+  e.forwarder_nation = opened.forwarder_nation;
+  e.forwarded_report_id_hex = ReportIdHex(opened.report_id);
+  e.forwarder_signing_key_hex = ToHex(fc.fields().signing_key);
+  return StoreOpened(opened.report, oc, bytes, rid, opened.forward_id, std::move(e),
+                     InboxStore::StoreMode::kIfAbsent);
 }
 
 Status Receiver::SendAck(std::uint64_t rid, const ReportId& report_id) {
@@ -133,6 +204,17 @@ Status Receiver::OpenVerifyStore(const std::vector<std::uint8_t>& report, const 
   const std::int64_t now = clock_.UnixNow();
   TEARLINE_ASSIGN_OR_RETURN(OpenedReport opened,
                             Open(report, id, oc.fields().signing_key, policy, now));
+  InboxEntry e;
+  e.report_id_hex = ReportIdHex(opened.report_id);
+  return StoreOpened(opened, oc, report, rid, opened.report_id, std::move(e), mode);
+}
+
+Status Receiver::StoreOpened(const OpenedReport& opened, const Certificate& oc,
+                             const std::vector<std::uint8_t>& report, std::uint64_t rid,
+                             const ReportId& ack_id, InboxEntry e, InboxStore::StoreMode mode) {
+  const auto& me = identity_.own_cert->fields();
+  const Policy& policy = *identity_.policy;
+  const std::int64_t now = clock_.UnixNow();
   if (opened.originator != oc.node_id() || opened.originator_nation != oc.fields().nation) {
     return Unauthenticated("ORIGINATOR_NATION_MISMATCH",
                            "report claims nation " + opened.originator_nation +
@@ -140,7 +222,6 @@ Status Receiver::OpenVerifyStore(const std::vector<std::uint8_t>& report, const 
   }
   // Defence in depth: decide again here, with this node's own policy, nation and clearance,
   // independently of what Open, the broker and the originator decided.
-  InboxEntry e;
   for (const auto& p : opened.portions) {
     // The same canonical-form check as the broker's and the audit verifier's: a label this node
     // would read differently from the log is refused, not stored.
@@ -164,7 +245,6 @@ Status Receiver::OpenVerifyStore(const std::vector<std::uint8_t>& report, const 
     }
     e.portions.push_back({p.index, p.label});
   }
-  e.report_id_hex = ReportIdHex(opened.report_id);
   e.banner = opened.banner;
   e.originator = opened.originator;
   e.originator_nation = opened.originator_nation;
@@ -177,10 +257,11 @@ Status Receiver::OpenVerifyStore(const std::vector<std::uint8_t>& report, const 
   // Durable (files and directory fsync'd) before the Ack leaves: an acknowledged report is
   // never lost, and a crash before the Ack only causes a re-delivery, acknowledged above.
   TEARLINE_ASSIGN_OR_RETURN(bool stored, inbox_.Store(e, report, mode));
-  TEARLINE_RETURN_IF_ERROR(SendAck(rid, opened.report_id));
-  spdlog::info("event=report_received report={} originator={} portions={}/{} banner=\"{}\" {}",
-               e.report_id_hex, e.originator, e.portions.size(), e.portion_count, e.banner,
-               stored ? "stored=new" : "stored=duplicate");
+  TEARLINE_RETURN_IF_ERROR(SendAck(rid, ack_id));
+  spdlog::info(
+      "event=report_received report={} originator={} forwarder={} portions={}/{} banner=\"{}\" {}",
+      e.report_id_hex, e.originator, e.forwarder.empty() ? "-" : e.forwarder, e.portions.size(),
+      e.portion_count, e.banner, stored ? "stored=new" : "stored=duplicate");
   return Status::Ok();
 }
 
@@ -193,8 +274,20 @@ Result<ReadResult> Receiver::Read(const std::string& id) const {
   RecipientIdentity rid{identity_.node_id, me.nation, identity_.clearance, me.encryption_key,
                         identity_.keys.encryption.secret_key};
   // Verified on receipt; re-opened with the receipt time so an expired report stays readable.
-  TEARLINE_ASSIGN_OR_RETURN(OpenedReport opened,
-                            Open(bytes, rid, *key, *identity_.policy, e.received_unix));
+  OpenedReport opened;
+  if (e.forwarder.empty()) {
+    TEARLINE_ASSIGN_OR_RETURN(opened, Open(bytes, rid, *key, *identity_.policy, e.received_unix));
+  } else {
+    auto fkey = KeyFromHex(e.forwarder_signing_key_hex);
+    if (!fkey) return InvalidArgument("INBOX_CORRUPT", "stored forwarder key is not valid hex");
+    TEARLINE_ASSIGN_OR_RETURN(
+        OpenedForward f, OpenForward(bytes, rid, *key, *fkey, *identity_.policy, e.received_unix));
+    if (ReportIdHex(f.forward_id) != e.report_id_hex) {
+      return InvalidArgument("INBOX_CORRUPT", "stored forward does not match its metadata");
+    }
+    opened = std::move(f.report);
+    opened.report_id = f.forward_id;  // Compared with the metadata's id below.
+  }
   if (ReportIdHex(opened.report_id) != e.report_id_hex) {
     return InvalidArgument("INBOX_CORRUPT", "stored report does not match its metadata");
   }

@@ -111,6 +111,23 @@ std::vector<KnownAnswer> KnownAnswers() {
        FailedRecord{kId, "usa-node", "fra-node", "FRA", "ENVELOPE_DECRYPT_FAILED", "gave up", 3},
        R"j({"explanation":"gave up","nation":"FRA","originator":"usa-node","reason":"ENVELOPE_DECRYPT_FAILED","recipient":"fra-node","refusals":3,"report_id":"0123456789abcdef0123456789abcdef"})j",
        {"originator"}},
+      {"forwarded",
+       ForwardedRecord{std::string(32, 'f'),
+                       kId,
+                       "usa-node",
+                       "USA",
+                       "gbr-node",
+                       "GBR",
+                       "AUS",
+                       {{0, "(S//REL TO USA, AUS, GBR)", std::string(64, 'b'), 300}},
+                       kDigest},
+       R"j({"forward_id":"ffffffffffffffffffffffffffffffff","forwarder":"gbr-node","forwarder_nation":"GBR","originator":"usa-node","originator_nation":"USA","policy_sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","portions":[{"ciphertext_bytes":300,"ciphertext_sha256":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","index":0,"label":"(S//REL TO USA, AUS, GBR)"}],"report_id":"0123456789abcdef0123456789abcdef","target_nation":"AUS"})j",
+       {}},
+      {"forward_refused",
+       ForwardRefusedRecord{"kor-node", std::string(32, 'f'), kId, "AUS",
+                            std::vector<std::uint32_t>{0}, "FORWARD_NOT_HELD", "never held"},
+       R"j({"explanation":"never held","forward_id":"ffffffffffffffffffffffffffffffff","node":"kor-node","portions":[0],"reason":"FORWARD_NOT_HELD","report_id":"0123456789abcdef0123456789abcdef","target_nation":"AUS"})j",
+       {"forward_id", "report_id", "target_nation", "portions"}},
   };
 }
 
@@ -141,7 +158,9 @@ TEST(AuditRecordTypesTest, TypeNames) {
                                                   "acknowledged",
                                                   "expired",
                                                   "delivery_rejected_by_recipient",
-                                                  "failed"};
+                                                  "failed",
+                                                  "forwarded",
+                                                  "forward_refused"};
   EXPECT_EQ(std::vector<std::string_view>(kAuditRecordTypes.begin(), kAuditRecordTypes.end()),
             expected);
   for (std::string_view t : expected) EXPECT_TRUE(IsKnownAuditRecordType(t)) << t;

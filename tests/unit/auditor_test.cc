@@ -243,6 +243,12 @@ TEST_F(AuditorTest, EveryRecordDecodesAsItsTypedDefinition) {
   const Status why = InvalidArgument("WIRE_MALFORMED", "bad frame");
   const std::uint8_t signature[] = {1, 2, 3};
   ExpiredCopy expired{id, "usa-1", "gbr-1", "GBR"};
+  ForwardView forward;
+  forward.forwarder = "gbr-1";
+  forward.forwarder_nation = "GBR";
+  forward.target_nation = "AUS";
+  forward.portions = {0};
+  forward.report = view;
   const std::vector<std::optional<std::uint64_t>> seqs = {
       auditor_->BrokerStart("broker-1", 3, 0),
       auditor_->PolicyLoaded(testing::CoalitionPolicy()),
@@ -259,6 +265,8 @@ TEST_F(AuditorTest, EveryRecordDecodesAsItsTypedDefinition) {
       auditor_->Expired(expired),
       auditor_->DeliveryRejectedByRecipient("gbr-1", "REPORT_UNREADABLE", "cannot open"),
       auditor_->Failed(id, "usa-1", "gbr-1", "GBR", "ENVELOPE_DECRYPT_FAILED", 3),
+      auditor_->Forwarded(forward, testing::CoalitionPolicy()),
+      auditor_->ForwardRefused("kor-1", why, &forward),
   };
   ASSERT_TRUE(auditor_->Sync());
   // One method per AnyAuditRecord alternative, in the variant's order.

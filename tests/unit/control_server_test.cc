@@ -42,9 +42,12 @@ class FakeHandler final : public ControlHandler {
   void StartProve(const std::string& client, const ControlRequest& r) override {
     proves.emplace_back(client, r.id);
   }
+  void StartForward(const std::string& client, const ControlRequest& r) override {
+    forwards.emplace_back(client, r.id);
+  }
   bool fail = false;
   std::vector<std::pair<std::string, ControlRequest>> sends;
-  std::vector<std::pair<std::string, std::string>> tracks, proves;
+  std::vector<std::pair<std::string, std::string>> tracks, proves, forwards;
 };
 
 class ControlServerTest : public ::testing::Test {

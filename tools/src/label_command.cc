@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <sstream>
 
+#include "tearline/labels/national_markings.h"
 #include "tearline/labels/release.h"
 #include "tearline/tools/cli_common.h"
 
@@ -11,9 +12,10 @@ namespace {
 
 constexpr std::string_view kProgram = "tearline-label";
 
-// Collects a parsed marking or reports the one-line error.
-Result<Marking> ParseOrReport(const std::string& text, const Policy& policy) {
-  auto marking = ParseMarking(text, policy);
+// Collects a parsed marking (in `as`'s words or canonical words) or reports the one-line error.
+Result<Marking> ParseOrReport(const std::string& text, const Policy& policy,
+                              const NationalMarkings& national, const std::string& as) {
+  auto marking = national.ParseAs(text, as, policy);
   if (!marking.ok()) {
     return marking.status().WithContext("marking '" + text + "'");
   }
@@ -75,31 +77,47 @@ int RunLabelCommand(int argc, const char* const* argv, std::ostream& out, std::o
   auto* rollup = app.add_subcommand("rollup", "Roll portion markings up into a banner");
   rollup->add_option("MARKING", portions, "Portion markings")->required();
 
+  std::string as;
   for (auto* sub : {parse, check, rollup}) {
     sub->add_option("--policy", policy_path, "Coalition policy file");
     sub->add_flag("--json", json, "Print one JSON object instead of text");
+    sub->add_option("--as", as,
+                    "Read and show markings in this nation's (or group's) own words, e.g. DEU");
   }
 
   if (auto exit_code = ParseCommandLine(app, argc, argv, out, err)) return *exit_code;
 
   auto policy = LoadPolicy(policy_path);
   if (!policy.ok()) return Fail(err, policy.status());
+  for (char& c : as) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  auto national =
+      NationalMarkings::LoadFile(policy_path.empty() ? DefaultPolicyPath() : policy_path, *policy);
+  if (!national.ok()) return Fail(err, national.status());
+  if (!as.empty() && !policy->IsNation(as) && policy->FindGroup(as) == nullptr) {
+    return Fail(err,
+                InvalidArgument("LABEL_UNKNOWN_CODE",
+                                "--as " + as + " is neither a nation nor a group of the policy"));
+  }
+  // The marking as the analyst of `as` reads it (canonical when --as is not given).
+  const auto shown = [&](const Label& l, MarkingForm f) {
+    return national->FormatAs(l, f, as, *policy);
+  };
 
   if (parse->parsed()) {
-    auto m = ParseOrReport(marking_text, *policy);
+    auto m = ParseOrReport(marking_text, *policy, *national, as);
     if (!m.ok()) return Fail(err, m.status());
     if (json) {
       auto j = LabelToJson(m->label, *policy);
-      j["marking"] = FormatMarking(m->label, m->form, *policy);
+      j["marking"] = shown(m->label, m->form);
       out << j.dump() << "\n";
     } else {
-      out << FormatMarking(m->label, m->form, *policy) << "\n";
+      out << shown(m->label, m->form) << "\n";
     }
     return kExitOk;
   }
 
   if (check->parsed()) {
-    auto m = ParseOrReport(marking_text, *policy);
+    auto m = ParseOrReport(marking_text, *policy, *national, as);
     if (!m.ok()) return Fail(err, m.status());
     Recipient recipient;
     recipient.nation = to;
@@ -122,7 +140,7 @@ int RunLabelCommand(int argc, const char* const* argv, std::ostream& out, std::o
     if (!decision.ok()) return Fail(err, decision.status());
     if (json) {
       auto j = LabelToJson(m->label, *policy);
-      j["marking"] = FormatMarking(m->label, m->form, *policy);
+      j["marking"] = shown(m->label, m->form);
       j["recipient"] = recipient.nation;
       j["decision"] = decision->release ? "RELEASE" : "DENY";
       j["reason"] = decision->release ? nlohmann::json(nullptr)
@@ -140,16 +158,18 @@ int RunLabelCommand(int argc, const char* const* argv, std::ostream& out, std::o
   // rollup
   std::vector<Label> labels;
   for (const std::string& text : portions) {
-    auto m = ParseOrReport(text, *policy);
+    auto m = ParseOrReport(text, *policy, *national, as);
     if (!m.ok()) return Fail(err, m.status());
     labels.push_back(m->label);
   }
   auto banner = Rollup(labels, *policy);
   if (!banner.ok()) return Fail(err, banner.status());
   if (json) {
-    out << LabelToJson(*banner, *policy).dump() << "\n";
+    auto j = LabelToJson(*banner, *policy);
+    if (!as.empty()) j["marking"] = shown(*banner, MarkingForm::kBanner);
+    out << j.dump() << "\n";
   } else {
-    out << FormatBanner(*banner, *policy) << "\n";
+    out << shown(*banner, MarkingForm::kBanner) << "\n";
   }
   return kExitOk;
 }

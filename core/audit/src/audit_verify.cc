@@ -128,6 +128,7 @@ class RecordChecker {
     }
     if (const auto* p = std::get_if<PolicyLoadedRecord>(&*decoded)) return CheckPolicyLoaded(r, *p);
     if (const auto* a = std::get_if<AcceptedRecord>(&*decoded)) return CheckAccepted(r, *a);
+    if (const auto* f = std::get_if<ForwardedRecord>(&*decoded)) return CheckForwarded(r, *f);
     if (const auto* d = std::get_if<DeliveredRecord>(&*decoded)) return CheckDelivery(r, *d);
     if (const auto* q = std::get_if<QueuedRecord>(&*decoded)) return CheckDelivery(r, *q);
     if (const auto* d = std::get_if<DeliveredFromQueueRecord>(&*decoded)) {
@@ -213,6 +214,47 @@ class RecordChecker {
     return std::nullopt;
   }
 
+  // A forward stands for an `accepted` record of its forward id, with the originator's labels,
+  // so its copies are checked as deliveries. The forwarder must have held every forwarded portion
+  // (a `delivered` or `queued` record of the report to it with that label) and none is ORCON.
+  std::optional<AuditFailure> CheckForwarded(const AuditRecord& r, const ForwardedRecord& f) {
+    if (auto fail = RequirePolicy(r)) return fail;
+    if (!IsLowerHex(f.forward_id, 32) || !IsLowerHex(f.report_id, 32)) {
+      return LineFailure(r.line, "AUDIT_RECORD_MALFORMED",
+                         "forwarded record's ids are not 32 lower-case hex digits");
+    }
+    if (f.policy_sha256 != policy_digest_) {
+      return LineFailure(r.line, "POLICY_DIGEST_MISMATCH",
+                         "forwarded record was decided under a policy other than policy.toml");
+    }
+    if (accepted_.contains(f.forward_id)) {
+      return LineFailure(r.line, "AUDIT_DUPLICATE_ACCEPT",
+                         "id " + f.forward_id + " was already accepted");
+    }
+    AcceptedInfo info{r.line, f.originator, f.originator_nation, {}};
+    for (const AcceptedPortion& p : f.portions) {
+      const auto held = held_labels_.find({f.report_id, f.forwarder});
+      if (held == held_labels_.end() || !held->second.contains(p.index) ||
+          held->second.at(p.index) != p.label) {
+        return LineFailure(r.line, "FORWARD_WITHOUT_COPY",
+                           "forward " + ShortHex(f.forward_id) + " by " + f.forwarder +
+                               " names portion " + std::to_string(p.index) + " of report " +
+                               ShortHex(f.report_id) +
+                               ", which no earlier record released to the forwarder");
+      }
+      auto parsed = ParseLabel(p.label, *policy_);
+      if (!parsed.ok()) return LineFailure(r.line, "AUDIT_BAD_LABEL", parsed.status().ToString());
+      if (parsed->orcon) {
+        return LineFailure(r.line, "FORWARD_OF_ORCON",
+                           "forward " + ShortHex(f.forward_id) + " moved ORCON portion " +
+                               std::to_string(p.index) + " without its originator");
+      }
+      info.labels[p.index] = p.label;
+    }
+    accepted_[f.forward_id] = std::move(info);
+    return std::nullopt;
+  }
+
   std::optional<AuditFailure> CheckFromQueue(const AuditRecord& r,
                                              const DeliveredFromQueueRecord& d) {
     if (!queued_.contains({d.report_id, d.recipient})) {
@@ -279,6 +321,9 @@ class RecordChecker {
     }
     ++result_.deliveries_checked;
     if (r.type == QueuedRecord::kType) queued_.insert({c.report_id, c.recipient});
+    for (const ReleasedPortion& p : c.portions) {
+      held_labels_[{c.report_id, c.recipient}][p.index] = p.label;
+    }
     released_.insert({c.report_id, c.recipient});
     return std::nullopt;
   }
@@ -293,6 +338,8 @@ class RecordChecker {
   std::set<std::pair<std::string, std::string>> queued_;
   std::set<std::pair<std::string, std::string>> released_;  // (report, recipient) queued/delivered
   std::set<std::pair<std::string, std::string>> failed_;    // (report, recipient) given up
+  // (report, recipient) -> portion index -> label released to it: what a forwarder may forward.
+  std::map<std::pair<std::string, std::string>, std::map<std::uint32_t, std::string>> held_labels_;
 };
 
 // ----- Signed files ----------------------------------------------------------------------------

@@ -347,6 +347,13 @@ Result<SealedReport> Seal(const SealInput& input, const SecretBytes& sign_sk,
 Result<OpenedReport> Open(std::span<const std::uint8_t> report, const RecipientIdentity& me,
                           std::span<const std::uint8_t> originator_sign_pk, const Policy& policy,
                           std::int64_t now_unix) {
+  return envelope_internal::OpenWithKeys(report, me, originator_sign_pk, policy, now_unix, nullptr);
+}
+
+Result<OpenedReport> envelope_internal::OpenWithKeys(
+    std::span<const std::uint8_t> report, const RecipientIdentity& me,
+    std::span<const std::uint8_t> originator_sign_pk, const Policy& policy, std::int64_t now_unix,
+    const std::vector<GrantedKey>* granted) {
   namespace ei = envelope_internal;
   TEARLINE_RETURN_IF_ERROR(InitCrypto());
   if (me.enc_secret_key.size() != crypto_box_SECRETKEYBYTES) {
@@ -378,17 +385,25 @@ Result<OpenedReport> Open(std::span<const std::uint8_t> report, const RecipientI
   for (const ei::DecodedPortion& p : dec.portions) {
     const schema::PortionBody& body = *p.body;
     const std::string where = PortionWhere(p.index);
-    const schema::KeyWrap* mine = nullptr;
-    if (body.wraps() != nullptr) {
+    std::optional<ei::GrantedKey> mine;
+    if (granted != nullptr) {
+      for (const ei::GrantedKey& g : *granted) {
+        if (g.index == p.index && g.recipient == me.node_id) mine = g;
+      }
+    } else if (body.wraps() != nullptr) {
       for (const schema::KeyWrap* w : *body.wraps()) {
-        if (View(w->recipient()) == me.node_id) mine = w;
+        if (View(w->recipient()) == me.node_id) {
+          mine = ei::GrantedKey{p.index, View(w->recipient()), Bytes(w->key_fingerprint()),
+                                Bytes(w->sealed_key())};
+        }
       }
     }
-    if (mine == nullptr) {
+    if (!mine) {
       out.not_addressed.push_back(p.index);
       continue;
     }
-    if (sodium_memcmp(Bytes(mine->key_fingerprint()).data(), my_fp.data(), my_fp.size()) != 0) {
+    if (mine->fingerprint.size() != my_fp.size() ||
+        sodium_memcmp(mine->fingerprint.data(), my_fp.data(), my_fp.size()) != 0) {
       return Unauthenticated("ENVELOPE_KEY_MISMATCH",
                              where + ": wrapped for another encryption key of node " + me.node_id +
                                  " (key rotated or wrong key configured)");
@@ -410,8 +425,9 @@ Result<OpenedReport> Open(std::span<const std::uint8_t> report, const RecipientI
     }
 
     TEARLINE_ASSIGN_OR_RETURN(SecretBytes key, SecretBytes::Allocate(ei::kContentKeyBytes));
-    const auto sealed = Bytes(mine->sealed_key());
-    if (crypto_box_seal_open(key.data(), sealed.data(), sealed.size(), me.enc_public_key.data(),
+    const auto sealed = mine->sealed_key;
+    if (sealed.size() != ei::kSealedKeyBytes ||
+        crypto_box_seal_open(key.data(), sealed.data(), sealed.size(), me.enc_public_key.data(),
                              me.enc_secret_key.data()) != 0) {
       return Unauthenticated("ENVELOPE_DECRYPT_FAILED",
                              where +

@@ -105,6 +105,20 @@ Status DecodePortions(DecodedReport& report);
 Result<DecodedReport> DecodeVerified(std::span<const std::uint8_t> bytes,
                                      std::span<const std::uint8_t> originator_sign_pk);
 
+// A content key sealed outside the portion body (a forward grant's wrap).
+struct GrantedKey {
+  std::uint32_t index = 0;
+  std::string_view recipient;
+  std::span<const std::uint8_t> fingerprint;
+  std::span<const std::uint8_t> sealed_key;
+};
+// Open (envelope.cc), taking each portion's key for `me` from `granted` instead of the body's own
+// wraps when `granted` is non-null.
+Result<OpenedReport> OpenWithKeys(std::span<const std::uint8_t> report, const RecipientIdentity& me,
+                                  std::span<const std::uint8_t> originator_sign_pk,
+                                  const Policy& policy, std::int64_t now_unix,
+                                  const std::vector<GrantedKey>* granted);
+
 }  // namespace tearline::envelope_internal
 
 #endif  // TEARLINE_CORE_SRC_ENVELOPE_CODEC_H_

@@ -104,6 +104,13 @@ std::vector<std::uint8_t> EncodeSubmit(std::uint64_t request_id,
   return Finish(fbb, request_id, schema::Body::Submit, body.Union());
 }
 
+std::vector<std::uint8_t> EncodeForwardSubmit(std::uint64_t request_id,
+                                              std::span<const std::uint8_t> forward) {
+  flatbuffers::FlatBufferBuilder fbb(forward.size() + 256);
+  auto body = schema::CreateForwardSubmit(fbb, Bytes(fbb, forward));
+  return Finish(fbb, request_id, schema::Body::ForwardSubmit, body.Union());
+}
+
 std::vector<std::uint8_t> EncodeDeliver(std::uint64_t request_id,
                                         std::span<const std::uint8_t> report) {
   flatbuffers::FlatBufferBuilder fbb(report.size() + 256);

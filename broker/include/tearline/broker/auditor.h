@@ -36,6 +36,7 @@
 #include "tearline/broker/report_store.h"
 #include "tearline/broker/routing.h"
 #include "tearline/envelope/envelope.h"
+#include "tearline/envelope/forward.h"
 #include "tearline/labels/policy.h"
 
 namespace tearline {
@@ -127,6 +128,12 @@ class Auditor {
   std::optional<std::uint64_t> Failed(std::string_view report_id_hex, std::string_view originator,
                                       std::string_view node_id, std::string_view nation,
                                       std::string_view recorded_reason, std::uint64_t refusals);
+
+  // Forwards (re-share within the label). `view.report` describes the forwarded portions.
+  std::optional<std::uint64_t> Forwarded(const ForwardView& view, const Policy& policy);
+  // `forward` may be null (the forward did not decode far enough to name its ids).
+  std::optional<std::uint64_t> ForwardRefused(std::string_view node_id, const Status& why,
+                                              const ForwardInfo* forward);
 
   // Report ids with an `accepted` record that `store` does not hold -> their fingerprints. A
   // line that does not decode as a record is skipped (logged as a warning): it cannot name a

@@ -42,6 +42,7 @@
 #include "tearline/broker/rate_limiter.h"
 #include "tearline/broker/report_store.h"
 #include "tearline/broker/routing.h"
+#include "tearline/envelope/forward.h"
 #include "tearline/identity/directory.h"
 #include "tearline/labels/policy.h"
 
@@ -88,6 +89,14 @@ class SubmitPipeline {
 
   SubmitEffects Submit(const std::string& node_id, std::uint64_t request_id,
                        std::span<const std::uint8_t> report);
+  // A ForwardSubmit (re-share within the label; submit_forward.cc): the same rate limit, storage
+  // checks, routing, queue caps and commit as Submit, routed to the grant's target nation under
+  // the originator's labels, after the checks of forward_check.h (the forwarder holds the
+  // portions by the broker's own records; none is ORCON). The forward id stands for the report
+  // id in the reply, the store and the delivery records; `forwarded` replaces `accepted` and
+  // every refusal is audited `forward_refused`.
+  SubmitEffects Forward(const std::string& node_id, std::uint64_t request_id,
+                        std::span<const std::uint8_t> forward);
   // Refuses a Submit (audited rejected_input, answered with a SubmitReply, so the sender's outbox
   // sees an answer to its request rather than a stray Error). `report_id_hex` may be empty.
   SubmitEffects Refuse(const std::string& node_id, std::uint64_t request_id, const Status& why,
@@ -97,6 +106,11 @@ class SubmitPipeline {
   struct Admitted;
   struct PreparedCopy;
   struct Prepared;
+  SubmitEffects RefuseForward(const std::string& node_id, std::uint64_t request_id,
+                              const Status& why, const ForwardInfo* forward);
+  Result<ForwardView> InspectForwardFrom(const std::string& node_id,
+                                         std::span<const std::uint8_t> forward) const;
+  Status CheckForward(const std::string& node_id, const ForwardView& view) const;
   std::optional<SubmitEffects> CheckRate(const std::string& node_id, std::uint64_t request_id);
   Result<Admitted> Admit(const std::string& node_id, std::span<const std::uint8_t> report) const;
   std::optional<SubmitEffects> Dedupe(const std::string& node_id, std::uint64_t request_id,

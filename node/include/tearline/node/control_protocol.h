@@ -15,6 +15,8 @@
 //             {"v":1, "op":"track", "id":"<report id hex or unique prefix>"}
 //             {"v":1, "op":"prove", "id":"<report id hex or prefix>"}    every known record
 //             {"v":1, "op":"prove", "id":"<report id hex or prefix>", "seq":17}  one record
+//             {"v":1, "op":"forward", "id":"<received report id or prefix>", "to":["KOR"],
+//              "portions":[0, 2], "timeout_ms":15000}      portions optional: every one held
 //   response: {"ok":true, "result":{...}}  or  {"ok":false, "reason":"REASON", "message":"..."}
 //
 // Portion indices inside this protocol are 0-based, as on the wire; the CLI shows them 1-based.
@@ -47,7 +49,7 @@ inline constexpr std::size_t kMaxControlMessageBytes = std::size_t{24} << 20;
 inline constexpr std::uint32_t kDefaultSendTimeoutMs = 15000;
 inline constexpr std::uint32_t kMaxSendTimeoutMs = 600000;
 
-enum class ControlOp { kSend, kInbox, kRead, kStatus, kTrack, kProve };
+enum class ControlOp { kSend, kInbox, kRead, kStatus, kTrack, kProve, kForward };
 
 struct SendPortionRequest {
   std::string marking;
@@ -60,8 +62,11 @@ struct ControlRequest {
   std::vector<std::string> to;  // Nation trigraphs.
   std::vector<SendPortionRequest> portions;
   std::uint32_t timeout_ms = kDefaultSendTimeoutMs;
-  // kRead, kTrack, kProve
+  // kRead, kTrack, kProve, kForward
   std::string id;
+  // kForward: portion indices to forward (empty: every portion this node holds); `to` holds the
+  // one target nation.
+  std::vector<std::uint32_t> indices;
   // kProve: prove only this audit record (it must name the report); unset: every record the
   // node knows for the report.
   std::optional<std::uint64_t> seq;

@@ -3,7 +3,8 @@
 // and answers through a ControlReplier:
 //   - a message that is not [client id, request] is dropped (event=control_message_rejected);
 //   - a request that does not decode is answered with its error (CONTROL_MALFORMED, ...);
-//   - status, inbox and read are answered at once from the handler; send, track and prove are
+//   - status, inbox and read are answered at once from the handler; send, track, prove and forward
+//   are
 //     handed to the handler with the client id and answered later by the unit serving them;
 //   - an exception while handling is logged (event=control_internal_error) and answered with
 //     INTERNAL, so one bad request never stops the daemon or leaves the CLI waiting.
@@ -32,6 +33,7 @@ class ControlHandler {
   virtual void StartSend(const std::string& client, ControlRequest request) = 0;
   virtual void StartTrack(const std::string& client, const ControlRequest& request) = 0;
   virtual void StartProve(const std::string& client, const ControlRequest& request) = 0;
+  virtual void StartForward(const std::string& client, const ControlRequest& request) = 0;
 };
 
 class ControlServer {

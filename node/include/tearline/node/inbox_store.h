@@ -68,6 +68,12 @@ struct InboxEntry {
   // report can be re-opened later even if that certificate has since expired.
   std::string originator_signing_key_hex;
   std::string originator_cert_fingerprint_hex;
+  // Set when the copy arrived as a forward (then report_id_hex is the forward id): the chain
+  // originator -> forwarder, both signatures verified on receipt.
+  std::string forwarder;  // Forwarding node id; empty for a copy from the originator.
+  std::string forwarder_nation;
+  std::string forwarded_report_id_hex;  // The originator's report id.
+  std::string forwarder_signing_key_hex;
 };
 
 struct InboxLimits {

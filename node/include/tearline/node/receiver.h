@@ -12,6 +12,9 @@
 // the report durable (AfterDurable), never before. A duplicate whose stored copy differs from
 // the delivered bytes (a crash before that sync left it incomplete) is verified and stored again.
 // Read: a stored report, opened again with the receipt time (an expired report stays readable).
+// A forwarded copy (a Forward, tearline/envelope/forward.h) is handled the same way with both
+// the originator's and the forwarder's certificates, stored and acknowledged under its forward
+// id, with the chain (originator, forwarder) in its inbox metadata.
 //
 // Ownership: references the Clock, the identity, the inbox, the directory and the channel
 // (owned by the daemon); owns the reports waiting for a directory refresh.
@@ -64,6 +67,15 @@ class Receiver {
   // Sets `report_id` once the originator's signature verified (so a refusal can name it).
   Status OpenVerifyStore(const std::vector<std::uint8_t>& report, const Certificate& oc,
                          std::uint64_t rid, std::optional<ReportId>* report_id);
+  // The checks every opened copy gets (originator nation, this node's own label decision), then
+  // the durable store of `e` (id and chain filled in by the caller) and the Ack naming `ack_id`.
+  Status StoreOpened(const OpenedReport& opened, const Certificate& oc,
+                     const std::vector<std::uint8_t>& report, std::uint64_t rid,
+                     const ReportId& ack_id, InboxEntry e, InboxStore::StoreMode mode);
+  void HandleForward(std::uint64_t rid, std::vector<std::uint8_t> bytes, bool after_refresh);
+  Status OpenVerifyStoreForward(const std::vector<std::uint8_t>& bytes, const Certificate& oc,
+                                const Certificate& fc, std::uint64_t rid,
+                                std::optional<ReportId>* forward_id);
   Status SendAck(std::uint64_t rid, const ReportId& report_id);
   void SendError(std::uint64_t rid, const Status& s);
 

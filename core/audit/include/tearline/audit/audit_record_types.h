@@ -366,6 +366,62 @@ struct AuditRecordSchema<FailedRecord> {
       MakeAuditField("refusals", &T::refusals));
 };
 
+// ----- Forwards (re-share within the label)
+// -------------------------------------------------------
+
+// A node forwarded portions of a report it received to another nation, and the broker accepted
+// the forward: the forward id then plays the part of a report id for the `delivered`, `queued`,
+// `denied`, `acknowledged`, `expired` and `failed` records of the forwarded copies, and their
+// `originator` is the report's originator.
+struct ForwardedRecord {
+  static constexpr std::string_view kType = "forwarded";
+  std::string forward_id;  // 32 lower-case hex digits.
+  std::string report_id;   // The originator's report.
+  std::string originator;
+  std::string originator_nation;
+  std::string forwarder;
+  std::string forwarder_nation;
+  std::string target_nation;
+  std::vector<AcceptedPortion> portions;  // As the originator labelled them.
+  std::string policy_sha256;
+  friend bool operator==(const ForwardedRecord&, const ForwardedRecord&) = default;
+};
+template <>
+struct AuditRecordSchema<ForwardedRecord> {
+  using T = ForwardedRecord;
+  static constexpr auto kFields = std::make_tuple(
+      MakeAuditField("forward_id", &T::forward_id), MakeAuditField("report_id", &T::report_id),
+      MakeAuditField("originator", &T::originator),
+      MakeAuditField("originator_nation", &T::originator_nation),
+      MakeAuditField("forwarder", &T::forwarder),
+      MakeAuditField("forwarder_nation", &T::forwarder_nation),
+      MakeAuditField("target_nation", &T::target_nation), MakeAuditField("portions", &T::portions),
+      MakeAuditField("policy_sha256", &T::policy_sha256));
+};
+
+// A forward the broker refused (not held by the forwarder, ORCON, not released to the target
+// by the originator's label, malformed, ...). `node` is the authenticated forwarder.
+struct ForwardRefusedRecord {
+  static constexpr std::string_view kType = "forward_refused";
+  std::string node;
+  std::optional<std::string> forward_id;
+  std::optional<std::string> report_id;
+  std::optional<std::string> target_nation;
+  std::optional<std::vector<std::uint32_t>> indices;  // Forwarded portion indices.
+  std::string reason;
+  std::string explanation;
+  friend bool operator==(const ForwardRefusedRecord&, const ForwardRefusedRecord&) = default;
+};
+template <>
+struct AuditRecordSchema<ForwardRefusedRecord> {
+  using T = ForwardRefusedRecord;
+  static constexpr auto kFields = std::make_tuple(
+      MakeAuditField("node", &T::node), MakeAuditField("forward_id", &T::forward_id),
+      MakeAuditField("report_id", &T::report_id),
+      MakeAuditField("target_nation", &T::target_nation), MakeAuditField("portions", &T::indices),
+      MakeAuditField("reason", &T::reason), MakeAuditField("explanation", &T::explanation));
+};
+
 // ----- All records -------------------------------------------------------------------------------
 
 // Every record the broker writes. The order is that of kAuditRecordTypes.
@@ -373,7 +429,8 @@ using AnyAuditRecord =
     std::variant<BrokerStartRecord, PolicyLoadedRecord, BrokerStopRecord, NodeConnectedRecord,
                  ConnectionRefusedRecord, RejectedInputRecord, AcceptedRecord, DeniedRecord,
                  DeliveredRecord, DeliveredFromQueueRecord, QueuedRecord, AcknowledgedRecord,
-                 ExpiredRecord, DeliveryRejectedByRecipientRecord, FailedRecord>;
+                 ExpiredRecord, DeliveryRejectedByRecipientRecord, FailedRecord, ForwardedRecord,
+                 ForwardRefusedRecord>;
 
 namespace audit_internal {
 template <typename Variant>

@@ -48,6 +48,9 @@ std::vector<std::uint8_t> EncodeDirectory(std::uint64_t request_id,
                                           std::span<const std::uint8_t> revocation_list);
 std::vector<std::uint8_t> EncodeSubmit(std::uint64_t request_id,
                                        std::span<const std::uint8_t> report);
+// A Forward ("TLFW") to route: the broker answers with a SubmitReply named by the forward id.
+std::vector<std::uint8_t> EncodeForwardSubmit(std::uint64_t request_id,
+                                              std::span<const std::uint8_t> forward);
 std::vector<std::uint8_t> EncodeDeliver(std::uint64_t request_id,
                                         std::span<const std::uint8_t> report);
 std::vector<std::uint8_t> EncodeAck(std::uint64_t request_id,

@@ -1,0 +1,20 @@
+#include "tearline/node/node_stores.h"
+
+#include <utility>
+
+namespace tearline::node {
+
+Result<NodeStores> OpenNodeStores(const NodeConfig& config) {
+  auto in = InboxStore::Open(config.data_dir, {config.max_inbox_reports, config.max_inbox_bytes});
+  if (!in.ok()) return in.status();
+  auto ob = OutboxStore::Open(config.data_dir);
+  if (!ob.ok()) return ob.status();
+  auto st = SentStore::Open(config.data_dir);
+  if (!st.ok()) return st.status();
+  auto gc = GroupCommit::Open({in->dir(), ob->dir(), st->dir()});
+  if (!gc.ok()) return gc.status();
+  return NodeStores{std::move(in).value(), std::move(ob).value(), std::move(st).value(),
+                    std::move(gc).value()};
+}
+
+}  // namespace tearline::node
