@@ -108,7 +108,9 @@ bool Outbox::SubmitNow(const std::string& id) {
   auto it = items_.find(id);
   if (it == items_.end() || !broker_.welcomed()) return false;
   // Not durable yet, or over the pace: it stays due and leaves after the sync, or at a Tick.
-  if (!it->second.durable || !pacer_.TryTake()) return true;
+  if (!it->second.durable || clock_.Now() < it->second.not_before || !pacer_.TryTake()) {
+    return true;
+  }
   return Submit(id, it->second);
 }
 
@@ -138,7 +140,8 @@ void Outbox::Tick(std::chrono::milliseconds heartbeat) {
       continue;
     }
     const auto interval = heartbeat * kResubmitEveryHeartbeats * (1 << std::min(item.deferrals, 6));
-    if (item.durable && (item.due || now - item.last_submit >= interval)) {
+    if (item.durable && now >= item.not_before &&
+        (item.due || now - item.last_submit >= interval)) {
       if (!pacer_.TryTake()) break;  // Over the broker's rate: the rest waits for tokens.
       if (!Submit(id, item)) break;  // No connection: retry later.
       ++done;
@@ -216,7 +219,11 @@ void Outbox::OnAnswer(const std::string& id, SubmitReplyInfo info) {
     item->second.last_submit = clock_.Now();
     const bool announced = pacer_.rate() != 0;
     if (info.error_reason == "RATE_LIMITED") pacer_.OnRateLimited();
-    if (info.error_reason == "RATE_LIMITED" && announced) {
+    if (info.retry_after_ms > 0) {
+      // The broker said when it can take it: due again then, without doubling anything.
+      item->second.not_before = clock_.Now() + std::chrono::milliseconds(info.retry_after_ms);
+      item->second.due = true;
+    } else if (info.error_reason == "RATE_LIMITED" && announced) {
       // Paced, not backed off: due again at once, after the pacer's next token.
       item->second.due = true;
     } else {

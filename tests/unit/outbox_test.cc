@@ -296,6 +296,29 @@ TEST_F(OutboxTest, ABurstLeavesAtTheBrokersRateAndRateLimitedIsNotDoubled) {
   EXPECT_EQ(outbox_.size(), 10u);
 }
 
+TEST_F(OutboxTest, BrokerBusyIsRetriedAfterTheHintNotBackedOff) {
+  ASSERT_TRUE(outbox_.Add(kId1, Bytes(1), Meta()).ok());
+  ASSERT_TRUE(outbox_.SubmitNow(kId1));
+  for (int round = 0; round < 3; ++round) {
+    SubmitReplyInfo busy;
+    busy.accepted = false;
+    busy.error_reason = "BROKER_BUSY";
+    busy.error_message = "the broker's submit backlog is full";
+    busy.retry_after_ms = 300;
+    outbox_.OnSubmitReply(RequestId(static_cast<std::size_t>(round)), busy);
+    EXPECT_TRUE(store_.Contains(kId1)) << "a busy broker took nothing: the report stays";
+    clock_.Advance(299ms);
+    outbox_.Tick(kHeartbeat);
+    EXPECT_EQ(broker_.Count(schema::Body::Submit), static_cast<std::size_t>(round) + 1)
+        << "not before the broker's hint";
+    clock_.Advance(1ms);
+    outbox_.Tick(kHeartbeat);
+    EXPECT_EQ(broker_.Count(schema::Body::Submit), static_cast<std::size_t>(round) + 2)
+        << "due again at the hint each time, never doubled to heartbeats";
+  }
+  EXPECT_TRUE(listener_.finals.empty());
+}
+
 TEST_F(OutboxTest, WithAGroupCommitNothingLeavesOrIsAnsweredBeforeTheSync) {
   int syncs = 0;
   GroupCommit commit([&] {

@@ -13,7 +13,9 @@
 //     RATE_LIMITED answer from a broker that announced its rate does not double anything: the
 //     report is due again at once and the pacer makes it wait one token (bounded by 1/rate).
 //     From a broker that announced none it backs off as any transient refusal (and the pacer
-//     applies its fallback rate);
+//     applies its fallback rate). A refusal that carries the broker's retry-after hint
+//     (BROKER_BUSY: its submit backlog is full) is due again once that time has passed, with
+//     no doubling either: the broker said when it can take it;
 //   - with the daemon's GroupCommit (UseGroupCommit) a report is first submitted only after the
 //     batch sync made its outbox copy durable, and a final answer's sent record is durable
 //     before the outbox copy is removed and the waiting sender is answered (the same order as
@@ -113,6 +115,7 @@ class Outbox {
     Clock::TimePoint last_submit{};
     int deferrals = 0;    // Transient refusals so far: each doubles the resubmission interval.
     bool durable = true;  // False until the batch sync carried the outbox copy.
+    Clock::TimePoint not_before{};  // A retry-after hint from the broker holds it until then.
   };
   // Runs `work` once what was written so far is durable (at once without a GroupCommit).
   void WhenDurable(std::function<void()> work);
