@@ -6,6 +6,7 @@
 // time the configured rate allows.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -85,7 +86,9 @@ TEST_F(BurstTest, ABurstDrainsAtTheAnnouncedRateWithNoneLostOrDuplicated) {
         inbox = InboxCounts(c_, "gbr-1");
         return inbox.size() >= ids.size();
       },
-      2 * allowed))
+      // Pacing is measured (printed below, and the zero RATE_LIMITED records assert that the
+      // outbox never overran the broker), not asserted as time: sanitizer builds run slower.
+      std::max<std::chrono::milliseconds>(2 * allowed, std::chrono::seconds(60))))
       << inbox.size() << " of " << kReports << " arrived\n"
       << c_.NodeLog("usa-1");
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);

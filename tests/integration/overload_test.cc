@@ -219,7 +219,8 @@ TEST_F(OverloadTest, FloodingNodesAreSlowedDownWithoutDisconnectingOrDuplicating
     }
     return n;
   };
-  EXPECT_TRUE(testing::WaitFor([&] { return missing() == 0; }, Ms(4000)))
+  // Ends as soon as every copy arrived; the bound only matters under sanitizers.
+  EXPECT_TRUE(testing::WaitFor([&] { return missing() == 0; }, Ms(30000)))
       << missing() << " accepted copies never delivered";
   std::this_thread::sleep_for(Ms(300));  // Late duplicates, if any, arrive now.
   const std::string log = c_.BrokerLog();
