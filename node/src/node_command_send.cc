@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -184,6 +185,13 @@ void PrintOutcome(std::ostream& out, const RecipientOutcomeInfo& o) {
   out << "\n";
 }
 
+// The exit status of send and forward: 0 only when some recipient was named and none denied.
+bool EveryRecipientReleased(const std::vector<RecipientOutcomeInfo>& outcomes) {
+  return !outcomes.empty() && std::none_of(outcomes.begin(), outcomes.end(), [](const auto& o) {
+    return o.state == schema::DeliveryState::Denied;
+  });
+}
+
 }  // namespace
 
 int DoSend(const NodeConfig& config, const std::vector<std::string>& to_raw,
@@ -269,10 +277,7 @@ int DoSend(const NodeConfig& config, const std::vector<std::string>& to_raw,
     err << kProgram << ": " << OneLine(result->detail) << "\n";
     return kExitPending;
   }
-  bool all = !result->outcomes.empty();
-  for (const auto& o : result->outcomes) {
-    if (o.state == schema::DeliveryState::Denied) all = false;
-  }
+  const bool all = EveryRecipientReleased(result->outcomes);
   if (json) {
     nlohmann::json outcomes = nlohmann::json::array();
     for (const auto& o : result->outcomes) outcomes.push_back(OutcomeToJson(o, 1));
@@ -324,10 +329,7 @@ int DoForward(const NodeConfig& config, const std::string& id, const std::string
   if (!reply.ok()) return FailFromDaemon(err, reply.status());
   auto result = DecodeSendResponse(*reply);
   if (!result.ok()) return FailFromDaemon(err, result.status());
-  bool all = !result->outcomes.empty();
-  for (const auto& o : result->outcomes) {
-    if (o.state == schema::DeliveryState::Denied) all = false;
-  }
+  const bool all = EveryRecipientReleased(result->outcomes);
   if (json) {
     nlohmann::json outcomes = nlohmann::json::array();
     for (const auto& o : result->outcomes) outcomes.push_back(OutcomeToJson(o, 1));
