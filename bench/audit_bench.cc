@@ -30,7 +30,6 @@
 #include <benchmark/benchmark.h>
 #include <sodium.h>
 #include <stdlib.h>
-#include <sys/vfs.h>
 
 #include <array>
 #include <cstdint>
@@ -46,6 +45,7 @@
 #include <string>
 #include <vector>
 
+#include "baselines.h"
 #include "tearline/audit/audit_log.h"
 #include "tearline/audit/audit_records.h"
 #include "tearline/audit/audit_verify.h"
@@ -90,28 +90,6 @@ class ScratchDir {
  private:
   fs::path path_;
 };
-
-std::string FsType(const fs::path& p) {
-  struct statfs s {};
-  if (::statfs(p.c_str(), &s) != 0) return "unknown-fs";
-  switch (static_cast<unsigned long>(s.f_type)) {
-    case 0xEF53UL:
-      return "ext4";
-    case 0x01021994UL:
-      return "tmpfs";
-    case 0x58465342UL:
-      return "xfs";
-    case 0x9123683EUL:
-      return "btrfs";
-    case 0x794C7630UL:
-      return "overlayfs";
-    default: {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "fs-0x%lx", static_cast<unsigned long>(s.f_type));
-      return buf;
-    }
-  }
-}
 
 std::string ReportId(std::uint64_t n) {
   char buf[33];
@@ -212,7 +190,7 @@ void RunAppend(benchmark::State& state, std::uint64_t group) {
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
   state.counters["record_B"] =
       records > 0 ? static_cast<double>(bytes) / static_cast<double>(records) : 0.0;
-  state.SetLabel(FsType(dir.path()));
+  state.SetLabel(::tearline::bench::FilesystemType(dir.path()));
 }
 
 void BM_AppendDurable(benchmark::State& state) { RunAppend(state, 0); }
