@@ -13,6 +13,7 @@
 #include "inbox_watch.h"
 #include "tearline/net/socket.h"
 #include "tearline/node/control_protocol.h"
+#include "wait_until.h"
 
 namespace tearline::bench {
 namespace {
@@ -20,17 +21,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kMarking = "UNCLASSIFIED";
-
-template <typename F>
-bool WaitUntil(F done, double seconds) {
-  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                           std::chrono::duration<double>(seconds));
-  while (Clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
-}
 
 struct Shared {
   std::mutex mu;

@@ -18,6 +18,7 @@
 #include "tearline/labels/policy.h"
 #include "tearline/net/socket.h"
 #include "tearline/wire/wire.h"
+#include "wait_until.h"
 
 namespace tearline::bench {
 namespace {
@@ -266,18 +267,6 @@ class NodeThread {
   net::Socket socket_;
   std::set<ReportId> seen_;
 };
-
-// Waits (bounded) until `done` holds, polling every 10 ms.
-template <typename F>
-bool WaitUntil(F done, double seconds) {
-  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                           std::chrono::duration<double>(seconds));
-  while (Clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
-}
 
 }  // namespace
 
