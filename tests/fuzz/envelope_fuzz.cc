@@ -1,5 +1,6 @@
 // libFuzzer target: report envelope decoding (PeekOriginator, InspectReport, SelectPortions,
-// Open) on hostile bytes.
+// Open) on hostile bytes, and the same bytes read as a Forward (InspectForward,
+// SelectForwardPortions, OpenForward), as the broker and a recipient read one.
 //
 // Keys are derived from fixed seeds in a static initialiser, and one reference report is sealed
 // with them, so runs are reproducible and a saved crash input replays. Two input modes:
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "tearline/envelope/envelope.h"
+#include "tearline/envelope/forward.h"
 #include "tearline/labels/policy.h"
 
 namespace {
@@ -81,6 +83,25 @@ void CheckFailure(const tearline::Status& s) {
   if (s.code() == tearline::Code::kInternal) std::abort();
 }
 
+// A forward refusal must say why, and never as an internal error.
+void CheckForwardFailure(const tearline::Status& s) {
+  if (s.ok() || s.reason().empty() || s.message().empty()) std::abort();
+  if (s.code() == tearline::Code::kInternal) std::abort();
+}
+
+void ExerciseAsForward(const Fixture& f, std::span<const std::uint8_t> bytes) {
+  auto view = tearline::InspectForward(bytes, f.sign_pk, f.sign_pk);
+  if (!view.ok()) {
+    CheckForwardFailure(view.status());
+  } else {
+    const std::uint32_t selection[] = {0};
+    (void)tearline::SelectForwardPortions(bytes, selection);
+  }
+  tearline::RecipientIdentity me{"gbr-node", "GBR", 4, f.enc_pk, f.enc_sk};
+  auto opened = tearline::OpenForward(bytes, me, f.sign_pk, f.sign_pk, f.policy, kCreated + 10);
+  if (!opened.ok()) CheckForwardFailure(opened.status());
+}
+
 void Exercise(const Fixture& f, std::span<const std::uint8_t> report) {
   (void)tearline::PeekOriginator(report);
   auto view = tearline::InspectReport(report, f.sign_pk);
@@ -118,6 +139,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   if ((data[0] & 1) == 0) {
     Exercise(f, std::span<const std::uint8_t>(data + 1, size - 1));
+    ExerciseAsForward(f, std::span<const std::uint8_t>(data + 1, size - 1));
     return 0;
   }
   std::vector<std::uint8_t> mutated = f.reference;
