@@ -32,12 +32,12 @@ class LimitsTest : public testing::BrokerWireTest {
     c_.IssueNode("gbr-1", "GBR", "SECRET");
     c_.IssueNode("jpn-1", "JPN", "SECRET");
   }
-  std::size_t Count(const std::string& needle) {
-    const std::string log = c_.AuditLogText();
+  static std::size_t CountIn(const std::string& text, const std::string& needle) {
     std::size_t n = 0;
-    for (std::size_t pos = 0; (pos = log.find(needle, pos)) != std::string::npos; ++pos) ++n;
+    for (std::size_t pos = 0; (pos = text.find(needle, pos)) != std::string::npos; ++pos) ++n;
     return n;
   }
+  std::size_t Count(const std::string& needle) { return CountIn(c_.AuditLogText(), needle); }
   // Another node is still served promptly.
   bool HonestNodeIsServed(WireClient& client, std::uint64_t nonce) {
     client.Send(EncodePing(nonce, nonce));
@@ -146,7 +146,13 @@ TEST_F(LimitsTest, ConnectionLimitOfOneAdmitsAgainAfterDisconnectAndRefusesASeco
                                << "after the first disconnects:\n"
                                << c_.AuditLogText();
     EXPECT_TRUE(HonestNodeIsServed(*u, 10 + static_cast<std::uint64_t>(round)));
-  }  // Each connection closes at the end of its round.
+    u.reset();
+    // The slot is free once the broker has seen the disconnect; a client that reconnects
+    // before then is refused (it races the broker's monitor, and a real node retries).
+    const auto closed = static_cast<std::size_t>(round) + 1;
+    EXPECT_TRUE(WaitFor([&] { return CountIn(c_.BrokerLog(), "event=disconnected") >= closed; }))
+        << c_.BrokerLog();
+  }
   // A new session of another node is admitted once the last one is gone (its retries included).
   WireClient g(ctx_, c_.endpoint(), *broker_cert_, gbr);
   g.Send(EncodeHello(1, "gbr-1"));
