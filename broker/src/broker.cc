@@ -81,11 +81,14 @@ Status Broker::OpenState() {
   store_ = std::move(store).value();
 
   auditor_ = std::make_unique<Auditor>(*audit_, [this] { stop_.store(true); });
+  group_ = std::make_unique<CommitGroup>(
+      *auditor_, *store_, [this](const std::string& n, const auto& f) { return Transmit(n, f); },
+      [this] { stop_.store(true); });
   log_service_ = std::make_unique<LogService>(
       *audit_, directory_, clock_,
       LogServiceOptions{config_.checkpoint_every,
                         std::chrono::milliseconds(config_.checkpoint_interval_ms)},
-      static_cast<FrameSender*>(this), [this](std::string_view id) -> std::optional<std::string> {
+      group_.get(), [this](std::string_view id) -> std::optional<std::string> {
         auto report = store_->FindReport(id);
         if (!report.ok() || !report->has_value()) return std::nullopt;
         return (*report)->originator;
@@ -102,7 +105,7 @@ Status Broker::OpenState() {
       directory_, *policy_, *store_, *auditor_, clock_, submit,
       [this](const std::string& node_id) { return sessions_.IsOnline(node_id); });
   queues_ = std::make_unique<DeliveryQueues>(
-      *store_, *auditor_, directory_, clock_, static_cast<FrameSender&>(*this),
+      *store_, *auditor_, directory_, clock_, *group_,
       DeliveryOptions{config_.delivery_window, config_.delivery_window_bytes,
                       config_.max_delivery_refusals,
                       std::chrono::milliseconds(config_.redeliver_after_ms)});
@@ -188,10 +191,12 @@ Status Broker::Run() {
     }
   }
   socket_->Unserve(loop);
-  if (Status fatal = auditor_->failure(); !fatal.ok()) {
+  (void)group_->Close();
+  Status fatal = auditor_->failure().ok() ? group_->failure() : auditor_->failure();
+  if (!fatal.ok()) {
     // Deciding on without a durable record is what the log exists to rule out: exit non-zero
     // so a supervisor restarts the broker once an operator has fixed the disk.
-    spdlog::critical("event=broker_fatal broker={} reason={} detail=\"{}\" (audit log failed)",
+    spdlog::critical("event=broker_fatal broker={} reason={} detail=\"{}\" (audit or store failed)",
                      config_.id, fatal.reason(), fatal.message());
     return fatal;
   }
@@ -201,7 +206,9 @@ Status Broker::Run() {
   return Status::Ok();
 }
 
+// Also closes the commit group the frames of the last batch opened (see commit_group.h).
 void Broker::Housekeeping() {
+  group_->Open();
   if (IdentityWatch::Change change = identity_->Poll(); change.any()) {
     // Nothing more is routed to a withdrawn node; every other node refreshes its directory now.
     for (const std::string& node_id : change.withdrawn) sessions_.Forget(node_id);
@@ -210,11 +217,13 @@ void Broker::Housekeeping() {
   }
   queues_->MaybeSweepExpired();
   queues_->MaybeRedeliver(sessions_.OnlineNodes());
+  (void)group_->Close();  // A failure has stopped the broker.
   log_service_->MaybeCheckpoint(false);
 }
 
 void Broker::HandleMessage(const Inbound& message) {
   const std::string& node_id = message.node_id;
+  group_->Open();  // Closed after the batch (Housekeeping): its decisions share one sync.
   // Every frame, whatever its body, passes the gate before any costly work.
   if (InboundGate::Verdict v = gate_->Check(node_id, message.fd); !v.serve) {
     if (v.notify) RefuseSparingly(message, v);
@@ -343,6 +352,10 @@ void Broker::RefuseSparingly(const Inbound& message, const InboundGate::Verdict&
 }
 
 bool Broker::SendTo(const std::string& node_id, const std::vector<std::uint8_t>& frame) {
+  return group_->SendTo(node_id, frame);
+}
+
+bool Broker::Transmit(const std::string& node_id, const std::vector<std::uint8_t>& frame) {
   const std::string* routing_id = sessions_.RoutingId(node_id);
   if (routing_id == nullptr) return false;
   switch (socket_->Send(*routing_id, frame)) {

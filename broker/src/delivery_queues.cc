@@ -29,7 +29,12 @@ bool DeliveryQueues::SendCopy(const std::string& node_id, Recipient& r,
                               const std::string& report_id_hex,
                               const std::vector<std::uint8_t>& copy) {
   const std::uint64_t delivery_id = next_delivery_id_++;
-  if (!sender_.SendTo(node_id, EncodeDeliver(delivery_id, copy))) return false;
+  if (!sender_.SendTracked(node_id, EncodeDeliver(delivery_id, copy),
+                           [this, node_id, report_id_hex, delivery_id] {
+                             Unsent(node_id, report_id_hex, delivery_id);
+                           })) {
+    return false;
+  }
   auto [it, inserted] = r.in_flight.try_emplace(report_id_hex);
   if (inserted) {
     it->second.bytes = copy.size();
@@ -160,6 +165,17 @@ void DeliveryQueues::Forget(const std::string& node_id, const std::string& repor
     r->second.in_flight.erase(it);
   }
   r->second.refused.erase(report_id_hex);
+}
+
+void DeliveryQueues::Unsent(const std::string& node_id, const std::string& report_id_hex,
+                            std::uint64_t delivery_id) {
+  auto r = recipients_.find(node_id);
+  if (r == recipients_.end()) return;
+  auto it = r->second.in_flight.find(report_id_hex);
+  // Only the send that failed: a later one of the same copy stays in flight.
+  if (it == r->second.in_flight.end() || it->second.delivery_id != delivery_id) return;
+  r->second.in_flight_bytes -= it->second.bytes;
+  r->second.in_flight.erase(it);
 }
 
 void DeliveryQueues::Refused(const std::string& node_id, std::uint64_t request_id,

@@ -57,6 +57,7 @@
 #include "tearline/broker/auditor.h"
 #include "tearline/broker/authenticator.h"
 #include "tearline/broker/broker_config.h"
+#include "tearline/broker/commit_group.h"
 #include "tearline/broker/delivery_queues.h"
 #include "tearline/broker/identity_watch.h"
 #include "tearline/broker/inbound_gate.h"
@@ -106,7 +107,9 @@ class Broker : private FrameSender {
   // A frame the gate did not serve: audited (rejected_input with `suppressed`) and answered
   // with an Error over the connection it came from; at most once a second per node.
   void RefuseSparingly(const Inbound& message, const InboundGate::Verdict& verdict);
+  // Held back while a commit group is open (CommitGroup), else Transmit.
   bool SendTo(const std::string& node_id, const std::vector<std::uint8_t>& frame) override;
+  bool Transmit(const std::string& node_id, const std::vector<std::uint8_t>& frame);
 
   const BrokerConfig config_;
   const Clock& clock_;
@@ -119,6 +122,7 @@ class Broker : private FrameSender {
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<ReportStore> store_;
   std::unique_ptr<Auditor> auditor_;
+  std::unique_ptr<CommitGroup> group_;  // Every frame below goes out through it.
   Sessions sessions_;
   std::unique_ptr<LogService> log_service_;
   std::unique_ptr<SubmitPipeline> submits_;
