@@ -135,8 +135,9 @@ Result<std::vector<StoredCopy>> ReportStore::Copies(std::string_view report_id) 
 }
 
 Result<std::optional<StoredCopy>> ReportStore::FindCopy(std::string_view report_id,
-                                                        std::string_view node_id) {
-  Stmt& s = impl_->find_copy;
+                                                        std::string_view node_id,
+                                                        bool with_bytes) {
+  Stmt& s = with_bytes ? impl_->find_copy : impl_->find_copy_state;
   ResetOnExit reset(s);
   BindText(s.get(), 1, report_id);
   BindText(s.get(), 2, node_id);
@@ -150,7 +151,7 @@ Result<std::optional<StoredCopy>> ReportStore::FindCopy(std::string_view report_
   c.reason = ColText(s.get(), 3);
   c.updated_unix = sqlite3_column_int64(s.get(), 4);
   c.record_seq = static_cast<std::uint64_t>(sqlite3_column_int64(s.get(), 5));
-  c.bytes = ColBlob(s.get(), 6);
+  if (with_bytes) c.bytes = ColBlob(s.get(), 6);
   return std::optional<StoredCopy>(std::move(c));
 }
 

@@ -189,6 +189,9 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
            {&impl->find_copy,
             "SELECT node_id, nation, state, reason, updated_unix, record_seq, bytes FROM copies "
             "WHERE report_id = ?1 AND node_id = ?2 ORDER BY rowid LIMIT 1"},
+           {&impl->find_copy_state,
+            "SELECT node_id, nation, state, reason, updated_unix, record_seq FROM copies "
+            "WHERE report_id = ?1 AND node_id = ?2 ORDER BY rowid LIMIT 1"},
            {&impl->set_state,
             "UPDATE copies SET state = ?3, reason = ?4, updated_unix = ?5, record_seq = ?6, "
             "bytes = CASE WHEN ?3 IN ('queued','delivered') THEN bytes ELSE NULL END "

@@ -13,7 +13,9 @@
 // refusals, and are removed (audited `expired`) once the report expires.
 //
 // Ordering and crashes. The order is always "audit (fsync'd) -> store commit -> send/reply", so
-// no effect is visible that the log does not hold. What a crash between the steps leaves:
+// no effect is visible that the log does not hold. The steps are taken once per read batch, for
+// every decision in it (CommitGroup: one sync and one store transaction for the batch, then
+// every frame the batch produced). What a crash between the steps leaves:
 // - after the audit records, before the store commit: the log holds `accepted` (and its
 //   denied/queued/delivered records) for a report the store does not know; nothing was delivered
 //   and the sender got no reply, so it retries with the same id. At start-up the broker scans the
@@ -35,7 +37,7 @@
 // live-session count behind max_connections), InboundGate (the per-node frame budget every frame
 // passes first), IdentityWatch (revocation and expiry while running: screens every frame,
 // withdraws certificates), Sessions (online peers, Hello/Welcome, heartbeats), SubmitPipeline
-// (admission to commit, returning effects), DeliveryQueues (pending copies, windows,
+// (admission to commit, returning effects), CommitGroup (group commit), DeliveryQueues (pending copies, windows,
 // redelivery, acks, refusals, expiry, track), LogService (checkpoints, cosignatures, proofs) and Auditor (every record written).
 //
 // Ownership: owns every unit, the audit log and the report store; holds a reference to the

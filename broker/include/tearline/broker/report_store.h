@@ -124,8 +124,10 @@ class ReportStore {
   // Every copy row of a report in insertion order, without bytes (empty when the id is unknown).
   Result<std::vector<StoredCopy>> Copies(std::string_view report_id);
 
-  // One copy (with bytes when pending), or nullopt.
-  Result<std::optional<StoredCopy>> FindCopy(std::string_view report_id, std::string_view node_id);
+  // One copy (with bytes when pending and `with_bytes`), or nullopt. Without bytes the copy's
+  // blob is not read, so a state check costs the same for a 1 KiB and a 16 MiB copy.
+  Result<std::optional<StoredCopy>> FindCopy(std::string_view report_id, std::string_view node_id,
+                                             bool with_bytes = true);
 
   // Moves a copy to `state`; acknowledged/expired/denied/failed drop the bytes. Returns false when
   // no such copy exists. Durable when it returns.
