@@ -12,6 +12,12 @@
 #include "tearline/wire/wire.h"
 
 namespace tearline::broker {
+namespace {
+
+// Frames read per wake-up; their decisions share one commit group.
+constexpr int kReadBatch = 256;
+
+}  // namespace
 
 Broker::Broker(const BrokerConfig& config, const Clock& clock)
     : config_(config),
@@ -152,9 +158,10 @@ Status Broker::Listen() {
   options.endpoint = config_.endpoint;
   options.heartbeat_ms = config_.heartbeat_ms;
   options.max_message_bytes = static_cast<std::int64_t>(kMaxFrameBytes + (1 << 20));
-  // Per peer: the delivery window plus room for replies, so ZeroMQ never queues a
-  // non-reading peer's frames without bound (a full pipe refuses the send; the copy waits).
-  options.send_hwm = static_cast<int>(config_.delivery_window) + 64;
+  // Per peer: the delivery window plus a reply to each frame of one read batch (a commit group
+  // sends them together), so ZeroMQ never queues a non-reading peer's frames without bound (a
+  // full pipe refuses the send; the copy waits) yet never refuses a reading peer's replies.
+  options.send_hwm = static_cast<int>(config_.delivery_window) + kReadBatch + 64;
   auto socket =
       RouterSocket::Open(options, keys_->transport.secret_key,
                          [auth = authenticator_.get()](const std::array<std::uint8_t, 32>& key,
@@ -176,7 +183,7 @@ Status Broker::Run() {
   spdlog::info("event=broker_serving broker={}", config_.id);
   net::EventLoop loop(clock_);
   socket_->Serve(
-      loop, stop_, /*batch=*/256,
+      loop, stop_, kReadBatch,
       [this](ConnectionEvent event, std::uint32_t fd) {
         // A descriptor closed or reused ends the session it carried (see SessionSlots).
         if (event != ConnectionEvent::kHandshakeSucceeded) slots_->Release(static_cast<int>(fd));

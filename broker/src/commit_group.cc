@@ -22,7 +22,10 @@ void CommitGroup::Open() {
 }
 
 Status CommitGroup::Close() {
-  if (!open_) return Status::Ok();
+  if (!open_) {
+    if (!retry_.empty()) SendHeld({});
+    return Status::Ok();
+  }
   open_ = false;
   std::vector<Held> held = std::move(held_);
   held_.clear();
@@ -46,10 +49,30 @@ Status CommitGroup::Close() {
     if (on_failure_) on_failure_();
     return st;
   }
-  for (Held& h : held) {
-    if (!transmit_(h.node_id, h.frame) && h.on_unsent) h.on_unsent();
-  }
+  SendHeld(std::move(held));
   return Status::Ok();
+}
+
+void CommitGroup::SendHeld(std::vector<Held> held) {
+  // Answers a full pipe refused last time go first, so a node's answers keep their order.
+  std::vector<Held> again = std::move(retry_);
+  retry_.clear();
+  for (Held& h : held) again.push_back(std::move(h));
+  std::size_t dropped = 0;
+  for (Held& h : again) {
+    if (transmit_(h.node_id, h.frame)) continue;
+    if (h.on_unsent) {
+      h.on_unsent();  // A Deliver: the copy stays pending and goes out with a later fill.
+    } else if (++h.attempts < kMaxAttempts && retry_.size() < kMaxRetry) {
+      retry_.push_back(std::move(h));  // An answer: a whole batch's replies can outrun the pipe.
+    } else {
+      ++dropped;  // The node's retry is answered from the store.
+    }
+  }
+  if (dropped > 0) {
+    counters_.unsent += dropped;
+    spdlog::warn("event=commit_group_unsent frames={}", dropped);
+  }
 }
 
 bool CommitGroup::SendTo(const std::string& node_id, const std::vector<std::uint8_t>& frame) {

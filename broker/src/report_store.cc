@@ -135,8 +135,7 @@ Result<std::vector<StoredCopy>> ReportStore::Copies(std::string_view report_id) 
 }
 
 Result<std::optional<StoredCopy>> ReportStore::FindCopy(std::string_view report_id,
-                                                        std::string_view node_id,
-                                                        bool with_bytes) {
+                                                        std::string_view node_id, bool with_bytes) {
   Stmt& s = with_bytes ? impl_->find_copy : impl_->find_copy_state;
   ResetOnExit reset(s);
   BindText(s.get(), 1, report_id);
@@ -290,7 +289,8 @@ Status ReportStore::CommitGroup() {
   if (!impl_->in_transaction) return Status::Ok();
   impl_->in_transaction = false;
   Status st = impl_->Run(impl_->commit, "commit group");
-  if (!st.ok() && !sqlite3_get_autocommit(impl_->h())) (void)impl_->Run(impl_->rollback, "rollback");
+  if (!st.ok() && !sqlite3_get_autocommit(impl_->h()))
+    (void)impl_->Run(impl_->rollback, "rollback");
   return st;
 }
 

@@ -59,8 +59,8 @@ struct ReportStore::Impl {
   // each InsertReport and lifted afterwards.
   std::string cap_sql;  // Empty: no cap.
   Stmt begin, commit, rollback, savepoint, release, rollback_to;
-  Stmt find_report, insert_report, insert_copy, copies, find_copy, find_copy_state, set_state, pending_for,
-      pending_ids_for, select_expired, copy_sender;
+  Stmt find_report, insert_report, insert_copy, copies, find_copy, find_copy_state, set_state,
+      pending_for, pending_ids_for, select_expired, copy_sender;
 
   // Group commit (BeginGroup .. CommitGroup): the writes share one transaction, begun by the
   // first write, and each InsertReport is a savepoint inside it.

@@ -164,9 +164,10 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
 
   // Added without a version change (an index changes no row): the pending copies of one
   // recipient in queue order, so paging through a queue reads only the page it returns.
-  TEARLINE_RETURN_IF_ERROR(impl->Exec("CREATE INDEX IF NOT EXISTS copies_pending_by_node ON "
-                                      "copies(node_id) WHERE state IN ('queued','delivered')",
-                                      "create pending index"));
+  TEARLINE_RETURN_IF_ERROR(
+      impl->Exec("CREATE INDEX IF NOT EXISTS copies_pending_by_node ON "
+                 "copies(node_id) WHERE state IN ('queued','delivered')",
+                 "create pending index"));
   const std::string pending(kPendingSql);
   for (auto [stmt, sql] : std::initializer_list<std::pair<Stmt*, std::string>>{
            {&impl->begin, "BEGIN IMMEDIATE"},

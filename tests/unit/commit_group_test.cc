@@ -107,8 +107,8 @@ TEST_F(CommitGroupTest, StoreWritesOfAGroupCommitTogetherAfterTheAuditSync) {
   group_->Open();
   ASSERT_TRUE(store_->InsertReport(Row(std::string(32, '1')), {Queued("gbr-1")}).ok());
   ASSERT_TRUE(store_->InsertReport(Row(std::string(32, '2')), {Queued("gbr-1")}).ok());
-  ASSERT_TRUE(*store_->SetState(std::string(32, '1'), "gbr-1", CopyState::kAcknowledged, "", 11,
-                                2));
+  ASSERT_TRUE(
+      *store_->SetState(std::string(32, '1'), "gbr-1", CopyState::kAcknowledged, "", 11, 2));
   // The group's own reads see its writes; nobody else does yet.
   EXPECT_EQ(*store_->PendingCount("gbr-1"), 1u);
   EXPECT_TRUE(store_->FindReport(std::string(32, '2'))->has_value());
@@ -148,6 +148,32 @@ TEST_F(CommitGroupTest, UnsentHookRunsForAFrameTheTransportRefusesAfterTheGroup)
   // Without a group the refusal is the return value; the hook is not also run.
   EXPECT_FALSE(group_->SendTracked("gbr-1", {3}, [&] { ++unsent; }));
   EXPECT_EQ(unsent, 11);
+}
+
+TEST_F(CommitGroupTest, AnAnswerAFullPipeRefusedIsOfferedAgainThenGivenUp) {
+  group_->Open();
+  ASSERT_TRUE(group_->SendTo("usa-1", {1}));
+  reachable_ = false;
+  ASSERT_TRUE(group_->Close().ok());
+  EXPECT_TRUE(sent_.empty());
+  reachable_ = true;
+  group_->Open();
+  ASSERT_TRUE(group_->SendTo("usa-1", {2}));
+  ASSERT_TRUE(group_->Close().ok());
+  // The older answer first: a node's answers keep their order.
+  ASSERT_EQ(sent_.size(), 2u);
+  EXPECT_EQ(sent_[0].second, std::vector<std::uint8_t>{1});
+  EXPECT_EQ(sent_[1].second, std::vector<std::uint8_t>{2});
+
+  // A peer that never reads: its answer is given up after a bounded number of offers.
+  group_->Open();
+  ASSERT_TRUE(group_->SendTo("usa-1", {3}));
+  reachable_ = false;
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(group_->Close().ok());
+  EXPECT_EQ(group_->counters().unsent, 1u);
+  reachable_ = true;
+  ASSERT_TRUE(group_->Close().ok());
+  EXPECT_EQ(sent_.size(), 2u);
 }
 
 TEST_F(CommitGroupTest, AnotherThreadsRecordsStillSyncWhileAGroupIsOpen) {

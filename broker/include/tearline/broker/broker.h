@@ -37,8 +37,9 @@
 // live-session count behind max_connections), InboundGate (the per-node frame budget every frame
 // passes first), IdentityWatch (revocation and expiry while running: screens every frame,
 // withdraws certificates), Sessions (online peers, Hello/Welcome, heartbeats), SubmitPipeline
-// (admission to commit, returning effects), CommitGroup (group commit), DeliveryQueues (pending copies, windows,
-// redelivery, acks, refusals, expiry, track), LogService (checkpoints, cosignatures, proofs) and Auditor (every record written).
+// (admission to commit, returning effects), CommitGroup (group commit), DeliveryQueues (pending
+// copies, windows, redelivery, acks, refusals, expiry, track), LogService (checkpoints,
+// cosignatures, proofs) and Auditor (every record written).
 //
 // Ownership: owns every unit, the audit log and the report store; holds a reference to the
 // clock, which must outlive it. Thread-safety: RequestStop() may be called from any thread or a

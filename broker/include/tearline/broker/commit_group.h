@@ -18,7 +18,10 @@
 // (`on_failure`): in both cases the held frames are dropped, so nobody learns of a decision that
 // is not durable.
 //
-// While no group is open, SendTo passes frames straight to the transport.
+// While no group is open, SendTo passes frames straight to the transport. A Deliver the transport
+// refuses after the commit is handed back to its queue (`on_unsent`); an answer is offered again
+// at the next Close (the broker closes a group at least every 200 ms), a bounded number of times.
+// Closing with no group open only offers those answers again.
 //
 // Ownership: holds references to the auditor and store (which must outlive it) and owns the
 // frames it holds. Memory: the frames of one group (bounded by the broker's read batch and the
@@ -47,9 +50,10 @@ class CommitGroup : public FrameSender {
 
   // Totals since construction, for logs and measurements.
   struct Counters {
-    std::uint64_t groups = 0;        // Groups closed with something in them.
-    std::uint64_t frames = 0;        // Frames held back and then sent or dropped.
+    std::uint64_t groups = 0;         // Groups closed with something in them.
+    std::uint64_t frames = 0;         // Frames held back and then sent or dropped.
     std::uint64_t largest_group = 0;  // Frames in the largest group.
+    std::uint64_t unsent = 0;         // Answers given up after kMaxAttempts refusals.
   };
 
   CommitGroup(Auditor& auditor, ReportStore& store, Transmit transmit,
@@ -80,7 +84,15 @@ class CommitGroup : public FrameSender {
     std::string node_id;
     std::vector<std::uint8_t> frame;
     std::function<void()> on_unsent;
+    int attempts = 0;
   };
+  // An answer (a frame without `on_unsent`) the transport refuses is offered again at the next
+  // Close, at most this often, and at most this many wait: a peer that does not read costs a
+  // bounded amount of memory.
+  static constexpr int kMaxAttempts = 8;
+  static constexpr std::size_t kMaxRetry = 4096;
+
+  void SendHeld(std::vector<Held> held);
 
   Auditor& auditor_;
   ReportStore& store_;
@@ -89,6 +101,7 @@ class CommitGroup : public FrameSender {
   Status failure_ = Status::Ok();
   bool open_ = false;
   std::vector<Held> held_;
+  std::vector<Held> retry_;  // Durable answers a full pipe refused; sent before new frames.
   Counters counters_;
 };
 

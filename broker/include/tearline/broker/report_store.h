@@ -17,9 +17,10 @@
 // transaction (all or nothing). Group commit: between BeginGroup() and CommitGroup() every write
 // joins one transaction (begun by the first write; each write is a savepoint, so a failed one is
 // undone alone), reads see the group's writes, and nothing is durable until CommitGroup()
-// returns OK: one WAL sync for the whole group. The schema is versioned with PRAGMA user_version; a file with another version, or
-// one that is not a SQLite database, is refused at Open with a clear error instead of being
-// modified; a version-1 store (no `failed` state) is migrated to version 2 in one transaction.
+// returns OK: one WAL sync for the whole group. The schema is versioned with PRAGMA user_version; a
+// file with another version, or one that is not a SQLite database, is refused at Open with a clear
+// error instead of being modified; a version-1 store (no `failed` state) is migrated to version 2
+// in one transaction.
 //
 // Errors are Status values, never exceptions. Reasons: STORE_IO (the OS or SQLite failed to read
 // or write), STORAGE_FULL (SQLITE_FULL: the disk or the configured size cap is exhausted),
