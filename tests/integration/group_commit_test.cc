@@ -98,6 +98,7 @@ class GroupCommitTest : public testing::BrokerWireTest {
       auto view = InspectReport({r->data(), r->size()}, usa_pk_);
       ASSERT_TRUE(view.ok()) << view.status().ToString();
       ++delivered_[ToHex(view->report_id)];
+      last_delivery_ = Clock::now();
       auto sig = SignWithDomain(keys.signing, kAckDomain, AckMessage(view->report_id, "gbr-1"));
       ASSERT_TRUE(sig.ok());
       gbr.Send(EncodeAck((*f)->request_id(), view->report_id, *sig));
@@ -130,13 +131,14 @@ class GroupCommitTest : public testing::BrokerWireTest {
 
   // Acknowledges until `n` distinct reports arrived (or the deadline passes).
   void AckUntil(testing::WireClient& gbr, const IdentityKeys& keys, std::size_t n) {
-    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
     while (delivered_.size() < n && Clock::now() < deadline) AckWaiting(gbr, keys, Ms(100));
   }
 
   std::unique_ptr<IdentityKeys> usa_keys_;
   std::vector<std::uint8_t> usa_pk_;
   std::map<std::string, int> delivered_;  // Report id hex -> Deliver frames received.
+  Clock::time_point last_delivery_{};
 };
 
 TEST_F(GroupCommitTest, PipelinedSubmitsAreAnsweredDeliveredOnceAndAcknowledged) {
@@ -223,15 +225,15 @@ TEST_F(GroupCommitTest, DISABLED_MeasureDrainOfTenThousandQueuedCopies) {
   const auto reports = SealMany(kQueued, 1024);
   const int pid = c_.broker()->pid();
   auto start = Clock::now();
-  ASSERT_EQ(Pipeline(reports, 200, nullptr, nullptr), kQueued);
+  const std::size_t accepted = Pipeline(reports, 200, nullptr, nullptr);
   std::chrono::duration<double> took = Clock::now() - start;
-  std::printf("queued %zu copies at %.0f submits/s; broker peak RSS %lld KiB\n", kQueued,
-              static_cast<double>(kQueued) / took.count(), ProcField(pid, "status", "VmHWM:"));
+  std::printf("queued %zu copies at %.0f submits/s; broker peak RSS %lld KiB\n", accepted,
+              static_cast<double>(accepted) / took.count(), ProcField(pid, "status", "VmHWM:"));
   const IdentityKeys gbr_keys = Keys("gbr-1");
   start = Clock::now();
   auto gbr = Connect("gbr-1", gbr_keys);
   AckUntil(*gbr, gbr_keys, kQueued);
-  took = Clock::now() - start;
+  took = last_delivery_ - start;
   std::printf("drained %zu copies in %.2f s: %.0f copies/s; broker peak RSS %lld KiB\n",
               delivered_.size(), took.count(),
               static_cast<double>(delivered_.size()) / took.count(),
