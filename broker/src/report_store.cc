@@ -58,6 +58,18 @@ Status ReportStore::InsertReport(const StoredReport& report,
     }
   }
   if (!impl_->cap_sql.empty()) {
+    // Refused before writing: SQLite answers a cap reached mid-transaction by rolling back the
+    // whole transaction, which would take a commit group's other writes with it.
+    std::uint64_t adding = report.reply.size() + 512;
+    for (const StoredCopy& c : copies) adding += c.bytes.size() + 256;
+    auto pages = impl_->QueryInt("PRAGMA page_count");
+    auto page_size = impl_->QueryInt("PRAGMA page_size");
+    if (pages.ok() && page_size.ok() &&
+        static_cast<std::uint64_t>(*pages * *page_size) + adding > impl_->cap_bytes) {
+      return Status(Code::kResourceExhausted, "STORAGE_FULL",
+                    "the report store is full: this report needs " + std::to_string(adding) +
+                        " bytes beyond the configured size cap");
+    }
     TEARLINE_RETURN_IF_ERROR(impl_->Exec(impl_->cap_sql.c_str(), "set size cap"));
   }
   struct LiftCap {
@@ -286,6 +298,10 @@ bool ReportStore::in_group() const { return impl_->group; }
 
 Status ReportStore::CommitGroup() {
   impl_->group = false;
+  if (impl_->group_lost) {
+    impl_->group_lost = false;
+    return IoError("STORE_IO", "SQLite rolled back the group's transaction after a failed write");
+  }
   if (!impl_->in_transaction) return Status::Ok();
   impl_->in_transaction = false;
   Status st = impl_->Run(impl_->commit, "commit group");

@@ -58,6 +58,7 @@ struct ReportStore::Impl {
   // succeed, or a full store could not even record an acknowledgement. So the cap is set around
   // each InsertReport and lifted afterwards.
   std::string cap_sql;  // Empty: no cap.
+  std::uint64_t cap_bytes = 0;
   Stmt begin, commit, rollback, savepoint, release, rollback_to;
   Stmt find_report, insert_report, insert_copy, copies, find_copy, find_copy_state, set_state,
       pending_for, pending_ids_for, select_expired, copy_sender;
@@ -66,6 +67,7 @@ struct ReportStore::Impl {
   // first write, and each InsertReport is a savepoint inside it.
   bool group = false;
   bool in_transaction = false;
+  bool group_lost = false;
   // Every report expiring at or before this has no pending copy left (the expiry sweep's
   // floor): each sweep looks only at reports that expired since, not at all of history.
   std::int64_t expiry_floor = 0;
@@ -116,6 +118,13 @@ struct ReportStore::Impl {
   Status EndWrite(Status st) {
     if (group) {
       if (st.ok()) return Run(release, "release savepoint");
+      if (sqlite3_get_autocommit(h())) {
+        // SQLite rolled the whole transaction back (SQLITE_FULL, IOERR): the group is lost and
+        // CommitGroup must fail.
+        in_transaction = false;
+        group_lost = true;
+        return st;
+      }
       (void)Run(rollback_to, "rollback to savepoint");
       (void)Run(release, "release savepoint");
       return st;

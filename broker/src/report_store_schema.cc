@@ -146,6 +146,7 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
     const std::uint64_t pages =
         std::max<std::uint64_t>(1, options.max_bytes / static_cast<std::uint64_t>(*page));
     impl->cap_sql = "PRAGMA max_page_count=" + std::to_string(pages);
+    impl->cap_bytes = pages * static_cast<std::uint64_t>(*page);
   }
   if (*version == 0 || *version == 1) {
     TEARLINE_RETURN_IF_ERROR(impl->Exec("BEGIN IMMEDIATE", "begin"));
