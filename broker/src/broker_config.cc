@@ -36,6 +36,7 @@ Result<BrokerConfig> LoadBrokerConfig(const std::filesystem::path& path) {
   r.BindInteger("delivery_window_bytes", c.delivery_window_bytes, 1);
   r.BindInteger("max_delivery_refusals", c.max_delivery_refusals, 1, 1000);
   r.BindInteger("redeliver_after_ms", c.redeliver_after_ms, 10, 3600000);
+  r.BindInteger("max_release_requests_per_node", c.max_release_requests_per_node, 1, 4096);
   TEARLINE_RETURN_IF_ERROR(r.ReadBound());
   TEARLINE_RETURN_IF_ERROR(r.Require({"certificate", "secret", "ca_dir", "directory", "data_dir"}));
   if (c.max_frame_bytes == 0) c.max_frame_bytes = kMaxFrameBytes;

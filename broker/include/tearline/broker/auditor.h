@@ -123,6 +123,12 @@ class Auditor {
                                       std::string_view node_id, std::string_view nation,
                                       std::string_view recorded_reason, std::uint64_t refusals);
 
+  // Release requests (the release desk fills the records; see audit_record_types.h).
+  std::optional<std::uint64_t> ReleaseRequested(const ReleaseRequestedRecord& record);
+  // Written as release_auto_approved when `fields.rule` is set, as release_sanitised when
+  // `sanitised`, else as release_decided.
+  std::optional<std::uint64_t> ReleaseDecision(const ReleaseDecisionFields& fields, bool sanitised);
+
   // Report ids with an `accepted` record that `store` does not hold -> their fingerprints. A
   // line that does not decode as a record is skipped (logged as a warning): it cannot name a
   // report to recover.

@@ -36,7 +36,8 @@
 // passes first), IdentityWatch (revocation and expiry while running: screens every frame,
 // withdraws certificates), Sessions (online peers, Hello/Welcome, heartbeats), SubmitPipeline
 // (admission to commit, returning effects), DeliveryQueues (pending copies, windows,
-// redelivery, acks, refusals, expiry, track), LogService (checkpoints, cosignatures, proofs) and Auditor (every record written).
+// redelivery, acks, refusals, expiry, track), LogService (checkpoints, cosignatures, proofs) and
+// Auditor (every record written).
 //
 // Ownership: owns every unit, the audit log and the report store; holds a reference to the
 // clock, which must outlive it. Thread-safety: RequestStop() may be called from any thread or a
@@ -61,6 +62,7 @@
 #include "tearline/broker/identity_watch.h"
 #include "tearline/broker/inbound_gate.h"
 #include "tearline/broker/log_service.h"
+#include "tearline/broker/release_desk.h"
 #include "tearline/broker/report_store.h"
 #include "tearline/broker/router_socket.h"
 #include "tearline/broker/session_slots.h"
@@ -99,6 +101,7 @@ class Broker : private FrameSender {
   void HandleMessage(const Inbound& message);
   void Dispatch(const std::string& node_id, const schema::Frame& frame, const Sessions::Seen& seen);
   void Apply(SubmitEffects effects, const std::string& sender);
+  void ApplyRelease(ReleaseEffects effects, const std::string& sender, std::uint64_t request_id);
   std::vector<std::uint8_t> DirectoryReply(std::uint64_t request_id) const;
   // Audits the refusal (rejected_input) and answers with an Error frame.
   void Reject(const std::string& node_id, std::uint64_t request_id, const Status& why,
@@ -123,6 +126,7 @@ class Broker : private FrameSender {
   std::unique_ptr<LogService> log_service_;
   std::unique_ptr<SubmitPipeline> submits_;
   std::unique_ptr<DeliveryQueues> queues_;
+  std::unique_ptr<ReleaseDesk> releases_;
   std::unique_ptr<SessionSlots> slots_;  // Read by the ZAP thread through authenticator_.
   std::unique_ptr<InboundGate> gate_;
   std::unique_ptr<Authenticator> authenticator_;

@@ -31,6 +31,7 @@
 //   delivery_window_bytes = 16777216    # optional: ...and their bytes (one copy always fits)
 //   max_delivery_refusals = 3           # optional: permanent refusals before a copy is `failed`
 //   redeliver_after_ms = 5000           # optional: re-send / retry wait (doubles per attempt)
+//   max_release_requests_per_node = 16  # optional: undecided release requests per node
 //
 // Thread-safety: plain value.
 #ifndef TEARLINE_BROKER_BROKER_CONFIG_H_
@@ -96,6 +97,9 @@ struct BrokerConfig {
   std::uint32_t max_delivery_refusals = 3;
   // An unacknowledged or refused copy is tried again after this long, doubling per attempt.
   std::uint32_t redeliver_after_ms = 5000;
+  // Undecided release requests one node may have open (a request flood is refused with
+  // RELEASE_REQUEST_LIMIT beyond it).
+  std::size_t max_release_requests_per_node = 16;
 
   // The file where the broker writes the endpoint it actually bound (for port 0).
   std::filesystem::path EndpointFile() const { return data_dir / "endpoint"; }
