@@ -68,6 +68,9 @@ void ControlServer::Dispatch(const std::string& client, std::string_view payload
     case ControlOp::kProve:
       handler_.StartProve(client, *req);
       return;
+    case ControlOp::kRelease:
+      handler_.StartRelease(client, std::move(req).value());
+      return;
   }
 }
 

@@ -102,6 +102,8 @@ std::string ExampleMarking(const NodeConfig& config, const Policy& policy,
   return FormatPortion(l, policy);
 }
 
+}  // namespace
+
 Result<std::vector<std::uint8_t>> ReadPortionFile(const std::string& path, std::size_t number) {
   const std::string where = "portion " + std::to_string(number) + ": file " + path;
   std::error_code ec;
@@ -125,8 +127,6 @@ Result<std::vector<std::uint8_t>> ReadPortionFile(const std::string& path, std::
   }
   return data;
 }
-
-}  // namespace
 
 std::string JoinNumbers(const std::vector<std::uint32_t>& v, std::uint32_t base) {
   std::string s;

@@ -17,6 +17,7 @@
 #include "tearline/node/broker_frames.h"
 #include "tearline/node/broker_link.h"
 #include "tearline/node/control_server.h"
+#include "tearline/node/daemon_sockets.h"
 #include "tearline/node/data_dir_lock.h"
 #include "tearline/node/directory_cache.h"
 #include "tearline/node/inbox_store.h"
@@ -27,6 +28,7 @@
 #include "tearline/node/pending_sends.h"
 #include "tearline/node/queries.h"
 #include "tearline/node/receiver.h"
+#include "tearline/node/release_officer.h"
 #include "tearline/node/sealer.h"
 #include "tearline/wire/wire.h"
 
@@ -48,6 +50,8 @@ struct Stores {
   InboxStore inbox;
   OutboxStore outbox;
   SentStore sent;
+  ReleaseBook releases;
+  ReleaseSources sources;
 };
 
 Result<Stores> OpenStores(const NodeConfig& config) {
@@ -57,13 +61,17 @@ Result<Stores> OpenStores(const NodeConfig& config) {
   if (!ob.ok()) return ob.status();
   auto st = SentStore::Open(config.data_dir);
   if (!st.ok()) return st.status();
-  return Stores{std::move(in).value(), std::move(ob).value(), std::move(st).value()};
+  TEARLINE_ASSIGN_OR_RETURN(ReleaseBook book, ReleaseBook::Open(config.data_dir));
+  TEARLINE_ASSIGN_OR_RETURN(ReleaseSources sources, ReleaseSources::Open(config.data_dir));
+  return Stores{std::move(in).value(), std::move(ob).value(), std::move(st).value(),
+                std::move(book), std::move(sources)};
 }
 
 }  // namespace
 
 struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
-  Impl(NodeConfig cfg, const Clock& clk, NodeIdentity ident, DataDirLock dir_lock, Stores st)
+  Impl(NodeConfig cfg, const Clock& clk, NodeIdentity ident, DataDirLock dir_lock, Stores st,
+       std::vector<ReleaseRule> rules)
       : config(std::move(cfg)),
         clock(clk),
         identity(std::move(ident)),
@@ -85,6 +93,8 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
         queries(clock, config.broker_endpoint, identity.broker_cert->node_id(),
                 identity.broker_cert->fields().signing_key,
                 QuerySources{&stores.sent, &stores.inbox, &outbox}, witness, link, *this),
+        releases(clock, identity, directory, stores.inbox, stores.releases, stores.sources,
+                 std::move(rules), link, *this),
         control_server(*this, *this),
         started(clock.Now()) {}
 
@@ -101,6 +111,7 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
   Receiver receiver;
   LogWitness witness;
   Queries queries;
+  ReleaseOfficer releases;
   ControlServer control_server;
   Clock::TimePoint started;
 
@@ -112,42 +123,7 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
   // --- sockets --------------------------------------------------------------------------------
 
   Status OpenSockets() {
-    const auto& keys = identity.keys;
-    net::CurveClientOptions o;
-    o.endpoint = config.broker_endpoint;
-    o.server_key = identity.broker_cert->fields().transport_key;
-    o.public_key = keys.transport.public_key;
-    o.secret_key = {keys.transport.secret_key.data(), keys.transport.secret_key.size()};
-    o.max_message_bytes = static_cast<std::int64_t>(kMaxFrameBytes);
-    o.heartbeat = link.heartbeat();
-    o.heartbeat_misses = kMissedHeartbeatsForLoss;
-    o.defer_connect = true;
-    auto b = net::ConnectCurveDealer(ctx, o);
-    if (!b.ok()) {
-      return Status(Code::kInvalidArgument, "BROKER_CONNECT_FAILED",
-                    "cannot set up the broker connection to " + config.broker_endpoint + ": " +
-                        b.status().message());
-    }
-    broker = std::move(b).value();
-    // Transport events (connection up or down, CURVE handshake refused) let the session react at
-    // once and the operator see why; attached before connecting, so no handshake goes unseen.
-    auto m = net::SocketMonitor::Attach(ctx, broker, "tearline-node-broker-monitor");
-    if (!m.ok()) {
-      return Status(Code::kInvalidArgument, "BROKER_CONNECT_FAILED",
-                    "cannot monitor the broker connection: " + m.status().message());
-    }
-    monitor = std::move(m).value();
-    Status connected = broker.Connect(config.broker_endpoint);
-    if (!connected.ok()) {
-      return Status(
-          Code::kInvalidArgument, "BROKER_CONNECT_FAILED",
-          "cannot connect to the broker at " + config.broker_endpoint + ": " + connected.message());
-    }
-    auto c = net::BindLocalRouter(ctx, config.data_dir / "control.sock",
-                                  static_cast<std::int64_t>(kMaxControlMessageBytes));
-    if (!c.ok()) return IoError("CONTROL_BIND_FAILED", c.status().message());
-    control = std::move(c).value();
-    return Status::Ok();
+    return OpenDaemonSockets(ctx, {broker, monitor, control}, config, identity, link.heartbeat());
   }
 
   void CloseSockets() {
@@ -240,11 +216,13 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
         const std::string known = reason.empty() ? "BROKER_ERROR" : reason;
         outbox.OnError(rid, known, message);
         queries.OnError(rid, known, message);
+        releases.OnError(rid, known, message);
         witness.OnError(rid, reason);
         OnLinkChange(link.OnError(rid, reason));
         break;
       }
-      default:
+      default:  // Release frames; a body this node does not know is only logged.
+        if (releases.OnFrame(*frame)) break;
         spdlog::warn("event=broker_frame_unexpected type={}",
                      schema::EnumNameBody(frame->body_type()));
         break;
@@ -295,6 +273,9 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
   void StartProve(const std::string& client, const ControlRequest& request) override {
     queries.StartProve(client, request);
   }
+  void StartRelease(const std::string& client, ControlRequest request) override {
+    releases.Start(client, request);
+  }
 
   // --- loop -----------------------------------------------------------------------------------
 
@@ -305,6 +286,7 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
     sends.Tick();
     outbox.Tick(link.heartbeat());
     queries.Tick();
+    releases.Tick();
   }
 
   void DrainBroker() {
@@ -379,8 +361,16 @@ Result<std::unique_ptr<NodeDaemon>> NodeDaemon::Create(const NodeConfig& config,
   // would silently take the socket file over from a running one).
   TEARLINE_ASSIGN_OR_RETURN(DataDirLock lock, DataDirLock::Acquire(config.data_dir));
   TEARLINE_ASSIGN_OR_RETURN(Stores stores, OpenStores(config));
+  // Standing release authorisations live in the policy file the identity was loaded from.
+  TEARLINE_ASSIGN_OR_RETURN(
+      auto rules,
+      LoadReleaseRules(config.policy.empty() ? DefaultPolicyPath() : config.policy.string(),
+                       *identity.policy));
   auto impl = std::make_unique<Impl>(config, clock, std::move(identity), std::move(lock),
-                                     std::move(stores));
+                                     std::move(stores), std::move(rules));
+  impl->sealer.SetSourceKeeper([&releases = impl->releases](auto& id, auto& labels, auto& c) {
+    releases.KeepSources(id, labels, c);
+  });
   impl->outbox.Load(
       [&sealer = impl->sealer](const std::string& id, std::span<const std::uint8_t> bytes) {
         return sealer.Inspect(id, bytes);

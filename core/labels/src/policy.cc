@@ -138,10 +138,12 @@ Result<Policy> Policy::Parse(std::string_view toml_text, std::string_view source
 
   for (const auto& [key, node] : root) {
     const std::string_view k = key.str();
+    // release_authorisation is read by release_rules.h (standing release authorisations).
     if (k != "policy" && k != "classification" && k != "marking" && k != "nations" &&
-        k != "groups") {
+        k != "groups" && k != "release_authorisation") {
       return err.At(&node, "unknown top-level key '" + std::string(k) +
-                               "' (expected policy, classification, marking, nations, groups)");
+                               "' (expected policy, classification, marking, nations, groups, "
+                               "release_authorisation)");
     }
   }
 
