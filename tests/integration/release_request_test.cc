@@ -29,7 +29,7 @@ std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 // ----- Daemons and CLI -------------------------------------------------------------------------
 
-class ReleaseTest : public ::testing::Test {
+class ReleaseRequestTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (auto [id, nation] :
@@ -95,7 +95,7 @@ class ReleaseTest : public ::testing::Test {
   std::string report_;
 };
 
-TEST_F(ReleaseTest, StandingAuthorisationApprovesAtOnceAndTheNewNationReceives) {
+TEST_F(ReleaseRequestTest, StandingAuthorisationApprovesAtOnceAndTheNewNationReceives) {
   const std::string request = Ask("KOR");
   ASSERT_FALSE(request.empty());
   ASSERT_TRUE(WaitFor([&] { return State("jpn-1", request) == "approved"; }));
@@ -118,7 +118,7 @@ TEST_F(ReleaseTest, StandingAuthorisationApprovesAtOnceAndTheNewNationReceives) 
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
 }
 
-TEST_F(ReleaseTest, OfficerApprovesDeniesAndReleasesASanitisedVersion) {
+TEST_F(ReleaseRequestTest, OfficerApprovesDeniesAndReleasesASanitisedVersion) {
   // AUS and GBR are not covered by a standing authorisation: they wait for the officer.
   const std::string to_aus = Ask("AUS");
   const std::string to_gbr = Ask("GBR");

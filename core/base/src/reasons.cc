@@ -82,8 +82,6 @@ constexpr ReasonInfo kReasons[] = {
                "the broker holds no report with this id (or it has expired)"},
     ReasonInfo{"RELEASE_NOT_HELD", Code::kPermissionDenied,
                "the requesting node does not hold this portion, so it cannot ask for its release"},
-    ReasonInfo{"RELEASE_UNKNOWN_NATION", Code::kInvalidArgument,
-               "the nation to release to is not a nation of the policy"},
     ReasonInfo{"RELEASE_ALREADY_HELD", Code::kAlreadyExists,
                "the nation to release to already holds the portion"},
     ReasonInfo{"RELEASE_REQUEST_LIMIT", Code::kResourceExhausted,
