@@ -162,6 +162,15 @@ TEST_F(ReleaseRequestTest, OfficerApprovesDeniesAndReleasesASanitisedVersion) {
   EXPECT_NE(audit.find("\"type\":\"release_decided\""), std::string::npos);
   EXPECT_NE(audit.find("\"decision\":\"denied\""), std::string::npos);
   EXPECT_NE(audit.find("\"type\":\"release_sanitised\""), std::string::npos);
+  // The audit report counts them per nation pair, with the originator's reason for the denial.
+  auto report = testing::RunProcess({testing::BinaryPath("tearline-audit").string(), "report",
+                                     (c_.broker_data() / "audit").string(), "--text"},
+                                    std::chrono::seconds(30));
+  EXPECT_NE(report.out.find("USA -> GBR: 2 requested, 1 approved (0 by standing authorisation, "
+                            "1 sanitised), 1 denied"),
+            std::string::npos)
+      << report.out << report.err;
+  EXPECT_NE(report.out.find("source protection=1"), std::string::npos) << report.out;
 }
 
 // ----- Protocol level: what a hostile node may send --------------------------------------------
