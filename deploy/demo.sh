@@ -69,6 +69,8 @@ max_connections = 64
 frame_rate_per_node = 200
 delivery_window = 32
 max_delivery_refusals = 3
+# Undecided release requests one node may have open (a flood beyond it: RELEASE_REQUEST_LIMIT).
+max_release_requests_per_node = 16
 TOML
 
 bold "2. Broker and five national nodes on 127.0.0.1"
