@@ -5,13 +5,14 @@
 #include <filesystem>
 
 #include "node_unit_fixture.h"
+#include "tearline/base/clock.h"
 
 namespace tearline::node {
 namespace {
 
 TEST(DaemonSocketsTest, OpensTheBrokerDealerAndTheControlSocket) {
-  FakeClock clock;
-  unit::TestCoalition c(clock.UnixNow());
+  FakeClock fake_clock;
+  unit::TestCoalition c(fake_clock.UnixNow());
   c.Issue("usa-1", "USA", "SECRET");
   NodeIdentity me = c.Identity("usa-1");
   tearline::testing::TempDir dir;
@@ -32,8 +33,8 @@ TEST(DaemonSocketsTest, OpensTheBrokerDealerAndTheControlSocket) {
 }
 
 TEST(DaemonSocketsTest, ABadEndpointIsNamed) {
-  FakeClock clock;
-  unit::TestCoalition c(clock.UnixNow());
+  FakeClock fake_clock;
+  unit::TestCoalition c(fake_clock.UnixNow());
   c.Issue("usa-1", "USA", "SECRET");
   NodeIdentity me = c.Identity("usa-1");
   tearline::testing::TempDir dir;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "node_unit_fixture.h"
+#include "tearline/base/clock.h"
 #include "tearline/base/encoding.h"
 #include "tearline/crypto/keys.h"
 #include "tearline/wire/release_frames.h"
