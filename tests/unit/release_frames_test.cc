@@ -86,7 +86,9 @@ TEST(ReleaseFramesTest, DecisionBodyRoundTripsAndRejectsGarbage) {
   auto flipped = body;
   flipped[flipped.size() / 2] ^= 0xFF;
   auto f = DecodeReleaseDecisionBody(flipped);
-  if (f.ok()) EXPECT_FALSE(f->label == d.label && f->to_nation == d.to_nation && f->rule == d.rule);
+  if (f.ok()) {
+    EXPECT_FALSE(f->label == d.label && f->to_nation == d.to_nation && f->rule == d.rule);
+  }
 }
 
 }  // namespace

@@ -76,7 +76,9 @@ TEST(ReleaseRulesTest, RefusesMalformedRules) {
        }) {
     auto r = ParseReleaseRules(bad, "bad.toml", p);
     EXPECT_FALSE(r.ok()) << bad;
-    if (!r.ok()) EXPECT_EQ(r.status().reason(), "POLICY_INVALID");
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().reason(), "POLICY_INVALID");
+    }
   }
   auto none = ParseReleaseRules("[policy]\nname = \"x\"\n", "none.toml", p);
   ASSERT_TRUE(none.ok());
