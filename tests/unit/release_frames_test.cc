@@ -82,13 +82,6 @@ TEST(ReleaseFramesTest, DecisionBodyRoundTripsAndRejectsGarbage) {
   EXPECT_EQ(DecodeReleaseDecisionBody(garbage).status().reason(), "RELEASE_MALFORMED");
   std::vector<std::uint8_t> huge(kMaxReleaseDecisionBodyBytes + 1, 0);
   EXPECT_EQ(DecodeReleaseDecisionBody(huge).status().reason(), "RELEASE_MALFORMED");
-  // Flipped bytes are either refused or decode to something else (the signature covers them).
-  auto flipped = body;
-  flipped[flipped.size() / 2] ^= 0xFF;
-  auto f = DecodeReleaseDecisionBody(flipped);
-  if (f.ok()) {
-    EXPECT_FALSE(f->label == d.label && f->to_nation == d.to_nation && f->rule == d.rule);
-  }
 }
 
 }  // namespace
