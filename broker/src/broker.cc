@@ -107,6 +107,9 @@ Status Broker::OpenState() {
       DeliveryOptions{config_.delivery_window, config_.delivery_window_bytes,
                       config_.max_delivery_refusals,
                       std::chrono::milliseconds(config_.redeliver_after_ms)});
+  releases_ = std::make_unique<ReleaseDesk>(
+      directory_, *policy_, *store_, *auditor_, *submits_, clock_,
+      ReleaseDeskOptions{config_.max_release_requests_per_node, 4096});
 
   // A report id the log accepted but the store does not hold was interrupted between the audit
   // and the store commit (see broker.h): remember each, so a retry is recognised.
@@ -273,13 +276,16 @@ void Broker::Dispatch(const std::string& node_id, const schema::Frame& f,
                       const Sessions::Seen& seen) {
   const std::uint64_t rid = f.request_id();
   switch (f.body_type()) {
-    case schema::Body::Hello: {
+    case schema::Body::Hello: {  // Then queued copies and owed release frames.
       const auto* named = f.body_as_Hello()->node_id();
       auto welcome = sessions_.Hello(node_id, rid, named ? named->str() : "");
       if (!welcome.ok()) return Reject(node_id, rid, welcome.status(), "");
       (void)auditor_->Durable(auditor_->NodeConnected(node_id));
       SendTo(node_id, *welcome);
-      return queues_->Flush(node_id);
+      queues_->Flush(node_id);
+      ReleaseEffects owed;
+      owed.frames = releases_->Owed(node_id);
+      return ApplyRelease(std::move(owed), node_id, rid);
     }
     case schema::Body::Ping:
       SendTo(node_id, sessions_.Pong(rid, f.body_as_Ping()->nonce()));
@@ -328,6 +334,12 @@ void Broker::Dispatch(const std::string& node_id, const schema::Frame& f,
         SendTo(node_id, r);
       }
       return;
+    case schema::Body::ReleaseRequest:
+      return ApplyRelease(releases_->Request(node_id, rid, *f.body_as_ReleaseRequest()), node_id,
+                          rid);
+    case schema::Body::ReleaseDecision:
+      return ApplyRelease(releases_->Decide(node_id, rid, *f.body_as_ReleaseDecision()), node_id,
+                          rid);
     case schema::Body::Error:  // A refused Deliver: counted per copy, audited once if it fails.
       return queues_->Refused(node_id, rid, *f.body_as_Error());
     default:
@@ -362,6 +374,17 @@ void Broker::ServeBacklog() {
     auto frame = DecodeFrame(AlignedForDecode(p.frame, storage));
     if (frame.ok()) Dispatch(p.node_id, **frame, Sessions::Seen{.was_online = true});
   });
+}
+
+// The release report's copies first, then the statuses and notices; a tracked frame that could
+// not be sent stays owed until the node's next Hello.
+void Broker::ApplyRelease(ReleaseEffects effects, const std::string& sender,
+                          std::uint64_t request_id) {
+  if (effects.refusal) return Reject(sender, request_id, *effects.refusal, effects.report_id_hex);
+  for (const Delivery& d : effects.deliveries) queues_->Send(d.node_id, d.report_id_hex, d.copy);
+  for (const ReleaseFrame& f : effects.frames) {
+    if (SendTo(f.node_id, f.frame)) releases_->Sent(f);
+  }
 }
 
 std::vector<std::uint8_t> Broker::DirectoryReply(std::uint64_t request_id) const {

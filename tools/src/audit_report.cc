@@ -66,7 +66,15 @@ struct Accepted {
   std::vector<std::string> labels;
 };
 
+// Release requests between one originator nation and one nation asked for.
+struct ReleasePair {
+  std::uint64_t requested = 0, approved = 0, denied = 0, automatic = 0, sanitised = 0;
+  std::vector<double> turnaround;  // Seconds from request to decision.
+};
+
 struct Stats {
+  std::map<std::string, ReleasePair> releases;                         // "USA → KOR" -> figures.
+  std::map<std::string, std::uint64_t> release_denials;                // The originators' reasons.
   std::map<std::string, std::map<std::string, std::uint64_t>> matrix;  // from -> to -> count
   std::set<std::string> from_nations, to_nations;
   std::map<std::string, std::uint64_t> denied_by_reason, denied_by_nation;
@@ -137,6 +145,23 @@ Stats Compute(const std::vector<AuditRecord>& records, const Policy* policy) {
     s.to_nations.insert(nation);
     if (acc != accepted.end()) s.latencies.push_back(r.time - acc->second.time);
   };
+  std::map<std::string, std::pair<std::string, double>> requests;  // id -> pair, time.
+  const auto decided = [&](const AuditRecord& r, const ReleaseDecisionFields& d, bool automatic,
+                           bool sanitised) {
+    auto q = requests.find(d.request_id);
+    if (q == requests.end()) return;
+    ReleasePair& p = s.releases[q->second.first];
+    p.turnaround.push_back(r.time - q->second.second);
+    if (d.decision == "approved") {
+      ++p.approved;
+      if (automatic) ++p.automatic;
+      if (sanitised) ++p.sanitised;
+    } else {
+      ++p.denied;
+      ++s.release_denials[d.explanation.value_or("")];
+    }
+    requests.erase(q);
+  };
   for (const AuditRecord& r : records) {
     ++s.types[r.type];
     auto decoded = DecodeAuditRecord(r);
@@ -157,6 +182,18 @@ Stats Compute(const std::vector<AuditRecord>& records, const Policy* policy) {
       deliver(r, l->report_id, l->recipient, l->nation, l->originator_nation);
     } else if (const auto* f = std::get_if<DeliveredFromQueueRecord>(&*decoded)) {
       deliver(r, f->report_id, f->recipient, std::nullopt, std::nullopt);
+    } else if (const auto* rq = std::get_if<ReleaseRequestedRecord>(&*decoded)) {
+      auto acc = accepted.find(rq->report_id);
+      const std::string from = acc != accepted.end() ? acc->second.originator_nation : "?";
+      const std::string pair = from + " -> " + rq->to_nation;
+      ++s.releases[pair].requested;
+      requests[rq->request_id] = {pair, r.time};
+    } else if (const auto* rd = std::get_if<ReleaseDecidedRecord>(&*decoded)) {
+      decided(r, *rd, false, false);
+    } else if (const auto* ra = std::get_if<ReleaseAutoApprovedRecord>(&*decoded)) {
+      decided(r, *ra, true, false);
+    } else if (const auto* rs = std::get_if<ReleaseSanitisedRecord>(&*decoded)) {
+      decided(r, *rs, false, true);
     }
   }
   std::sort(s.latencies.begin(), s.latencies.end());
@@ -307,6 +344,35 @@ std::string RenderAuditReportHtml(const AuditVerifyOptions& options,
   }
   h << "</table>\n";
 
+  h << "<h2>Release requests</h2>\n<p>By originator nation and the nation asked for: requests, "
+       "decisions, how many a standing authorisation approved, sanitised versions, and the "
+       "median time from request to decision. The bar shows the share approved.</p>\n"
+    << "<table id=\"releases\"><tr><th>originator → nation</th><th>requested</th>"
+       "<th>approved</th><th>denied</th><th>standing authorisation</th><th>sanitised</th>"
+       "<th>median turnaround</th><th>approved share</th></tr>\n";
+  if (s.releases.empty())
+    h << "<tr><td colspan=\"8\" class=\"none\">no release requests</td></tr>\n";
+  for (const auto& [pair, p] : s.releases) {
+    std::vector<double> t = p.turnaround;
+    std::sort(t.begin(), t.end());
+    const std::uint64_t decided = p.approved + p.denied;
+    const double share =
+        decided == 0 ? 0.0 : static_cast<double>(p.approved) / static_cast<double>(decided);
+    char bar[160];
+    std::snprintf(bar, sizeof bar,
+                  "<div class=\"bar\" style=\"width:%.0fpx;height:10px;"
+                  "background-color:#2e7d32\"></div>",
+                  120.0 * share);
+    h << "<tr><td>" << Esc(pair) << "</td><td class=\"num\">" << p.requested
+      << "</td><td class=\"num\">" << p.approved << "</td><td class=\"num\">" << p.denied
+      << "</td><td class=\"num\">" << p.automatic << " (" << Percent(p.automatic, p.approved)
+      << ")</td><td class=\"num\">" << p.sanitised << "</td><td class=\"num\">"
+      << (t.empty() ? std::string("–") : Seconds(t[t.size() / 2])) << "</td><td>" << bar
+      << Percent(p.approved, decided) << "</td></tr>\n";
+  }
+  h << "</table>\n";
+  CountTable(h, "release-denials", "denial reason (the originator's words)", s.release_denials);
+
   h << "<h2>Records by type</h2>\n";
   CountTable(h, "types", "type", s.types);
   h << "</body></html>\n";
@@ -372,6 +438,18 @@ std::string RenderAuditReportText(const AuditVerifyOptions& options,
     t << "  submission to delivery over " << n << " deliveries: min " << Seconds(l.front())
       << ", median " << Seconds(median) << ", max " << Seconds(l.back()) << "\n";
   }
+  t << "  release requests (originator nation -> nation asked for):";
+  if (s.releases.empty()) t << " none";
+  t << "\n";
+  for (const auto& [pair, p] : s.releases) {
+    std::vector<double> d = p.turnaround;
+    std::sort(d.begin(), d.end());
+    t << "    " << TerminalSafe(pair) << ": " << p.requested << " requested, " << p.approved
+      << " approved (" << p.automatic << " by standing authorisation, " << p.sanitised
+      << " sanitised), " << p.denied << " denied, median turnaround "
+      << (d.empty() ? std::string("-") : Seconds(d[d.size() / 2])) << "\n";
+  }
+  counts("release denials (the originator's reason)", s.release_denials);
   counts("records by type", s.types);
   return t.str();
 }

@@ -36,7 +36,8 @@
 // passes first), IdentityWatch (revocation and expiry while running: screens every frame,
 // withdraws certificates), Sessions (online peers, Hello/Welcome, heartbeats), SubmitPipeline
 // (admission to commit, returning effects), SubmitBacklog (submissions parked so that no other
-// frame waits behind them; excess answered BROKER_BUSY), DeliveryQueues (pending copies, windows,
+// frame waits behind them; excess answered BROKER_BUSY), ReleaseDesk (release requests and the
+// originators' signed decisions), DeliveryQueues (pending copies, windows,
 // redelivery, acks, refusals, expiry, track), LogService (checkpoints, cosignatures, proofs) and
 // Auditor (every record written).
 //
@@ -65,6 +66,7 @@
 #include "tearline/broker/inbound_gate.h"
 #include "tearline/broker/log_service.h"
 #include "tearline/broker/rate_limiter.h"
+#include "tearline/broker/release_desk.h"
 #include "tearline/broker/report_store.h"
 #include "tearline/broker/router_socket.h"
 #include "tearline/broker/session_slots.h"
@@ -109,6 +111,7 @@ class Broker : private FrameSender {
             std::span<const std::uint8_t> frame);
   // One loop turn's share of parked submissions (SubmitBacklog::ServeTurn).
   void ServeBacklog();
+  void ApplyRelease(ReleaseEffects effects, const std::string& sender, std::uint64_t request_id);
   std::vector<std::uint8_t> DirectoryReply(std::uint64_t request_id) const;
   // Audits the refusal (rejected_input) and answers with an Error frame.
   void Reject(const std::string& node_id, std::uint64_t request_id, const Status& why,
@@ -133,6 +136,7 @@ class Broker : private FrameSender {
   std::unique_ptr<LogService> log_service_;
   std::unique_ptr<SubmitPipeline> submits_;
   std::unique_ptr<DeliveryQueues> queues_;
+  std::unique_ptr<ReleaseDesk> releases_;
   std::unique_ptr<SessionSlots> slots_;  // Read by the ZAP thread through authenticator_.
   std::unique_ptr<InboundGate> gate_;
   RateLimiter refusal_records_{clock_, kRefusalRecordLimit};  // Reject()'s audit records.
