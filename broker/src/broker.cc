@@ -2,11 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <chrono>
 
 #include "tearline/audit/audit_log.h"
 #include "tearline/base/file_util.h"
+#include "tearline/broker/unit_options.h"
 #include "tearline/identity/certificate.h"
 #include "tearline/identity/local_identity.h"
 #include "tearline/wire/wire.h"
@@ -75,41 +75,28 @@ Status Broker::OpenState() {
   if (audit_->torn_tail_bytes() > 0) {
     spdlog::warn("event=audit_torn_tail bytes={}", audit_->torn_tail_bytes());
   }
-  ReportStoreOptions store_options;
-  store_options.max_bytes = config_.max_store_bytes;
-  auto store = ReportStore::Open(config_.data_dir / "reports.db", store_options);
+  auto store = ReportStore::Open(config_.data_dir / "reports.db", ReportStoreOptionsFor(config_));
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
 
   auditor_ = std::make_unique<Auditor>(*audit_, [this] { stop_.store(true); });
   log_service_ = std::make_unique<LogService>(
-      *audit_, directory_, clock_,
-      LogServiceOptions{config_.checkpoint_every,
-                        std::chrono::milliseconds(config_.checkpoint_interval_ms)},
-      static_cast<FrameSender*>(this), [this](std::string_view id) -> std::optional<std::string> {
+      *audit_, directory_, clock_, LogServiceOptionsFor(config_), static_cast<FrameSender*>(this),
+      [this](std::string_view id) -> std::optional<std::string> {
         auto report = store_->FindReport(id);
         if (!report.ok() || !report->has_value()) return std::nullopt;
         return (*report)->originator;
       });
-  SubmitOptions submit;
-  submit.rate_per_node = config_.rate_per_node;
-  submit.max_queue_per_node = config_.max_queue_per_node;
-  submit.max_queue_per_sender_per_recipient = config_.max_queue_per_sender_per_recipient;
-  submit.max_store_bytes_per_node = config_.max_store_bytes_per_node;
-  submit.max_store_bytes = config_.max_store_bytes;
-  submit.min_free_bytes = config_.min_free_bytes;
-  submit.data_dir = config_.data_dir;
   submits_ = std::make_unique<SubmitPipeline>(
-      directory_, *policy_, *store_, *auditor_, clock_, submit,
+      directory_, *policy_, *store_, *auditor_, clock_, SubmitOptionsFor(config_),
       [this](const std::string& node_id) { return sessions_.IsOnline(node_id); });
-  queues_ = std::make_unique<DeliveryQueues>(
-      *store_, *auditor_, directory_, clock_, static_cast<FrameSender&>(*this),
-      DeliveryOptions{config_.delivery_window, config_.delivery_window_bytes,
-                      config_.max_delivery_refusals,
-                      std::chrono::milliseconds(config_.redeliver_after_ms)});
-  releases_ = std::make_unique<ReleaseDesk>(
-      directory_, *policy_, *store_, *auditor_, *submits_, clock_,
-      ReleaseDeskOptions{config_.max_release_requests_per_node, 4096});
+  queues_ = std::make_unique<DeliveryQueues>(*store_, *auditor_, directory_, clock_,
+                                             static_cast<FrameSender&>(*this),
+                                             DeliveryOptionsFor(config_));
+  // Release requests a previous run stored can still be decided, and are owed as before.
+  releases_ = std::make_unique<ReleaseDesk>(directory_, *policy_, *store_, *auditor_, *submits_,
+                                            clock_, ReleaseDeskOptionsFor(config_));
+  TEARLINE_RETURN_IF_ERROR(releases_->Restore());
 
   // A report id the log accepted but the store does not hold was interrupted between the audit
   // and the store commit (see broker.h): remember each, so a retry is recognised.
@@ -140,30 +127,15 @@ Status Broker::OpenState() {
 }
 
 Status Broker::Listen() {
-  // A client that authenticated keeps its reserved slot this long before its first frame.
-  const auto claim_window =
-      std::chrono::milliseconds(std::max<std::uint32_t>(1000, 3 * config_.heartbeat_ms));
-  slots_ = std::make_unique<SessionSlots>(clock_, config_.max_connections, claim_window);
+  slots_ = std::make_unique<SessionSlots>(clock_, config_.max_connections, ClaimWindowFor(config_));
   gate_ = std::make_unique<InboundGate>(clock_, *slots_, config_.frame_rate_per_node,
                                         2.0 * config_.frame_rate_per_node);
-  // A turn's submissions take a tenth of a heartbeat (5 to 50 ms) beyond the one in progress.
-  backlog_ = std::make_unique<SubmitBacklog>(
-      clock_,
-      SubmitBacklogOptions{
-          config_.submit_backlog_per_node, 16384, config_.submit_backlog_bytes, 64,
-          std::chrono::milliseconds(std::clamp<std::uint32_t>(config_.heartbeat_ms / 10, 5, 50))});
+  backlog_ = std::make_unique<SubmitBacklog>(clock_, SubmitBacklogOptionsFor(config_));
   authenticator_ = std::make_unique<Authenticator>(
       directory_, *trust_, clock_, *auditor_, config_.max_connections,
       [this] { return slots_->TryReserve(); }, identity_.get());
-  RouterOptions options;
-  options.endpoint = config_.endpoint;
-  options.heartbeat_ms = config_.heartbeat_ms;
-  options.max_message_bytes = static_cast<std::int64_t>(kMaxFrameBytes + (1 << 20));
-  // Per peer: the delivery window plus room for replies, so ZeroMQ never queues a
-  // non-reading peer's frames without bound (a full pipe refuses the send; the copy waits).
-  options.send_hwm = static_cast<int>(config_.delivery_window) + 64;
   auto socket =
-      RouterSocket::Open(options, keys_->transport.secret_key,
+      RouterSocket::Open(RouterOptionsFor(config_), keys_->transport.secret_key,
                          [auth = authenticator_.get()](const std::array<std::uint8_t, 32>& key,
                                                        const std::string& address) {
                            return auth->Authenticate(key, address);
@@ -283,9 +255,7 @@ void Broker::Dispatch(const std::string& node_id, const schema::Frame& f,
       (void)auditor_->Durable(auditor_->NodeConnected(node_id));
       SendTo(node_id, *welcome);
       queues_->Flush(node_id);
-      ReleaseEffects owed;
-      owed.frames = releases_->Owed(node_id);
-      return ApplyRelease(std::move(owed), node_id, rid);
+      return ApplyRelease({{}, releases_->Owed(node_id), std::nullopt, ""}, node_id, rid);
     }
     case schema::Body::Ping:
       SendTo(node_id, sessions_.Pong(rid, f.body_as_Ping()->nonce()));

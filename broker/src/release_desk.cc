@@ -85,6 +85,65 @@ Result<std::set<std::string>> ReleaseDesk::HoldersOf(const StoredReport& report,
   return nations;
 }
 
+Status ReleaseDesk::Restore() {
+  TEARLINE_ASSIGN_OR_RETURN(auto released, store_.ReleasedPortions());
+  for (const ReleasedTo& p : released) {
+    released_[PortionKey(p.report_id, p.portion)].insert(p.nation);
+  }
+  TEARLINE_ASSIGN_OR_RETURN(auto stored, store_.Releases());
+  for (const StoredRelease& r : stored) {
+    std::vector<std::uint8_t> notice_storage, status_storage;
+    auto notice_frame = DecodeFrame(AlignedForDecode(r.notice, notice_storage));
+    auto status_frame = DecodeFrame(AlignedForDecode(r.status, status_storage));
+    Result<ReleaseNoticeInfo> notice = InvalidArgument("RELEASE_MALFORMED", "not a notice");
+    Result<ReleaseStatusInfo> status = InvalidArgument("RELEASE_MALFORMED", "not a status");
+    if (notice_frame.ok() && (*notice_frame)->body_type() == schema::Body::ReleaseNotice) {
+      notice = ToReleaseNoticeInfo(*(*notice_frame)->body_as_ReleaseNotice());
+    }
+    if (status_frame.ok() && (*status_frame)->body_type() == schema::Body::ReleaseStatus) {
+      status = ToReleaseStatusInfo(*(*status_frame)->body_as_ReleaseStatus());
+    }
+    if (!notice.ok() || !status.ok()) {
+      spdlog::warn("event=release_restore_skipped request={} reason={}", r.request_id,
+                   (notice.ok() ? status.status() : notice.status()).reason());
+      continue;
+    }
+    Entry e;
+    e.notice = std::move(notice).value();
+    e.status = std::move(status).value();
+    e.originator = r.originator;
+    e.originator_nation = r.originator_nation;
+    e.originator_told = r.originator_told;
+    e.requester_told = r.requester_told;
+    e.order = r.order;
+    next_order_ = std::max(next_order_, r.order + 1);
+    requests_.insert_or_assign(r.request_id, std::move(e));
+  }
+  if (!requests_.empty()) {
+    spdlog::info("event=release_requests_restored requests={} released_portions={}",
+                 requests_.size(), released.size());
+  }
+  return Status::Ok();
+}
+
+Status ReleaseDesk::Persist(const std::string& hex, const Entry& e) {
+  StoredRelease r;
+  r.request_id = hex;
+  r.order = e.order;
+  r.originator = e.originator;
+  r.originator_nation = e.originator_nation;
+  r.notice = EncodeReleaseNotice(e.notice);
+  r.status = EncodeReleaseStatus(0, e.status);
+  r.originator_told = e.originator_told;
+  r.requester_told = e.requester_told;
+  Status st = store_.PutRelease(r);
+  if (!st.ok()) {
+    spdlog::error("event=release_store_failed request={} reason={} detail=\"{}\"", hex, st.reason(),
+                  st.message());
+  }
+  return st;
+}
+
 bool ReleaseDesk::MakeRoom() {
   if (requests_.size() < options_.max_requests) return true;
   // Forget the oldest request that is decided and whose requester has its answer.
@@ -95,6 +154,9 @@ bool ReleaseDesk::MakeRoom() {
     if (victim == requests_.end() || e.order < victim->second.order) victim = it;
   }
   if (victim == requests_.end()) return false;
+  if (Status st = store_.DeleteRelease(victim->first); !st.ok()) {
+    spdlog::error("event=release_store_failed request={} reason={}", victim->first, st.reason());
+  }
   requests_.erase(victim);
   return true;
 }
@@ -194,6 +256,8 @@ ReleaseEffects ReleaseDesk::Request(const std::string& node_id, std::uint64_t ri
   s.record_seq = *seq;
   spdlog::info("event=release_requested request={} report={} portion={} requester={} to={}", hex,
                report_hex, s.portion, node_id, s.to_nation);
+  // Audited first, like an accepted report: a request the store did not take is refused.
+  if (Status st = Persist(hex, e); !st.ok()) return refuse(st);
   out.frames.push_back({node_id, EncodeReleaseStatus(rid, s), hex, false, false});
   out.frames.push_back(NoticeFrame(hex, e));
   requests_.emplace(hex, std::move(e));
@@ -324,6 +388,9 @@ ReleaseEffects ReleaseDesk::Decide(const std::string& node_id, std::uint64_t rid
     if (Status st = SubmitOutcome(routed); !st.ok()) return refuse(st);
     out.deliveries = std::move(routed.deliveries);
     released_[PortionKey(ToHex(d->report_id), d->portion)].insert(d->to_nation);
+    if (Status st = store_.AddReleased({ToHex(d->report_id), d->portion, d->to_nation}); !st.ok()) {
+      spdlog::error("event=release_store_failed request={} reason={}", hex, st.reason());
+    }
   }
   ReleaseDecisionFields fields;
   fields.request_id = hex;
@@ -360,6 +427,7 @@ ReleaseEffects ReleaseDesk::Decide(const std::string& node_id, std::uint64_t rid
   s.decided_unix = clock_.UnixNow();
   s.record_seq = *seq;
   e.originator_told = true;
+  (void)Persist(hex, e);  // The decision took effect and is audited; a failure is logged.
   spdlog::info("event=release_decided request={} decision={} rule={} sanitised={} record={}", hex,
                s.state, s.rule.empty() ? "-" : s.rule, s.sanitised, *seq);
   out.frames.push_back({node_id, EncodeReleaseStatus(rid, s), hex, false, false});
@@ -384,7 +452,10 @@ void ReleaseDesk::Sent(const ReleaseFrame& frame) {
   if (!frame.tracked) return;
   auto it = requests_.find(frame.request_hex);
   if (it == requests_.end()) return;
-  (frame.notice ? it->second.originator_told : it->second.requester_told) = true;
+  bool& told = frame.notice ? it->second.originator_told : it->second.requester_told;
+  if (told) return;
+  told = true;
+  (void)Persist(it->first, it->second);  // Failure: the frame is offered again after a restart.
 }
 
 }  // namespace tearline::broker

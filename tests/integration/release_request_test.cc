@@ -173,6 +173,36 @@ TEST_F(ReleaseRequestTest, OfficerApprovesDeniesAndReleasesASanitisedVersion) {
   EXPECT_NE(report.out.find("source protection=1"), std::string::npos) << report.out;
 }
 
+// Pending requests and decisions live in the broker's report store: a broker restarted between
+// the request and the officer's decision still takes the decision, delivers and tells the
+// requester (before, it had forgotten the request: RELEASE_UNKNOWN_REQUEST).
+TEST_F(ReleaseRequestTest, ARequestMadeBeforeABrokerRestartIsDecidedAfterIt) {
+  const std::string request = Ask("AUS");
+  ASSERT_FALSE(request.empty());
+  ASSERT_TRUE(WaitFor([&] { return State("usa-1", request) == "pending"; }));
+  c_.StopBroker();
+  c_.StartBroker();
+  const auto connected = [&](const std::string& id) {
+    auto r = c_.NodeCli(id, "status", {"--json"});
+    return r.exit_code == 0 && nlohmann::json::parse(r.out).value("connected", false);
+  };
+  ASSERT_TRUE(WaitFor([&] { return connected("usa-1") && connected("jpn-1"); }));
+  auto approve = c_.NodeCli("usa-1", "approve", {request.substr(0, 8)});
+  ASSERT_EQ(approve.exit_code, 0) << approve.out << approve.err << c_.BrokerLog();
+  ASSERT_TRUE(WaitFor([&] { return Inbox("aus-1").size() == 1; }));
+  EXPECT_NE(ReadAll("aus-1").find("Maritime patrol schedule."), std::string::npos);
+  ASSERT_TRUE(WaitFor([&] { return State("jpn-1", request) == "approved"; }));
+  // Restarted again: the decision still counts once, and AUS is remembered as a holder.
+  c_.StopBroker();
+  c_.StartBroker();
+  ASSERT_TRUE(WaitFor([&] { return connected("jpn-1"); }));
+  auto again = c_.NodeCli("jpn-1", "request-release",
+                          {report_, "--portion", "2", "--to", "AUS", "--why", "again"});
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("RELEASE_ALREADY_HELD"), std::string::npos) << again.out << again.err;
+  EXPECT_NE(c_.BrokerLog().find("event=release_requests_restored"), std::string::npos);
+}
+
 // ----- Protocol level: what a hostile node may send --------------------------------------------
 
 class ReleaseWireTest : public testing::BrokerWireTest {

@@ -115,5 +115,36 @@ TEST_F(ReleaseDeskTest, OnlyTheOriginatorRelabelsKeepingHoldersAndOnlyOnce) {
   EXPECT_EQ(Refusal(Ask("jpn-1", "KOR", 8)), "RELEASE_ALREADY_HELD");
 }
 
+TEST_F(ReleaseDeskTest, RequestsAndDecisionsSurviveARestart) {
+  ReleaseEffects asked = Ask("jpn-1", "KOR", 9);
+  ASSERT_FALSE(asked.refusal.has_value()) << asked.refusal->ToString();
+  ASSERT_FALSE(Ask("jpn-1", "AUS", 10).refusal.has_value());
+  // A new desk over the same store, as after a broker restart: the notices are still owed.
+  desk_ = std::make_unique<ReleaseDesk>(coalition_.directory(), coalition_.policy(), *store_,
+                                        *auditor_, *pipeline_, clock_, ReleaseDeskOptions{2, 8});
+  ASSERT_TRUE(desk_->Restore().ok());
+  EXPECT_EQ(desk_->size(), 2u);
+  auto owed = desk_->Owed("usa-1");
+  ASSERT_EQ(owed.size(), 2u);
+  desk_->Sent(owed[0]);
+  // The per-node limit counts the restored undecided requests.
+  EXPECT_EQ(Refusal(Ask("jpn-1", "NZL", 11)), "RELEASE_REQUEST_LIMIT");
+  ReleaseEffects ok = Decide("usa-1", 9, "(S//REL TO USA, GBR, JPN, KOR)");
+  ASSERT_FALSE(ok.refusal.has_value()) << ok.refusal->ToString();
+  ASSERT_EQ(ok.deliveries.size(), 1u);
+
+  desk_ = std::make_unique<ReleaseDesk>(coalition_.directory(), coalition_.policy(), *store_,
+                                        *auditor_, *pipeline_, clock_, ReleaseDeskOptions{2, 8});
+  ASSERT_TRUE(desk_->Restore().ok());
+  // The decision counts once across restarts, KOR's new access is remembered, the notice that
+  // was sent is not offered again, and the decided status is still owed to the requester.
+  EXPECT_EQ(Refusal(Decide("usa-1", 9, "(S//REL TO USA, GBR, JPN, KOR)")), "RELEASE_REPLAYED");
+  EXPECT_EQ(Refusal(Ask("jpn-1", "KOR", 12)), "RELEASE_ALREADY_HELD");
+  EXPECT_EQ(desk_->Owed("usa-1").size(), 1u);
+  auto to_jpn = desk_->Owed("jpn-1");
+  ASSERT_EQ(to_jpn.size(), 1u);
+  EXPECT_FALSE(to_jpn[0].notice);
+}
+
 }  // namespace
 }  // namespace tearline::broker

@@ -22,9 +22,13 @@
 // decision's id and exactly one portion with the decision's label (RELABEL_MISMATCH), and the
 // submit pipeline accepts it (its own reasons).
 //
-// Requests live in memory (bounded by max_requests): a broker restart forgets undecided ones,
-// and their requesters ask again. Notices and decided statuses a node missed while offline are
-// sent again after its Hello (Owed).
+// Requests are held in memory (bounded by max_requests) and written through to the report store
+// (ReportStore::PutRelease, schema version 3) after their audit record, as are the nations a
+// portion was released to through an approval: a restarted broker Restore()s both, so an
+// undecided request can still be decided, a decision is still refused as a replay, and notices
+// and decided statuses a node missed while offline are sent again after its Hello (Owed). A
+// store write that fails after the audit record is logged (release_store_failed): the record
+// stands, and a request whose write failed is refused with the store's reason.
 //
 // Ownership: references the directory, policy, store, auditor, pipeline and clock (the broker
 // owns them). Thread-safety: the broker's Run() thread only.
@@ -84,6 +88,10 @@ class ReleaseDesk {
   ReleaseDesk(const ReleaseDesk&) = delete;
   ReleaseDesk& operator=(const ReleaseDesk&) = delete;
 
+  // Loads the requests and released portions a previous run stored. A stored request that no
+  // longer decodes is skipped with a warning (release_restore_skipped). Errors: the store's.
+  [[nodiscard]] Status Restore();
+
   ReleaseEffects Request(const std::string& node_id, std::uint64_t rid,
                          const schema::ReleaseRequest& request);
   ReleaseEffects Decide(const std::string& node_id, std::uint64_t rid,
@@ -112,6 +120,8 @@ class ReleaseDesk {
   Status CheckApproval(const Entry& e, const ReleaseDecisionInfo& d,
                        std::span<const std::uint8_t> report);
   bool MakeRoom();
+  // Writes the entry through to the store (after its audit record).
+  Status Persist(const std::string& hex, const Entry& e);
   ReleaseFrame NoticeFrame(const std::string& hex, const Entry& e) const;
   ReleaseFrame StatusFrame(const std::string& hex, const Entry& e) const;
   Status CheckDecision(const std::string& sender, const ReleaseDecisionInfo& d,
