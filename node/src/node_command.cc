@@ -132,6 +132,12 @@ int RunNodeCommand(int argc, const char* const* argv, std::ostream& out, std::os
   std::string id;
   auto* read = app.add_subcommand("read", "Show the portions of a received report");
   read->add_option("ID", id, "Report id (or a unique prefix of at least 4 hex digits)")->required();
+  std::string as;
+  for (auto* sub : {inbox, read}) {
+    sub->add_option("--as", as,
+                    "Show markings in this nation's (or group's) own words, e.g. DEU (default: "
+                    "this node's nation)");
+  }
 
   auto* status = app.add_subcommand("status", "Show the daemon's connection and inbox state");
 
@@ -204,12 +210,12 @@ int RunNodeCommand(int argc, const char* const* argv, std::ostream& out, std::os
   if (forward->parsed()) {
     return DoForward(*config, id, forward_to, forward_portions, timeout_s, json, out, err);
   }
-  if (inbox->parsed()) return DoInbox(*config, json, out, err);
+  if (inbox->parsed()) return DoInbox(*config, as, json, out, err);
   if (request_release->parsed()) return DoRelease(*config, "request", rel, json, out, err);
   if (requests->parsed()) return DoRelease(*config, "list", rel, json, out, err);
   if (approve->parsed()) return DoRelease(*config, "approve", rel, json, out, err);
   if (deny->parsed()) return DoRelease(*config, "deny", rel, json, out, err);
-  if (read->parsed()) return DoRead(*config, id, json, out, err);
+  if (read->parsed()) return DoRead(*config, id, as, json, out, err);
   if (track->parsed()) return DoTrack(*config, id, json, out, err);
   if (prove->parsed()) {
     return DoProve(*config, id,

@@ -67,9 +67,13 @@ struct ReleaseArgs {
 };
 int DoRelease(const NodeConfig& config, const std::string& action, const ReleaseArgs& args,
               bool json, std::ostream& out, std::ostream& err);
-int DoInbox(const NodeConfig& config, bool json, std::ostream& out, std::ostream& err);
-int DoRead(const NodeConfig& config, const std::string& id, bool json, std::ostream& out,
-           std::ostream& err);
+// `as`: show markings in that nation's (or group's) words instead of this node's nation's
+// ("" = this node's); an unknown code is refused (LABEL_UNKNOWN_CODE, exit 2) before the daemon
+// is asked. With --json, `banner_as` and each portion's `label_as` carry the shown words.
+int DoInbox(const NodeConfig& config, const std::string& as, bool json, std::ostream& out,
+            std::ostream& err);
+int DoRead(const NodeConfig& config, const std::string& id, const std::string& as, bool json,
+           std::ostream& out, std::ostream& err);
 int DoStatus(const NodeConfig& config, bool json, std::ostream& out, std::ostream& err);
 int DoTrack(const NodeConfig& config, const std::string& id, bool json, std::ostream& out,
             std::ostream& err);
