@@ -69,7 +69,7 @@ max_connections = 64
 # Submits per second per node (announced in Welcome; nodes pace to it) and frames per second.
 rate_per_node = 100
 frame_rate_per_node = 400
-delivery_window = 32
+delivery_window = 256
 max_delivery_refusals = 3
 # Submissions waiting to be processed (defaults); beyond, BROKER_BUSY with a retry-after hint.
 # submit_backlog_per_node = 1024

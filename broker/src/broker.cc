@@ -12,6 +12,12 @@
 #include "tearline/wire/wire.h"
 
 namespace tearline::broker {
+namespace {
+
+// Frames read per wake-up; their decisions share one commit group.
+constexpr int kReadBatch = 4096;
+
+}  // namespace
 
 Broker::Broker(const BrokerConfig& config, const Clock& clock)
     : config_(config),
@@ -75,38 +81,33 @@ Status Broker::OpenState() {
   if (audit_->torn_tail_bytes() > 0) {
     spdlog::warn("event=audit_torn_tail bytes={}", audit_->torn_tail_bytes());
   }
-  auto store = ReportStore::Open(config_.data_dir / "reports.db", ReportStoreOptionsFor(config_));
+  auto store = ReportStore::Open(config_.data_dir / "reports.db", ReportStoreOptionsFrom(config_));
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
 
   auditor_ = std::make_unique<Auditor>(*audit_, [this] { stop_.store(true); });
+  group_ = std::make_unique<CommitGroup>(
+      *auditor_, *store_, [this](const std::string& n, const auto& f) { return Transmit(n, f); },
+      [this] { stop_.store(true); });
   log_service_ = std::make_unique<LogService>(
-      *audit_, directory_, clock_, LogServiceOptionsFor(config_), static_cast<FrameSender*>(this),
+      *audit_, directory_, clock_, LogServiceOptionsFrom(config_), group_.get(),
       [this](std::string_view id) -> std::optional<std::string> {
         auto report = store_->FindReport(id);
         if (!report.ok() || !report->has_value()) return std::nullopt;
         return (*report)->originator;
       });
   submits_ = std::make_unique<SubmitPipeline>(
-      directory_, *policy_, *store_, *auditor_, clock_, SubmitOptionsFor(config_),
+      directory_, *policy_, *store_, *auditor_, clock_, SubmitOptionsFrom(config_),
       [this](const std::string& node_id) { return sessions_.IsOnline(node_id); });
-  queues_ = std::make_unique<DeliveryQueues>(*store_, *auditor_, directory_, clock_,
-                                             static_cast<FrameSender&>(*this),
-                                             DeliveryOptionsFor(config_));
-  // Release requests a previous run stored can still be decided, and are owed as before.
-  releases_ = std::make_unique<ReleaseDesk>(directory_, *policy_, *store_, *auditor_, *submits_,
-                                            clock_, ReleaseDeskOptionsFor(config_));
-  TEARLINE_RETURN_IF_ERROR(releases_->Restore());
-
+  queues_ = std::make_unique<DeliveryQueues>(*store_, *auditor_, directory_, clock_, *group_,
+                                             DeliveryOptionsFrom(config_));
+  TEARLINE_RETURN_IF_ERROR(OpenReleaseDesk());
   // A report id the log accepted but the store does not hold was interrupted between the audit
   // and the store commit (see broker.h): remember each, so a retry is recognised.
   auto orphans = Auditor::FindOrphanedAccepts(*audit_, *store_);
   if (!orphans.ok()) return orphans.status();
-  if (!orphans->empty()) {
-    spdlog::warn(
-        "event=orphaned_accepts count={} (accepted, not stored before a crash; a retry "
-        "is routed again)",
-        orphans->size());
+  if (!orphans->empty()) {  // Accepted, not stored before a crash: a retry is routed again.
+    spdlog::warn("event=orphaned_accepts count={}", orphans->size());
   }
   submits_->SetOrphanedAccepts(std::move(orphans).value());
   TEARLINE_RETURN_IF_ERROR(log_service_->PublishAuditContext(
@@ -127,15 +128,16 @@ Status Broker::OpenState() {
 }
 
 Status Broker::Listen() {
-  slots_ = std::make_unique<SessionSlots>(clock_, config_.max_connections, ClaimWindowFor(config_));
+  slots_ =
+      std::make_unique<SessionSlots>(clock_, config_.max_connections, ClaimWindowFrom(config_));
   gate_ = std::make_unique<InboundGate>(clock_, *slots_, config_.frame_rate_per_node,
                                         2.0 * config_.frame_rate_per_node);
-  backlog_ = std::make_unique<SubmitBacklog>(clock_, SubmitBacklogOptionsFor(config_));
+  backlog_ = std::make_unique<SubmitBacklog>(clock_, SubmitBacklogOptionsFrom(config_));
   authenticator_ = std::make_unique<Authenticator>(
       directory_, *trust_, clock_, *auditor_, config_.max_connections,
       [this] { return slots_->TryReserve(); }, identity_.get());
   auto socket =
-      RouterSocket::Open(RouterOptionsFor(config_), keys_->transport.secret_key,
+      RouterSocket::Open(RouterOptionsFrom(config_, kReadBatch), keys_->transport.secret_key,
                          [auth = authenticator_.get()](const std::array<std::uint8_t, 32>& key,
                                                        const std::string& address) {
                            return auth->Authenticate(key, address);
@@ -156,7 +158,7 @@ Status Broker::Run() {
   net::EventLoop loop(clock_);
   socket_->Serve(
       // All that waits (bounded): a full connection queue is not read and its heartbeat expires.
-      loop, stop_, /*batch=*/4096,
+      loop, stop_, kReadBatch,
       [this](ConnectionEvent event, std::uint32_t fd) {
         // A descriptor closed or reused ends the session it carried (see SessionSlots).
         if (event != ConnectionEvent::kHandshakeSucceeded) slots_->Release(static_cast<int>(fd));
@@ -174,10 +176,12 @@ Status Broker::Run() {
     ServeBacklog();
   }
   socket_->Unserve(loop);
-  if (Status fatal = auditor_->failure(); !fatal.ok()) {
+  (void)group_->Close();
+  Status fatal = auditor_->failure().ok() ? group_->failure() : auditor_->failure();
+  if (!fatal.ok()) {
     // Deciding on without a durable record is what the log exists to rule out: exit non-zero
     // so a supervisor restarts the broker once an operator has fixed the disk.
-    spdlog::critical("event=broker_fatal broker={} reason={} detail=\"{}\" (audit log failed)",
+    spdlog::critical("event=broker_fatal broker={} reason={} detail=\"{}\" (audit or store failed)",
                      config_.id, fatal.reason(), fatal.message());
     return fatal;
   }
@@ -188,7 +192,9 @@ Status Broker::Run() {
   return Status::Ok();
 }
 
+// Also closes the commit group the frames of the last batch opened (see commit_group.h).
 void Broker::Housekeeping() {
+  group_->Open();
   if (IdentityWatch::Change change = identity_->Poll(); change.any()) {
     // Nothing more is routed to a withdrawn node; every other node refreshes its directory now.
     for (const std::string& node_id : change.withdrawn) {
@@ -200,12 +206,14 @@ void Broker::Housekeeping() {
   }
   queues_->MaybeSweepExpired();
   queues_->MaybeRedeliver(sessions_.OnlineNodes());
+  (void)group_->Close();  // A failure has stopped the broker.
   log_service_->MaybeCheckpoint(false);
   if (Status failed = log_service_->failure(); !failed.ok()) auditor_->Fail(failed);
 }
 
 void Broker::HandleMessage(const Inbound& message) {
   const std::string& node_id = message.node_id;
+  group_->Open();  // Closed after the batch (Housekeeping): its decisions share one sync.
   // Every frame, whatever its body, passes the gate before any costly work.
   if (InboundGate::Verdict v = gate_->Check(node_id, message.fd); !v.serve) {
     if (v.notify) RefuseSparingly(message, v);
@@ -248,14 +256,13 @@ void Broker::Dispatch(const std::string& node_id, const schema::Frame& f,
                       const Sessions::Seen& seen) {
   const std::uint64_t rid = f.request_id();
   switch (f.body_type()) {
-    case schema::Body::Hello: {  // Then queued copies and owed release frames.
+    case schema::Body::Hello: {
       const auto* named = f.body_as_Hello()->node_id();
       auto welcome = sessions_.Hello(node_id, rid, named ? named->str() : "");
       if (!welcome.ok()) return Reject(node_id, rid, welcome.status(), "");
       (void)auditor_->Durable(auditor_->NodeConnected(node_id));
       SendTo(node_id, *welcome);
-      queues_->Flush(node_id);
-      return ApplyRelease({{}, releases_->Owed(node_id), std::nullopt, ""}, node_id, rid);
+      return Welcomed(node_id, rid);
     }
     case schema::Body::Ping:
       SendTo(node_id, sessions_.Pong(rid, f.body_as_Ping()->nonce()));
@@ -305,11 +312,8 @@ void Broker::Dispatch(const std::string& node_id, const schema::Frame& f,
       }
       return;
     case schema::Body::ReleaseRequest:
-      return ApplyRelease(releases_->Request(node_id, rid, *f.body_as_ReleaseRequest()), node_id,
-                          rid);
     case schema::Body::ReleaseDecision:
-      return ApplyRelease(releases_->Decide(node_id, rid, *f.body_as_ReleaseDecision()), node_id,
-                          rid);
+      return HandleRelease(node_id, f);
     case schema::Body::Error:  // A refused Deliver: counted per copy, audited once if it fails.
       return queues_->Refused(node_id, rid, *f.body_as_Error());
     default:
@@ -339,22 +343,14 @@ void Broker::Park(const std::string& node_id, std::uint64_t request_id,
 }
 
 void Broker::ServeBacklog() {
+  if (backlog_->empty()) return;
+  group_->Open();  // A turn of parked submissions shares one sync, like a batch of frames.
   backlog_->ServeTurn([this](const SubmitBacklog::Pending& p) {
     std::vector<std::uint8_t> storage;
     auto frame = DecodeFrame(AlignedForDecode(p.frame, storage));
     if (frame.ok()) Dispatch(p.node_id, **frame, Sessions::Seen{.was_online = true});
   });
-}
-
-// The release report's copies first, then the statuses and notices; a tracked frame that could
-// not be sent stays owed until the node's next Hello.
-void Broker::ApplyRelease(ReleaseEffects effects, const std::string& sender,
-                          std::uint64_t request_id) {
-  if (effects.refusal) return Reject(sender, request_id, *effects.refusal, effects.report_id_hex);
-  for (const Delivery& d : effects.deliveries) queues_->Send(d.node_id, d.report_id_hex, d.copy);
-  for (const ReleaseFrame& f : effects.frames) {
-    if (SendTo(f.node_id, f.frame)) releases_->Sent(f);
-  }
+  (void)group_->Close();  // A failure has stopped the broker.
 }
 
 std::vector<std::uint8_t> Broker::DirectoryReply(std::uint64_t request_id) const {
@@ -383,6 +379,10 @@ void Broker::RefuseSparingly(const Inbound& message, const InboundGate::Verdict&
 }
 
 bool Broker::SendTo(const std::string& node_id, const std::vector<std::uint8_t>& frame) {
+  return group_->SendTo(node_id, frame);
+}
+
+bool Broker::Transmit(const std::string& node_id, const std::vector<std::uint8_t>& frame) {
   const std::string* routing_id = sessions_.RoutingId(node_id);
   if (routing_id == nullptr) return false;
   switch (socket_->Send(*routing_id, frame)) {

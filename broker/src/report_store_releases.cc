@@ -1,6 +1,7 @@
 // ReportStore: the release desk's requests and the nations portions were released to through
 // them (schema version 3). Release writes are rare (one per request, decision or first send of
-// an owed frame), so their statements are prepared per call.
+// an owed frame), so their statements are prepared per call; each is one write like the others
+// (BeginWrite/EndWrite: its own transaction, or a savepoint of the open group).
 #include <utility>
 
 #include "report_store_internal.h"
@@ -17,7 +18,7 @@ Result<Stmt> PrepareOnce(sqlite3* db, const char* sql) {
   return s;
 }
 
-Status StepDone(sqlite3* db, Stmt& s, std::string_view what) {
+Status StepDone(sqlite3* db, Stmt& s, std::string_view what) {  // Rows, if any, are ignored.
   int rc;
   while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
   }
@@ -41,14 +42,16 @@ Status ReportStore::PutRelease(const StoredRelease& r) {
   BindBlob(s.get(), 6, r.status);
   BindInt(s.get(), 7, r.originator_told ? 1 : 0);
   BindInt(s.get(), 8, r.requester_told ? 1 : 0);
-  return StepDone(impl_->h(), s, "store release request " + r.request_id);
+  TEARLINE_RETURN_IF_ERROR(impl_->BeginWrite());
+  return impl_->EndWrite(StepDone(impl_->h(), s, "store release request " + r.request_id));
 }
 
 Status ReportStore::DeleteRelease(std::string_view request_id) {
   TEARLINE_ASSIGN_OR_RETURN(
       Stmt s, PrepareOnce(impl_->h(), "DELETE FROM release_requests WHERE request_id = ?1"));
   BindText(s.get(), 1, request_id);
-  return StepDone(impl_->h(), s, "delete release request");
+  TEARLINE_RETURN_IF_ERROR(impl_->BeginWrite());
+  return impl_->EndWrite(StepDone(impl_->h(), s, "delete release request"));
 }
 
 Result<std::vector<StoredRelease>> ReportStore::Releases() {
@@ -82,7 +85,8 @@ Status ReportStore::AddReleased(const ReleasedTo& p) {
   BindText(s.get(), 1, p.report_id);
   BindInt(s.get(), 2, p.portion);
   BindText(s.get(), 3, p.nation);
-  return StepDone(impl_->h(), s, "store released portion");
+  TEARLINE_RETURN_IF_ERROR(impl_->BeginWrite());
+  return impl_->EndWrite(StepDone(impl_->h(), s, "store released portion"));
 }
 
 Result<std::vector<ReleasedTo>> ReportStore::ReleasedPortions() {

@@ -7,27 +7,7 @@
 
 namespace tearline::broker {
 
-ReportStoreOptions ReportStoreOptionsFor(const BrokerConfig& config) {
-  ReportStoreOptions o;
-  o.max_bytes = config.max_store_bytes;
-  return o;
-}
-
-LogServiceOptions LogServiceOptionsFor(const BrokerConfig& config) {
-  return LogServiceOptions{config.checkpoint_every,
-                           std::chrono::milliseconds(config.checkpoint_interval_ms)};
-}
-
-RouterOptions RouterOptionsFor(const BrokerConfig& config) {
-  RouterOptions o;
-  o.endpoint = config.endpoint;
-  o.heartbeat_ms = config.heartbeat_ms;
-  o.max_message_bytes = static_cast<std::int64_t>(kMaxFrameBytes + (1 << 20));
-  o.send_hwm = static_cast<int>(config.delivery_window) + 64;
-  return o;
-}
-
-SubmitOptions SubmitOptionsFor(const BrokerConfig& config) {
+SubmitOptions SubmitOptionsFrom(const BrokerConfig& config) {
   SubmitOptions o;
   o.rate_per_node = config.rate_per_node;
   o.max_queue_per_node = config.max_queue_per_node;
@@ -39,23 +19,48 @@ SubmitOptions SubmitOptionsFor(const BrokerConfig& config) {
   return o;
 }
 
-std::chrono::milliseconds ClaimWindowFor(const BrokerConfig& config) {
-  return std::chrono::milliseconds(std::max<std::uint32_t>(1000, 3 * config.heartbeat_ms));
-}
-
-DeliveryOptions DeliveryOptionsFor(const BrokerConfig& config) {
+DeliveryOptions DeliveryOptionsFrom(const BrokerConfig& config) {
   return DeliveryOptions{config.delivery_window, config.delivery_window_bytes,
                          config.max_delivery_refusals,
                          std::chrono::milliseconds(config.redeliver_after_ms)};
 }
 
-SubmitBacklogOptions SubmitBacklogOptionsFor(const BrokerConfig& config) {
-  return SubmitBacklogOptions{
-      config.submit_backlog_per_node, 16384, config.submit_backlog_bytes, 64,
-      std::chrono::milliseconds(std::clamp<std::uint32_t>(config.heartbeat_ms / 10, 5, 50))};
+LogServiceOptions LogServiceOptionsFrom(const BrokerConfig& config) {
+  return LogServiceOptions{config.checkpoint_every,
+                           std::chrono::milliseconds(config.checkpoint_interval_ms)};
 }
 
-ReleaseDeskOptions ReleaseDeskOptionsFor(const BrokerConfig& config) {
+SubmitBacklogOptions SubmitBacklogOptionsFrom(const BrokerConfig& config) {
+  SubmitBacklogOptions o;
+  o.max_per_node = config.submit_backlog_per_node;
+  o.max_total = 16384;
+  o.max_bytes = config.submit_backlog_bytes;
+  o.max_per_turn = 64;
+  o.turn_budget =
+      std::chrono::milliseconds(std::clamp<std::uint32_t>(config.heartbeat_ms / 10, 5, 50));
+  return o;
+}
+
+RouterOptions RouterOptionsFrom(const BrokerConfig& config, int read_batch) {
+  RouterOptions o;
+  o.endpoint = config.endpoint;
+  o.heartbeat_ms = config.heartbeat_ms;
+  o.max_message_bytes = static_cast<std::int64_t>(kMaxFrameBytes + (1 << 20));
+  o.send_hwm = static_cast<int>(config.delivery_window) + read_batch + 64;
+  return o;
+}
+
+Clock::Duration ClaimWindowFrom(const BrokerConfig& config) {
+  return std::chrono::milliseconds(std::max<std::uint32_t>(1000, 3 * config.heartbeat_ms));
+}
+
+ReportStoreOptions ReportStoreOptionsFrom(const BrokerConfig& config) {
+  ReportStoreOptions o;
+  o.max_bytes = config.max_store_bytes;
+  return o;
+}
+
+ReleaseDeskOptions ReleaseDeskOptionsFrom(const BrokerConfig& config) {
   return ReleaseDeskOptions{config.max_release_requests_per_node, 4096};
 }
 

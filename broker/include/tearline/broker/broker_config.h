@@ -28,7 +28,7 @@
 //   max_connections = 256               # optional: live authenticated sessions
 //   frame_rate_per_node = 400           # optional: frames of any kind per second per node
 //                                       #   (burst 2x); excess is dropped, RATE_LIMITED
-//   delivery_window = 32                # optional: copies in flight (unacknowledged) per recipient
+//   delivery_window = 256               # optional: copies in flight (unacknowledged) per recipient
 //   delivery_window_bytes = 16777216    # optional: ...and their bytes (one copy always fits)
 //   max_delivery_refusals = 3           # optional: permanent refusals before a copy is `failed`
 //   redeliver_after_ms = 5000           # optional: re-send / retry wait (doubles per attempt)
@@ -97,8 +97,11 @@ struct BrokerConfig {
   std::uint32_t checkpoint_interval_ms = 2000;
   // At most delivery_window copies (and delivery_window_bytes) per recipient are in flight; the
   // rest wait in the report store, so a recipient that does not read costs one window of memory.
-  // The ROUTER's per-peer send high-water mark is delivery_window + 64 frames.
-  std::size_t delivery_window = 32;
+  // The ROUTER's per-peer send high-water mark is delivery_window + one read batch + 64
+  // frames (see unit_options.h).
+  // 256: a queue drains at the recipient's pace (window / round trip of a commit group), over
+  // 2,000 copies/s on a 2-core machine; 32 held it near 600. delivery_window_bytes bounds memory.
+  std::size_t delivery_window = 256;
   std::uint64_t delivery_window_bytes = std::uint64_t{16} << 20;
   // A copy its recipient refuses this many times for a permanent reason is given up (`failed`).
   std::uint32_t max_delivery_refusals = 3;

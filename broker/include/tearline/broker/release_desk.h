@@ -48,6 +48,7 @@
 #include "tearline/base/clock.h"
 #include "tearline/base/status.h"
 #include "tearline/broker/auditor.h"
+#include "tearline/broker/delivery_queues.h"
 #include "tearline/broker/report_store.h"
 #include "tearline/broker/submit_pipeline.h"
 #include "tearline/identity/directory.h"
@@ -99,8 +100,14 @@ class ReleaseDesk {
   // Frames owed to a node that (re)connected: notices of undecided requests about its reports,
   // decided statuses it has not been sent. Call Sent() for each frame that went out.
   std::vector<ReleaseFrame> Owed(const std::string& node_id) const;
-  // A tracked frame reached its node: it is owed no more.
+  // A tracked frame reached its node (or is held for it by the commit group): owed no more.
   void Sent(const ReleaseFrame& frame);
+  // A held tracked frame the transport refused when its group closed: owed again.
+  void Unsent(const ReleaseFrame& frame);
+  // Sends what Request/Decide/Owed produced (without a refusal): the release report's copies
+  // through `queues`, then the frames through `sender`; a tracked frame the sender did not take
+  // (now, or when its commit group closed: on_unsent) stays owed until the node's next Hello.
+  void Send(ReleaseEffects effects, DeliveryQueues& queues, FrameSender& sender);
 
   std::size_t size() const { return requests_.size(); }
 
@@ -120,7 +127,9 @@ class ReleaseDesk {
   Status CheckApproval(const Entry& e, const ReleaseDecisionInfo& d,
                        std::span<const std::uint8_t> report);
   bool MakeRoom();
-  // Writes the entry through to the store (after its audit record).
+  // "report/portion", the key of released_.
+  static std::string PortionKey(const std::string& report_hex, std::uint32_t portion);
+  // Writes the entry through to the store (after its audit record; release_desk_book.cc).
   Status Persist(const std::string& hex, const Entry& e);
   ReleaseFrame NoticeFrame(const std::string& hex, const Entry& e) const;
   ReleaseFrame StatusFrame(const std::string& hex, const Entry& e) const;

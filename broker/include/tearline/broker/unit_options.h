@@ -1,13 +1,13 @@
-// UnitOptions: each broker unit's options as a BrokerConfig sets them, in one place, so that the
-// broker's start-up only wires units together. Values the configuration does not name keep the
-// units' own defaults, except where a comment below derives them from another key.
+// UnitOptions: what one BrokerConfig sets in each unit the broker assembles. The figures derived
+// from several settings (a high-water mark from the window and the read batch, a backlog turn
+// from the heartbeat, a session claim window) are stated and tested here once, so the daemon
+// only wires units together.
 //
 // Thread-safety: pure functions.
 #ifndef TEARLINE_BROKER_UNIT_OPTIONS_H_
 #define TEARLINE_BROKER_UNIT_OPTIONS_H_
 
-#include <chrono>
-
+#include "tearline/base/clock.h"
 #include "tearline/broker/broker_config.h"
 #include "tearline/broker/delivery_queues.h"
 #include "tearline/broker/log_service.h"
@@ -19,21 +19,35 @@
 
 namespace tearline::broker {
 
-ReportStoreOptions ReportStoreOptionsFor(const BrokerConfig& config);
-LogServiceOptions LogServiceOptionsFor(const BrokerConfig& config);
-// Messages up to kMaxFrameBytes plus 1 MiB (larger ones drop the peer); per peer, the delivery
-// window plus room for replies, so ZeroMQ never queues a non-reading peer's frames without
-// bound (a full pipe refuses the send; the copy waits).
-RouterOptions RouterOptionsFor(const BrokerConfig& config);
-SubmitOptions SubmitOptionsFor(const BrokerConfig& config);
+// Quotas, rate and free-space floor of the submit path.
+SubmitOptions SubmitOptionsFrom(const BrokerConfig& config);
+
+// Delivery windows, refusal limit and redelivery interval.
+DeliveryOptions DeliveryOptionsFrom(const BrokerConfig& config);
+
+// Checkpoint cadence.
+LogServiceOptions LogServiceOptionsFrom(const BrokerConfig& config);
+
+// Parked submissions: per node and total bounds; a turn serves at most 64 and takes a tenth of a
+// heartbeat (clamped to 5..50 ms), so a busy broker still answers pings well within one.
+SubmitBacklogOptions SubmitBacklogOptionsFrom(const BrokerConfig& config);
+
+// The ROUTER socket. Per peer, ZeroMQ queues at most the delivery window plus a reply to each
+// frame of one read batch (a commit group sends them together) plus slack: it never queues a
+// non-reading peer's frames without bound (a full pipe refuses the send; the copy waits), yet
+// never refuses a reading peer's replies. `read_batch`: frames the loop reads per wake-up.
+RouterOptions RouterOptionsFrom(const BrokerConfig& config, int read_batch);
+
+// The report store's size cap.
+ReportStoreOptions ReportStoreOptionsFrom(const BrokerConfig& config);
+
+// Release requests: undecided ones per node from the configuration; the desk remembers at most
+// 4096 requests (undecided and decided) in all.
+ReleaseDeskOptions ReleaseDeskOptionsFrom(const BrokerConfig& config);
+
 // How long a client that authenticated keeps its reserved session slot before its first frame:
-// three heartbeats, at least a second.
-std::chrono::milliseconds ClaimWindowFor(const BrokerConfig& config);
-DeliveryOptions DeliveryOptionsFor(const BrokerConfig& config);
-// A turn's submissions take a tenth of a heartbeat (5 to 50 ms) beyond the one in progress.
-SubmitBacklogOptions SubmitBacklogOptionsFor(const BrokerConfig& config);
-// The desk remembers at most 4096 requests (undecided and decided) in all.
-ReleaseDeskOptions ReleaseDeskOptionsFor(const BrokerConfig& config);
+// three heartbeats, at least one second.
+Clock::Duration ClaimWindowFrom(const BrokerConfig& config);
 
 }  // namespace tearline::broker
 
