@@ -74,6 +74,8 @@ max_delivery_refusals = 3
 # Submissions waiting to be processed (defaults); beyond, BROKER_BUSY with a retry-after hint.
 # submit_backlog_per_node = 1024
 # submit_backlog_bytes = 67108864
+# Undecided release requests one node may have open (a flood beyond it: RELEASE_REQUEST_LIMIT).
+max_release_requests_per_node = 16
 TOML
 
 bold "2. Broker and five national nodes on 127.0.0.1"
@@ -166,6 +168,62 @@ ok = any(r["type"] in ("delivered", "queued") and r.get("originator") == "jpn-1"
 relay = any(r["type"] in ("delivered", "queued") and r.get("originator") == "jpn-1" and r.get("recipient") not in ("kor-1",) for r in recs)
 sys.exit(0 if ok and not relay else 1)
 PY
+
+bold "4b. Release on request: JPN asks USA to release to KOR the portion JPN received in scenario 1"
+# Today such material travels through a third capital or not at all. A standing authorisation in
+# USA's policy (usa-jpn-secret-to-kor in deploy/policy/coalition.toml) approves it at once.
+req_field() { python3 -c 'import json,sys; d=json.load(sys.stdin)["requests"]; r=[x for x in d if x["request_id"]==sys.argv[2]] if len(sys.argv)>2 else d; print(r[0][sys.argv[1]] if r else "")' "$@"; }
+kor_before="$(node inbox --config kor-1.toml --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+set +e
+node request-release --config jpn-1.toml "$scenario1_report" --portion 2 --to KOR \
+  --why "joint maritime patrol with ROK navy" --json >logs/release1.out 2>&1
+rc=$?
+set -e
+check "the request is accepted by the broker (pending)" test "$rc" -eq 0
+req1="$(req_field request_id <logs/release1.out)"
+for _ in $(seq 50); do
+  state="$(node requests --config jpn-1.toml --json | req_field state "$req1")"
+  [ "$state" = approved ] && break
+  sleep 0.1
+done
+node requests --config jpn-1.toml | grep "${req1:0:12}" | sed 's/^/    /'
+node requests --config jpn-1.toml --json >logs/release1-requests.json
+check "approved by the standing authorisation" grep -q usa-jpn-secret-to-kor logs/release1-requests.json
+turn1="$(node requests --config jpn-1.toml --json | req_field turnaround_ms "$req1")"
+check "decided in under a second (${turn1} ms)" test "${turn1:-99999}" -ge 0 -a "${turn1:-99999}" -lt 1000
+for _ in $(seq 50); do
+  kor_now="$(node inbox --config kor-1.toml --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+  [ "$kor_now" -gt "$kor_before" ] && break
+  sleep 0.1
+done
+check "KOR receives the released portion" test "$kor_now" -gt "$kor_before"
+
+bold "4c. A second request, answered by USA's disclosure officer with a sanitised version"
+printf 'Maritime patrol expected in the area this week.\n' >reports/patrol-sanitised.txt
+aus_before="$(node inbox --config aus-1.toml --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+node request-release --config jpn-1.toml "$scenario1_report" --portion 2 --to AUS \
+  --why "coordination with RAN" --json >logs/release2.out 2>&1
+req2="$(req_field request_id <logs/release2.out)"
+node requests --config usa-1.toml | sed 's/^/    /'
+node approve --config usa-1.toml "${req2:0:8}" --sanitised reports/patrol-sanitised.txt \
+  --label "(S//REL TO USA, AUS, JPN)" >logs/release2-approve.out 2>&1
+for _ in $(seq 50); do
+  state="$(node requests --config jpn-1.toml --json | req_field state "$req2")"
+  [ "$state" = approved ] && break
+  sleep 0.1
+done
+node requests --config jpn-1.toml | grep "${req2:0:12}" | sed 's/^/    /'
+turn2="$(node requests --config jpn-1.toml --json | req_field turnaround_ms "$req2")"
+check "approved with a sanitised version (turnaround ${turn2} ms)" bash -c "grep -q sanitised logs/release2-approve.out"
+for _ in $(seq 50); do
+  aus_now="$(node inbox --config aus-1.toml --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+  [ "$aus_now" -gt "$aus_before" ] && break
+  sleep 0.1
+done
+check "AUS receives the sanitised version" test "$aus_now" -gt "$aus_before"
+check "the audit log links request, approvals and the sanitised release" bash -c \
+  "grep -q '\"release_auto_approved\"' data/broker/audit/log.jsonl && grep -q '\"release_sanitised\"' data/broker/audit/log.jsonl"
+printf '  Turnaround: standing authorisation %s ms, officer with sanitised version %s ms\n' "$turn1" "$turn2"
 
 bold "5. Scenario 3: an analyst forgets the label"
 printf 'Unmarked note.\n' >reports/unmarked.txt

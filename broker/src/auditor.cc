@@ -135,6 +135,17 @@ std::optional<std::uint64_t> Auditor::BrokerStop(std::string_view broker_id) {
   return Append(r);
 }
 
+std::optional<std::uint64_t> Auditor::ReleaseRequested(const ReleaseRequestedRecord& record) {
+  return Append(record);
+}
+
+std::optional<std::uint64_t> Auditor::ReleaseDecision(const ReleaseDecisionFields& fields,
+                                                      bool sanitised) {
+  if (fields.rule) return Append(ReleaseAutoApprovedRecord{fields});
+  if (sanitised) return Append(ReleaseSanitisedRecord{fields});
+  return Append(ReleaseDecidedRecord{fields});
+}
+
 std::optional<std::uint64_t> Auditor::NodeConnected(std::string_view node_id) {
   NodeConnectedRecord r;
   r.node = node_id;

@@ -81,9 +81,7 @@ Status Broker::OpenState() {
   if (audit_->torn_tail_bytes() > 0) {
     spdlog::warn("event=audit_torn_tail bytes={}", audit_->torn_tail_bytes());
   }
-  ReportStoreOptions store_options;
-  store_options.max_bytes = config_.max_store_bytes;
-  auto store = ReportStore::Open(config_.data_dir / "reports.db", store_options);
+  auto store = ReportStore::Open(config_.data_dir / "reports.db", ReportStoreOptionsFrom(config_));
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
 
@@ -103,7 +101,7 @@ Status Broker::OpenState() {
       [this](const std::string& node_id) { return sessions_.IsOnline(node_id); });
   queues_ = std::make_unique<DeliveryQueues>(*store_, *auditor_, directory_, clock_, *group_,
                                              DeliveryOptionsFrom(config_));
-
+  TEARLINE_RETURN_IF_ERROR(OpenReleaseDesk());
   // A report id the log accepted but the store does not hold was interrupted between the audit
   // and the store commit (see broker.h): remember each, so a retry is recognised.
   auto orphans = Auditor::FindOrphanedAccepts(*audit_, *store_);
@@ -264,7 +262,7 @@ void Broker::Dispatch(const std::string& node_id, const schema::Frame& f,
       if (!welcome.ok()) return Reject(node_id, rid, welcome.status(), "");
       (void)auditor_->Durable(auditor_->NodeConnected(node_id));
       SendTo(node_id, *welcome);
-      return queues_->Flush(node_id);
+      return Welcomed(node_id, rid);
     }
     case schema::Body::Ping:
       SendTo(node_id, sessions_.Pong(rid, f.body_as_Ping()->nonce()));
@@ -313,6 +311,9 @@ void Broker::Dispatch(const std::string& node_id, const schema::Frame& f,
         SendTo(node_id, r);
       }
       return;
+    case schema::Body::ReleaseRequest:
+    case schema::Body::ReleaseDecision:
+      return HandleRelease(node_id, f);
     case schema::Body::Error:  // A refused Deliver: counted per copy, audited once if it fails.
       return queues_->Refused(node_id, rid, *f.body_as_Error());
     default:

@@ -33,6 +33,30 @@ CREATE INDEX copies_by_state ON copies(state);
 )sql";
 }
 
+// Version 2 -> 3: the release desk's requests and the nations portions were released to
+// (StoredRelease, ReleasedTo). IF NOT EXISTS: a file marked older than the tables it holds
+// migrates all the same.
+std::string ReleaseTables() {
+  return R"sql(
+CREATE TABLE IF NOT EXISTS release_requests (
+  request_id        TEXT PRIMARY KEY NOT NULL,
+  ord               INTEGER NOT NULL,
+  originator        TEXT NOT NULL,
+  originator_nation TEXT NOT NULL,
+  notice            BLOB NOT NULL,
+  status            BLOB NOT NULL,
+  originator_told   INTEGER NOT NULL,
+  requester_told    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS released_portions (
+  report_id TEXT NOT NULL,
+  portion   INTEGER NOT NULL,
+  nation    TEXT NOT NULL,
+  PRIMARY KEY (report_id, portion, nation)
+);
+)sql";
+}
+
 std::string Schema() {
   return R"sql(
 CREATE TABLE reports (
@@ -123,7 +147,7 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
                                                 " is a SQLite database but not a Tearline report "
                                                 "store (no schema version); refusing to modify it");
   }
-  if (*version != 0 && *version != 1 && *version != kSchemaVersion) {
+  if (*version < 0 || *version > kSchemaVersion) {
     return InvalidArgument("STORE_VERSION", where + " has schema version " +
                                                 std::to_string(*version) + "; this broker reads " +
                                                 std::to_string(kSchemaVersion));
@@ -148,10 +172,13 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
     impl->cap_sql = "PRAGMA max_page_count=" + std::to_string(pages);
     impl->cap_bytes = pages * static_cast<std::uint64_t>(*page);
   }
-  if (*version == 0 || *version == 1) {
+  if (*version < kSchemaVersion) {
     TEARLINE_RETURN_IF_ERROR(impl->Exec("BEGIN IMMEDIATE", "begin"));
-    const std::string sql = *version == 0 ? Schema() : MigrateV1();
-    Status st = impl->Exec(sql.c_str(), *version == 0 ? "create schema" : "migrate schema 1 -> 2");
+    const std::string sql = (*version == 0   ? Schema()
+                             : *version == 1 ? MigrateV1()
+                                             : std::string()) +
+                            ReleaseTables();
+    Status st = impl->Exec(sql.c_str(), *version == 0 ? "create schema" : "migrate schema");
     if (st.ok()) {
       const std::string v = "PRAGMA user_version=" + std::to_string(kSchemaVersion);
       st = impl->Exec(v.c_str(), "set schema version");

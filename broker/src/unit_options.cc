@@ -54,4 +54,14 @@ Clock::Duration ClaimWindowFrom(const BrokerConfig& config) {
   return std::chrono::milliseconds(std::max<std::uint32_t>(1000, 3 * config.heartbeat_ms));
 }
 
+ReportStoreOptions ReportStoreOptionsFrom(const BrokerConfig& config) {
+  ReportStoreOptions o;
+  o.max_bytes = config.max_store_bytes;
+  return o;
+}
+
+ReleaseDeskOptions ReleaseDeskOptionsFrom(const BrokerConfig& config) {
+  return ReleaseDeskOptions{config.max_release_requests_per_node, 4096};
+}
+
 }  // namespace tearline::broker

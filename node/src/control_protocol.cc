@@ -7,6 +7,8 @@
 #include "control_json.h"
 #include "tearline/base/encoding.h"
 #include "tearline/crypto/secure_memory.h"
+#include "tearline/envelope/envelope.h"
+#include "tearline/wire/release_frames.h"
 
 namespace tearline::node {
 namespace {
@@ -29,6 +31,8 @@ std::string_view OpName(ControlOp op) {
       return "prove";
     case ControlOp::kForward:
       return "forward";
+    case ControlOp::kRelease:
+      return "release";
   }
   return "status";
 }
@@ -115,6 +119,15 @@ std::string EncodeControlRequest(const ControlRequest& r) {
     j["to"] = r.to;
     j["portions"] = r.indices;
     j["timeout_ms"] = r.timeout_ms;
+  } else if (r.op == ControlOp::kRelease) {
+    const ReleaseControl& c = r.release;
+    j.update({{"action", c.action},
+              {"id", c.id},
+              {"portion", c.portion},
+              {"to", c.to},
+              {"why", c.why},
+              {"label", c.label}});
+    if (c.sanitised) j["sanitised"] = Base64Encode(*c.sanitised);
   }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -176,6 +189,29 @@ Result<ControlRequest> DecodeControlRequest(std::string_view text) {
     }
   } else if (*op == "forward") {
     TEARLINE_RETURN_IF_ERROR(DecodeForwardRequest(j, r));
+  } else if (*op == "release") {
+    r.op = ControlOp::kRelease;
+    ReleaseControl& c = r.release;
+    auto action = GetString(j, "action");
+    auto portion = GetUnsigned(j, "portion");
+    if (!action ||
+        (*action != "request" && *action != "list" && *action != "approve" && *action != "deny")) {
+      return Malformed("release needs an 'action': request, list, approve or deny");
+    }
+    c.action = *action;
+    c.id = GetString(j, "id").value_or("");
+    c.portion = portion && *portion < kMaxPortions ? static_cast<std::uint32_t>(*portion) : 0;
+    c.to = GetString(j, "to").value_or("");
+    c.why = GetString(j, "why").value_or("");
+    c.label = GetString(j, "label").value_or("");
+    if (c.id.size() > 64 || c.to.size() > 16 || c.why.size() > kMaxReleaseWhyBytes ||
+        c.label.size() > kMaxReleaseLabelBytes) {
+      return Malformed("release fields too long");
+    }
+    if (auto sanitised = GetString(j, "sanitised")) {
+      TEARLINE_ASSIGN_OR_RETURN(auto bytes, Base64Decode(*sanitised));
+      c.sanitised = std::move(bytes);
+    }
   } else {
     return Malformed("unknown op '" + *op + "'");
   }

@@ -159,6 +159,10 @@ Result<StatusResult> DecodeStatusResponse(std::string_view text) {
   return s;
 }
 
+std::string EncodeJsonResponse(json result) { return OkResponse(std::move(result)); }
+
+Result<json> DecodeJsonResponse(std::string_view text) { return ResultOf(text); }
+
 std::string EncodeTrackResponse(const TrackResult& r) {
   json recipients = json::array();
   for (const auto& s : r.recipients) recipients.push_back(RecipientStatusToJson(s));

@@ -71,6 +71,9 @@ void ControlServer::Dispatch(const std::string& client, std::string_view payload
     case ControlOp::kForward:
       handler_.StartForward(client, *req);
       return;
+    case ControlOp::kRelease:
+      handler_.StartRelease(client, std::move(req).value());
+      return;
   }
 }
 

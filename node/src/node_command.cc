@@ -132,6 +132,12 @@ int RunNodeCommand(int argc, const char* const* argv, std::ostream& out, std::os
   std::string id;
   auto* read = app.add_subcommand("read", "Show the portions of a received report");
   read->add_option("ID", id, "Report id (or a unique prefix of at least 4 hex digits)")->required();
+  std::string as;
+  for (auto* sub : {inbox, read}) {
+    sub->add_option("--as", as,
+                    "Show markings in this nation's (or group's) own words, e.g. DEU (default: "
+                    "this node's nation)");
+  }
 
   auto* status = app.add_subcommand("status", "Show the daemon's connection and inbox state");
 
@@ -158,7 +164,26 @@ int RunNodeCommand(int argc, const char* const* argv, std::ostream& out, std::os
                       "Portion number (from 1; repeat for more; default: every portion held)");
   forward->add_option("--timeout", timeout_s, "Seconds to wait for the broker's answer (15)");
 
-  for (auto* sub : {run, send, inbox, read, status, track, prove, forward}) {
+  ReleaseArgs rel;
+  auto* request_release = app.add_subcommand(
+      "request-release", "Ask a portion's originator to release it to another nation");
+  request_release->add_option("REPORT_ID", rel.id, "Report id (or a unique prefix)")->required();
+  request_release->add_option("--portion", rel.portion, "Portion number (from 1)")->required();
+  request_release->add_option("--to", rel.to, "Nation to release to")->required();
+  request_release->add_option("--why", rel.why, "Justification for the originator")->required();
+  auto* requests = app.add_subcommand(
+      "requests", "List release requests made by and to this node, with their age and state");
+  auto* approve = app.add_subcommand("approve", "Approve a release request made to this node");
+  approve->add_option("REQUEST_ID", rel.id, "Request id (or a unique prefix)")->required();
+  approve->add_option("--label", rel.label, "New portion label (default: widened to the nation)");
+  approve->add_option("--sanitised", rel.sanitised_file,
+                      "Release this sanitised version instead (needs --label)");
+  auto* deny = app.add_subcommand("deny", "Deny a release request made to this node");
+  deny->add_option("REQUEST_ID", rel.id, "Request id (or a unique prefix)")->required();
+  deny->add_option("--why", rel.why, "The reason the requester will see")->required();
+
+  for (auto* sub : {run, send, inbox, read, status, track, prove, forward, request_release,
+                    requests, approve, deny}) {
     sub->add_option("--config", config_path, "Node configuration file (TOML)")->required();
     if (sub != run) sub->add_flag("--json", json, "Print JSON instead of text");
   }
@@ -185,8 +210,12 @@ int RunNodeCommand(int argc, const char* const* argv, std::ostream& out, std::os
   if (forward->parsed()) {
     return DoForward(*config, id, forward_to, forward_portions, timeout_s, json, out, err);
   }
-  if (inbox->parsed()) return DoInbox(*config, json, out, err);
-  if (read->parsed()) return DoRead(*config, id, json, out, err);
+  if (inbox->parsed()) return DoInbox(*config, as, json, out, err);
+  if (request_release->parsed()) return DoRelease(*config, "request", rel, json, out, err);
+  if (requests->parsed()) return DoRelease(*config, "list", rel, json, out, err);
+  if (approve->parsed()) return DoRelease(*config, "approve", rel, json, out, err);
+  if (deny->parsed()) return DoRelease(*config, "deny", rel, json, out, err);
+  if (read->parsed()) return DoRead(*config, id, as, json, out, err);
   if (track->parsed()) return DoTrack(*config, id, json, out, err);
   if (prove->parsed()) {
     return DoProve(*config, id,

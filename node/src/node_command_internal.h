@@ -54,9 +54,26 @@ int DoSend(const NodeConfig& config, const std::vector<std::string>& to_raw,
 int DoForward(const NodeConfig& config, const std::string& id, const std::string& to,
               const std::vector<std::uint32_t>& portions, double timeout_s, bool json,
               std::ostream& out, std::ostream& err);
-int DoInbox(const NodeConfig& config, bool json, std::ostream& out, std::ostream& err);
-int DoRead(const NodeConfig& config, const std::string& id, bool json, std::ostream& out,
-           std::ostream& err);
+// A portion's content file (SEND_FILE_UNREADABLE, SEND_PORTION_EMPTY, SEND_PORTION_TOO_LARGE).
+Result<std::vector<std::uint8_t>> ReadPortionFile(const std::string& path, std::size_t number);
+// node_command_release.cc: request-release, requests, approve, deny.
+struct ReleaseArgs {
+  std::string id;
+  std::uint32_t portion = 1;  // 1-based, as analysts count.
+  std::string to;
+  std::string why;
+  std::string label;
+  std::string sanitised_file;
+};
+int DoRelease(const NodeConfig& config, const std::string& action, const ReleaseArgs& args,
+              bool json, std::ostream& out, std::ostream& err);
+// `as`: show markings in that nation's (or group's) words instead of this node's nation's
+// ("" = this node's); an unknown code is refused (LABEL_UNKNOWN_CODE, exit 2) before the daemon
+// is asked. With --json, `banner_as` and each portion's `label_as` carry the shown words.
+int DoInbox(const NodeConfig& config, const std::string& as, bool json, std::ostream& out,
+            std::ostream& err);
+int DoRead(const NodeConfig& config, const std::string& id, const std::string& as, bool json,
+           std::ostream& out, std::ostream& err);
 int DoStatus(const NodeConfig& config, bool json, std::ostream& out, std::ostream& err);
 int DoTrack(const NodeConfig& config, const std::string& id, bool json, std::ostream& out,
             std::ostream& err);

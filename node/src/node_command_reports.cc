@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -29,31 +30,55 @@ namespace tearline::node::command_detail {
 
 namespace {
 
-// Shows canonical markings in this node's nation's words (tearline/labels/national_markings.h);
-// canonical when the policy or certificate cannot be read (the daemon reports that itself).
+// Shows canonical markings in a nation's words (tearline/labels/national_markings.h): this
+// node's nation, or the code given with --as. Without --as it stays canonical when the policy or
+// certificate cannot be read (the daemon reports that itself); with --as those are errors.
 class MarkingShower {
  public:
-  explicit MarkingShower(const NodeConfig& config) {
+  static Result<MarkingShower> For(const NodeConfig& config, std::string as) {
+    for (char& c : as) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    MarkingShower shower;
     auto policy =
         Policy::LoadFile(config.policy.empty() ? DefaultPolicyPath() : config.policy.string());
-    if (!policy.ok()) return;
-    auto view = LoadNationalView(config, *policy);
-    if (!view.ok()) return;
-    policy_.emplace(std::move(policy).value());
-    view_.emplace(std::move(view).value());
+    if (!policy.ok()) {
+      if (as.empty()) return shower;
+      return policy.status().WithContext("policy");
+    }
+    if (!as.empty()) {
+      // Another member's words: this node's certificate is not needed.
+      TEARLINE_RETURN_IF_ERROR(CheckMarkingCode(as, *policy));
+      auto words = NationalMarkings::LoadFile(
+          config.policy.empty() ? DefaultPolicyPath() : config.policy.string(), *policy);
+      if (!words.ok()) return words.status().WithContext("policy");
+      shower.view_.emplace(NationalView{as, std::move(words).value()});
+    } else {
+      auto view = LoadNationalView(config, *policy);
+      if (!view.ok()) return shower;
+      shower.view_.emplace(std::move(view).value());
+    }
+    shower.explicit_ = !as.empty();
+    shower.policy_.emplace(std::move(policy).value());
+    return shower;
   }
   std::string operator()(const std::string& canonical) const {
     return policy_ && view_ ? ShowAs(*view_, canonical, *policy_) : canonical;
   }
+  // Whether --as was given: JSON output then carries the shown words next to the canonical.
+  bool explicit_code() const { return explicit_; }
 
  private:
+  MarkingShower() = default;
   std::optional<Policy> policy_;
   std::optional<NationalView> view_;
+  bool explicit_ = false;
 };
 
 }  // namespace
 
-int DoInbox(const NodeConfig& config, bool json, std::ostream& out, std::ostream& err) {
+int DoInbox(const NodeConfig& config, const std::string& as, bool json, std::ostream& out,
+            std::ostream& err) {
+  auto show = MarkingShower::For(config, as);
+  if (!show.ok()) return Fail(err, show.status(), kExitInvalid);
   ControlRequest req;
   req.op = ControlOp::kInbox;
   auto reply = CallControl(config, EncodeControlRequest(req), kQueryTimeout);
@@ -67,8 +92,12 @@ int DoInbox(const NodeConfig& config, bool json, std::ostream& out, std::ostream
       j.erase("originator_signing_key");
       j.erase("forwarder_signing_key");
       // 1-based portion numbers for analysts, as everywhere in the CLI.
-      for (auto& p : j["portions"])
-        p = {{"portion", p["index"].get<std::uint32_t>() + 1}, {"label", p["label"]}};
+      for (auto& p : j["portions"]) {
+        const std::string label = p["label"].get<std::string>();
+        p = {{"portion", p["index"].get<std::uint32_t>() + 1}, {"label", label}};
+        if (show->explicit_code()) p["label_as"] = (*show)(label);
+      }
+      if (show->explicit_code()) j["banner_as"] = (*show)(e.banner);
       arr.push_back(std::move(j));
     }
     out << arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
@@ -78,19 +107,21 @@ int DoInbox(const NodeConfig& config, bool json, std::ostream& out, std::ostream
     out << "no reports received\n";
     return kExitOk;
   }
-  const MarkingShower show(config);
   for (const auto& e : *list) {
     out << e.report_id_hex << "  " << FormatUnixTime(e.received_unix) << "  " << e.originator
         << " (" << e.originator_nation << ")  portions " << e.portions.size() << "/"
-        << e.portion_count << "  " << show(e.banner);
+        << e.portion_count << "  " << (*show)(e.banner);
     if (!e.forwarder.empty()) out << "  via " << e.forwarder << " (" << e.forwarder_nation << ")";
     out << "\n";
   }
   return kExitOk;
 }
 
-int DoRead(const NodeConfig& config, const std::string& id, bool json, std::ostream& out,
-           std::ostream& err) {
+int DoRead(const NodeConfig& config, const std::string& id, const std::string& as, bool json,
+           std::ostream& out, std::ostream& err) {
+  auto shower = MarkingShower::For(config, as);
+  if (!shower.ok()) return Fail(err, shower.status(), kExitInvalid);
+  const MarkingShower& show = *shower;
   ControlRequest req;
   req.op = ControlOp::kRead;
   req.id = id;
@@ -109,11 +140,13 @@ int DoRead(const NodeConfig& config, const std::string& id, bool json, std::ostr
       portions.push_back({{"portion", p.index + 1},
                           {"label", p.label},
                           {"content_base64", Base64Encode(p.content)}});
+      if (show.explicit_code()) portions.back()["label_as"] = show(p.label);
     }
     nlohmann::json j{{"report_id", e.report_id_hex},     {"banner", e.banner},
                      {"originator", e.originator},       {"originator_nation", e.originator_nation},
                      {"created_unix", e.created_unix},   {"received_unix", e.received_unix},
                      {"portion_count", e.portion_count}, {"portions", portions}};
+    if (show.explicit_code()) j["banner_as"] = show(e.banner);
     if (!e.forwarder.empty()) {
       j["forwarder"] = e.forwarder;
       j["forwarder_nation"] = e.forwarder_nation;
@@ -124,7 +157,6 @@ int DoRead(const NodeConfig& config, const std::string& id, bool json, std::ostr
   }
   std::vector<std::uint32_t> received;
   for (const auto& p : r->portions) received.push_back(p.index);
-  const MarkingShower show(config);
   out << show(e.banner) << "\n";
   out << "report " << e.report_id_hex << " from " << e.originator << " (" << e.originator_nation
       << "), created " << FormatUnixTime(e.created_unix) << ", received "

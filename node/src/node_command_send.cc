@@ -122,6 +122,8 @@ std::string ExampleMarking(const NodeConfig& config, const Policy& policy,
   return FormatPortion(l, policy);
 }
 
+}  // namespace
+
 Result<std::vector<std::uint8_t>> ReadPortionFile(const std::string& path, std::size_t number) {
   const std::string where = "portion " + std::to_string(number) + ": file " + path;
   std::error_code ec;
@@ -145,8 +147,6 @@ Result<std::vector<std::uint8_t>> ReadPortionFile(const std::string& path, std::
   }
   return data;
 }
-
-}  // namespace
 
 std::string JoinNumbers(const std::vector<std::uint32_t>& v, std::uint32_t base) {
   std::string s;

@@ -27,6 +27,7 @@
 #include "tearline/node/pending_sends.h"
 #include "tearline/node/queries.h"
 #include "tearline/node/receiver.h"
+#include "tearline/node/release_officer.h"
 #include "tearline/node/sealer.h"
 #include "tearline/wire/wire.h"
 
@@ -46,7 +47,8 @@ std::string FbString(const flatbuffers::String* s) { return s == nullptr ? "" : 
 }  // namespace
 
 struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
-  Impl(NodeConfig cfg, const Clock& clk, NodeIdentity ident, DataDirLock dir_lock, NodeStores st)
+  Impl(NodeConfig cfg, const Clock& clk, NodeIdentity ident, DataDirLock dir_lock, NodeStores st,
+       std::vector<ReleaseRule> rules)
       : config(std::move(cfg)),
         clock(clk),
         identity(std::move(ident)),
@@ -69,6 +71,8 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
         queries(clock, config.broker_endpoint, identity.broker_cert->node_id(),
                 identity.broker_cert->fields().signing_key,
                 QuerySources{&stores.sent, &stores.inbox, &outbox}, witness, link, *this),
+        releases(clock, identity, directory, stores.inbox, stores.releases, stores.sources,
+                 std::move(rules), link, *this),
         control_server(*this, *this),
         started(clock.Now()) {}
 
@@ -86,6 +90,7 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
   Forwarder forwarder;
   LogWitness witness;
   Queries queries;
+  ReleaseOfficer releases;
   ControlServer control_server;
   Clock::TimePoint started;
 
@@ -179,11 +184,13 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
         const std::string known = reason.empty() ? "BROKER_ERROR" : reason;
         if (!forwarder.OnError(rid, known, message)) outbox.OnError(rid, known, message);
         queries.OnError(rid, known, message);
+        releases.OnError(rid, known, message);
         witness.OnError(rid, reason);
         OnLinkChange(link.OnError(rid, reason));
         break;
       }
-      default:
+      default:  // Release frames; a body this node does not know is only logged.
+        if (releases.OnFrame(*frame)) break;
         spdlog::warn("event=broker_frame_unexpected type={}",
                      schema::EnumNameBody(frame->body_type()));
         break;
@@ -234,6 +241,9 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
   void StartForward(const std::string& client, const ControlRequest& request) override {
     forwarder.Start(client, request);
   }
+  void StartRelease(const std::string& client, ControlRequest request) override {
+    releases.Start(client, request);
+  }
 
   void UseGroupCommit() {
     GroupCommit* gc = &stores.commit;
@@ -258,6 +268,7 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
     outbox.Tick(link.heartbeat());
     queries.Tick();
     forwarder.Tick();
+    releases.Tick();
   }
 
   void Flush() {
@@ -354,8 +365,16 @@ Result<std::unique_ptr<NodeDaemon>> NodeDaemon::Create(const NodeConfig& config,
   // would silently take the socket file over from a running one).
   TEARLINE_ASSIGN_OR_RETURN(DataDirLock lock, DataDirLock::Acquire(config.data_dir));
   TEARLINE_ASSIGN_OR_RETURN(NodeStores stores, OpenNodeStores(config));
+  // Standing release authorisations live in the policy file the identity was loaded from.
+  TEARLINE_ASSIGN_OR_RETURN(
+      auto rules,
+      LoadReleaseRules(config.policy.empty() ? DefaultPolicyPath() : config.policy.string(),
+                       *identity.policy));
   auto impl = std::make_unique<Impl>(config, clock, std::move(identity), std::move(lock),
-                                     std::move(stores));
+                                     std::move(stores), std::move(rules));
+  impl->sealer.SetSourceKeeper([&releases = impl->releases](auto& id, auto& labels, auto& c) {
+    releases.KeepSources(id, labels, c);
+  });
   impl->outbox.Load(
       [&sealer = impl->sealer](const std::string& id, std::span<const std::uint8_t> bytes) {
         return sealer.Inspect(id, bytes);

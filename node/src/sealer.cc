@@ -123,6 +123,11 @@ Result<SealedForOutbox> Sealer::Seal(ControlRequest& request, const Directory& d
     in.portions.push_back(std::move(sp));
   }
   auto sealed = tearline::Seal(in, identity_.keys.signing.secret_key, policy);
+  if (sealed.ok() && keeper_) {
+    std::vector<std::span<const std::uint8_t>> contents;
+    for (const auto& sp : in.portions) contents.emplace_back(sp.plaintext);
+    keeper_(ReportIdHex(sealed->report_id), sealed->portion_labels, contents);
+  }
   wipe_all();
   if (!sealed.ok()) return sealed.status().WithContext("sealing failed (indices from 0)");
   SealedForOutbox out;

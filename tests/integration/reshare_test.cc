@@ -170,5 +170,40 @@ TEST(NationalMarkingsLiveTest, EachNationWritesAndReadsInItsOwnWords) {
   EXPECT_NE(read.out.find("Joint assessment."), std::string::npos) << read.out;
 }
 
+// `inbox --as` and `read --as` show a received report in another member's words; the stored
+// and JSON `label`/`banner` stay canonical.
+TEST(NationalMarkingsLiveTest, InboxAndReadShowAnotherMembersWordsOnRequest) {
+  testing::Coalition c;
+  c.IssueNode("gbr-1", "GBR", "SECRET");
+  c.IssueNode("deu-1", "DEU", "SECRET");
+  c.StartBroker();
+  c.StartNode("gbr-1");
+  c.StartNode("deu-1");
+  std::ofstream(c.root() / "p.txt") << "Joint assessment.";
+  auto r = c.NodeCli(
+      "gbr-1", "send",
+      {"--to", "DEU", "--portion", "UK SECRET//REL TO GBR, DEU", (c.root() / "p.txt").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  ASSERT_TRUE(WaitFor([&] {
+    auto i = c.NodeCli("deu-1", "inbox", {"--json"});
+    return i.exit_code == 0 && nlohmann::json::parse(i.out).size() == 1;
+  }));
+  auto text = c.NodeCli("deu-1", "inbox", {"--as", "FRA"});
+  EXPECT_NE(text.out.find("SECRET DEFENSE//REL TO DEU, GBR"), std::string::npos) << text.out;
+  auto json = c.NodeCli("deu-1", "inbox", {"--json", "--as", "gbr"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  auto entry = nlohmann::json::parse(json.out)[0];
+  EXPECT_EQ(entry["banner"], "SECRET//REL TO DEU, GBR");
+  EXPECT_EQ(entry["banner_as"], "UK SECRET//REL TO DEU, GBR");
+  EXPECT_EQ(entry["portions"][0]["label_as"], "(UK SECRET//REL TO DEU, GBR)");
+  const std::string id = entry["report_id"].get<std::string>();
+  auto read = c.NodeCli("deu-1", "read", {id, "--as", "NATO"});
+  EXPECT_NE(read.out.find("(NATO SECRET//REL TO DEU, GBR) portion 1"), std::string::npos)
+      << read.out;
+  auto unknown = c.NodeCli("deu-1", "read", {id, "--as", "XYZ"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("LABEL_UNKNOWN_CODE"), std::string::npos) << unknown.err;
+}
+
 }  // namespace
 }  // namespace tearline

@@ -160,7 +160,11 @@ TEST(AuditRecordTypesTest, TypeNames) {
                                                   "delivery_rejected_by_recipient",
                                                   "failed",
                                                   "forwarded",
-                                                  "forward_refused"};
+                                                  "forward_refused",
+                                                  "release_requested",
+                                                  "release_decided",
+                                                  "release_auto_approved",
+                                                  "release_sanitised"};
   EXPECT_EQ(std::vector<std::string_view>(kAuditRecordTypes.begin(), kAuditRecordTypes.end()),
             expected);
   for (std::string_view t : expected) EXPECT_TRUE(IsKnownAuditRecordType(t)) << t;

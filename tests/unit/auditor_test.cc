@@ -249,6 +249,18 @@ TEST_F(AuditorTest, EveryRecordDecodesAsItsTypedDefinition) {
   forward.target_nation = "AUS";
   forward.portions = {0};
   forward.report = view;
+  ReleaseDecisionFields release;
+  release.request_id = id;
+  release.report_id = id;
+  release.originator = "usa-1";
+  release.requester = "jpn-1";
+  release.to_nation = "KOR";
+  release.decision = "approved";
+  release.label = "(S//REL TO USA, JPN, KOR)";
+  release.release_report_id = id;
+  release.signature = "00";
+  ReleaseDecisionFields auto_release = release;
+  auto_release.rule = "fvey-to-asia";
   const std::vector<std::optional<std::uint64_t>> seqs = {
       auditor_->BrokerStart("broker-1", 3, 0),
       auditor_->PolicyLoaded(testing::CoalitionPolicy()),
@@ -267,6 +279,10 @@ TEST_F(AuditorTest, EveryRecordDecodesAsItsTypedDefinition) {
       auditor_->Failed(id, "usa-1", "gbr-1", "GBR", "ENVELOPE_DECRYPT_FAILED", 3),
       auditor_->Forwarded(forward, testing::CoalitionPolicy()),
       auditor_->ForwardRefused("kor-1", why, &forward),
+      auditor_->ReleaseRequested({id, id, 0, "usa-1", "jpn-1", "JPN", "KOR", "why"}),
+      auditor_->ReleaseDecision(release, false),
+      auditor_->ReleaseDecision(auto_release, false),
+      auditor_->ReleaseDecision(release, true),
   };
   ASSERT_TRUE(auditor_->Sync());
   // One method per AnyAuditRecord alternative, in the variant's order.

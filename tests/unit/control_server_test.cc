@@ -45,7 +45,11 @@ class FakeHandler final : public ControlHandler {
   void StartForward(const std::string& client, const ControlRequest& r) override {
     forwards.emplace_back(client, r.id);
   }
+  void StartRelease(const std::string& client, ControlRequest r) override {
+    releases.emplace_back(client, r.release.action);
+  }
   bool fail = false;
+  std::vector<std::pair<std::string, std::string>> releases;
   std::vector<std::pair<std::string, ControlRequest>> sends;
   std::vector<std::pair<std::string, std::string>> tracks, proves, forwards;
 };

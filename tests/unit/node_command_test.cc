@@ -127,6 +127,21 @@ TEST_F(NodeCommandTest, EmptyOrMissingFileIsRefused) {
   EXPECT_NE(m.err.find("portion 1"), std::string::npos) << m.err;
 }
 
+TEST_F(NodeCommandTest, AsAnUnknownCodeIsRefusedBeforeAskingTheDaemon) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"inbox", "--config", config_, "--as", "XYZ"},
+           {"read", "--config", config_, "abcd", "--as", "xyz"}}) {
+    auto r = Cli(args);
+    EXPECT_EQ(r.code, kExitInvalid) << args[0];
+    EXPECT_NE(r.err.find("LABEL_UNKNOWN_CODE"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("XYZ"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("NODE_NOT_RUNNING"), std::string::npos) << r.err;
+  }
+  // A known code gets as far as the daemon, which is not running here.
+  auto known = Cli({"inbox", "--config", config_, "--as", "deu"});
+  EXPECT_NE(known.err.find("NODE_NOT_RUNNING"), std::string::npos) << known.err;
+}
+
 TEST_F(NodeCommandTest, DaemonNotRunningIsReportedWithTheSocket) {
   const std::string socket = (tmp_ / "data" / "control.sock").string();
   for (const auto& args : std::vector<std::vector<std::string>>{

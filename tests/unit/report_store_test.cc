@@ -364,5 +364,67 @@ TEST_F(ReportStoreTest, PerSenderCountsAndBytesCoverOnlyItsPendingCopies) {
   EXPECT_EQ(store->PendingBytesFrom("jpn-1").value(), 30u);
 }
 
+TEST_F(ReportStoreTest, ReleaseRequestsAndReleasedPortionsPersist) {
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    StoredRelease a{std::string(32, 'a'), 2, "usa-1", "USA", {1, 2}, {3}, false, false};
+    StoredRelease b{std::string(32, 'b'), 1, "gbr-1", "GBR", {4}, {5, 6}, true, false};
+    ASSERT_TRUE(store->PutRelease(a).ok());
+    ASSERT_TRUE(store->PutRelease(b).ok());
+    a.requester_told = true;
+    a.status = {7, 7};
+    ASSERT_TRUE(store->PutRelease(a).ok());  // Replaces, does not add.
+    ASSERT_TRUE(store->AddReleased({kId1, 1, "KOR"}).ok());
+    ASSERT_TRUE(store->AddReleased({kId1, 1, "KOR"}).ok());  // Idempotent.
+    ASSERT_TRUE(store->AddReleased({kId1, 0, "AUS"}).ok());
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto releases = store->Releases();
+  ASSERT_TRUE(releases.ok()) << releases.status().ToString();
+  ASSERT_EQ(releases->size(), 2u);
+  EXPECT_EQ((*releases)[0].request_id, std::string(32, 'b'));  // In order.
+  EXPECT_TRUE((*releases)[0].originator_told);
+  EXPECT_EQ((*releases)[1].status, (std::vector<std::uint8_t>{7, 7}));
+  EXPECT_TRUE((*releases)[1].requester_told);
+  EXPECT_EQ((*releases)[1].originator_nation, "USA");
+  ASSERT_TRUE(store->DeleteRelease(std::string(32, 'b')).ok());
+  EXPECT_EQ(store->Releases()->size(), 1u);
+  auto released = store->ReleasedPortions();
+  ASSERT_TRUE(released.ok());
+  ASSERT_EQ(released->size(), 2u);
+  EXPECT_EQ((*released)[0].portion, 0u);
+  EXPECT_EQ((*released)[0].nation, "AUS");
+  EXPECT_EQ((*released)[1].nation, "KOR");
+}
+
+TEST_F(ReportStoreTest, Version2StoreGainsTheReleaseTables) {
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->InsertReport(Report(kId1), Copies()).ok());
+  }
+  {
+    std::fstream f(dir_.path() / "reports.db", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(60);
+    const char v[4] = {0, 0, 0, 2};
+    f.write(v, 4);
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->FindReport(kId1)->has_value());
+  EXPECT_TRUE(
+      store->PutRelease({std::string(32, 'c'), 0, "usa-1", "USA", {1}, {2}, false, false}).ok());
+  store.reset();
+  {
+    std::ifstream f(dir_.path() / "reports.db", std::ios::binary);
+    f.seekg(60);
+    char v[4] = {};
+    f.read(v, 4);
+    EXPECT_EQ(v[3], ReportStore::kSchemaVersion);
+  }
+}
+
 }  // namespace
 }  // namespace tearline::broker

@@ -91,5 +91,14 @@ TEST(UnitOptionsTest, ClaimWindowIsThreeHeartbeatsAndAtLeastOneSecond) {
   EXPECT_EQ(ClaimWindowFrom(c), milliseconds(6000));
 }
 
+TEST(UnitOptionsTest, ReleaseDeskAndStoreBoundsComeFromTheConfiguration) {
+  BrokerConfig c;
+  c.max_release_requests_per_node = 3;
+  EXPECT_EQ(ReleaseDeskOptionsFrom(c).max_per_node, 3u);
+  EXPECT_EQ(ReleaseDeskOptionsFrom(c).max_requests, 4096u);
+  c.max_store_bytes = 1 << 20;
+  EXPECT_EQ(ReportStoreOptionsFrom(c).max_bytes, std::uint64_t{1} << 20);
+}
+
 }  // namespace
 }  // namespace tearline::broker

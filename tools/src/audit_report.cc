@@ -4,15 +4,13 @@
 #include <cstdio>
 #include <map>
 #include <optional>
-#include <set>
 #include <sstream>
 
 #include "tearline/audit/audit_record_types.h"
 #include "tearline/base/safe_text.h"
-#include "tearline/labels/label.h"
 #include "tearline/labels/policy.h"
-#include "tearline/labels/release.h"
 #include "tearline/tools/audit_command.h"
+#include "tearline/tools/audit_stats.h"
 
 namespace tearline::tools {
 namespace {
@@ -60,107 +58,20 @@ std::string Percent(std::uint64_t part, std::uint64_t whole) {
   return buf;
 }
 
-struct Accepted {
-  double time = 0;
-  std::string originator_nation;
-  std::vector<std::string> labels;
-};
-
-struct Stats {
-  std::map<std::string, std::map<std::string, std::uint64_t>> matrix;  // from -> to -> count
-  std::set<std::string> from_nations, to_nations;
-  std::map<std::string, std::uint64_t> denied_by_reason, denied_by_nation;
-  std::uint64_t accepted = 0, noforn_banner = 0, unmarked_portion = 0, either = 0;
-  bool rollup_available = true;
-  std::vector<double> latencies;
-  std::map<std::string, std::uint64_t> types;
-};
-
-// The roll-up figures of one accepted report (NOFORN banner, unmarked classified portion).
-void CountMarkings(const std::vector<std::string>& texts, const Policy* policy, Stats& s) {
-  ++s.accepted;
-  if (policy == nullptr) {
-    s.rollup_available = false;
-    return;
-  }
-  std::vector<Label> labels;
-  bool unmarked = false;
-  bool parsed_all = !texts.empty();
-  for (const auto& text : texts) {
-    auto label = ParseLabel(text, *policy);
-    if (!label.ok()) {
-      parsed_all = false;
-      break;
-    }
-    if (!label->has_rel_to && !label->noforn && label->level > 0) unmarked = true;
-    labels.push_back(*label);
-  }
-  bool noforn = false;
-  if (parsed_all) {
-    auto banner = Rollup(labels, *policy);
-    noforn = banner.ok() && banner->noforn;
-  }
-  if (noforn) ++s.noforn_banner;
-  if (unmarked) ++s.unmarked_portion;
-  if (noforn || unmarked) ++s.either;
+// "p50 A, p90 B, max C" (or "-" when nothing was measured).
+std::string TurnaroundText(const std::vector<double>& seconds) {
+  const Turnaround t = SummariseTurnaround(seconds);
+  if (t.count == 0) return "-";
+  return "p50 " + Seconds(t.p50) + ", p90 " + Seconds(t.p90) + ", max " + Seconds(t.max);
 }
 
-// Records are read as their typed form; one that does not decode (malformed, or a type this
-// version does not know) is counted by type only: the verdict already names a malformed one.
-Stats Compute(const std::vector<AuditRecord>& records, const Policy* policy) {
-  Stats s;
-  std::map<std::string, Accepted> accepted;
-  std::map<std::pair<std::string, std::string>, std::string> queued_nation;
-  std::set<std::pair<std::string, std::string>> delivered;
-  // A delivery to `recipient` of report `id`: counted once per recipient in the matrix, with
-  // the latency from acceptance. A delivery from the queue names no nation: the queued
-  // record's stands.
-  const auto deliver = [&](const AuditRecord& r, const std::string& id,
-                           const std::string& recipient, const std::optional<std::string>& logged,
-                           const std::optional<std::string>& originator_nation) {
-    const auto key = std::make_pair(id, recipient);
-    std::string nation;
-    if (logged) {
-      nation = *logged;
-    } else if (auto q = queued_nation.find(key); q != queued_nation.end()) {
-      nation = q->second;
-    }
-    if (delivered.contains(key)) return;  // Count a report once per recipient.
-    delivered.insert(key);
-    auto acc = accepted.find(id);
-    std::string from = acc != accepted.end() ? acc->second.originator_nation : "";
-    if (originator_nation) from = *originator_nation;
-    if (from.empty()) from = "?";
-    if (nation.empty()) nation = "?";
-    ++s.matrix[from][nation];
-    s.from_nations.insert(from);
-    s.to_nations.insert(nation);
-    if (acc != accepted.end()) s.latencies.push_back(r.time - acc->second.time);
-  };
-  for (const AuditRecord& r : records) {
-    ++s.types[r.type];
-    auto decoded = DecodeAuditRecord(r);
-    if (!decoded.ok()) continue;
-    if (const auto* a = std::get_if<AcceptedRecord>(&*decoded)) {
-      Accepted info;
-      info.time = r.time;
-      info.originator_nation = a->originator_nation;
-      for (const AcceptedPortion& p : a->portions) info.labels.push_back(p.label);
-      CountMarkings(info.labels, policy, s);
-      accepted[a->report_id] = std::move(info);
-    } else if (const auto* d = std::get_if<DeniedRecord>(&*decoded)) {
-      ++s.denied_by_reason[d->reason];
-      ++s.denied_by_nation[d->nation.empty() ? "(none)" : d->nation];
-    } else if (const auto* q = std::get_if<QueuedRecord>(&*decoded)) {
-      queued_nation[{q->report_id, q->recipient}] = q->nation;
-    } else if (const auto* l = std::get_if<DeliveredRecord>(&*decoded)) {
-      deliver(r, l->report_id, l->recipient, l->nation, l->originator_nation);
-    } else if (const auto* f = std::get_if<DeliveredFromQueueRecord>(&*decoded)) {
-      deliver(r, f->report_id, f->recipient, std::nullopt, std::nullopt);
-    }
-  }
-  std::sort(s.latencies.begin(), s.latencies.end());
-  return s;
+// Three table cells: p50, p90, max ("–" when nothing was measured).
+std::string TurnaroundCells(const std::vector<double>& seconds) {
+  const Turnaround t = SummariseTurnaround(seconds);
+  if (t.count == 0)
+    return "<td class=\"num\">–</td><td class=\"num\">–</td><td class=\"num\">–</td>";
+  return "<td class=\"num\">" + Seconds(t.p50) + "</td><td class=\"num\">" + Seconds(t.p90) +
+         "</td><td class=\"num\">" + Seconds(t.max) + "</td>";
 }
 
 void CountTable(std::ostringstream& h, const char* id, const char* head,
@@ -198,7 +109,7 @@ std::string RenderAuditReportHtml(const AuditVerifyOptions& options,
   if (auto p = Policy::LoadFile((options.dir / "policy.toml").string()); p.ok()) {
     policy = std::move(p).value();
   }
-  const Stats s = Compute(records, policy ? &*policy : nullptr);
+  const AuditStats s = ComputeAuditStats(records, policy ? &*policy : nullptr);
   std::ostringstream h;
   h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
     << "<title>Tearline audit report</title>\n<style>" << kCss << "</style></head><body>\n";
@@ -305,6 +216,58 @@ std::string RenderAuditReportHtml(const AuditVerifyOptions& options,
       << "</td></tr><tr><th>max</th><td class=\"num\" id=\"latency-max\">" << Seconds(l.back())
       << "</td></tr>";
   }
+  h << "</table>\n<p>By originator nation and recipient nation:</p>\n"
+    << "<table id=\"latency-by-pair\"><tr><th>originator → recipient</th><th>deliveries</th>"
+       "<th>p50</th><th>p90</th><th>max</th></tr>\n";
+  if (s.delivery_by_pair.empty()) {
+    h << "<tr><td colspan=\"5\" class=\"none\">no deliveries</td></tr>\n";
+  }
+  for (const auto& [pair, seconds] : s.delivery_by_pair) {
+    h << "<tr><td>" << Esc(pair) << "</td><td class=\"num\">" << seconds.size() << "</td>"
+      << TurnaroundCells(seconds) << "</tr>\n";
+  }
+  h << "</table>\n";
+
+  h << "<h2>Release requests</h2>\n<p>By originator nation and the nation asked for: requests, "
+       "decisions, how many a standing authorisation approved, sanitised versions, and the "
+       "time from request to decision (p50, p90, max). The bar shows the share approved.</p>\n"
+    << "<table id=\"releases\"><tr><th>originator → nation</th><th>requested</th>"
+       "<th>approved</th><th>denied</th><th>standing authorisation</th><th>sanitised</th>"
+       "<th>turnaround p50</th><th>p90</th><th>max</th><th>approved share</th></tr>\n";
+  if (s.releases.empty())
+    h << "<tr><td colspan=\"10\" class=\"none\">no release requests</td></tr>\n";
+  for (const auto& [pair, p] : s.releases) {
+    const std::uint64_t decided = p.approved + p.denied;
+    const double share =
+        decided == 0 ? 0.0 : static_cast<double>(p.approved) / static_cast<double>(decided);
+    char bar[160];
+    std::snprintf(bar, sizeof bar,
+                  "<div class=\"bar\" style=\"width:%.0fpx;height:10px;"
+                  "background-color:#2e7d32\"></div>",
+                  120.0 * share);
+    h << "<tr><td>" << Esc(pair) << "</td><td class=\"num\">" << p.requested
+      << "</td><td class=\"num\">" << p.approved << "</td><td class=\"num\">" << p.denied
+      << "</td><td class=\"num\">" << p.automatic << " (" << Percent(p.automatic, p.approved)
+      << ")</td><td class=\"num\">" << p.sanitised << "</td>" << TurnaroundCells(p.turnaround)
+      << "<td>" << bar << Percent(p.approved, decided) << "</td></tr>\n";
+  }
+  h << "</table>\n";
+  CountTable(h, "release-denials", "denial reason (the originator's words)", s.release_denials);
+
+  h << "<h2>Forwards</h2>\n<p>Portions re-shared within the originator's label, by the "
+       "forwarder's nation and the target nation: forwards accepted (<code>forwarded</code>) "
+       "and refused (<code>forward_refused</code>, with the reasons).</p>\n"
+    << "<table id=\"forwards\"><tr><th>forwarder → target</th><th>forwarded</th>"
+       "<th>refused</th><th>refusal reasons</th></tr>\n";
+  if (s.forwards.empty()) h << "<tr><td colspan=\"4\" class=\"none\">no forwards</td></tr>\n";
+  for (const auto& [pair, f] : s.forwards) {
+    std::string reasons;
+    for (const auto& [reason, n] : f.refused_by_reason) {
+      reasons += (reasons.empty() ? "" : ", ") + reason + "=" + std::to_string(n);
+    }
+    h << "<tr><td>" << Esc(pair) << "</td><td class=\"num\">" << f.forwarded
+      << "</td><td class=\"num\">" << f.refused << "</td><td>" << Esc(reasons) << "</td></tr>\n";
+  }
   h << "</table>\n";
 
   h << "<h2>Records by type</h2>\n";
@@ -320,7 +283,7 @@ std::string RenderAuditReportText(const AuditVerifyOptions& options,
   if (auto p = Policy::LoadFile((options.dir / "policy.toml").string()); p.ok()) {
     policy = std::move(p).value();
   }
-  const Stats s = Compute(records, policy ? &*policy : nullptr);
+  const AuditStats s = ComputeAuditStats(records, policy ? &*policy : nullptr);
   std::ostringstream t;
   t << "Audit summary of "
     << TerminalSafe(verification.origin.empty() ? "(unknown origin)" : verification.origin) << ": "
@@ -371,6 +334,30 @@ std::string RenderAuditReportText(const AuditVerifyOptions& options,
     const double median = n % 2 == 1 ? l[n / 2] : (l[n / 2 - 1] + l[n / 2]) / 2;
     t << "  submission to delivery over " << n << " deliveries: min " << Seconds(l.front())
       << ", median " << Seconds(median) << ", max " << Seconds(l.back()) << "\n";
+    for (const auto& [pair, seconds] : s.delivery_by_pair) {
+      t << "    " << TerminalSafe(pair) << ": " << seconds.size() << " deliveries, "
+        << TurnaroundText(seconds) << "\n";
+    }
+  }
+  t << "  release requests (originator nation -> nation asked for):";
+  if (s.releases.empty()) t << " none";
+  t << "\n";
+  for (const auto& [pair, p] : s.releases) {
+    t << "    " << TerminalSafe(pair) << ": " << p.requested << " requested, " << p.approved
+      << " approved (" << p.automatic << " by standing authorisation, " << p.sanitised
+      << " sanitised), " << p.denied << " denied, request to decision "
+      << TurnaroundText(p.turnaround) << "\n";
+  }
+  counts("release denials (the originator's reason)", s.release_denials);
+  t << "  forwards (forwarder nation -> target nation):";
+  if (s.forwards.empty()) t << " none";
+  t << "\n";
+  for (const auto& [pair, f] : s.forwards) {
+    t << "    " << TerminalSafe(pair) << ": " << f.forwarded << " forwarded, " << f.refused
+      << " refused";
+    for (const auto& [reason, n] : f.refused_by_reason)
+      t << " " << TerminalSafe(reason) << "=" << n;
+    t << "\n";
   }
   counts("records by type", s.types);
   return t.str();

@@ -93,10 +93,8 @@ int RunLabelCommand(int argc, const char* const* argv, std::ostream& out, std::o
   auto national =
       NationalMarkings::LoadFile(policy_path.empty() ? DefaultPolicyPath() : policy_path, *policy);
   if (!national.ok()) return Fail(err, national.status());
-  if (!as.empty() && !policy->IsNation(as) && policy->FindGroup(as) == nullptr) {
-    return Fail(err,
-                InvalidArgument("LABEL_UNKNOWN_CODE",
-                                "--as " + as + " is neither a nation nor a group of the policy"));
+  if (Status known = as.empty() ? Status::Ok() : CheckMarkingCode(as, *policy); !known.ok()) {
+    return Fail(err, known);
   }
   // The marking as the analyst of `as` reads it (canonical when --as is not given).
   const auto shown = [&](const Label& l, MarkingForm f) {

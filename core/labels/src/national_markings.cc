@@ -156,4 +156,11 @@ std::string NationalMarkings::FormatAs(const Label& label, MarkingForm form, std
   return out;
 }
 
+Status CheckMarkingCode(std::string_view code, const Policy& policy) {
+  const std::string c(code);
+  if (policy.IsNation(c) || policy.FindGroup(c) != nullptr) return Status::Ok();
+  return InvalidArgument("LABEL_UNKNOWN_CODE",
+                         "--as " + c + " is neither a nation nor a group of the policy");
+}
+
 }  // namespace tearline

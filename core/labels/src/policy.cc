@@ -138,12 +138,13 @@ Result<Policy> Policy::Parse(std::string_view toml_text, std::string_view source
 
   for (const auto& [key, node] : root) {
     const std::string_view k = key.str();
-    // [national_markings] is read by NationalMarkings (national_markings.h) from the same text.
+    // [national_markings] is read by NationalMarkings (national_markings.h) from the same text;
+    // release_authorisation by release_rules.h (standing release authorisations).
     if (k != "policy" && k != "classification" && k != "marking" && k != "nations" &&
-        k != "groups" && k != "national_markings") {
+        k != "groups" && k != "national_markings" && k != "release_authorisation") {
       return err.At(&node, "unknown top-level key '" + std::string(k) +
                                "' (expected policy, classification, marking, nations, groups, "
-                               "national_markings)");
+                               "national_markings, release_authorisation)");
     }
   }
 

@@ -143,6 +143,11 @@ class Auditor {
   // `forward` may be null (the forward did not decode far enough to name its ids).
   std::optional<std::uint64_t> ForwardRefused(std::string_view node_id, const Status& why,
                                               const ForwardInfo* forward);
+  // Release requests (the release desk fills the records; see audit_record_types.h).
+  std::optional<std::uint64_t> ReleaseRequested(const ReleaseRequestedRecord& record);
+  // Written as release_auto_approved when `fields.rule` is set, as release_sanitised when
+  // `sanitised`, else as release_decided.
+  std::optional<std::uint64_t> ReleaseDecision(const ReleaseDecisionFields& fields, bool sanitised);
 
   // Report ids with an `accepted` record that `store` does not hold -> their fingerprints. A
   // line that does not decode as a record is skipped (logged as a warning): it cannot name a

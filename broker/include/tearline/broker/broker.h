@@ -38,9 +38,10 @@
 // passes first), IdentityWatch (revocation and expiry while running: screens every frame,
 // withdraws certificates), Sessions (online peers, Hello/Welcome, heartbeats), SubmitPipeline
 // (admission to commit, returning effects), SubmitBacklog (submissions parked so that no other
-// frame waits behind them; excess answered BROKER_BUSY), CommitGroup (group commit),
-// DeliveryQueues (pending copies, windows, redelivery, acks, refusals, expiry, track), LogService
-// (checkpoints, cosignatures, proofs) and Auditor (every record written).
+// frame waits behind them; excess answered BROKER_BUSY), CommitGroup (group commit), ReleaseDesk
+// (release requests and the originators' signed decisions), DeliveryQueues (pending copies,
+// windows, redelivery, acks, refusals, expiry, track), LogService (checkpoints, cosignatures,
+// proofs) and Auditor (every record written).
 //
 // Ownership: owns every unit, the audit log and the report store; holds a reference to the
 // clock, which must outlive it. Thread-safety: RequestStop() may be called from any thread or a
@@ -68,6 +69,7 @@
 #include "tearline/broker/inbound_gate.h"
 #include "tearline/broker/log_service.h"
 #include "tearline/broker/rate_limiter.h"
+#include "tearline/broker/release_desk.h"
 #include "tearline/broker/report_store.h"
 #include "tearline/broker/router_socket.h"
 #include "tearline/broker/session_slots.h"
@@ -112,6 +114,11 @@ class Broker : private FrameSender {
             std::span<const std::uint8_t> frame);
   // One loop turn's share of parked submissions (SubmitBacklog::ServeTurn).
   void ServeBacklog();
+  // broker_release.cc: the release desk's part of the loop.
+  Status OpenReleaseDesk();  // Built over the store and pipeline; restores stored requests.
+  void Welcomed(const std::string& node_id, std::uint64_t rid);  // Queued copies, owed frames.
+  void HandleRelease(const std::string& node_id, const schema::Frame& frame);
+  void ApplyRelease(ReleaseEffects effects, const std::string& sender, std::uint64_t request_id);
   std::vector<std::uint8_t> DirectoryReply(std::uint64_t request_id) const;
   // Audits the refusal (rejected_input) and answers with an Error frame.
   void Reject(const std::string& node_id, std::uint64_t request_id, const Status& why,
@@ -139,6 +146,7 @@ class Broker : private FrameSender {
   std::unique_ptr<LogService> log_service_;
   std::unique_ptr<SubmitPipeline> submits_;
   std::unique_ptr<DeliveryQueues> queues_;
+  std::unique_ptr<ReleaseDesk> releases_;
   std::unique_ptr<SessionSlots> slots_;  // Read by the ZAP thread through authenticator_.
   std::unique_ptr<InboundGate> gate_;
   RateLimiter refusal_records_{clock_, kRefusalRecordLimit};  // Reject()'s audit records.

@@ -35,6 +35,7 @@
 //   submit_backlog_per_node = 1024      # optional: submissions of one node waiting to be
 //                                       #   processed; beyond, BROKER_BUSY with retry_after_ms
 //   submit_backlog_bytes = 67108864     # optional: bytes of all waiting submissions
+//   max_release_requests_per_node = 16  # optional: undecided release requests per node
 //
 // Thread-safety: plain value.
 #ifndef TEARLINE_BROKER_BROKER_CONFIG_H_
@@ -111,6 +112,9 @@ struct BrokerConfig {
   // Every other frame is served before them, so a burst never delays acknowledgements.
   std::size_t submit_backlog_per_node = 1024;
   std::uint64_t submit_backlog_bytes = std::uint64_t{64} << 20;
+  // Undecided release requests one node may have open (a request flood is refused with
+  // RELEASE_REQUEST_LIMIT beyond it).
+  std::size_t max_release_requests_per_node = 16;
 
   // The file where the broker writes the endpoint it actually bound (for port 0).
   std::filesystem::path EndpointFile() const { return data_dir / "endpoint"; }

@@ -10,7 +10,10 @@
 //   failed = refused by its recipient for a permanent reason), the reason for
 //   denied/expired/failed, when it last changed and the audit record that changed it.
 //   Acknowledged, expired and failed copies drop their bytes; the status row stays for
-//   TrackRequest.
+//   TrackRequest;
+// - the release desk's requests (StoredRelease: undecided, and decided until forgotten) and the
+//   nations a portion was released to through an approved request (ReleasedTo), so that a
+//   broker restart loses neither (broker/release_desk.h).
 //
 // Durability: WAL journal with synchronous=FULL, so a write that returns OK outside a group has
 // been committed to stable storage; InsertReport writes the report and all of its copies in one
@@ -19,8 +22,8 @@
 // undone alone), reads see the group's writes, and nothing is durable until CommitGroup()
 // returns OK: one WAL sync for the whole group. The schema is versioned with PRAGMA user_version; a
 // file with another version, or one that is not a SQLite database, is refused at Open with a clear
-// error instead of being modified; a version-1 store (no `failed` state) is migrated to version 2
-// in one transaction.
+// error instead of being modified; an older store is migrated in one transaction: version 1 (no
+// `failed` state) and version 2 (no release tables) to version 3.
 //
 // Errors are Status values, never exceptions. Reasons: STORE_IO (the OS or SQLite failed to read
 // or write), STORAGE_FULL (SQLITE_FULL: the disk or the configured size cap is exhausted),
@@ -96,6 +99,26 @@ struct ExpiredCopy {
   std::string nation;
 };
 
+// A release request as the release desk keeps it. `notice` and `status` are the encoded
+// ReleaseNotice and ReleaseStatus frames (the store does not read them).
+struct StoredRelease {
+  std::string request_id;  // 32 lower-case hex digits.
+  std::int64_t order = 0;  // The desk's arrival order.
+  std::string originator;
+  std::string originator_nation;
+  std::vector<std::uint8_t> notice;
+  std::vector<std::uint8_t> status;
+  bool originator_told = false;  // The notice reached the originator.
+  bool requester_told = false;   // The decided status reached the requester.
+};
+
+// A nation a portion was released to through an approved release request.
+struct ReleasedTo {
+  std::string report_id;
+  std::uint32_t portion = 0;
+  std::string nation;
+};
+
 struct ReportStoreOptions {
   // Hard cap on the database's logical size (SQLite max_page_count); a write that would exceed
   // it fails with STORAGE_FULL and is rolled back. 0: no cap.
@@ -165,13 +188,23 @@ class ReportStore {
   void AbortGroup();
   bool in_group() const;
 
+  // Release requests (report_store_releases.cc). Each write is one write like the others (its
+  // own transaction, or part of the open group); not bound by the size cap (the desk bounds how
+  // many it keeps). PutRelease inserts or replaces by request_id; AddReleased ignores a row it
+  // already holds. Errors: STORE_IO, STORAGE_FULL.
+  Status PutRelease(const StoredRelease& release);
+  Status DeleteRelease(std::string_view request_id);
+  Result<std::vector<StoredRelease>> Releases();  // In `order`.
+  Status AddReleased(const ReleasedTo& released);
+  Result<std::vector<ReleasedTo>> ReleasedPortions();
+
   // Bytes the store occupies on disk now: the database file plus its write-ahead log.
   std::uint64_t DiskBytes() const;
   const std::filesystem::path& path() const { return path_; }
 
-  // Schema version this code reads and writes (PRAGMA user_version). Version 1 (no `failed`
-  // state) is migrated at Open.
-  static constexpr int kSchemaVersion = 2;
+  // Schema version this code reads and writes (PRAGMA user_version). Versions 1 (no `failed`
+  // state) and 2 (no release tables) are migrated at Open.
+  static constexpr int kSchemaVersion = 3;
 
  private:
   struct Impl;

@@ -11,6 +11,8 @@
 #include "tearline/broker/broker_config.h"
 #include "tearline/broker/delivery_queues.h"
 #include "tearline/broker/log_service.h"
+#include "tearline/broker/release_desk.h"
+#include "tearline/broker/report_store.h"
 #include "tearline/broker/router_socket.h"
 #include "tearline/broker/submit_backlog.h"
 #include "tearline/broker/submit_pipeline.h"
@@ -35,6 +37,13 @@ SubmitBacklogOptions SubmitBacklogOptionsFrom(const BrokerConfig& config);
 // non-reading peer's frames without bound (a full pipe refuses the send; the copy waits), yet
 // never refuses a reading peer's replies. `read_batch`: frames the loop reads per wake-up.
 RouterOptions RouterOptionsFrom(const BrokerConfig& config, int read_batch);
+
+// The report store's size cap.
+ReportStoreOptions ReportStoreOptionsFrom(const BrokerConfig& config);
+
+// Release requests: undecided ones per node from the configuration; the desk remembers at most
+// 4096 requests (undecided and decided) in all.
+ReleaseDeskOptions ReleaseDeskOptionsFrom(const BrokerConfig& config);
 
 // How long a client that authenticated keeps its reserved session slot before its first frame:
 // three heartbeats, at least one second.

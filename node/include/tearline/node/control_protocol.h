@@ -17,6 +17,9 @@
 //             {"v":1, "op":"prove", "id":"<report id hex or prefix>", "seq":17}  one record
 //             {"v":1, "op":"forward", "id":"<received report id or prefix>", "to":["KOR"],
 //              "portions":[0, 2], "timeout_ms":15000}      portions optional: every one held
+//             {"v":1, "op":"release", "action":"request|list|approve|deny", ...}  see
+//               ReleaseControl; answered with {"ok":true,"result":{"requests":[...]}} (one
+//               ReleaseRecord as ReleaseRecordToJson writes it per request)
 //   response: {"ok":true, "result":{...}}  or  {"ok":false, "reason":"REASON", "message":"..."}
 //
 // Portion indices inside this protocol are 0-based, as on the wire; the CLI shows them 1-based.
@@ -49,7 +52,18 @@ inline constexpr std::size_t kMaxControlMessageBytes = std::size_t{24} << 20;
 inline constexpr std::uint32_t kDefaultSendTimeoutMs = 15000;
 inline constexpr std::uint32_t kMaxSendTimeoutMs = 600000;
 
-enum class ControlOp { kSend, kInbox, kRead, kStatus, kTrack, kProve, kForward };
+enum class ControlOp { kSend, kInbox, kRead, kStatus, kTrack, kProve, kForward, kRelease };
+
+// One step of the release workflow (`tearline-node request-release|requests|approve|deny`).
+struct ReleaseControl {
+  std::string action;         // "request", "list", "approve", "deny".
+  std::string id;             // request: report id (or prefix); approve/deny: request id prefix.
+  std::uint32_t portion = 0;  // request: 0-based portion index.
+  std::string to;             // request: nation trigraph.
+  std::string why;            // request: justification; deny: the reason for the requester.
+  std::string label;          // approve: the new label ("" = the current one widened).
+  std::optional<std::vector<std::uint8_t>> sanitised;  // approve: a sanitised version.
+};
 
 struct SendPortionRequest {
   std::string marking;
@@ -70,6 +84,8 @@ struct ControlRequest {
   // kProve: prove only this audit record (it must name the report); unset: every record the
   // node knows for the report.
   std::optional<std::uint64_t> seq;
+  // kRelease
+  ReleaseControl release;
 };
 
 std::string EncodeControlRequest(const ControlRequest& request);
@@ -152,6 +168,8 @@ std::string EncodeReadResponse(const ReadResult& result);
 std::string EncodeStatusResponse(const StatusResult& result);
 std::string EncodeTrackResponse(const TrackResult& result);
 std::string EncodeProveResponse(const ProveResult& result);
+// {"ok":true,"result":RESULT} for answers whose shape the serving unit defines (release).
+std::string EncodeJsonResponse(nlohmann::json result);
 
 // Each returns the decoded result, or the Status the daemon reported ({"ok":false,...}), or
 // CONTROL_MALFORMED.
@@ -161,6 +179,7 @@ Result<ReadResult> DecodeReadResponse(std::string_view text);
 Result<StatusResult> DecodeStatusResponse(std::string_view text);
 Result<TrackResult> DecodeTrackResponse(std::string_view text);
 Result<ProveResult> DecodeProveResponse(std::string_view text);
+Result<nlohmann::json> DecodeJsonResponse(std::string_view text);
 
 // JSON forms shared with the CLI's --json output. Portion numbers are written as index +
 // `index_base` (0 inside the control protocol, 1 for analysts):

@@ -34,6 +34,8 @@ class ControlHandler {
   virtual void StartTrack(const std::string& client, const ControlRequest& request) = 0;
   virtual void StartProve(const std::string& client, const ControlRequest& request) = 0;
   virtual void StartForward(const std::string& client, const ControlRequest& request) = 0;
+  // The release workflow; answered later by the unit serving it.
+  virtual void StartRelease(const std::string& client, ControlRequest request) = 0;
 };
 
 class ControlServer {

@@ -27,6 +27,8 @@
 //   pending_sends    a send's life from request to the analyst's answer (deadline: --timeout);
 //   receiver         Deliver verified, stored durably, acknowledged; read-back;
 //   queries          track and prove (8 s deadline), every proof verified here;
+//   release_officer  release requests: asked, recorded, decided (officer or standing
+//                    authorisation), signed (release_book, release_sources);
 //   control_server   control requests decoded and dispatched, errors answered.
 // Loop (Run), single-threaded: the broker DEALER, its monitor and the control ROUTER
 // (node_sockets) are polled

@@ -19,6 +19,7 @@
 #define TEARLINE_NODE_SEALER_H_
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -53,7 +54,15 @@ class Sealer {
   [[nodiscard]] Result<OutboxEntryMeta> Inspect(const std::string& id,
                                                 std::span<const std::uint8_t> bytes) const;
 
+  // Called by Seal with every sealed report's id, canonical portion labels and plaintexts
+  // (before they are wiped), so the originator can release a portion later (ReleaseSources).
+  using SourceKeeper =
+      std::function<void(const std::string& report_hex, const std::vector<std::string>& labels,
+                         const std::vector<std::span<const std::uint8_t>>& contents)>;
+  void SetSourceKeeper(SourceKeeper keeper) { keeper_ = std::move(keeper); }
+
  private:
+  SourceKeeper keeper_;
   const Clock& clock_;
   const NodeIdentity& identity_;
 };

@@ -422,6 +422,84 @@ struct AuditRecordSchema<ForwardRefusedRecord> {
       MakeAuditField("reason", &T::reason), MakeAuditField("explanation", &T::explanation));
 };
 
+// ----- Release requests (docs/AUDIT.md "Release records") ------------------------------------
+
+// A node asked the originator of a portion it holds to release it to another nation.
+struct ReleaseRequestedRecord {
+  static constexpr std::string_view kType = "release_requested";
+  std::string request_id;  // 32 lower-case hex digits.
+  std::string report_id;
+  std::uint32_t portion = 0;
+  std::string originator;  // Node id of the report's originator.
+  std::string requester;   // Node id (authenticated).
+  std::string requester_nation;
+  std::string to_nation;
+  std::string why;  // The requester's justification (at most 512 bytes).
+  friend bool operator==(const ReleaseRequestedRecord&, const ReleaseRequestedRecord&) = default;
+};
+template <>
+struct AuditRecordSchema<ReleaseRequestedRecord> {
+  using T = ReleaseRequestedRecord;
+  static constexpr auto kFields = std::make_tuple(
+      MakeAuditField("request_id", &T::request_id), MakeAuditField("report_id", &T::report_id),
+      MakeAuditField("portion", &T::portion), MakeAuditField("originator", &T::originator),
+      MakeAuditField("requester", &T::requester),
+      MakeAuditField("requester_nation", &T::requester_nation),
+      MakeAuditField("to_nation", &T::to_nation), MakeAuditField("why", &T::why));
+};
+
+// The originator's decision on a release request, verified by the broker. Written as
+// `release_decided` (an officer approved or denied), `release_auto_approved` (a standing
+// authorisation of the originator's policy approved; `rule` names it) or `release_sanitised`
+// (an officer approved a sanitised version: a new portion with its own content and label).
+struct ReleaseDecisionFields {
+  std::string request_id;
+  std::string report_id;  // The original report.
+  std::uint32_t portion = 0;
+  std::string originator;
+  std::string requester;
+  std::string to_nation;
+  std::string decision;                          // "approved" or "denied".
+  std::optional<std::string> label;              // Optional: approvals, the new label.
+  std::optional<std::string> release_report_id;  // Optional: approvals, the report released.
+  std::optional<std::string> explanation;        // Optional: denials, the originator's reason.
+  std::optional<std::string> rule;               // Optional: release_auto_approved only.
+  std::int64_t requested = 0;                    // Unix seconds of the release_requested record.
+  std::string signature;                         // Hex: the originator's decision signature.
+  friend bool operator==(const ReleaseDecisionFields&, const ReleaseDecisionFields&) = default;
+};
+struct ReleaseDecidedRecord : ReleaseDecisionFields {
+  static constexpr std::string_view kType = "release_decided";
+  friend bool operator==(const ReleaseDecidedRecord&, const ReleaseDecidedRecord&) = default;
+};
+struct ReleaseAutoApprovedRecord : ReleaseDecisionFields {
+  static constexpr std::string_view kType = "release_auto_approved";
+  friend bool operator==(const ReleaseAutoApprovedRecord&,
+                         const ReleaseAutoApprovedRecord&) = default;
+};
+struct ReleaseSanitisedRecord : ReleaseDecisionFields {
+  static constexpr std::string_view kType = "release_sanitised";
+  friend bool operator==(const ReleaseSanitisedRecord&, const ReleaseSanitisedRecord&) = default;
+};
+template <typename T>
+struct ReleaseDecisionSchema {
+  static constexpr auto kFields = std::make_tuple(
+      MakeAuditField("request_id", &T::request_id), MakeAuditField("report_id", &T::report_id),
+      MakeAuditField("portion", &T::portion), MakeAuditField("originator", &T::originator),
+      MakeAuditField("requester", &T::requester), MakeAuditField("to_nation", &T::to_nation),
+      MakeAuditField("decision", &T::decision), MakeAuditField("label", &T::label),
+      MakeAuditField("release_report_id", &T::release_report_id),
+      MakeAuditField("explanation", &T::explanation), MakeAuditField("rule", &T::rule),
+      MakeAuditField("requested", &T::requested), MakeAuditField("signature", &T::signature));
+};
+template <>
+struct AuditRecordSchema<ReleaseDecidedRecord> : ReleaseDecisionSchema<ReleaseDecidedRecord> {};
+template <>
+struct AuditRecordSchema<ReleaseAutoApprovedRecord>
+    : ReleaseDecisionSchema<ReleaseAutoApprovedRecord> {};
+template <>
+struct AuditRecordSchema<ReleaseSanitisedRecord> : ReleaseDecisionSchema<ReleaseSanitisedRecord> {};
+
 // ----- All records -------------------------------------------------------------------------------
 
 // Every record the broker writes. The order is that of kAuditRecordTypes.
@@ -430,7 +508,8 @@ using AnyAuditRecord =
                  ConnectionRefusedRecord, RejectedInputRecord, AcceptedRecord, DeniedRecord,
                  DeliveredRecord, DeliveredFromQueueRecord, QueuedRecord, AcknowledgedRecord,
                  ExpiredRecord, DeliveryRejectedByRecipientRecord, FailedRecord, ForwardedRecord,
-                 ForwardRefusedRecord>;
+                 ForwardRefusedRecord, ReleaseRequestedRecord, ReleaseDecidedRecord,
+                 ReleaseAutoApprovedRecord, ReleaseSanitisedRecord>;
 
 namespace audit_internal {
 template <typename Variant>

@@ -54,6 +54,10 @@ class NationalMarkings {
   std::map<std::string, std::map<int, std::string>> words_;
 };
 
+// OK when `code` (upper case) names a nation or a group of the policy: the codes whose words a
+// marking may be shown in (`--as CODE`). Errors: LABEL_UNKNOWN_CODE naming the code.
+[[nodiscard]] Status CheckMarkingCode(std::string_view code, const Policy& policy);
+
 }  // namespace tearline
 
 #endif  // TEARLINE_LABELS_NATIONAL_MARKINGS_H_
