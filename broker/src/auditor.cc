@@ -76,7 +76,15 @@ std::optional<std::uint64_t> Auditor::Append(const AnyAuditRecord& record) {
   return *r;
 }
 
+void Auditor::BeginGroup() { group_thread_.store(std::this_thread::get_id()); }
+
+bool Auditor::EndGroup() {
+  group_thread_.store(std::thread::id());
+  return Sync();
+}
+
 bool Auditor::Sync() {
+  if (group_thread_.load() == std::this_thread::get_id()) return failure().ok();
   Status st = log_.Sync();
   if (!st.ok()) {
     spdlog::critical("event=audit_sync_failed reason={}; stopping", st.reason());

@@ -2,16 +2,22 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <chrono>
 
 #include "tearline/audit/audit_log.h"
 #include "tearline/base/file_util.h"
+#include "tearline/broker/unit_options.h"
 #include "tearline/identity/certificate.h"
 #include "tearline/identity/local_identity.h"
 #include "tearline/wire/wire.h"
 
 namespace tearline::broker {
+namespace {
+
+// Frames read per wake-up; their decisions share one commit group.
+constexpr int kReadBatch = 4096;
+
+}  // namespace
 
 Broker::Broker(const BrokerConfig& config, const Clock& clock)
     : config_(config),
@@ -82,41 +88,28 @@ Status Broker::OpenState() {
   store_ = std::move(store).value();
 
   auditor_ = std::make_unique<Auditor>(*audit_, [this] { stop_.store(true); });
+  group_ = std::make_unique<CommitGroup>(
+      *auditor_, *store_, [this](const std::string& n, const auto& f) { return Transmit(n, f); },
+      [this] { stop_.store(true); });
   log_service_ = std::make_unique<LogService>(
-      *audit_, directory_, clock_,
-      LogServiceOptions{config_.checkpoint_every,
-                        std::chrono::milliseconds(config_.checkpoint_interval_ms)},
-      static_cast<FrameSender*>(this), [this](std::string_view id) -> std::optional<std::string> {
+      *audit_, directory_, clock_, LogServiceOptionsFrom(config_), group_.get(),
+      [this](std::string_view id) -> std::optional<std::string> {
         auto report = store_->FindReport(id);
         if (!report.ok() || !report->has_value()) return std::nullopt;
         return (*report)->originator;
       });
-  SubmitOptions submit;
-  submit.rate_per_node = config_.rate_per_node;
-  submit.max_queue_per_node = config_.max_queue_per_node;
-  submit.max_queue_per_sender_per_recipient = config_.max_queue_per_sender_per_recipient;
-  submit.max_store_bytes_per_node = config_.max_store_bytes_per_node;
-  submit.max_store_bytes = config_.max_store_bytes;
-  submit.min_free_bytes = config_.min_free_bytes;
-  submit.data_dir = config_.data_dir;
   submits_ = std::make_unique<SubmitPipeline>(
-      directory_, *policy_, *store_, *auditor_, clock_, submit,
+      directory_, *policy_, *store_, *auditor_, clock_, SubmitOptionsFrom(config_),
       [this](const std::string& node_id) { return sessions_.IsOnline(node_id); });
-  queues_ = std::make_unique<DeliveryQueues>(
-      *store_, *auditor_, directory_, clock_, static_cast<FrameSender&>(*this),
-      DeliveryOptions{config_.delivery_window, config_.delivery_window_bytes,
-                      config_.max_delivery_refusals,
-                      std::chrono::milliseconds(config_.redeliver_after_ms)});
+  queues_ = std::make_unique<DeliveryQueues>(*store_, *auditor_, directory_, clock_, *group_,
+                                             DeliveryOptionsFrom(config_));
 
   // A report id the log accepted but the store does not hold was interrupted between the audit
   // and the store commit (see broker.h): remember each, so a retry is recognised.
   auto orphans = Auditor::FindOrphanedAccepts(*audit_, *store_);
   if (!orphans.ok()) return orphans.status();
-  if (!orphans->empty()) {
-    spdlog::warn(
-        "event=orphaned_accepts count={} (accepted, not stored before a crash; a retry "
-        "is routed again)",
-        orphans->size());
+  if (!orphans->empty()) {  // Accepted, not stored before a crash: a retry is routed again.
+    spdlog::warn("event=orphaned_accepts count={}", orphans->size());
   }
   submits_->SetOrphanedAccepts(std::move(orphans).value());
   TEARLINE_RETURN_IF_ERROR(log_service_->PublishAuditContext(
@@ -137,30 +130,16 @@ Status Broker::OpenState() {
 }
 
 Status Broker::Listen() {
-  // A client that authenticated keeps its reserved slot this long before its first frame.
-  const auto claim_window =
-      std::chrono::milliseconds(std::max<std::uint32_t>(1000, 3 * config_.heartbeat_ms));
-  slots_ = std::make_unique<SessionSlots>(clock_, config_.max_connections, claim_window);
+  slots_ =
+      std::make_unique<SessionSlots>(clock_, config_.max_connections, ClaimWindowFrom(config_));
   gate_ = std::make_unique<InboundGate>(clock_, *slots_, config_.frame_rate_per_node,
                                         2.0 * config_.frame_rate_per_node);
-  // A turn's submissions take a tenth of a heartbeat (5 to 50 ms) beyond the one in progress.
-  backlog_ = std::make_unique<SubmitBacklog>(
-      clock_,
-      SubmitBacklogOptions{
-          config_.submit_backlog_per_node, 16384, config_.submit_backlog_bytes, 64,
-          std::chrono::milliseconds(std::clamp<std::uint32_t>(config_.heartbeat_ms / 10, 5, 50))});
+  backlog_ = std::make_unique<SubmitBacklog>(clock_, SubmitBacklogOptionsFrom(config_));
   authenticator_ = std::make_unique<Authenticator>(
       directory_, *trust_, clock_, *auditor_, config_.max_connections,
       [this] { return slots_->TryReserve(); }, identity_.get());
-  RouterOptions options;
-  options.endpoint = config_.endpoint;
-  options.heartbeat_ms = config_.heartbeat_ms;
-  options.max_message_bytes = static_cast<std::int64_t>(kMaxFrameBytes + (1 << 20));
-  // Per peer: the delivery window plus room for replies, so ZeroMQ never queues a
-  // non-reading peer's frames without bound (a full pipe refuses the send; the copy waits).
-  options.send_hwm = static_cast<int>(config_.delivery_window) + 64;
   auto socket =
-      RouterSocket::Open(options, keys_->transport.secret_key,
+      RouterSocket::Open(RouterOptionsFrom(config_, kReadBatch), keys_->transport.secret_key,
                          [auth = authenticator_.get()](const std::array<std::uint8_t, 32>& key,
                                                        const std::string& address) {
                            return auth->Authenticate(key, address);
@@ -181,7 +160,7 @@ Status Broker::Run() {
   net::EventLoop loop(clock_);
   socket_->Serve(
       // All that waits (bounded): a full connection queue is not read and its heartbeat expires.
-      loop, stop_, /*batch=*/4096,
+      loop, stop_, kReadBatch,
       [this](ConnectionEvent event, std::uint32_t fd) {
         // A descriptor closed or reused ends the session it carried (see SessionSlots).
         if (event != ConnectionEvent::kHandshakeSucceeded) slots_->Release(static_cast<int>(fd));
@@ -199,10 +178,12 @@ Status Broker::Run() {
     ServeBacklog();
   }
   socket_->Unserve(loop);
-  if (Status fatal = auditor_->failure(); !fatal.ok()) {
+  (void)group_->Close();
+  Status fatal = auditor_->failure().ok() ? group_->failure() : auditor_->failure();
+  if (!fatal.ok()) {
     // Deciding on without a durable record is what the log exists to rule out: exit non-zero
     // so a supervisor restarts the broker once an operator has fixed the disk.
-    spdlog::critical("event=broker_fatal broker={} reason={} detail=\"{}\" (audit log failed)",
+    spdlog::critical("event=broker_fatal broker={} reason={} detail=\"{}\" (audit or store failed)",
                      config_.id, fatal.reason(), fatal.message());
     return fatal;
   }
@@ -213,7 +194,9 @@ Status Broker::Run() {
   return Status::Ok();
 }
 
+// Also closes the commit group the frames of the last batch opened (see commit_group.h).
 void Broker::Housekeeping() {
+  group_->Open();
   if (IdentityWatch::Change change = identity_->Poll(); change.any()) {
     // Nothing more is routed to a withdrawn node; every other node refreshes its directory now.
     for (const std::string& node_id : change.withdrawn) {
@@ -225,12 +208,14 @@ void Broker::Housekeeping() {
   }
   queues_->MaybeSweepExpired();
   queues_->MaybeRedeliver(sessions_.OnlineNodes());
+  (void)group_->Close();  // A failure has stopped the broker.
   log_service_->MaybeCheckpoint(false);
   if (Status failed = log_service_->failure(); !failed.ok()) auditor_->Fail(failed);
 }
 
 void Broker::HandleMessage(const Inbound& message) {
   const std::string& node_id = message.node_id;
+  group_->Open();  // Closed after the batch (Housekeeping): its decisions share one sync.
   // Every refusal below echoes the frame's request id whenever its header could be read.
   const std::uint64_t rid = PeekRequestId(message.payload);
   // Every frame, whatever its body, passes the gate before any costly work.
@@ -347,11 +332,14 @@ void Broker::Park(const std::string& node_id, std::uint64_t request_id,
 }
 
 void Broker::ServeBacklog() {
+  if (backlog_->empty()) return;
+  group_->Open();  // A turn of parked submissions shares one sync, like a batch of frames.
   backlog_->ServeTurn([this](const SubmitBacklog::Pending& p) {
     std::vector<std::uint8_t> storage;
     auto frame = DecodeFrame(AlignedForDecode(p.frame, storage));
     if (frame.ok()) Dispatch(p.node_id, **frame, Sessions::Seen{.was_online = true});
   });
+  (void)group_->Close();  // A failure has stopped the broker.
 }
 
 std::vector<std::uint8_t> Broker::DirectoryReply(std::uint64_t request_id) const {
@@ -380,6 +368,10 @@ void Broker::RefuseSparingly(const Inbound& message, std::uint64_t request_id, c
 }
 
 bool Broker::SendTo(const std::string& node_id, const std::vector<std::uint8_t>& frame) {
+  return group_->SendTo(node_id, frame);
+}
+
+bool Broker::Transmit(const std::string& node_id, const std::vector<std::uint8_t>& frame) {
   const std::string* routing_id = sessions_.RoutingId(node_id);
   if (routing_id == nullptr) return false;
   switch (socket_->Send(*routing_id, frame)) {

@@ -29,7 +29,12 @@ bool DeliveryQueues::SendCopy(const std::string& node_id, Recipient& r,
                               const std::string& report_id_hex,
                               const std::vector<std::uint8_t>& copy) {
   const std::uint64_t delivery_id = next_delivery_id_++;
-  if (!sender_.SendTo(node_id, EncodeDeliver(delivery_id, copy))) return false;
+  if (!sender_.SendTracked(node_id, EncodeDeliver(delivery_id, copy),
+                           [this, node_id, report_id_hex, delivery_id] {
+                             Unsent(node_id, report_id_hex, delivery_id);
+                           })) {
+    return false;
+  }
   auto [it, inserted] = r.in_flight.try_emplace(report_id_hex);
   if (inserted) {
     it->second.bytes = copy.size();
@@ -162,6 +167,17 @@ void DeliveryQueues::Forget(const std::string& node_id, const std::string& repor
   r->second.refused.erase(report_id_hex);
 }
 
+void DeliveryQueues::Unsent(const std::string& node_id, const std::string& report_id_hex,
+                            std::uint64_t delivery_id) {
+  auto r = recipients_.find(node_id);
+  if (r == recipients_.end()) return;
+  auto it = r->second.in_flight.find(report_id_hex);
+  // Only the send that failed: a later one of the same copy stays in flight.
+  if (it == r->second.in_flight.end() || it->second.delivery_id != delivery_id) return;
+  r->second.in_flight_bytes -= it->second.bytes;
+  r->second.in_flight.erase(it);
+}
+
 void DeliveryQueues::Refused(const std::string& node_id, std::uint64_t request_id,
                              const schema::Error& error) {
   Recipient& r = recipients_[node_id];
@@ -176,7 +192,7 @@ void DeliveryQueues::Refused(const std::string& node_id, std::uint64_t request_i
   }
   const std::string reason = RecordedRefusalReason(error.reason() ? error.reason()->str() : "");
   auto copy = id_hex.empty() ? Result<std::optional<StoredCopy>>(std::optional<StoredCopy>())
-                             : store_.FindCopy(id_hex, node_id);
+                             : store_.FindCopy(id_hex, node_id, /*with_bytes=*/false);
   if (!copy.ok() || !copy->has_value() || !IsPending((*copy)->state)) {
     spdlog::debug("event=refusal_ignored node={} request={} reason={}", node_id, request_id,
                   reason);
@@ -204,7 +220,7 @@ void DeliveryQueues::Refused(const std::string& node_id, std::uint64_t request_i
 
 void DeliveryQueues::GiveUp(const std::string& node_id, const std::string& report_id_hex,
                             const std::string& reason, std::uint32_t refusals) {
-  auto copy = store_.FindCopy(report_id_hex, node_id);
+  auto copy = store_.FindCopy(report_id_hex, node_id, /*with_bytes=*/false);
   auto report = store_.FindReport(report_id_hex);
   if (!copy.ok() || !copy->has_value() || !report.ok() || !report->has_value()) {
     spdlog::error("event=copy_lookup_failed report_id={} node={}", report_id_hex, node_id);
@@ -267,7 +283,7 @@ Status DeliveryQueues::Acknowledge(const std::string& node_id, const schema::Ack
                         signature)) {
     return Unauthenticated("ACK_BAD_SIGNATURE", "acknowledgement signature does not verify");
   }
-  auto copy = store_.FindCopy(id_hex, node_id);
+  auto copy = store_.FindCopy(id_hex, node_id, /*with_bytes=*/false);
   if (!copy.ok()) {
     spdlog::error("event=ack_lookup_failed report_id={} node={} reason={}", id_hex, node_id,
                   copy.status().reason());
@@ -301,7 +317,7 @@ std::vector<std::uint8_t> DeliveryQueues::Track(const std::string& node_id,
   if ((*report)->originator != node_id) {
     // Only a node a copy was released to may learn that the report exists; to any other node
     // (a wholly denied recipient, a stranger) it must look like an id never accepted.
-    auto copy = store_.FindCopy(id_hex, node_id);
+    auto copy = store_.FindCopy(id_hex, node_id, /*with_bytes=*/false);
     const bool released = copy.ok() && copy->has_value() && (*copy)->state != CopyState::kDenied;
     return EncodeError(request_id, released ? PermissionDenied("TRACK_FORBIDDEN",
                                                                "only the originator may track "

@@ -1,6 +1,7 @@
 // ReportStore: the queries and updates on reports and their copies.
 #include "tearline/broker/report_store.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "report_store_internal.h"
@@ -57,6 +58,18 @@ Status ReportStore::InsertReport(const StoredReport& report,
     }
   }
   if (!impl_->cap_sql.empty()) {
+    // Refused before writing: SQLite answers a cap reached mid-transaction by rolling back the
+    // whole transaction, which would take a commit group's other writes with it.
+    std::uint64_t adding = report.reply.size() + 512;
+    for (const StoredCopy& c : copies) adding += c.bytes.size() + 256;
+    auto pages = impl_->QueryInt("PRAGMA page_count");
+    auto page_size = impl_->QueryInt("PRAGMA page_size");
+    if (pages.ok() && page_size.ok() &&
+        static_cast<std::uint64_t>(*pages * *page_size) + adding > impl_->cap_bytes) {
+      return Status(Code::kResourceExhausted, "STORAGE_FULL",
+                    "the report store is full: this report needs " + std::to_string(adding) +
+                        " bytes beyond the configured size cap");
+    }
     TEARLINE_RETURN_IF_ERROR(impl_->Exec(impl_->cap_sql.c_str(), "set size cap"));
   }
   struct LiftCap {
@@ -65,7 +78,7 @@ Status ReportStore::InsertReport(const StoredReport& report,
       if (!impl.cap_sql.empty()) (void)impl.Exec("PRAGMA max_page_count=4294967294", "lift cap");
     }
   } lift{*impl_};
-  TEARLINE_RETURN_IF_ERROR(impl_->Run(impl_->begin, "begin"));
+  TEARLINE_RETURN_IF_ERROR(impl_->BeginWrite());
   auto body = [&]() -> Status {
     {
       Stmt& s = impl_->insert_report;
@@ -99,13 +112,13 @@ Status ReportStore::InsertReport(const StoredReport& report,
       BindInt(s.get(), 8, static_cast<std::int64_t>(c.record_seq));
       TEARLINE_RETURN_IF_ERROR(impl_->Run(s, "insert copy for " + c.node_id));
     }
-    return impl_->Run(impl_->commit, "commit");
+    return Status::Ok();
   };
-  Status st = body();
-  if (!st.ok() && !sqlite3_get_autocommit(impl_->h())) {
-    (void)impl_->Run(impl_->rollback, "rollback");
-  }
+  Status st = impl_->EndWrite(body());
   if (st.ok()) {
+    // A report is never admitted already expired, but a wall clock stepped back could make
+    // its expiry fall below the floor: the sweep must still find it.
+    impl_->expiry_floor = std::min(impl_->expiry_floor, report.expires_unix - 1);
     for (const StoredCopy& c : copies) {
       if (IsPending(c.state)) impl_->AddPending(report.originator, c.node_id, c.bytes.size());
     }
@@ -134,8 +147,8 @@ Result<std::vector<StoredCopy>> ReportStore::Copies(std::string_view report_id) 
 }
 
 Result<std::optional<StoredCopy>> ReportStore::FindCopy(std::string_view report_id,
-                                                        std::string_view node_id) {
-  Stmt& s = impl_->find_copy;
+                                                        std::string_view node_id, bool with_bytes) {
+  Stmt& s = with_bytes ? impl_->find_copy : impl_->find_copy_state;
   ResetOnExit reset(s);
   BindText(s.get(), 1, report_id);
   BindText(s.get(), 2, node_id);
@@ -149,7 +162,7 @@ Result<std::optional<StoredCopy>> ReportStore::FindCopy(std::string_view report_
   c.reason = ColText(s.get(), 3);
   c.updated_unix = sqlite3_column_int64(s.get(), 4);
   c.record_seq = static_cast<std::uint64_t>(sqlite3_column_int64(s.get(), 5));
-  c.bytes = ColBlob(s.get(), 6);
+  if (with_bytes) c.bytes = ColBlob(s.get(), 6);
   return std::optional<StoredCopy>(std::move(c));
 }
 
@@ -162,7 +175,9 @@ Result<bool> ReportStore::SetState(std::string_view report_id, std::string_view 
     std::uint64_t bytes;
   };
   std::vector<Leaving> leaving;
-  if (!IsPending(state)) {
+  TEARLINE_RETURN_IF_ERROR(impl_->BeginWrite());
+  auto body = [&]() -> Status {
+    if (IsPending(state)) return Status::Ok();
     Stmt& q = impl_->copy_sender;
     ResetOnExit reset(q);
     BindText(q.get(), 1, report_id);
@@ -176,16 +191,23 @@ Result<bool> ReportStore::SetState(std::string_view report_id, std::string_view 
       }
     }
     if (rc != SQLITE_DONE) return StoreError(impl_->h(), rc, "read copy before update");
-  }
-  Stmt& s = impl_->set_state;
-  BindText(s.get(), 1, report_id);
-  BindText(s.get(), 2, node_id);
-  BindText(s.get(), 3, CopyStateName(state));
-  BindText(s.get(), 4, reason);
-  BindInt(s.get(), 5, now_unix);
-  BindInt(s.get(), 6, static_cast<std::int64_t>(record_seq));
-  TEARLINE_RETURN_IF_ERROR(impl_->Run(s, "update copy state"));
-  const bool changed = sqlite3_changes(impl_->h()) > 0;
+    return Status::Ok();
+  };
+  bool changed = false;
+  auto update = [&]() -> Status {
+    TEARLINE_RETURN_IF_ERROR(body());
+    Stmt& s = impl_->set_state;
+    BindText(s.get(), 1, report_id);
+    BindText(s.get(), 2, node_id);
+    BindText(s.get(), 3, CopyStateName(state));
+    BindText(s.get(), 4, reason);
+    BindInt(s.get(), 5, now_unix);
+    BindInt(s.get(), 6, static_cast<std::int64_t>(record_seq));
+    TEARLINE_RETURN_IF_ERROR(impl_->Run(s, "update copy state"));
+    changed = sqlite3_changes(impl_->h()) > 0;
+    return Status::Ok();
+  };
+  TEARLINE_RETURN_IF_ERROR(impl_->EndWrite(update()));
   for (const Leaving& l : leaving) impl_->RemovePending(l.originator, l.node_id, l.bytes);
   return changed;
 }
@@ -233,12 +255,8 @@ Result<std::vector<PendingId>> ReportStore::PendingIdsFor(std::string_view node_
 }
 
 Result<std::uint64_t> ReportStore::PendingCount(std::string_view node_id) {
-  Stmt& s = impl_->pending_count;
-  ResetOnExit reset(s);
-  BindText(s.get(), 1, node_id);
-  const int rc = sqlite3_step(s.get());
-  if (rc != SQLITE_ROW) return StoreError(impl_->h(), rc, "count pending copies");
-  return static_cast<std::uint64_t>(sqlite3_column_int64(s.get(), 0));
+  auto q = impl_->queued.find(node_id);
+  return q == impl_->queued.end() ? std::uint64_t{0} : q->second;
 }
 
 Result<std::uint64_t> ReportStore::PendingCountFor(std::string_view node_id,
@@ -260,6 +278,7 @@ Result<std::vector<ExpiredCopy>> ReportStore::SelectExpired(std::int64_t now_uni
   ResetOnExit reset(s);
   BindInt(s.get(), 1, now_unix);
   BindInt(s.get(), 2, static_cast<std::int64_t>(limit));
+  BindInt(s.get(), 3, impl_->expiry_floor);
   std::vector<ExpiredCopy> out;
   int rc;
   while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
@@ -267,7 +286,35 @@ Result<std::vector<ExpiredCopy>> ReportStore::SelectExpired(std::int64_t now_uni
         {ColText(s.get(), 0), ColText(s.get(), 1), ColText(s.get(), 2), ColText(s.get(), 3)});
   }
   if (rc != SQLITE_DONE) return StoreError(impl_->h(), rc, "select expired copies");
+  // Nothing pending expired up to now: the next sweep starts here. Otherwise the floor stays
+  // until the caller has settled what it was given.
+  if (out.empty()) impl_->expiry_floor = std::max(impl_->expiry_floor, now_unix);
   return out;
+}
+
+void ReportStore::BeginGroup() { impl_->group = true; }
+
+bool ReportStore::in_group() const { return impl_->group; }
+
+Status ReportStore::CommitGroup() {
+  impl_->group = false;
+  if (impl_->group_lost) {
+    impl_->group_lost = false;
+    return IoError("STORE_IO", "SQLite rolled back the group's transaction after a failed write");
+  }
+  if (!impl_->in_transaction) return Status::Ok();
+  impl_->in_transaction = false;
+  Status st = impl_->Run(impl_->commit, "commit group");
+  if (!st.ok() && !sqlite3_get_autocommit(impl_->h()))
+    (void)impl_->Run(impl_->rollback, "rollback");
+  return st;
+}
+
+void ReportStore::AbortGroup() {
+  impl_->group = false;
+  if (!impl_->in_transaction) return;
+  impl_->in_transaction = false;
+  (void)impl_->Run(impl_->rollback, "rollback group");
 }
 
 std::uint64_t ReportStore::DiskBytes() const {

@@ -58,9 +58,19 @@ struct ReportStore::Impl {
   // succeed, or a full store could not even record an acknowledgement. So the cap is set around
   // each InsertReport and lifted afterwards.
   std::string cap_sql;  // Empty: no cap.
-  Stmt begin, commit, rollback;
-  Stmt find_report, insert_report, insert_copy, copies, find_copy, set_state, pending_for,
-      pending_ids_for, pending_count, select_expired, copy_sender;
+  std::uint64_t cap_bytes = 0;
+  Stmt begin, commit, rollback, savepoint, release, rollback_to;
+  Stmt find_report, insert_report, insert_copy, copies, find_copy, find_copy_state, set_state,
+      pending_for, pending_ids_for, select_expired, copy_sender;
+
+  // Group commit (BeginGroup .. CommitGroup): the writes share one transaction, begun by the
+  // first write, and each InsertReport is a savepoint inside it.
+  bool group = false;
+  bool in_transaction = false;
+  bool group_lost = false;
+  // Every report expiring at or before this has no pending copy left (the expiry sweep's
+  // floor): each sweep looks only at reports that expired since, not at all of history.
+  std::int64_t expiry_floor = 0;
 
   // Each originator's pending copies: bytes, and count per recipient. Admission reads them for
   // every Submit, so they are kept here rather than summed over the pending copies each time;
@@ -71,14 +81,18 @@ struct ReportStore::Impl {
     std::map<std::string, std::uint64_t, std::less<>> copies_per_recipient;
   };
   std::map<std::string, SenderUsage, std::less<>> senders;
+  // Pending copies per recipient (its queue length), for the same reason.
+  std::map<std::string, std::uint64_t, std::less<>> queued;
 
   void AddPending(const std::string& originator, const std::string& node_id, std::uint64_t bytes) {
+    ++queued[node_id];
     SenderUsage& u = senders[originator];
     u.bytes += bytes;
     ++u.copies_per_recipient[node_id];
   }
   void RemovePending(const std::string& originator, const std::string& node_id,
                      std::uint64_t bytes) {
+    if (auto q = queued.find(node_id); q != queued.end() && --q->second == 0) queued.erase(q);
     auto it = senders.find(originator);
     if (it == senders.end()) return;
     SenderUsage& u = it->second;
@@ -89,6 +103,36 @@ struct ReportStore::Impl {
   }
 
   sqlite3* h() const { return db.get(); }
+
+  // Starts one write: its own transaction, or a savepoint inside the group's transaction.
+  Status BeginWrite() {
+    if (!group) return Run(begin, "begin");
+    if (!in_transaction) {
+      TEARLINE_RETURN_IF_ERROR(Run(begin, "begin group"));
+      in_transaction = true;
+    }
+    return Run(savepoint, "savepoint");
+  }
+  // Ends the write begun by BeginWrite: committed (durable) alone, or kept in the group's
+  // transaction; `st` not OK undoes only this write.
+  Status EndWrite(Status st) {
+    if (group) {
+      if (st.ok()) return Run(release, "release savepoint");
+      if (sqlite3_get_autocommit(h())) {
+        // SQLite rolled the whole transaction back (SQLITE_FULL, IOERR): the group is lost and
+        // CommitGroup must fail.
+        in_transaction = false;
+        group_lost = true;
+        return st;
+      }
+      (void)Run(rollback_to, "rollback to savepoint");
+      (void)Run(release, "release savepoint");
+      return st;
+    }
+    if (st.ok()) st = Run(commit, "commit");
+    if (!st.ok() && !sqlite3_get_autocommit(h())) (void)Run(rollback, "rollback");
+    return st;
+  }
 
   Status Prepare(Stmt& out, const std::string& sql) {
     sqlite3_stmt* s = nullptr;

@@ -146,6 +146,7 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
     const std::uint64_t pages =
         std::max<std::uint64_t>(1, options.max_bytes / static_cast<std::uint64_t>(*page));
     impl->cap_sql = "PRAGMA max_page_count=" + std::to_string(pages);
+    impl->cap_bytes = pages * static_cast<std::uint64_t>(*page);
   }
   if (*version == 0 || *version == 1) {
     TEARLINE_RETURN_IF_ERROR(impl->Exec("BEGIN IMMEDIATE", "begin"));
@@ -162,11 +163,20 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
     }
   }
 
+  // Added without a version change (an index changes no row): the pending copies of one
+  // recipient in queue order, so paging through a queue reads only the page it returns.
+  TEARLINE_RETURN_IF_ERROR(
+      impl->Exec("CREATE INDEX IF NOT EXISTS copies_pending_by_node ON "
+                 "copies(node_id) WHERE state IN ('queued','delivered')",
+                 "create pending index"));
   const std::string pending(kPendingSql);
   for (auto [stmt, sql] : std::initializer_list<std::pair<Stmt*, std::string>>{
            {&impl->begin, "BEGIN IMMEDIATE"},
            {&impl->commit, "COMMIT"},
            {&impl->rollback, "ROLLBACK"},
+           {&impl->savepoint, "SAVEPOINT write"},
+           {&impl->release, "RELEASE write"},
+           {&impl->rollback_to, "ROLLBACK TO write"},
            {&impl->find_report,
             "SELECT originator, sha256, expires_unix, reply FROM reports WHERE id = ?1"},
            {&impl->insert_report,
@@ -181,6 +191,9 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
            {&impl->find_copy,
             "SELECT node_id, nation, state, reason, updated_unix, record_seq, bytes FROM copies "
             "WHERE report_id = ?1 AND node_id = ?2 ORDER BY rowid LIMIT 1"},
+           {&impl->find_copy_state,
+            "SELECT node_id, nation, state, reason, updated_unix, record_seq FROM copies "
+            "WHERE report_id = ?1 AND node_id = ?2 ORDER BY rowid LIMIT 1"},
            {&impl->set_state,
             "UPDATE copies SET state = ?3, reason = ?4, updated_unix = ?5, record_seq = ?6, "
             "bytes = CASE WHEN ?3 IN ('queued','delivered') THEN bytes ELSE NULL END "
@@ -189,16 +202,17 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
             "SELECT report_id, nation, state, bytes FROM copies WHERE node_id = ?1 AND " + pending +
                 " ORDER BY rowid LIMIT ?2"},
            {&impl->pending_ids_for,
-            "SELECT rowid, report_id, state, length(bytes) FROM copies WHERE node_id = ?1 AND " +
+            "SELECT rowid, report_id, state, length(bytes) FROM copies INDEXED BY "
+            "copies_pending_by_node WHERE node_id = ?1 AND " +
                 pending + " AND rowid > ?2 ORDER BY rowid LIMIT ?3"},
-           {&impl->pending_count, "SELECT count(*) FROM copies WHERE node_id = ?1 AND " + pending},
            {&impl->copy_sender,
             "SELECT c.state, length(c.bytes), r.originator FROM copies c "
             "JOIN reports r ON r.id = c.report_id WHERE c.report_id = ?1 AND c.node_id = ?2"},
            {&impl->select_expired,
-            "SELECT c.report_id, r.originator, c.node_id, c.nation FROM copies c "
-            "JOIN reports r ON r.id = c.report_id WHERE c." +
-                pending + " AND r.expires_unix <= ?1 ORDER BY r.expires_unix, c.rowid LIMIT ?2"},
+            "SELECT c.report_id, r.originator, c.node_id, c.nation FROM reports r "
+            "INDEXED BY reports_by_expiry JOIN copies c ON c.report_id = r.id WHERE r.expires_unix "
+            "> ?3 AND r.expires_unix <= ?1 AND c." +
+                pending + " ORDER BY r.expires_unix, c.rowid LIMIT ?2"},
        }) {
     Status st = impl->Prepare(*stmt, sql);
     if (!st.ok()) return st.WithContext(where);
@@ -218,6 +232,8 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
       u.copies_per_recipient[ColText(usage.get(), 1)] =
           static_cast<std::uint64_t>(sqlite3_column_int64(usage.get(), 2));
       u.bytes += static_cast<std::uint64_t>(sqlite3_column_int64(usage.get(), 3));
+      impl->queued[ColText(usage.get(), 1)] +=
+          static_cast<std::uint64_t>(sqlite3_column_int64(usage.get(), 2));
     }
     if (step != SQLITE_DONE) return StoreError(impl->h(), step, "count pending copies per sender");
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -29,8 +30,19 @@ class RecordingSender : public FrameSender {
     sent.emplace_back(node_id, frame);
     return true;
   }
+  // Like a commit group: every tracked frame is taken; `unsent` holds the hooks of those the
+  // transport will turn away later.
+  bool SendTracked(const std::string& node_id, const std::vector<std::uint8_t>& frame,
+                   std::function<void()> on_unsent) override {
+    if (!holding) return SendTo(node_id, frame);
+    sent.emplace_back(node_id, frame);
+    unsent.push_back(std::move(on_unsent));
+    return true;
+  }
   std::vector<std::pair<std::string, std::vector<std::uint8_t>>> sent;
+  std::vector<std::function<void()>> unsent;
   bool reachable = true;
+  bool holding = false;
 };
 
 // Decodes a frame the queues produced; the storage keeps it aligned while in use.
@@ -249,6 +261,30 @@ TEST_F(DeliveryQueuesTest, AtMostOneWindowOfCopiesIsInFlight) {
   sender_.sent.clear();
   queues_->Flush("gbr-1");
   EXPECT_EQ(sender_.sent.size(), 1u);
+}
+
+TEST_F(DeliveryQueuesTest, ADeliverTheTransportTurnedAwayLaterFreesItsSlot) {
+  DeliveryOptions options;
+  options.window_copies = 1;
+  UseOptions(options);
+  sender_.holding = true;
+  const ReportId first = Store(CopyState::kQueued);
+  Store(CopyState::kQueued);
+  queues_->Flush("gbr-1");
+  ASSERT_EQ(sender_.sent.size(), 1u);
+  queues_->Flush("gbr-1", /*due_only=*/true);
+  ASSERT_EQ(sender_.sent.size(), 1u) << "the window is full";
+  // The held Deliver could not be handed over: its slot is free at once, not after
+  // redeliver_after, and the copy stays pending (released, so not audited again).
+  sender_.unsent.at(0)();
+  EXPECT_EQ(StateOf(first), CopyState::kDelivered);
+  queues_->Flush("gbr-1", /*due_only=*/true);
+  EXPECT_EQ(sender_.sent.size(), 2u);
+  // A hook of an older send does not free the slot of a newer one.
+  sender_.unsent.at(0)();
+  queues_->Flush("gbr-1", /*due_only=*/true);
+  EXPECT_EQ(sender_.sent.size(), 2u);
+  EXPECT_EQ(CountRecords("delivered"), 2u);
 }
 
 TEST_F(DeliveryQueuesTest, PermanentRefusalsFailTheCopyOnceAfterTheBound) {

@@ -210,6 +210,45 @@ TEST_F(ReportStoreTest, ExpirySelectsOnlyPendingCopiesOfExpiredReports) {
   EXPECT_TRUE((*store->FindCopy(kId1, "gbr-1"))->bytes.empty());
 }
 
+TEST_F(ReportStoreTest, ExpirySweepStartsAtItsFloorYetFindsAReportBelowIt) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->InsertReport(Report(kId1, 100), Copies()).ok());
+  EXPECT_TRUE(store->SelectExpired(50, 100)->empty());  // The floor moves to 50.
+  ASSERT_EQ(store->SelectExpired(150, 100)->size(), 2u);
+  // Not settled yet: the floor stays, so the next sweep finds the same copies again.
+  ASSERT_EQ(store->SelectExpired(160, 100)->size(), 2u);
+  for (const char* node : {"gbr-1", "jpn-1"}) {
+    ASSERT_TRUE(*store->SetState(kId1, node, CopyState::kExpired, "REPORT_EXPIRED", 160, 9));
+  }
+  EXPECT_TRUE(store->SelectExpired(300, 100)->empty());  // The floor moves to 300.
+  // A report stored with an expiry below the floor (a wall clock stepped back) is still found.
+  ASSERT_TRUE(store->InsertReport(Report(kId2, 200), Copies()).ok());
+  ASSERT_EQ(store->SelectExpired(300, 100)->size(), 2u);
+  EXPECT_EQ((*store->SelectExpired(300, 100))[0].report_id, kId2);
+}
+
+TEST_F(ReportStoreTest, QueueLengthIsCountedAsCopiesComeAndGoAndAfterReopen) {
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->InsertReport(Report(kId1), Copies()).ok());
+    ASSERT_TRUE(store->InsertReport(Report(kId2), Copies()).ok());
+    EXPECT_EQ(*store->PendingCount("gbr-1"), 2u);
+    // A pending copy moving between pending states stays counted; leaving them, it goes.
+    ASSERT_TRUE(*store->SetState(kId1, "gbr-1", CopyState::kDelivered, "", 11, 8));
+    EXPECT_EQ(*store->PendingCount("gbr-1"), 2u);
+    ASSERT_TRUE(*store->SetState(kId1, "gbr-1", CopyState::kAcknowledged, "", 12, 9));
+    ASSERT_TRUE(*store->SetState(kId1, "gbr-1", CopyState::kAcknowledged, "", 13, 10));
+    EXPECT_EQ(*store->PendingCount("gbr-1"), 1u);
+    EXPECT_EQ(*store->PendingCount("jpn-1"), 2u);
+  }
+  auto store = OpenStore();
+  EXPECT_EQ(*store->PendingCount("gbr-1"), 1u);
+  EXPECT_EQ(*store->PendingCount("jpn-1"), 2u);
+  EXPECT_EQ(*store->PendingCount("kor-1"), 0u);
+}
+
 TEST_F(ReportStoreTest, ReopenKeepsEverything) {
   {
     auto store = OpenStore();

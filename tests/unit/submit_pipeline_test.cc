@@ -11,6 +11,7 @@
 #include "tearline/audit/audit_log.h"
 #include "tearline/base/clock.h"
 #include "tearline/base/encoding.h"
+#include "tearline/broker/commit_group.h"
 #include "tearline/wire/wire.h"
 #include "test_support.h"
 
@@ -266,6 +267,62 @@ TEST_F(SubmitPipelineTest, DISABLED_MeasureSubmitsPerSecond) {
     std::printf("pending before batch %4zu: %.0f submits/s\n", batch * kBatch,
                 kBatch / took.count());
   }
+}
+
+// Not a check: submits per second with an empty queue and with 10,000 copies queued for the
+// same recipients, in commit groups of 100 as the broker makes them under load (each submit
+// must cost the same: counters and indexes, no count over the queue). Prints the ratio.
+// Run: build/tests/submit_pipeline_test --gtest_also_run_disabled_tests
+//        --gtest_filter='*DISABLED_MeasureSubmitRateWithTenThousandQueued*'
+TEST_F(SubmitPipelineTest, DISABLED_MeasureSubmitRateWithTenThousandQueued) {
+  SubmitOptions options;
+  options.rate_per_node = 1000000;
+  options.max_queue_per_node = 100000;
+  options.max_queue_per_sender_per_recipient = 100000;
+  options.max_store_bytes_per_node = std::uint64_t{1} << 40;
+  options.max_store_bytes = std::uint64_t{1} << 40;
+  Build(options);
+  CommitGroup group(
+      *auditor_, *store_, [](const std::string&, const std::vector<std::uint8_t>&) { return true; },
+      nullptr);
+  constexpr std::size_t kSubmits = 1000, kGroup = 100;
+  auto rate = [&](std::uint64_t first_request) {
+    std::vector<SealedReport> reports;
+    for (std::size_t i = 0; i < kSubmits; ++i) reports.push_back(Shared());
+    const auto start = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < kSubmits; ++i) {
+      if (i % kGroup == 0) group.Open();
+      EXPECT_TRUE(Reply(pipeline_->Submit("usa-1", first_request + i, reports[i].bytes)).accepted);
+      if (i % kGroup == kGroup - 1) {
+        EXPECT_TRUE(group.Close().ok());
+      }
+    }
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    return kSubmits / took.count();
+  };
+  rate(1);  // Warm-up: the first pass pays for page cache and WAL growth.
+  const double empty = rate(10000);
+  // Fill both recipients' queues to 10,000 copies (what the first run queued counts too).
+  group.Open();
+  for (std::uint64_t i = *store_->PendingCount("gbr-1"); i < 10000; ++i) {
+    StoredReport row;
+    row.report_id = ToHex(Shared().report_id);
+    row.originator = "usa-1";
+    row.sha256 = std::string(64, 'a');
+    row.expires_unix = kNow + 3600;
+    row.reply = {1};
+    const std::vector<std::uint8_t> copy(1024, 7);
+    ASSERT_TRUE(store_
+                    ->InsertReport(row, {{"gbr-1", "GBR", CopyState::kQueued, "", copy, kNow, 1},
+                                         {"jpn-1", "JPN", CopyState::kQueued, "", copy, kNow, 1}})
+                    .ok());
+  }
+  ASSERT_TRUE(group.Close().ok());
+  const std::uint64_t queued = *store_->PendingCount("gbr-1");
+  rate(100000);  // The same warm-up after the bulk insert (its WAL checkpoint lands here).
+  const double full = rate(200000);
+  std::printf("submits/s from an empty queue: %.0f; with %llu queued: %.0f; ratio %.2f\n", empty,
+              static_cast<unsigned long long>(queued), full, full / empty);
 }
 
 }  // namespace

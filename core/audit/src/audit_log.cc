@@ -224,6 +224,11 @@ std::uint64_t AuditLog::size() const {
   return next_seq_;
 }
 
+std::uint64_t AuditLog::synced_size() const {
+  std::lock_guard lock(mu_);
+  return synced_seq_;
+}
+
 Result<std::uint64_t> AuditLog::Append(std::string_view type, nlohmann::json fields) {
   TEARLINE_ASSIGN_OR_RETURN(std::uint64_t seq, AppendBuffered(type, std::move(fields)));
   TEARLINE_RETURN_IF_ERROR(Sync());

@@ -490,7 +490,10 @@ Result<ReportView> InspectReport(std::span<const std::uint8_t> report,
     const auto ct = Bytes(p.body->ciphertext());
     pv.ciphertext_bytes = ct.size();
     pv.ciphertext_digest = envelope_internal::Sha256(ct);
-    pv.commitment = envelope_internal::CommitmentOf(p.body_bytes);
+    // DecodeVerified matched this body against the signed commitment: copy it, do not hash
+    // the body a second time.
+    const auto* signed_commitment = dec.header->commitments()->Get(p.index)->bytes();
+    std::copy(signed_commitment->begin(), signed_commitment->end(), pv.commitment.begin());
     pv.body_bytes = p.body_bytes.size();
     v.portions.push_back(std::move(pv));
   }

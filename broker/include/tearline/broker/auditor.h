@@ -21,6 +21,7 @@
 #define TEARLINE_BROKER_AUDITOR_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -29,6 +30,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "tearline/audit/audit_record_types.h"
@@ -69,6 +71,13 @@ class Auditor {
   Auditor& operator=(const Auditor&) = delete;
 
   [[nodiscard]] bool Sync();
+  // Group commit: from BeginGroup() on, Sync() and Durable() called on the calling thread only
+  // check that no append or sync has failed; EndGroup() makes every record durable with one
+  // sync. Safe only while nothing decided in the group takes effect before EndGroup() returned
+  // true (CommitGroup holds every frame back until then). Other threads (the ZAP handler) still
+  // sync their own records.
+  void BeginGroup();
+  [[nodiscard]] bool EndGroup();
   // The first append or sync failure (Ok while none happened). Fatal for the broker: it stops
   // serving and exits non-zero with this status.
   Status failure() const;
@@ -148,6 +157,8 @@ class Auditor {
   std::function<void()> on_failure_;
   mutable std::mutex mu_;
   Status failure_ = Status::Ok();  // Guarded by mu_.
+  // The thread whose syncs wait for EndGroup(); a default id while no group is open.
+  std::atomic<std::thread::id> group_thread_{};
 };
 
 }  // namespace tearline::broker

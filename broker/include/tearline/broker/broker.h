@@ -13,7 +13,9 @@
 // refusals, and are removed (audited `expired`) once the report expires.
 //
 // Ordering and crashes. The order is always "audit (fsync'd) -> store commit -> send/reply", so
-// no effect is visible that the log does not hold. What a crash between the steps leaves:
+// no effect is visible that the log does not hold. The steps are taken once per read batch, for
+// every decision in it (CommitGroup: one sync and one store transaction for the batch, then
+// every frame the batch produced). What a crash between the steps leaves:
 // - after the audit records, before the store commit: the log holds `accepted` (and its
 //   denied/queued/delivered records) for a report the store does not know; nothing was delivered
 //   and the sender got no reply, so it retries with the same id. At start-up the broker scans the
@@ -36,9 +38,9 @@
 // passes first), IdentityWatch (revocation and expiry while running: screens every frame,
 // withdraws certificates), Sessions (online peers, Hello/Welcome, heartbeats), SubmitPipeline
 // (admission to commit, returning effects), SubmitBacklog (submissions parked so that no other
-// frame waits behind them; excess answered BROKER_BUSY), DeliveryQueues (pending copies, windows,
-// redelivery, acks, refusals, expiry, track), LogService (checkpoints, cosignatures, proofs) and
-// Auditor (every record written).
+// frame waits behind them; excess answered BROKER_BUSY), CommitGroup (group commit),
+// DeliveryQueues (pending copies, windows, redelivery, acks, refusals, expiry, track), LogService
+// (checkpoints, cosignatures, proofs) and Auditor (every record written).
 //
 // Ownership: owns every unit, the audit log and the report store; holds a reference to the
 // clock, which must outlive it. Thread-safety: RequestStop() may be called from any thread or a
@@ -60,6 +62,7 @@
 #include "tearline/broker/auditor.h"
 #include "tearline/broker/authenticator.h"
 #include "tearline/broker/broker_config.h"
+#include "tearline/broker/commit_group.h"
 #include "tearline/broker/delivery_queues.h"
 #include "tearline/broker/identity_watch.h"
 #include "tearline/broker/inbound_gate.h"
@@ -118,7 +121,9 @@ class Broker : private FrameSender {
   // from; the callers throttle it (at most once a second per node).
   void RefuseSparingly(const Inbound& message, std::uint64_t request_id, const Status& why,
                        std::uint64_t suppressed);
+  // Held back while a commit group is open (CommitGroup), else Transmit.
   bool SendTo(const std::string& node_id, const std::vector<std::uint8_t>& frame) override;
+  bool Transmit(const std::string& node_id, const std::vector<std::uint8_t>& frame);
 
   const BrokerConfig config_;
   const Clock& clock_;
@@ -131,6 +136,7 @@ class Broker : private FrameSender {
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<ReportStore> store_;
   std::unique_ptr<Auditor> auditor_;
+  std::unique_ptr<CommitGroup> group_;  // Every frame below goes out through it.
   Sessions sessions_;
   std::unique_ptr<LogService> log_service_;
   std::unique_ptr<SubmitPipeline> submits_;

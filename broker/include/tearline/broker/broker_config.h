@@ -96,7 +96,8 @@ struct BrokerConfig {
   std::uint32_t checkpoint_interval_ms = 2000;
   // At most delivery_window copies (and delivery_window_bytes) per recipient are in flight; the
   // rest wait in the report store, so a recipient that does not read costs one window of memory.
-  // The ROUTER's per-peer send high-water mark is delivery_window + 64 frames.
+  // The ROUTER's per-peer send high-water mark is delivery_window + one read batch + 64
+  // frames (see unit_options.h).
   std::size_t delivery_window = 32;
   std::uint64_t delivery_window_bytes = std::uint64_t{16} << 20;
   // A copy its recipient refuses this many times for a permanent reason is given up (`failed`).

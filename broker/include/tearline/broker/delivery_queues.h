@@ -34,6 +34,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -56,6 +57,14 @@ class FrameSender {
   // False when the frame could not be handed to the transport now (node unreachable, pipe
   // full); the caller keeps the copy pending.
   virtual bool SendTo(const std::string& node_id, const std::vector<std::uint8_t>& frame) = 0;
+  // SendTo for a frame whose sender keeps state about it: a sender that holds frames back (see
+  // CommitGroup) returns true at once and runs `on_unsent` if the frame could not be handed to
+  // the transport after all. By default the frame is sent now and `on_unsent` never runs.
+  virtual bool SendTracked(const std::string& node_id, const std::vector<std::uint8_t>& frame,
+                           std::function<void()> on_unsent) {
+    (void)on_unsent;
+    return SendTo(node_id, frame);
+  }
 };
 
 struct DeliveryOptions {
@@ -142,6 +151,10 @@ class DeliveryQueues {
   bool SendCopy(const std::string& node_id, Recipient& r, const std::string& report_id_hex,
                 const std::vector<std::uint8_t>& copy);
   void Forget(const std::string& node_id, const std::string& report_id_hex);
+  // A Deliver the sender accepted but could not hand over after all: its slot is freed (the
+  // copy stays pending and goes out again with a later fill).
+  void Unsent(const std::string& node_id, const std::string& report_id_hex,
+              std::uint64_t delivery_id);
   void GiveUp(const std::string& node_id, const std::string& report_id_hex,
               const std::string& reason, std::uint32_t refusals);
   Clock::Duration Wait(std::uint32_t attempts) const;

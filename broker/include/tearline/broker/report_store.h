@@ -12,11 +12,15 @@
 //   Acknowledged, expired and failed copies drop their bytes; the status row stays for
 //   TrackRequest.
 //
-// Durability: WAL journal with synchronous=FULL, so a call that returns OK has been committed to
-// stable storage; InsertReport writes the report and all of its copies in one transaction (all
-// or nothing). The schema is versioned with PRAGMA user_version; a file with another version, or
-// one that is not a SQLite database, is refused at Open with a clear error instead of being
-// modified; a version-1 store (no `failed` state) is migrated to version 2 in one transaction.
+// Durability: WAL journal with synchronous=FULL, so a write that returns OK outside a group has
+// been committed to stable storage; InsertReport writes the report and all of its copies in one
+// transaction (all or nothing). Group commit: between BeginGroup() and CommitGroup() every write
+// joins one transaction (begun by the first write; each write is a savepoint, so a failed one is
+// undone alone), reads see the group's writes, and nothing is durable until CommitGroup()
+// returns OK: one WAL sync for the whole group. The schema is versioned with PRAGMA user_version; a
+// file with another version, or one that is not a SQLite database, is refused at Open with a clear
+// error instead of being modified; a version-1 store (no `failed` state) is migrated to version 2
+// in one transaction.
 //
 // Errors are Status values, never exceptions. Reasons: STORE_IO (the OS or SQLite failed to read
 // or write), STORAGE_FULL (SQLITE_FULL: the disk or the configured size cap is exhausted),
@@ -121,8 +125,10 @@ class ReportStore {
   // Every copy row of a report in insertion order, without bytes (empty when the id is unknown).
   Result<std::vector<StoredCopy>> Copies(std::string_view report_id);
 
-  // One copy (with bytes when pending), or nullopt.
-  Result<std::optional<StoredCopy>> FindCopy(std::string_view report_id, std::string_view node_id);
+  // One copy (with bytes when pending and `with_bytes`), or nullopt. Without bytes the copy's
+  // blob is not read, so a state check costs the same for a 1 KiB and a 16 MiB copy.
+  Result<std::optional<StoredCopy>> FindCopy(std::string_view report_id, std::string_view node_id,
+                                             bool with_bytes = true);
 
   // Moves a copy to `state`; acknowledged/expired/denied/failed drop the bytes. Returns false when
   // no such copy exists. Durable when it returns.
@@ -136,7 +142,8 @@ class ReportStore {
   // bytes it sends (FindCopy).
   Result<std::vector<PendingId>> PendingIdsFor(std::string_view node_id, std::int64_t after,
                                                std::size_t limit);
-  // Number of pending copies for `node_id` (for the per-node queue cap).
+  // Number of pending copies for `node_id` (for the per-node queue cap); kept in memory like
+  // the per-sender counts below, so it costs no query.
   Result<std::uint64_t> PendingCount(std::string_view node_id);
   // Pending copies for `node_id` of reports by `originator` (a sender's share of that queue),
   // and the bytes of every pending copy of reports by `originator` (its share of the store).
@@ -144,8 +151,19 @@ class ReportStore {
   // copies), so admission pays no query per Submit.
   Result<std::uint64_t> PendingCountFor(std::string_view node_id, std::string_view originator);
   Result<std::uint64_t> PendingBytesFrom(std::string_view originator);
-  // Pending copies whose report expired at or before `now_unix`, oldest expiry first.
+  // Pending copies whose report expired at or before `now_unix`, oldest expiry first. Reads only
+  // reports that expired since the last call that found nothing (an expiry index and a floor
+  // kept in memory), so a sweep costs O(log n + what expired), not a pass over every copy.
   Result<std::vector<ExpiredCopy>> SelectExpired(std::int64_t now_unix, std::size_t limit);
+
+  // Group commit (see Durability above). BeginGroup() while a group is open is a no-op.
+  // CommitGroup() ends the group; on error the whole group is rolled back (STORE_IO,
+  // STORAGE_FULL) and the in-memory counts no longer match the file: the caller must stop using
+  // the store (the broker stops; a restart recounts). AbortGroup() rolls the group back.
+  void BeginGroup();
+  [[nodiscard]] Status CommitGroup();
+  void AbortGroup();
+  bool in_group() const;
 
   // Bytes the store occupies on disk now: the database file plus its write-ahead log.
   std::uint64_t DiskBytes() const;

@@ -17,8 +17,10 @@
 //   5. plan: PlanRouting (policy) and, per recipient, the queue cap (QUEUE_FULL), the sender's
 //      share of that queue (SENDER_QUEUE_QUOTA) and its copy; then the sender's share of the
 //      store (SENDER_STORE_QUOTA: bytes of its unacknowledged copies, this report included);
-//   6. commit: audit every decision (group commit, one sync), then store the report and all
-//      copies in one transaction; only then are effects returned.
+//   6. commit: audit every decision (buffered), one sync, then store the report and all copies
+//      in one transaction; only then are effects returned. Inside a CommitGroup (the broker's
+//      loop) the sync and the transaction are the group's: the broker holds the effects'
+//      frames until the group is durable (commit_group.h).
 // Every refusal is audited (rejected_input) and answered with a SubmitReply. broker.h explains
 // the crash-ordering this preserves and the "orphaned accepts" recovered at start-up.
 //

@@ -88,6 +88,8 @@ class AuditLog {
 
   // Number of records (durable or buffered).
   std::uint64_t size() const;
+  // Records [0, synced_size()) are known durable (the rest are buffered until the next Sync).
+  std::uint64_t synced_size() const;
   // Exact bytes of record `seq` as written (without '\n'), buffered records included; read
   // from the file with pread, so the log's memory stays one offset per record.
   // Errors: AUDIT_NO_RECORD (kNotFound) when seq >= size(), AUDIT_IO.
