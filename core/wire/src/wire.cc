@@ -79,17 +79,15 @@ namespace {
 template <typename T>
 std::optional<T> ReadAt(std::span<const std::uint8_t> bytes, std::size_t at) {
   if (at > bytes.size() || bytes.size() - at < sizeof(T)) return std::nullopt;
-  T v = 0;
-  for (std::size_t i = 0; i < sizeof(T); ++i) {
-    v = static_cast<T>(v | (static_cast<T>(bytes[at + i]) << (8 * i)));
-  }
-  return v;
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < sizeof(T); ++i) v |= std::uint64_t{bytes[at + i]} << (8 * i);
+  return static_cast<T>(v);  // Two's complement for the signed vtable offset.
 }
 
 }  // namespace
 
 std::uint64_t PeekRequestId(std::span<const std::uint8_t> bytes) {
-  // root uoffset -> table; table starts with an soffset to its vtable; the vtable lists
+  // root uoffset -> table; the table starts with an soffset to its vtable; the vtable holds
   // (vtable size, table size, field offsets...). request_id is field 1 of Frame.
   if (bytes.size() < 8 || std::memcmp(bytes.data() + 4, schema::FrameIdentifier(), 4) != 0) {
     return 0;
@@ -100,13 +98,13 @@ std::uint64_t PeekRequestId(std::span<const std::uint8_t> bytes) {
   if (!vt_rel) return 0;
   const std::int64_t vtable = static_cast<std::int64_t>(*root) - *vt_rel;
   if (vtable < 0) return 0;
+  // As FlatBuffers reads it: present when the vtable reaches the field and names an offset;
+  // bounded by the buffer (not the table's stated size), like the Verifier's field check.
   const auto vt_size = ReadAt<std::uint16_t>(bytes, static_cast<std::size_t>(vtable));
-  const auto table_size = ReadAt<std::uint16_t>(bytes, static_cast<std::size_t>(vtable) + 2);
   constexpr std::size_t kField = schema::Frame::VT_REQUEST_ID;
-  if (!vt_size || !table_size || *vt_size < kField + 2) return 0;
+  if (!vt_size || *vt_size <= kField) return 0;
   const auto field = ReadAt<std::uint16_t>(bytes, static_cast<std::size_t>(vtable) + kField);
   if (!field || *field == 0) return 0;  // Absent: the schema default, 0.
-  if (std::size_t{*field} + sizeof(std::uint64_t) > *table_size) return 0;
   return ReadAt<std::uint64_t>(bytes, std::size_t{*root} + *field).value_or(0);
 }
 
