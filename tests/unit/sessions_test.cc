@@ -92,6 +92,12 @@ TEST(SessionsTest, NothingButHelloIsServedBeforeAWelcome) {
   ASSERT_TRUE(sessions.Hello("usa-1", 3, "usa-1").ok());
   EXPECT_TRUE(sessions.IsOnline("usa-1"));
 
+  // A second connection of the same node (an operator's probe) does not unwelcome the first.
+  (void)sessions.Touch("usa-1", "conn-probe");
+  EXPECT_EQ(sessions.Admit("usa-1", false).reason(), "HELLO_REQUIRED");
+  (void)sessions.Touch("usa-1", "conn-b");
+  EXPECT_TRUE(sessions.Admit("usa-1", false).ok());
+
   // A later refused Hello withdraws the welcome.
   ASSERT_FALSE(sessions.Hello("usa-1", 4, "jpn-1").ok());
   EXPECT_EQ(sessions.Admit("usa-1", false).reason(), "NOT_WELCOMED");

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tearline/base/clock.h"
@@ -55,11 +56,17 @@ class Sessions {
 
  private:
   enum class Stage { kAwaitingHello, kWelcomed, kRefused };
+  // A node may hold more than one connection (an operator's probe beside its daemon): the
+  // conversation's stage is kept per connection, for its most recent few.
+  static constexpr std::size_t kConnectionsPerNode = 8;
   struct Peer {
-    std::string routing_id;
+    std::string routing_id;  // The connection the node last sent a frame on.
     Clock::TimePoint last_seen{};
-    Stage stage = Stage::kAwaitingHello;
+    std::vector<std::pair<std::string, Stage>> stages;  // Oldest first.
+    Stage& StageOf(const std::string& routing);
   };
+  // The stage of the connection the node last used.
+  static Stage StageNow(const Peer& peer);
 
   const Clock& clock_;
   const std::string broker_id_;
