@@ -214,41 +214,31 @@ void Broker::Housekeeping() {
 void Broker::HandleMessage(const Inbound& message) {
   const std::string& node_id = message.node_id;
   group_->Open();  // Closed after the batch (Housekeeping): its decisions share one sync.
+  // Every refusal below echoes the frame's request id whenever its header could be read.
+  const std::uint64_t rid = PeekRequestId(message.payload);
   // Every frame, whatever its body, passes the gate before any costly work.
   if (InboundGate::Verdict v = gate_->Check(node_id, message.fd); !v.serve) {
-    if (v.notify) RefuseSparingly(message, v);
+    if (v.notify) RefuseSparingly(message, rid, v.why, v.suppressed);
     return;
   }
   // A revoked or expired identity is refused before anything else looks at its frame.
   if (auto refusal = identity_->Screen(node_id)) {
-    if (!refusal->record) return;
-    (void)auditor_->Durable(
-        auditor_->RejectedInputThrottled(node_id, refusal->why, refusal->suppressed));
-    spdlog::warn("event=input_rejected node={} reason={}", node_id, refusal->why.reason());
-    (void)socket_->Send(message.routing_id, EncodeError(0, refusal->why));
+    if (refusal->record) RefuseSparingly(message, rid, refusal->why, refusal->suppressed);
     return;
   }
   // A node the broker had given up on (no frame for 3 heartbeats) may have had copies queued
-  // meanwhile; its first frame brings them, even without a new Hello.
+  // meanwhile; its next frame on the welcomed connection brings them, without a new Hello.
   const Sessions::Seen seen = sessions_.Touch(node_id, message.routing_id);
   std::vector<std::uint8_t> storage;
   std::span<const std::uint8_t> bytes = AlignedForDecode(message.payload, storage);
-  if (bytes.size() > config_.max_frame_bytes) {
-    Reject(
-        node_id, 0,
-        Status(Code::kResourceExhausted, "WIRE_TOO_LARGE",
-               "frame of " + std::to_string(bytes.size()) + " bytes exceeds the broker limit of " +
-                   std::to_string(config_.max_frame_bytes)),
-        "");
-    return;
+  auto frame = DecodeFrame(bytes, config_.max_frame_bytes);
+  if (!frame.ok()) return Reject(node_id, rid, frame.status(), "");
+  // The conversation: nothing but Hello is served on a connection before its Welcome.
+  const schema::Body type = (*frame)->body_type();
+  if (Status st = sessions_.Admit(node_id, type == schema::Body::Hello); !st.ok()) {
+    return Reject(node_id, rid, st, "");
   }
-  auto frame = DecodeFrame(bytes);
-  if (!frame.ok()) {
-    Reject(node_id, 0, frame.status(), "");
-    return;
-  }
-  if ((*frame)->body_type() == schema::Body::Submit)
-    return Park(node_id, (*frame)->request_id(), bytes);
+  if (type == schema::Body::Submit) return Park(node_id, rid, bytes);
   Dispatch(node_id, **frame, seen);
 }
 
@@ -291,7 +281,7 @@ void Broker::Dispatch(const std::string& node_id, const schema::Frame& f,
     case schema::Body::Ack: {
       std::string report_id_hex;
       Status st = queues_->Acknowledge(node_id, *f.body_as_Ack(), &report_id_hex);
-      if (!st.ok()) Reject(node_id, 0, st, report_id_hex);
+      if (!st.ok()) Reject(node_id, rid, st, report_id_hex);
       return;
     }
     case schema::Body::CheckpointRequest:
@@ -300,7 +290,7 @@ void Broker::Dispatch(const std::string& node_id, const schema::Frame& f,
       return;
     case schema::Body::Cosignature:
       if (Status st = log_service_->StoreCosignature(node_id, *f.body_as_Cosignature()); !st.ok()) {
-        Reject(node_id, 0, st, "");
+        Reject(node_id, rid, st, "");
       }
       return;
     case schema::Body::TrackRequest:
@@ -370,12 +360,12 @@ void Broker::Reject(const std::string& node_id, std::uint64_t request_id, const 
   SendTo(node_id, EncodeError(request_id, why));
 }
 
-void Broker::RefuseSparingly(const Inbound& message, const InboundGate::Verdict& verdict) {
-  (void)auditor_->Durable(
-      auditor_->RejectedInputThrottled(message.node_id, verdict.why, verdict.suppressed));
+void Broker::RefuseSparingly(const Inbound& message, std::uint64_t request_id, const Status& why,
+                             std::uint64_t suppressed) {
+  (void)auditor_->Durable(auditor_->RejectedInputThrottled(message.node_id, why, suppressed));
   spdlog::warn("event=input_refused_unserved node={} reason={} suppressed={}", message.node_id,
-               verdict.why.reason(), verdict.suppressed);
-  (void)socket_->Send(message.routing_id, EncodeError(0, verdict.why));
+               why.reason(), suppressed);
+  (void)socket_->Send(message.routing_id, EncodeError(request_id, why));
 }
 
 bool Broker::SendTo(const std::string& node_id, const std::vector<std::uint8_t>& frame) {

@@ -21,6 +21,13 @@ Result<RoutingPlan> PlanRouting(const ReportView& report, const Directory& direc
     }
     labels.push_back(std::move(label).value());
   }
+  // The intended nations alone decide who is considered: an empty list would be accepted,
+  // audited and delivered to nobody without a single outcome to tell the sender why.
+  if (report.intended_nations.empty()) {
+    return InvalidArgument("ROUTING_NO_NATIONS",
+                           "the report names no intended nation, so it would reach nobody; "
+                           "seal it again naming the nations it is meant for");
+  }
   std::optional<std::string> originator_nation;
   if (policy.IsNation(report.originator_nation)) originator_nation = report.originator_nation;
 

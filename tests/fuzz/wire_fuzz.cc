@@ -1,5 +1,5 @@
 // libFuzzer target: the node <-> broker wire codec (DecodeFrame, every body accessor, and the
-// plain-data decoders ToSubmitReplyInfo / ToTrackReplyInfo).
+// plain-data decoders ToSubmitReplyInfo / ToTrackReplyInfo), and PeekRequestId.
 //
 // Input: one frame, exactly as it would arrive from a socket.
 // Properties checked beyond "no crash, no sanitizer report": every refusal carries a reason and a
@@ -242,9 +242,13 @@ std::size_t Visit(const Frame& f) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  // The id a refusal echoes is read from the raw, unaligned bytes before any verification.
+  const std::uint64_t peeked = tearline::PeekRequestId({data, size});
   std::vector<std::uint8_t> storage;
   auto aligned = tearline::AlignedForDecode({data, size}, storage);
   auto frame = tearline::DecodeFrame(aligned);
+  // A frame that decodes has a readable header: the peek and the decoder agree on its id.
+  if (frame.ok()) Require(peeked == (*frame)->request_id());
   if (!frame.ok()) {
     Require(!frame.status().reason().empty() && !frame.status().message().empty());
     return 0;

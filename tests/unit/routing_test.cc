@@ -120,5 +120,20 @@ TEST_F(RoutingTest, InvalidLabelRejectsTheReport) {
   EXPECT_EQ(plan.status().reason(), "ROUTING_BAD_LABEL");
 }
 
+// Every intended nation gets an outcome (a node, NO_NODE, UNKNOWN_NATION); a report naming none
+// would be accepted and reach nobody without one, so it is refused.
+TEST_F(RoutingTest, AReportNamingNoNationIsRefused) {
+  ReportView v;
+  v.originator = "usa-1";
+  v.originator_nation = "USA";
+  v.portions = {Portion(0, "(S//REL TO USA, GBR)", {"gbr-1"})};
+  auto plan = PlanRouting(v, directory_, CoalitionPolicy());
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().reason(), "ROUTING_NO_NATIONS");
+  EXPECT_EQ(plan.status().code(), Code::kInvalidArgument);
+  v.intended_nations = {"GBR"};
+  EXPECT_TRUE(PlanRouting(v, directory_, CoalitionPolicy()).ok());
+}
+
 }  // namespace
 }  // namespace tearline::broker

@@ -241,5 +241,57 @@ TEST(WireTest, AckMessageBindsReportAndNode) {
   EXPECT_EQ(a.size(), 16u + 5u);
 }
 
+// A refusal echoes the id of a frame DecodeFrame rejects whenever the Frame header is readable.
+TEST(WireTest, PeekRequestIdReadsTheIdOfFramesTheDecoderRefuses) {
+  EXPECT_EQ(PeekRequestId(EncodePing(0x1122334455667788ULL, 5)), 0x1122334455667788ULL);
+  EXPECT_EQ(PeekRequestId(EncodeDirectoryChanged(3)), 0u);  // Unsolicited: id 0.
+
+  flatbuffers::FlatBufferBuilder v2;
+  auto ping = schema::CreatePing(v2, 1);
+  v2.Finish(schema::CreateFrame(v2, 2, 4242, schema::Body::Ping, ping.Union()),
+            schema::FrameIdentifier());
+  std::span<const std::uint8_t> wrong_version(v2.GetBufferPointer(), v2.GetSize());
+  EXPECT_EQ(DecodeFrame(wrong_version).status().reason(), "WIRE_VERSION");
+  EXPECT_EQ(PeekRequestId(wrong_version), 4242u);
+
+  flatbuffers::FlatBufferBuilder empty;
+  empty.Finish(schema::CreateFrame(empty, kWireVersion, 99), schema::FrameIdentifier());
+  std::span<const std::uint8_t> no_body(empty.GetBufferPointer(), empty.GetSize());
+  EXPECT_EQ(DecodeFrame(no_body).status().reason(), "WIRE_MALFORMED");
+  EXPECT_EQ(PeekRequestId(no_body), 99u);
+
+  // Any alignment: the id is read byte by byte.
+  const auto good = EncodeAck(77, std::vector<std::uint8_t>(16, 1), std::vector<std::uint8_t>(64));
+  std::vector<std::uint8_t> shifted(good.size() + 1);
+  std::copy(good.begin(), good.end(), shifted.begin() + 1);
+  EXPECT_EQ(PeekRequestId({shifted.data() + 1, good.size()}), 77u);
+
+  // Unreadable headers give 0: garbage, another identifier, every truncation of a frame, and
+  // offsets that point outside the buffer.
+  EXPECT_EQ(PeekRequestId(std::vector<std::uint8_t>(64, 0x5a)), 0u);
+  EXPECT_EQ(PeekRequestId({}), 0u);
+  for (std::size_t n = 0; n < good.size(); ++n) {
+    const std::uint64_t id = PeekRequestId({good.data(), n});
+    EXPECT_TRUE(id == 0 || id == 77u) << n;
+  }
+  std::vector<std::uint8_t> wild = good;
+  wild[0] = 0xff;  // Root offset beyond the end.
+  EXPECT_EQ(PeekRequestId(wild), 0u);
+  wild = good;
+  const std::uint32_t root = good[0] | (good[1] << 8);
+  wild[root] = 0x00;  // vtable offset 0x??????00 points elsewhere; must stay in bounds.
+  wild[root + 3] = 0x7f;
+  (void)PeekRequestId(wild);
+}
+
+TEST(WireTest, DecodeFrameAppliesTheReceiversOwnCap) {
+  const auto frame = EncodeSubmit(5, std::vector<std::uint8_t>(1000, 7));
+  EXPECT_TRUE(DecodeFrame(frame, frame.size()).ok());
+  auto r = DecodeFrame(frame, frame.size() - 1);
+  EXPECT_EQ(r.status().reason(), "WIRE_TOO_LARGE");
+  EXPECT_NE(r.status().message().find(std::to_string(frame.size() - 1)), std::string::npos);
+  EXPECT_TRUE(DecodeFrame(frame, std::size_t{1} << 40).ok());  // kMaxFrameBytes still applies.
+}
+
 }  // namespace
 }  // namespace tearline

@@ -23,15 +23,16 @@ constexpr ReasonInfo kReasons[] = {
                "the client's CURVE key is not in the coalition directory (ZAP refusal, audited as "
                "connection_refused)"},
     ReasonInfo{"AUTH_UNKNOWN_NODE", Code::kUnauthenticated,
-               "the submitting node is not in the broker's directory"},
+               "the submitting node, or a forwarded report's originator, has no certificate in the "
+               "broker's directory (withdrawn after the connection authenticated)"},
     ReasonInfo{"CONNECTION_LIMIT", Code::kResourceExhausted,
                "the broker already serves max_connections sessions"},
     ReasonInfo{"HELLO_REQUIRED", Code::kUnavailable,
-               "reserved: the session is not established; the node treats it as transient and says "
-               "Hello again"},
+               "a frame other than Hello arrived on a connection before the broker's Welcome; "
+               "say Hello first"},
     ReasonInfo{"NOT_WELCOMED", Code::kUnavailable,
-               "reserved: the broker has not welcomed this session; the node treats it as "
-               "transient and says Hello again"},
+               "the connection's last Hello was refused, so nothing but a new Hello is served on "
+               "it"},
     ReasonInfo{"RATE_LIMITED", Code::kResourceExhausted,
                "more than rate_per_node submits per second from this node; retry later"},
     ReasonInfo{"BROKER_BUSY", Code::kResourceExhausted,
@@ -51,6 +52,8 @@ constexpr ReasonInfo kReasons[] = {
     ReasonInfo{"STORAGE_FULL", Code::kResourceExhausted,
                "the report store or the broker's disk is full; nothing was routed, retry with the "
                "same report"},
+    ReasonInfo{"ROUTING_NO_NATIONS", Code::kInvalidArgument,
+               "the report names no intended nation, so its routing would reach nobody"},
     ReasonInfo{"ROUTING_BAD_LABEL", Code::kInvalidArgument,
                "a portion label does not parse under the broker's policy"},
     ReasonInfo{"LABEL_NOT_CANONICAL", Code::kInvalidArgument,
@@ -441,6 +444,10 @@ constexpr ReasonInfo kReasons[] = {
     ReasonInfo{"STORE_DUPLICATE", Code::kAlreadyExists, "the report is already stored"},
     ReasonInfo{"STORE_INVALID", Code::kInvalidArgument, "a copy to store is inconsistent"},
     // PROTOCOL.md: Command-line tools.
+    ReasonInfo{"VECTORS_GENERATE", Code::kInternal,
+               "tearline-vectors could not build a vector (a bug in the generator)"},
+    ReasonInfo{"VECTORS_WRITE", Code::kIoError,
+               "tearline-vectors cannot create or write a conformance vector file"},
     ReasonInfo{"CA_EXISTS", Code::kAlreadyExists, "the CA directory already holds a root"},
     ReasonInfo{"CA_MISMATCH", Code::kInvalidArgument,
                "the CA's secret key does not belong to its root certificate"},

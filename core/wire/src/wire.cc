@@ -2,7 +2,10 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <optional>
 
 namespace tearline {
 namespace {
@@ -37,10 +40,15 @@ std::span<const std::uint8_t> AlignedForDecode(std::span<const std::uint8_t> byt
 }
 
 Result<const schema::Frame*> DecodeFrame(std::span<const std::uint8_t> bytes) {
-  if (bytes.size() > kMaxFrameBytes) {
+  return DecodeFrame(bytes, kMaxFrameBytes);
+}
+
+Result<const schema::Frame*> DecodeFrame(std::span<const std::uint8_t> bytes,
+                                         std::size_t max_bytes) {
+  if (const std::size_t cap = std::min(max_bytes, kMaxFrameBytes); bytes.size() > cap) {
     return Status(Code::kResourceExhausted, "WIRE_TOO_LARGE",
                   "frame of " + std::to_string(bytes.size()) + " bytes exceeds the limit of " +
-                      std::to_string(kMaxFrameBytes));
+                      std::to_string(cap));
   }
   if (reinterpret_cast<std::uintptr_t>(bytes.data()) % 8 != 0) {
     return Internal("WIRE_MISALIGNED", "frame buffer is not 8-byte aligned (use AlignedForDecode)");
@@ -63,6 +71,41 @@ Result<const schema::Frame*> DecodeFrame(std::span<const std::uint8_t> bytes) {
     return InvalidArgument("WIRE_MALFORMED", "frame has no body");
   }
   return frame;
+}
+
+namespace {
+
+// Little-endian scalar at `at`, or nullopt when it does not lie within `bytes`.
+template <typename T>
+std::optional<T> ReadAt(std::span<const std::uint8_t> bytes, std::size_t at) {
+  if (at > bytes.size() || bytes.size() - at < sizeof(T)) return std::nullopt;
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < sizeof(T); ++i) v |= std::uint64_t{bytes[at + i]} << (8 * i);
+  return static_cast<T>(v);  // Two's complement for the signed vtable offset.
+}
+
+}  // namespace
+
+std::uint64_t PeekRequestId(std::span<const std::uint8_t> bytes) {
+  // root uoffset -> table; the table starts with an soffset to its vtable; the vtable holds
+  // (vtable size, table size, field offsets...). request_id is field 1 of Frame.
+  if (bytes.size() < 8 || std::memcmp(bytes.data() + 4, schema::FrameIdentifier(), 4) != 0) {
+    return 0;
+  }
+  const auto root = ReadAt<std::uint32_t>(bytes, 0);
+  if (!root) return 0;
+  const auto vt_rel = ReadAt<std::int32_t>(bytes, *root);
+  if (!vt_rel) return 0;
+  const std::int64_t vtable = static_cast<std::int64_t>(*root) - *vt_rel;
+  if (vtable < 0) return 0;
+  // As FlatBuffers reads it: present when the vtable reaches the field and names an offset;
+  // bounded by the buffer (not the table's stated size), like the Verifier's field check.
+  const auto vt_size = ReadAt<std::uint16_t>(bytes, static_cast<std::size_t>(vtable));
+  constexpr std::size_t kField = schema::Frame::VT_REQUEST_ID;
+  if (!vt_size || *vt_size <= kField) return 0;
+  const auto field = ReadAt<std::uint16_t>(bytes, static_cast<std::size_t>(vtable) + kField);
+  if (!field || *field == 0) return 0;  // Absent: the schema default, 0.
+  return ReadAt<std::uint64_t>(bytes, std::size_t{*root} + *field).value_or(0);
 }
 
 std::vector<std::uint8_t> EncodeHello(std::uint64_t request_id, std::string_view node_id) {

@@ -123,9 +123,11 @@ class Broker : private FrameSender {
   // Audits the refusal (rejected_input) and answers with an Error frame.
   void Reject(const std::string& node_id, std::uint64_t request_id, const Status& why,
               const std::string& report_id_hex);
-  // A frame the gate did not serve: audited (rejected_input with `suppressed`) and answered
-  // with an Error over the connection it came from; at most once a second per node.
-  void RefuseSparingly(const Inbound& message, const InboundGate::Verdict& verdict);
+  // A frame the gate or the identity screen did not serve: audited (rejected_input with
+  // `suppressed`) and answered with an Error (echoing `request_id`) over the connection it came
+  // from; the callers throttle it (at most once a second per node).
+  void RefuseSparingly(const Inbound& message, std::uint64_t request_id, const Status& why,
+                       std::uint64_t suppressed);
   // Held back while a commit group is open (CommitGroup), else Transmit.
   bool SendTo(const std::string& node_id, const std::vector<std::uint8_t>& frame) override;
   bool Transmit(const std::string& node_id, const std::vector<std::uint8_t>& frame);

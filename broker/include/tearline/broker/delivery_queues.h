@@ -165,7 +165,9 @@ class DeliveryQueues {
   const Clock& clock_;
   FrameSender& sender_;
   const DeliveryOptions options_;
-  std::uint64_t next_delivery_id_ = 1;
+  // Deliver ids count up from 2^63, nodes number their own requests below it (PROTOCOL.md,
+  // "Request ids"): a refusal echoing a Deliver's id (of its Ack) never answers a node's request.
+  std::uint64_t next_delivery_id_ = std::uint64_t{1} << 63;
   Clock::TimePoint last_sweep_{};
   Clock::TimePoint last_redeliver_{};
   std::map<std::string, Recipient> recipients_;  // By node id.

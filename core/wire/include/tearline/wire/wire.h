@@ -33,8 +33,17 @@ std::span<const std::uint8_t> AlignedForDecode(std::span<const std::uint8_t> byt
 // WIRE_TOO_LARGE, WIRE_MALFORMED (not a Frame / fails the Verifier), WIRE_VERSION;
 // WIRE_MISALIGNED (Code::kInternal) when the caller skipped AlignedForDecode.
 Result<const schema::Frame*> DecodeFrame(std::span<const std::uint8_t> bytes);
+// The same with a receiver's own size cap `max_bytes` (at most kMaxFrameBytes applies anyway).
+Result<const schema::Frame*> DecodeFrame(std::span<const std::uint8_t> bytes,
+                                         std::size_t max_bytes);
 // The view would dangle: decoding a temporary buffer is a compile error.
 Result<const schema::Frame*> DecodeFrame(std::vector<std::uint8_t>&& bytes) = delete;
+
+// The request id of `bytes` when the Frame table's header and its request_id field lie within
+// the buffer (whatever the body, the version or the rest of the frame hold), else 0. A refusal
+// of a frame that DecodeFrame rejected echoes it, so the sender can match the answer. Reads
+// only bounds-checked bytes (any alignment, any length): safe on hostile input.
+std::uint64_t PeekRequestId(std::span<const std::uint8_t> bytes);
 
 // Builders: each returns the finished frame bytes.
 std::vector<std::uint8_t> EncodeHello(std::uint64_t request_id, std::string_view node_id);
