@@ -15,6 +15,18 @@
 namespace tearline {
 namespace {
 
+// Node configuration options with an unreachable broker (nothing is started).
+testing::Coalition::NodeConfigOptions Options(const std::string& cert_id = "",
+                                              const std::string& secret_id = "",
+                                              const std::string& broker_cert_id = "broker") {
+  testing::Coalition::NodeConfigOptions o;
+  o.broker_endpoint = "tcp://127.0.0.1:1";
+  o.cert_id = cert_id;
+  o.secret_id = secret_id;
+  o.broker_cert_id = broker_cert_id;
+  return o;
+}
+
 using testing::BinaryPath;
 using testing::Coalition;
 using testing::ProcessResult;
@@ -71,14 +83,13 @@ TEST_F(OperationsTest, BrokerCheckConfigValidatesWithoutStarting) {
 }
 
 TEST_F(OperationsTest, NodeCheckConfigValidatesWithoutStarting) {
-  const auto config = c_.NodeConfig("usa-1", {.broker_endpoint = "tcp://127.0.0.1:1"});
+  const auto config = c_.NodeConfig("usa-1", Options());
   auto ok = Node({"check-config", "--config", config.string()});
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
   EXPECT_NE(ok.out.find("valid (node usa-1 of USA, broker broker)"), std::string::npos) << ok.out;
   EXPECT_FALSE(std::filesystem::exists(c_.node_data("usa-1")));
 
-  const auto other =
-      c_.NodeConfig("usa-1", {.broker_endpoint = "tcp://127.0.0.1:1", .broker_cert_id = "usa-1"});
+  const auto other = c_.NodeConfig("usa-1", Options("", "", "usa-1"));
   auto bad = Node({"check-config", "--config", other.string()});
   EXPECT_EQ(bad.exit_code, cli::kExitConfig) << bad.err;
   EXPECT_NE(bad.err.find("usa-1.toml:4: broker_certificate: BROKER_CERT_ROLE"), std::string::npos)
@@ -99,7 +110,7 @@ TEST_F(OperationsTest, DaemonsExitExConfigOnAnInvalidConfiguration) {
   auto missing = Broker({"--config", (c_.root() / "absent.toml").string()});
   EXPECT_EQ(missing.exit_code, cli::kExitConfig) << missing.err;
 
-  const auto config = c_.NodeConfig("usa-1", {.broker_endpoint = "tcp://127.0.0.1:1"});
+  const auto config = c_.NodeConfig("usa-1", Options());
   std::ofstream(config, std::ios::app) << "heartbeat_ms = \"often\"\n";
   auto node = Node({"run", "--config", config.string()});
   EXPECT_EQ(node.exit_code, cli::kExitConfig) << node.err;

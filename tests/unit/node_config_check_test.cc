@@ -11,6 +11,18 @@
 namespace tearline::node {
 namespace {
 
+// Node configuration options with an unreachable broker (nothing is started).
+testing::Coalition::NodeConfigOptions Options(const std::string& cert_id = "",
+                                              const std::string& secret_id = "",
+                                              const std::string& broker_cert_id = "broker") {
+  testing::Coalition::NodeConfigOptions o;
+  o.broker_endpoint = "tcp://127.0.0.1:1";
+  o.cert_id = cert_id;
+  o.secret_id = secret_id;
+  o.broker_cert_id = broker_cert_id;
+  return o;
+}
+
 using testing::Coalition;
 
 class NodeConfigCheckTest : public ::testing::Test {
@@ -27,7 +39,7 @@ class NodeConfigCheckTest : public ::testing::Test {
 
 // Coalition::NodeConfig lines: broker_certificate 4, certificate 5, secret 6, data_dir 8.
 TEST_F(NodeConfigCheckTest, AValidConfigurationIsSummarised) {
-  auto ok = Check(c_.NodeConfig("usa-1", {.broker_endpoint = "tcp://127.0.0.1:1"}));
+  auto ok = Check(c_.NodeConfig("usa-1", Options()));
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_EQ(ok->id, "usa-1");
   EXPECT_EQ(ok->nation, "USA");
@@ -36,8 +48,7 @@ TEST_F(NodeConfigCheckTest, AValidConfigurationIsSummarised) {
 }
 
 TEST_F(NodeConfigCheckTest, ABrokerCertificateThatIsNotTheBrokersIsRefusedAtItsLine) {
-  auto r = Check(
-      c_.NodeConfig("usa-1", {.broker_endpoint = "tcp://127.0.0.1:1", .broker_cert_id = "gbr-1"}));
+  auto r = Check(c_.NodeConfig("usa-1", Options("", "", "gbr-1")));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().reason(), "CONFIG_INVALID");
   EXPECT_NE(r.status().message().find("usa-1.toml:4: broker_certificate: BROKER_CERT_ROLE"),
@@ -46,13 +57,11 @@ TEST_F(NodeConfigCheckTest, ABrokerCertificateThatIsNotTheBrokersIsRefusedAtItsL
 }
 
 TEST_F(NodeConfigCheckTest, AnotherNodesCertificateOrSecretIsRefusedAtItsLine) {
-  auto cert =
-      Check(c_.NodeConfig("usa-1", {.broker_endpoint = "tcp://127.0.0.1:1", .cert_id = "gbr-1"}));
+  auto cert = Check(c_.NodeConfig("usa-1", Options("gbr-1")));
   ASSERT_FALSE(cert.ok());
   EXPECT_NE(cert.status().message().find("usa-1.toml:5: certificate:"), std::string::npos)
       << cert.status().ToString();
-  auto secret =
-      Check(c_.NodeConfig("usa-1", {.broker_endpoint = "tcp://127.0.0.1:1", .secret_id = "gbr-1"}));
+  auto secret = Check(c_.NodeConfig("usa-1", Options("", "gbr-1")));
   ASSERT_FALSE(secret.ok());
   EXPECT_NE(secret.status().message().find("usa-1.toml:6: secret: NODE_KEY_MISMATCH"),
             std::string::npos)
