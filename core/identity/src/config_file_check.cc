@@ -6,17 +6,6 @@
 #include <system_error>
 
 namespace tearline {
-namespace {
-
-bool StartsWith(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-
-bool EndsWith(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
-}  // namespace
 
 Status ErrorAtKey(const ConfigReader& reader, std::string_view key, const Status& problem) {
   if (problem.ok()) return problem;
@@ -27,9 +16,9 @@ std::string_view IdentityErrorKey(const Status& problem) {
   const std::string_view message = problem.message();
   const std::string_view reason = problem.reason();
   // LoadLocalIdentity prefixes each loader's error with what it was loading.
-  if (StartsWith(message, "policy")) return "policy";
-  if (StartsWith(message, "ca_dir ")) return "ca_dir";
-  if (StartsWith(message, "secret") || EndsWith(reason, "_KEY_MISMATCH")) return "secret";
+  if (message.starts_with("policy")) return "policy";
+  if (message.starts_with("ca_dir ")) return "ca_dir";
+  if (message.starts_with("secret") || reason.ends_with("_KEY_MISMATCH")) return "secret";
   return "certificate";
 }
 
