@@ -12,6 +12,7 @@ packages=(
   libspdlog-dev libfmt-dev
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev chromium ccache
+  dpkg-dev fakeroot lintian systemd
 )
 # Extra packages can be requested by callers (e.g. the HTML report test needs chromium).
 packages+=("$@")

@@ -2,6 +2,7 @@
 #include <exception>
 #include <iostream>
 
+#include "tearline/cli/daemon_exit.h"
 #include "tearline/node/node_command.h"
 
 int main(int argc, char** argv) {
@@ -9,6 +10,6 @@ int main(int argc, char** argv) {
     return tearline::node::RunNodeCommand(argc, argv, std::cout, std::cerr);
   } catch (const std::exception& e) {
     std::cerr << "tearline-node: error: INTERNAL: " << e.what() << "\n";
-    return 2;
+    return tearline::cli::kExitSoftware;
   }
 }

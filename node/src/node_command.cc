@@ -16,8 +16,10 @@
 #include <vector>
 
 #include "node_command_internal.h"
+#include "tearline/base/clock.h"
 #include "tearline/base/encoding.h"
 #include "tearline/cli/command_line.h"
+#include "tearline/cli/daemon_exit.h"
 #include "tearline/envelope/envelope.h"
 #include "tearline/identity/certificate.h"
 #include "tearline/labels/label.h"
@@ -25,6 +27,7 @@
 #include "tearline/node/control_client.h"
 #include "tearline/node/control_protocol.h"
 #include "tearline/node/node_config.h"
+#include "tearline/node/node_config_check.h"
 #include "tearline/node/node_daemon.h"
 
 namespace tearline::node {
@@ -84,7 +87,7 @@ int DoRun(const NodeConfig& config, const std::string& log_level, std::ostream& 
   ScopedLogger scoped("tearline-node");
   scoped.logger().set_level(level);
   auto daemon = NodeDaemon::Create(config);
-  if (!daemon.ok()) return Fail(err, daemon.status(), kExitInvalid);
+  if (!daemon.ok()) return Fail(err, daemon.status(), cli::StartupExitCode(daemon.status()));
   g_stop.store(false);
   struct sigaction sa {};
   sa.sa_handler = OnStopSignal;
@@ -100,8 +103,16 @@ int DoRun(const NodeConfig& config, const std::string& log_level, std::ostream& 
   daemon->reset();
   if (!s.ok()) {
     // Binding the control socket fails before serving anything: a start-up error.
-    return Fail(err, s, s.reason() == "CONTROL_BIND_FAILED" ? kExitInvalid : kExitNegative);
+    return Fail(err, s, s.reason() == "CONTROL_BIND_FAILED" ? kExitInvalid : cli::RunExitCode(s));
   }
+  return kExitOk;
+}
+
+int DoCheckConfig(const std::filesystem::path& path, std::ostream& out, std::ostream& err) {
+  auto checked = CheckNodeConfig(path, SystemClock::Get().UnixNow());
+  if (!checked.ok()) return Fail(err, checked.status(), cli::kExitConfig);
+  out << path.string() << ": valid (node " << checked->id << " of " << checked->nation
+      << ", broker " << checked->broker_id << ")\n";
   return kExitOk;
 }
 
@@ -182,10 +193,14 @@ int RunNodeCommand(int argc, const char* const* argv, std::ostream& out, std::os
   deny->add_option("REQUEST_ID", rel.id, "Request id (or a unique prefix)")->required();
   deny->add_option("--why", rel.why, "The reason the requester will see")->required();
 
+  auto* check = app.add_subcommand(
+      "check-config",
+      "Validate the configuration and the files it names without starting (0 valid, 78 not)");
+
   for (auto* sub : {run, send, inbox, read, status, track, prove, forward, request_release,
-                    requests, approve, deny}) {
+                    requests, approve, deny, check}) {
     sub->add_option("--config", config_path, "Node configuration file (TOML)")->required();
-    if (sub != run) sub->add_flag("--json", json, "Print JSON instead of text");
+    if (sub != run && sub != check) sub->add_flag("--json", json, "Print JSON instead of text");
   }
 
   if (auto exit_code = ParseCommandLine(app, argc, argv, out, err)) return *exit_code;
@@ -194,8 +209,13 @@ int RunNodeCommand(int argc, const char* const* argv, std::ostream& out, std::os
   // control socket) independent of the working directory of the daemon and of the CLI.
   std::error_code ec;
   const auto abs_config = std::filesystem::absolute(config_path, ec);
-  auto config = LoadNodeConfig(ec ? std::filesystem::path(config_path) : abs_config);
-  if (!config.ok()) return Fail(err, config.status(), kExitInvalid);
+  const auto path = ec ? std::filesystem::path(config_path) : abs_config;
+  if (check->parsed()) return DoCheckConfig(path, out, err);
+  auto config = LoadNodeConfig(path);
+  // The daemon reports a bad configuration as supervisors expect (EX_CONFIG); the analyst's
+  // commands keep their usage status.
+  if (!config.ok())
+    return Fail(err, config.status(), run->parsed() ? cli::kExitConfig : kExitInvalid);
 
   if (run->parsed()) return DoRun(*config, log_level, err);
   if (send->parsed()) {

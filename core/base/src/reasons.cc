@@ -405,6 +405,8 @@ constexpr ReasonInfo kReasons[] = {
                "the configuration file does not parse or has an invalid value"},
     ReasonInfo{"CONFIG_TOO_LARGE", Code::kResourceExhausted,
                "the configuration file is larger than any configuration needs (1 MiB)"},
+    ReasonInfo{"CONFIG_STATE_DIR", Code::kInvalidArgument,
+               "check-config: a configured data directory cannot be used or created"},
     ReasonInfo{"INBOX_BAD_ID", Code::kInvalidArgument, "an inbox report id is not valid"},
     ReasonInfo{"INBOX_AMBIGUOUS_ID", Code::kInvalidArgument,
                "an inbox report id prefix matches more than one report"},

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -334,6 +335,15 @@ const Group* Policy::FindGroup(std::string_view code) const {
 std::string DefaultPolicyPath() {
   if (const char* env = std::getenv("TEARLINE_POLICY"); env != nullptr && *env != '\0') {
     return env;
+  }
+  // An installed program (PREFIX/bin) finds the policy installed with it, wherever the tree was
+  // unpacked; a program in the build tree has none there and uses the source tree's.
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    auto installed =
+        exe.parent_path().parent_path() / "share" / "tearline" / "policy" / "coalition.toml";
+    if (std::filesystem::is_regular_file(installed, ec)) return installed.string();
   }
   return TEARLINE_DEFAULT_POLICY_PATH;
 }

@@ -8,6 +8,8 @@
 //   tearline-node status --config FILE [--json]
 //   tearline-node track  --config FILE REPORT_ID [--json]
 //   tearline-node prove  --config FILE REPORT_ID [--seq N] [--json]
+//   tearline-node check-config --config FILE   (validates FILE and the files it names; starts
+//                        nothing; see node_config_check.h)
 //
 // Portion numbers shown to analysts count from 1 (portion 1 is the first --portion), in text
 // and in --json output alike; the wire and the control protocol count from 0.
@@ -55,13 +57,17 @@
 //      before sealing, broker rejection); read: no such report; status: daemon running but not
 //      connected; track: the broker does not know the report or refuses (TRACK_UNKNOWN_REPORT,
 //      TRACK_FORBIDDEN) or is unreachable; prove: a proof failed (the reason is printed) or no
-//      record is known; run: the loop failed after start-up.
+//      record is known.
 //   2  invalid input or usage (bad marking, unknown nation, unreadable file, bad configuration,
 //      daemon refusing to start), or NODE_NOT_RUNNING (no daemon answers on the control
 //      socket; the message names the socket).
 //   3  send: sealed but not yet confirmed; the report is kept in the outbox and resent with the
 //      same id (see above). Not a failure to retry by hand: sending again would make a second
 //      report.
+//   run and check-config, for supervisors (tearline/cli/daemon_exit.h): 78 the configuration
+//   file is missing or invalid (check-config: or a file it names), 74 `run` ended on a fatal
+//   I/O failure, 70 `run` ended on any other failure (instead of 1); any program: 70 on an
+//   internal error.
 // Errors are one line on stderr: "tearline-node: error: REASON: message".
 //
 // Thread-safety: `run` installs SIGINT/SIGTERM handlers for its duration; call it from the main
