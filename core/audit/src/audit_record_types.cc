@@ -1,5 +1,6 @@
 #include "tearline/audit/audit_record_types.h"
 
+#include <array>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <type_traits>
@@ -120,15 +121,37 @@ Status ForEachElement(const AuditJsonValue& array, F&& fn) {
   return Status::Ok();
 }
 
+// Names the value being decoded in messages ("denied record field \"portion\"", "... [2]"): a
+// chain of frames on the stack, rendered only when a message is needed, so that decoding a valid
+// record builds no strings besides its values.
+struct Where {
+  const Where* parent = nullptr;
+  std::string_view text;  // A root's record type ("accepted") or a field's key.
+  std::size_t index = 0;  // An array element's index.
+  enum { kRoot, kField, kIndex } kind = kRoot;
+
+  std::string Render() const {
+    switch (kind) {
+      case kRoot:
+        return std::string(text) + " record";
+      case kField:
+        return parent->Render() + " field \"" + std::string(text) + "\"";
+      default:
+        return parent->Render() + "[" + std::to_string(index) + "]";
+    }
+  }
+};
+
 template <typename T, typename V>
-Status DecodeObject(const V& object, std::string_view where, T& out);
+Status DecodeObject(const V& object, const Where& where, T& out);
 
 // Decodes `value` into `out`; `where` names the value in messages ("denied record field
 // \"portion\"").
 template <typename M, typename V>
-Status DecodeValue(const V& value, const std::string& where, M& out) {
+Status DecodeValue(const V& value, const Where& where, M& out) {
   const auto wrong = [&] {
-    return Malformed(where, std::string("must be ") + Expected<M>() + ", not " + value.type_name());
+    return Malformed(where.Render(),
+                     std::string("must be ") + Expected<M>() + ", not " + value.type_name());
   };
   if constexpr (std::is_same_v<M, AuditTrueFlag>) {
     if (!value.is_boolean() || !GetBool(value)) return wrong();
@@ -164,7 +187,8 @@ Status DecodeValue(const V& value, const std::string& where, M& out) {
     out.reserve(value.size());
     const Status elements = ForEachElement(value, [&](std::size_t i, const V& element_value) {
       typename M::value_type element{};
-      Status st = DecodeValue(element_value, where + "[" + std::to_string(i) + "]", element);
+      const Where element_where{&where, {}, i, Where::kIndex};
+      Status st = DecodeValue(element_value, element_where, element);
       if (st.ok()) out.push_back(std::move(element));
       return st;
     });
@@ -176,46 +200,67 @@ Status DecodeValue(const V& value, const std::string& where, M& out) {
   return Status::Ok();
 }
 
-template <typename T, typename V>
-Status DecodeObject(const V& object, std::string_view where, T& out) {
+// The value of each schema field of T in `object` (the last one when a key repeats).
+template <typename T, std::size_t... I>
+auto LookupFields(const json& object, std::index_sequence<I...>) {
+  return std::array<const json*, sizeof...(I)>{
+      FindMember(object, std::get<I>(AuditRecordSchema<T>::kFields).key)...};
+}
+// One pass over the members, each key compared with T's keys (constants), instead of one search
+// of the object per field.
+template <typename T, std::size_t... I>
+auto LookupFields(const AuditJsonValue& object, std::index_sequence<I...>) {
+  std::array<std::optional<AuditJsonValue>, sizeof...(I)> found;
+  if (object.size() == 0) return found;
+  AuditJsonValue member = object.first_child();
+  for (std::size_t m = 0;; member = member.next_sibling()) {
+    const std::string_view key = member.key();
+    ((key == std::get<I>(AuditRecordSchema<T>::kFields).key ? (found[I] = member, 0) : 0), ...);
+    if (++m == object.size()) break;
+  }
+  return found;
+}
+
+template <typename T, typename V, std::size_t... I>
+Status DecodeFields(const V& object, const Where& where, T& out, std::index_sequence<I...> seq) {
+  const auto found = LookupFields<T>(object, seq);
   Status status = Status::Ok();
-  std::apply(
-      [&](const auto&... field) {
-        const auto get = [&](const auto& f) {
-          if (!status.ok()) return;
-          auto& member = out.*(f.member);
-          using Member = std::decay_t<decltype(member)>;
-          const auto found = FindMember(object, f.key);
-          if (!found) {
-            if constexpr (IsOptional<Member>::value) {
-              member.reset();
-            } else {
-              status = Malformed(std::string(where) + " field \"" + std::string(f.key) + "\"",
-                                 "is missing");
-            }
-            return;
-          }
-          // Only built when a value is decoded (its messages name the field).
-          const std::string field_where =
-              std::string(where) + " field \"" + std::string(f.key) + "\"";
-          if constexpr (IsOptional<Member>::value) {
-            typename Member::value_type value{};
-            status = DecodeValue(*found, field_where, value);
-            if (status.ok()) member = std::move(value);
-          } else {
-            status = DecodeValue(*found, field_where, member);
-          }
-        };
-        (get(field), ...);
-      },
-      AuditRecordSchema<T>::kFields);
+  const auto get = [&](const auto& f, const auto& value) {
+    if (!status.ok()) return;
+    auto& member = out.*(f.member);
+    using Member = std::decay_t<decltype(member)>;
+    if (!value) {
+      if constexpr (IsOptional<Member>::value) {
+        member.reset();
+      } else {
+        status = Malformed(Where{&where, f.key, 0, Where::kField}.Render(), "is missing");
+      }
+      return;
+    }
+    const Where field_where{&where, f.key, 0, Where::kField};
+    if constexpr (IsOptional<Member>::value) {
+      typename Member::value_type decoded{};
+      status = DecodeValue(*value, field_where, decoded);
+      if (status.ok()) member = std::move(decoded);
+    } else {
+      status = DecodeValue(*value, field_where, member);
+    }
+  };
+  (get(std::get<I>(AuditRecordSchema<T>::kFields), found[I]), ...);
   return status;
+}
+
+template <typename T, typename V>
+Status DecodeObject(const V& object, const Where& where, T& out) {
+  return DecodeFields(
+      object, where, out,
+      std::make_index_sequence<std::tuple_size_v<decltype(AuditRecordSchema<T>::kFields)>>{});
 }
 
 template <typename T, typename V>
 Result<AnyAuditRecord> Decode(const V& object) {
   T record{};
-  TEARLINE_RETURN_IF_ERROR(DecodeObject(object, std::string(T::kType) + " record", record));
+  TEARLINE_RETURN_IF_ERROR(DecodeObject(object, Where{nullptr, T::kType, 0, Where::kRoot}, record));
   return AnyAuditRecord(std::move(record));
 }
 

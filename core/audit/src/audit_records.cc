@@ -55,11 +55,13 @@ Status ParseLine(std::string_view bytes, AuditRecord& record) {
                                                        " bytes exceeds the cap of " +
                                                        std::to_string(kMaxAuditLineBytes));
   }
-  if (JsonDepth(bytes) > kMaxAuditJsonDepth) {
-    return InvalidArgument("AUDIT_BAD_JSON", "JSON nested deeper than " +
-                                                 std::to_string(kMaxAuditJsonDepth) + " levels");
-  }
   if (!record.fields.Parse(bytes, kMaxAuditJsonDepth)) {
+    // The reader refuses too deep a nesting itself; the depth is measured apart (only on this
+    // path) so that too deep a line is named as such even when it is also malformed.
+    if (JsonDepth(bytes) > kMaxAuditJsonDepth) {
+      return InvalidArgument("AUDIT_BAD_JSON", "JSON nested deeper than " +
+                                                   std::to_string(kMaxAuditJsonDepth) + " levels");
+    }
     return InvalidArgument("AUDIT_BAD_JSON", "not a valid JSON text");
   }
   const AuditJsonValue j = record.fields.Root(bytes);
