@@ -1,5 +1,6 @@
 #include "tearline/audit/audit_json.h"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -7,6 +8,24 @@
 #include <limits>
 
 namespace tearline {
+namespace {
+
+enum class ByteClass : std::uint8_t { kPlain, kQuote, kBackslash, kControl, kHigh };
+
+constexpr std::array<ByteClass, 256> MakeByteClasses() {
+  std::array<ByteClass, 256> classes{};
+  for (std::size_t c = 0; c < 256; ++c) {
+    classes[c] = c < 0x20    ? ByteClass::kControl
+                 : c == '"'  ? ByteClass::kQuote
+                 : c == '\\' ? ByteClass::kBackslash
+                 : c >= 0x80 ? ByteClass::kHigh
+                             : ByteClass::kPlain;
+  }
+  return classes;
+}
+constexpr std::array<ByteClass, 256> kByteClass = MakeByteClasses();
+
+}  // namespace
 
 // Recursive descent over the text, appending one node per value in document order. Every branch
 // that nlohmann's lexer or parser refuses returns false here; the comments name the rule.
@@ -228,22 +247,23 @@ class AuditJsonParser {
   bool String(std::uint32_t& off, std::uint32_t& len, bool& decoded) {
     ++pos_;
     const std::size_t start = pos_;
-    // Fast path: plain text up to the closing quote.
+    // Fast path: plain text up to the closing quote, a byte class table deciding each byte.
     while (pos_ < n_) {
       const unsigned char c = p_[pos_];
-      if (c == '"') {
+      const ByteClass cls = kByteClass[c];
+      if (cls == ByteClass::kPlain) {
+        ++pos_;
+        continue;
+      }
+      if (cls == ByteClass::kQuote) {
         off = static_cast<std::uint32_t>(start);
         len = static_cast<std::uint32_t>(pos_ - start);
         decoded = false;
         ++pos_;
         return true;
       }
-      if (c == '\\') break;
-      if (c < 0x20) return false;  // Raw control characters must be escaped.
-      if (c < 0x80) {
-        ++pos_;
-        continue;
-      }
+      if (cls == ByteClass::kBackslash) break;
+      if (cls == ByteClass::kControl) return false;  // Raw control characters must be escaped.
       const std::size_t k = Utf8Length();
       if (k == 0) return false;
       pos_ += k;

@@ -71,9 +71,11 @@ class AuditJsonDocument {
     std::uint32_t count = 0;  // Elements or members.
     std::uint32_t key_off = 0, key_len = 0;
     std::uint32_t str_off = 0, str_len = 0;
-    std::uint64_t u = 0;
-    std::int64_t i = 0;
-    double d = 0;
+    union {  // By kind: kUnsigned u, kSigned i, kDouble d.
+      std::uint64_t u = 0;
+      std::int64_t i;
+      double d;
+    };
   };
 
   std::vector<Node> nodes_;
