@@ -196,6 +196,8 @@ std::vector<std::string> CraftedLines() {
       "\xEF\xBB{\"seq\":0,\"time\":1,\"type\":\"x\"}",
       "{\"seq\":0,\"time\":1,\"type\":\"x\"} {}",
       "{\"seq\":0,\"time\":1,\"type\":\"x\"}x",
+      std::string("{\"seq\":0,\"time\":1,\"type\":\"x\"} ") + '\0' + "junk",
+      std::string("{\"seq\":0,\"time\":1,\"type\":\"x\"") + '\0' + "}",
       "",
       " ",
       "{}",

@@ -46,7 +46,9 @@ class AuditJsonParser {
     SkipWhitespace();
     if (!Value(0)) return false;
     SkipWhitespace();
-    return pos_ == n_;  // Exactly one value.
+    // Exactly one value. nlohmann's lexer reads a NUL byte as the end of the input, so bytes
+    // after a NUL that follows the value were never read; they are ignored here too.
+    return pos_ == n_ || p_[pos_] == '\0';
   }
 
  private:

@@ -7,7 +7,8 @@
 // (tests/unit/audit_json_test.cc feeds both the same crafted lines; the audit_record fuzzer
 // compares them on arbitrary bytes):
 //   - RFC 8259 grammar, whitespace space/tab/CR/LF, one value then the end of the text; a UTF-8
-//     byte order mark at the very start is skipped (as nlohmann does);
+//     byte order mark at the very start is skipped, and a NUL byte after the value ends the
+//     text (bytes after it are not read), as nlohmann does;
 //   - strings: no raw control character (< 0x20), only the RFC escapes, \u surrogates paired,
 //     strict UTF-8 (no overlong forms, no encoded surrogates, nothing above U+10FFFF);
 //   - numbers: no leading zero, no '+', no bare '.'; an integer without '-' that fits 64 bits is
