@@ -7,7 +7,9 @@
 // byte-exact; a load failure names a line within the input and carries a reason; the verifier
 // never reports success without a signed checkpoint, and its failures carry a reason. A record
 // that decodes to its typed form encodes back to the values it was decoded from (keys the type
-// does not define dropped), and decodes again to the same record.
+// does not define dropped), and decodes again to the same record. Differential: each line is also
+// parsed by nlohmann::json, the reader the loader used before its flat reader (audit_json.h), and
+// both must accept the same lines with the same seq, time, type and typed record.
 #include <unistd.h>
 
 #include <cstdint>
@@ -86,18 +88,42 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (offset >= input.size() || input[offset] != '\n') std::abort();
     ++offset;
     auto decoded = tearline::DecodeAuditRecord(r);
+    const nlohmann::json dom = nlohmann::json::parse(r.bytes, nullptr, false);
+    if (!dom.is_object() || !dom.contains("seq") || !dom["seq"].is_number_unsigned() ||
+        !dom.contains("time") || !dom.contains("type") ||
+        dom.at("seq").get<std::uint64_t>() != r.seq || dom.at("time").get<double>() != r.time ||
+        dom.at("type").get<std::string>() != r.type) {
+      std::abort();
+    }
+    auto dom_decoded = tearline::DecodeAuditRecord(r.type, dom);
+    if (dom_decoded.ok() != decoded.ok()) std::abort();
     if (!decoded.ok()) {
       if (decoded.status().reason().empty()) std::abort();
+      if (decoded.status().reason() != dom_decoded.status().reason() ||
+          decoded.status().message() != dom_decoded.status().message()) {
+        std::abort();
+      }
       continue;
     }
+    if (*dom_decoded != *decoded) std::abort();
     if (tearline::AuditRecordTypeName(*decoded) != r.type) std::abort();
     const nlohmann::json encoded = tearline::ToJson(*decoded);
-    if (!Covers(r.json, encoded)) std::abort();
+    if (!Covers(dom, encoded)) std::abort();
     auto again = tearline::DecodeAuditRecord(r.type, encoded);
     if (!again.ok() || *again != *decoded) std::abort();
   }
   if (error) {
     if (error->line != records.size() + 1 || error->status.reason().empty()) std::abort();
+    // A line the flat reader refuses as JSON, the DOM refuses too (and conversely, above).
+    if (error->status.reason() == "AUDIT_BAD_JSON") {
+      const std::size_t end = input.find('\n', offset);
+      if (end != std::string_view::npos &&
+          !nlohmann::json::parse(input.substr(offset, end - offset), nullptr, false)
+               .is_discarded() &&
+          error->status.message() == "not a valid JSON text") {
+        std::abort();
+      }
+    }
   } else if (offset != input.size()) {
     std::abort();
   }

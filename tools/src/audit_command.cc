@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <sstream>
@@ -162,11 +163,15 @@ int Query(const std::filesystem::path& dir, const QueryFilter& filter, bool json
     const auto decoded = DecodeAuditRecord(r);
     const AuditRecordKeys keys = decoded.ok() ? KeysOf(*decoded) : AuditRecordKeys{};  // Views.
     if (!Matches(r, keys, filter)) continue;
+    // The listing shows every field the DOM way (sorted keys, values re-serialised); the loader
+    // already checked that the line is a JSON object, so this parse cannot fail.
+    const nlohmann::json object =
+        json ? nlohmann::json() : nlohmann::json::parse(r.bytes, nullptr, false);
     if (json) {
       out << JsonLineSafe(r.bytes) << "\n";
     } else if (csv) {
       // seq and time are numbers (the loader checked), the rest is record text.
-      out << r.line << "," << CsvCell(Text(r.json, "seq")) << "," << CsvCell(Text(r.json, "time"))
+      out << r.line << "," << CsvCell(Text(object, "seq")) << "," << CsvCell(Text(object, "time"))
           << "," << FormatAuditTime(r.time) << "," << CsvCell(r.type);
       for (const auto* column : {&keys.report_id, &keys.originator, &keys.originator_nation,
                                  &keys.recipient, &keys.nation, &keys.reason}) {
@@ -175,7 +180,7 @@ int Query(const std::filesystem::path& dir, const QueryFilter& filter, bool json
       out << "," << CsvCell(Labels(keys)) << "\n";
     } else {
       out << "line " << r.line << "  " << FormatAuditTime(r.time) << "  " << TerminalSafe(r.type);
-      for (auto& [k, v] : r.json.items()) {
+      for (auto& [k, v] : object.items()) {
         if (k == "seq" || k == "time" || k == "type") continue;
         out << "  "
             << Field(k, v.is_string()

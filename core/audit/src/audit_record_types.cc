@@ -1,5 +1,6 @@
 #include "tearline/audit/audit_record_types.h"
 
+#include <array>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <type_traits>
@@ -86,28 +87,84 @@ const char* Expected() {
   }
 }
 
-template <typename T>
-Status DecodeObject(const json& object, std::string_view where, T& out);
+// The decoder reads both value models through these overloads: nlohmann::json (objects built
+// in memory, tests) and AuditJsonValue (lines read from a log, without a DOM).
+bool GetBool(const json& v) { return v.get<bool>(); }
+bool GetBool(const AuditJsonValue& v) { return v.boolean(); }
+std::string GetString(const json& v) { return v.get<std::string>(); }
+std::string GetString(const AuditJsonValue& v) { return std::string(v.string()); }
+std::uint64_t GetUnsigned(const json& v) { return v.get<std::uint64_t>(); }
+std::uint64_t GetUnsigned(const AuditJsonValue& v) { return v.unsigned_value(); }
+std::int64_t GetSigned(const json& v) { return v.get<std::int64_t>(); }
+std::int64_t GetSigned(const AuditJsonValue& v) { return v.signed_value(); }
+const json* FindMember(const json& object, std::string_view key) {
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+std::optional<AuditJsonValue> FindMember(const AuditJsonValue& object, std::string_view key) {
+  return object.Find(key);
+}
+// Calls fn(index, element) for each element of an array, in order, until fn fails.
+template <typename F>
+Status ForEachElement(const json& array, F&& fn) {
+  for (std::size_t i = 0; i < array.size(); ++i) TEARLINE_RETURN_IF_ERROR(fn(i, array[i]));
+  return Status::Ok();
+}
+template <typename F>
+Status ForEachElement(const AuditJsonValue& array, F&& fn) {
+  if (array.size() == 0) return Status::Ok();
+  AuditJsonValue element = array.first_child();
+  for (std::size_t i = 0;; element = element.next_sibling()) {
+    TEARLINE_RETURN_IF_ERROR(fn(i, element));
+    if (++i == array.size()) break;
+  }
+  return Status::Ok();
+}
+
+// Names the value being decoded in messages ("denied record field \"portion\"", "... [2]"): a
+// chain of frames on the stack, rendered only when a message is needed, so that decoding a valid
+// record builds no strings besides its values.
+struct Where {
+  const Where* parent = nullptr;
+  std::string_view text;  // A root's record type ("accepted") or a field's key.
+  std::size_t index = 0;  // An array element's index.
+  enum { kRoot, kField, kIndex } kind = kRoot;
+
+  std::string Render() const {
+    switch (kind) {
+      case kRoot:
+        return std::string(text) + " record";
+      case kField:
+        return parent->Render() + " field \"" + std::string(text) + "\"";
+      default:
+        return parent->Render() + "[" + std::to_string(index) + "]";
+    }
+  }
+};
+
+template <typename T, typename V>
+Status DecodeObject(const V& object, const Where& where, T& out);
 
 // Decodes `value` into `out`; `where` names the value in messages ("denied record field
 // \"portion\"").
-template <typename M>
-Status DecodeValue(const json& value, const std::string& where, M& out) {
+template <typename M, typename V>
+Status DecodeValue(const V& value, const Where& where, M& out) {
   const auto wrong = [&] {
-    return Malformed(where, std::string("must be ") + Expected<M>() + ", not " + value.type_name());
+    return Malformed(where.Render(),
+                     std::string("must be ") + Expected<M>() + ", not " + value.type_name());
   };
   if constexpr (std::is_same_v<M, AuditTrueFlag>) {
-    if (!value.is_boolean() || !value.get<bool>()) return wrong();
+    if (!value.is_boolean() || !GetBool(value)) return wrong();
   } else if constexpr (std::is_same_v<M, std::string>) {
     if (!value.is_string()) return wrong();
-    out = value.get<std::string>();
+    out = GetString(value);
   } else if constexpr (std::is_same_v<M, std::int64_t>) {
     if (value.is_number_unsigned()) {
-      const auto v = value.get<std::uint64_t>();
+      const auto v = GetUnsigned(value);
       if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return wrong();
       out = static_cast<std::int64_t>(v);
     } else if (value.is_number_integer()) {
-      out = value.get<std::int64_t>();
+      out = GetSigned(value);
     } else {
       return wrong();
     }
@@ -116,9 +173,9 @@ Status DecodeValue(const json& value, const std::string& where, M& out) {
     // Parsed text gives unsigned numbers; an object built in memory may hold signed ones.
     std::uint64_t v = 0;
     if (value.is_number_unsigned()) {
-      v = value.get<std::uint64_t>();
-    } else if (value.is_number_integer() && value.get<std::int64_t>() >= 0) {
-      v = static_cast<std::uint64_t>(value.get<std::int64_t>());
+      v = GetUnsigned(value);
+    } else if (value.is_number_integer() && GetSigned(value) >= 0) {
+      v = static_cast<std::uint64_t>(GetSigned(value));
     } else {
       return wrong();
     }
@@ -128,12 +185,14 @@ Status DecodeValue(const json& value, const std::string& where, M& out) {
     if (!value.is_array()) return wrong();
     out.clear();
     out.reserve(value.size());
-    for (std::size_t i = 0; i < value.size(); ++i) {
+    const Status elements = ForEachElement(value, [&](std::size_t i, const V& element_value) {
       typename M::value_type element{};
-      TEARLINE_RETURN_IF_ERROR(
-          DecodeValue(value[i], where + "[" + std::to_string(i) + "]", element));
-      out.push_back(std::move(element));
-    }
+      const Where element_where{&where, {}, i, Where::kIndex};
+      Status st = DecodeValue(element_value, element_where, element);
+      if (st.ok()) out.push_back(std::move(element));
+      return st;
+    });
+    if (!elements.ok()) return elements;
   } else {
     if (!value.is_object()) return wrong();
     TEARLINE_RETURN_IF_ERROR(DecodeObject(value, where, out));
@@ -141,45 +200,100 @@ Status DecodeValue(const json& value, const std::string& where, M& out) {
   return Status::Ok();
 }
 
-template <typename T>
-Status DecodeObject(const json& object, std::string_view where, T& out) {
+// The value of each schema field of T in `object` (the last one when a key repeats).
+template <typename T, std::size_t... I>
+auto LookupFields(const json& object, std::index_sequence<I...>) {
+  return std::array<const json*, sizeof...(I)>{
+      FindMember(object, std::get<I>(AuditRecordSchema<T>::kFields).key)...};
+}
+// One pass over the members, each key compared with T's keys (constants), instead of one search
+// of the object per field.
+template <typename T, std::size_t... I>
+auto LookupFields(const AuditJsonValue& object, std::index_sequence<I...>) {
+  std::array<std::optional<AuditJsonValue>, sizeof...(I)> found;
+  if (object.size() == 0) return found;
+  AuditJsonValue member = object.first_child();
+  for (std::size_t m = 0;; member = member.next_sibling()) {
+    const std::string_view key = member.key();
+    ((key == std::get<I>(AuditRecordSchema<T>::kFields).key ? (found[I] = member, 0) : 0), ...);
+    if (++m == object.size()) break;
+  }
+  return found;
+}
+
+template <typename T, typename V, std::size_t... I>
+Status DecodeFields(const V& object, const Where& where, T& out, std::index_sequence<I...> seq) {
+  const auto found = LookupFields<T>(object, seq);
   Status status = Status::Ok();
-  std::apply(
-      [&](const auto&... field) {
-        const auto get = [&](const auto& f) {
-          if (!status.ok()) return;
-          auto& member = out.*(f.member);
-          using Member = std::decay_t<decltype(member)>;
-          const std::string field_where =
-              std::string(where) + " field \"" + std::string(f.key) + "\"";
-          auto it = object.find(f.key);
-          if (it == object.end()) {
-            if constexpr (IsOptional<Member>::value) {
-              member.reset();
-            } else {
-              status = Malformed(field_where, "is missing");
-            }
-            return;
-          }
-          if constexpr (IsOptional<Member>::value) {
-            typename Member::value_type value{};
-            status = DecodeValue(*it, field_where, value);
-            if (status.ok()) member = std::move(value);
-          } else {
-            status = DecodeValue(*it, field_where, member);
-          }
-        };
-        (get(field), ...);
-      },
-      AuditRecordSchema<T>::kFields);
+  const auto get = [&](const auto& f, const auto& value) {
+    if (!status.ok()) return;
+    auto& member = out.*(f.member);
+    using Member = std::decay_t<decltype(member)>;
+    if (!value) {
+      if constexpr (IsOptional<Member>::value) {
+        member.reset();
+      } else {
+        status = Malformed(Where{&where, f.key, 0, Where::kField}.Render(), "is missing");
+      }
+      return;
+    }
+    const Where field_where{&where, f.key, 0, Where::kField};
+    if constexpr (IsOptional<Member>::value) {
+      typename Member::value_type decoded{};
+      status = DecodeValue(*value, field_where, decoded);
+      if (status.ok()) member = std::move(decoded);
+    } else {
+      status = DecodeValue(*value, field_where, member);
+    }
+  };
+  (get(std::get<I>(AuditRecordSchema<T>::kFields), found[I]), ...);
   return status;
 }
 
-template <typename T>
-Result<AnyAuditRecord> Decode(const json& object) {
+template <typename T, typename V>
+Status DecodeObject(const V& object, const Where& where, T& out) {
+  return DecodeFields(
+      object, where, out,
+      std::make_index_sequence<std::tuple_size_v<decltype(AuditRecordSchema<T>::kFields)>>{});
+}
+
+template <typename T, typename V>
+Result<AnyAuditRecord> Decode(const V& object) {
   T record{};
-  TEARLINE_RETURN_IF_ERROR(DecodeObject(object, std::string(T::kType) + " record", record));
+  TEARLINE_RETURN_IF_ERROR(DecodeObject(object, Where{nullptr, T::kType, 0, Where::kRoot}, record));
   return AnyAuditRecord(std::move(record));
+}
+
+// DecodeAuditRecord over either value model.
+template <typename V>
+Result<AnyAuditRecord> DecodeAny(std::string_view type, const V& object) {
+  if (!object.is_object()) {
+    return Malformed(std::string(type) + " record", "is not a JSON object");
+  }
+  const auto from_queue = [&] {
+    return static_cast<bool>(FindMember(object, DeliveredFromQueueRecord::kFromQueueKey));
+  };
+  if (type == DeliveredRecord::kType) {
+    if (from_queue()) return Decode<DeliveredFromQueueRecord>(object);
+    return Decode<DeliveredRecord>(object);
+  }
+  if (type == QueuedRecord::kType && from_queue()) {
+    // Only a delivery can come from the queue; a queued record claiming it is contradictory.
+    return Malformed(
+        "queued record field \"" + std::string(DeliveredFromQueueRecord::kFromQueueKey) + "\"",
+        "is only valid on delivered records");
+  }
+  // Every other type name belongs to exactly one alternative.
+  std::optional<Result<AnyAuditRecord>> result;
+  const auto try_type = [&]<typename T>(std::type_identity<T>) {
+    if (!result && T::kType == type) result = Decode<T>(object);
+  };
+  [&]<typename... T>(std::type_identity<std::variant<T...>>) {
+    (try_type(std::type_identity<T>{}), ...);
+  }(std::type_identity<AnyAuditRecord>{});
+  if (result) return std::move(*result);
+  return NotFound("AUDIT_RECORD_UNKNOWN_TYPE",
+                  "record type \"" + std::string(type) + "\" is not one this version knows");
 }
 
 template <typename Member>
@@ -209,35 +323,15 @@ json ToJson(const AnyAuditRecord& record) {
 }
 
 Result<AnyAuditRecord> DecodeAuditRecord(std::string_view type, const json& object) {
-  if (!object.is_object()) {
-    return Malformed(std::string(type) + " record", "is not a JSON object");
-  }
-  if (type == DeliveredRecord::kType) {
-    if (object.contains(DeliveredFromQueueRecord::kFromQueueKey))
-      return Decode<DeliveredFromQueueRecord>(object);
-    return Decode<DeliveredRecord>(object);
-  }
-  if (type == QueuedRecord::kType && object.contains(DeliveredFromQueueRecord::kFromQueueKey)) {
-    // Only a delivery can come from the queue; a queued record claiming it is contradictory.
-    return Malformed(
-        "queued record field \"" + std::string(DeliveredFromQueueRecord::kFromQueueKey) + "\"",
-        "is only valid on delivered records");
-  }
-  // Every other type name belongs to exactly one alternative.
-  std::optional<Result<AnyAuditRecord>> result;
-  const auto try_type = [&]<typename T>(std::type_identity<T>) {
-    if (!result && T::kType == type) result = Decode<T>(object);
-  };
-  [&]<typename... T>(std::type_identity<std::variant<T...>>) {
-    (try_type(std::type_identity<T>{}), ...);
-  }(std::type_identity<AnyAuditRecord>{});
-  if (result) return std::move(*result);
-  return NotFound("AUDIT_RECORD_UNKNOWN_TYPE",
-                  "record type \"" + std::string(type) + "\" is not one this version knows");
+  return DecodeAny(type, object);
+}
+
+Result<AnyAuditRecord> DecodeAuditRecord(std::string_view type, const AuditJsonValue& object) {
+  return DecodeAny(type, object);
 }
 
 Result<AnyAuditRecord> DecodeAuditRecord(const AuditRecord& record) {
-  return DecodeAuditRecord(record.type, record.json);
+  return DecodeAny(record.type, record.object());
 }
 
 AuditRecordKeys KeysOf(const AnyAuditRecord& record) {

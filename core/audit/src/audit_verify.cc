@@ -70,7 +70,7 @@ class RecordChecker {
     double last_time = 0;
     for (std::size_t i = 0; i < records.size(); ++i) {
       const AuditRecord& r = records[i];
-      const std::uint64_t seq = r.json.at("seq").get<std::uint64_t>();
+      const std::uint64_t seq = r.seq;
       if (seq != i) {
         return LineFailure(r.line, "AUDIT_SEQ_MISMATCH",
                            "seq is " + std::to_string(seq) + " but the record is at index " +

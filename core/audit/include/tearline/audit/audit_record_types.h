@@ -36,6 +36,7 @@
 #include <variant>
 #include <vector>
 
+#include "tearline/audit/audit_json.h"
 #include "tearline/base/status.h"
 
 namespace tearline {
@@ -561,6 +562,8 @@ nlohmann::json ToJson(const AnyAuditRecord& record);
 // that is missing or has the wrong type), AUDIT_RECORD_UNKNOWN_TYPE (kNotFound: a type this
 // version does not know; readers skip such records).
 Result<AnyAuditRecord> DecodeAuditRecord(std::string_view type, const nlohmann::json& object);
+// The same over a value read by the flat reader (audit_json.h): same results, same messages.
+Result<AnyAuditRecord> DecodeAuditRecord(std::string_view type, const AuditJsonValue& object);
 // The same for a record loaded from a log (its `type` and parsed object).
 Result<AnyAuditRecord> DecodeAuditRecord(const AuditRecord& record);
 

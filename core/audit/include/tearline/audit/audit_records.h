@@ -1,6 +1,7 @@
 // Loading an audit directory's log.jsonl for auditors: one record per line, kept byte-exact
-// (the Merkle leaf is the exact line without its '\n'), parsed as JSON, with size caps applied
-// before anything is parsed. The layout and record schema are described in docs/AUDIT.md.
+// (the Merkle leaf is the exact line without its '\n'), parsed as JSON by the strict flat reader
+// of audit_json.h (no DOM per record), with size caps applied before anything is parsed. The layout
+// and record schema are described in docs/AUDIT.md.
 //
 // Every byte is treated as hostile: the file and each line are size-capped, a final line without
 // '\n' (a torn tail) is an error, and JSON parse errors are caught and reported with the 1-based
@@ -13,12 +14,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "tearline/audit/audit_json.h"
 #include "tearline/audit/audit_record_types.h"
 #include "tearline/base/status.h"
 #include "tearline/tlog/merkle.h"
@@ -35,11 +36,15 @@ inline constexpr std::size_t kMaxAuditLineBytes = 1 << 20;        // 1 MiB
 inline constexpr std::size_t kMaxAuditJsonDepth = 16;
 
 struct AuditRecord {
-  std::uint64_t line = 0;  // 1-based line number in log.jsonl (leaf index = line - 1).
-  std::string bytes;       // The exact line, without its '\n': the Merkle leaf data.
-  nlohmann::json json;     // Parsed object (has at least seq, time, type; see ParseAuditLog).
-  double time = 0;         // The "time" field, unix seconds.
-  std::string type;        // The "type" field.
+  std::uint64_t line = 0;    // 1-based line number in log.jsonl (leaf index = line - 1).
+  std::string bytes;         // The exact line, without its '\n': the Merkle leaf data.
+  AuditJsonDocument fields;  // Parsed object (has at least seq, time, type; see ParseAuditLog).
+  std::uint64_t seq = 0;     // The "seq" field.
+  double time = 0;           // The "time" field, unix seconds.
+  std::string type;          // The "type" field.
+
+  // The parsed object, a view into this record (valid while it lives and is not modified).
+  AuditJsonValue object() const { return fields.Root(bytes); }
 };
 
 // Where loading failed.

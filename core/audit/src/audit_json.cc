@@ -1,0 +1,476 @@
+#include "tearline/audit/audit_json.h"
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+namespace tearline {
+namespace {
+
+enum class ByteClass : std::uint8_t { kPlain, kQuote, kBackslash, kControl, kHigh };
+
+constexpr std::array<ByteClass, 256> MakeByteClasses() {
+  std::array<ByteClass, 256> classes{};
+  for (std::size_t c = 0; c < 256; ++c) {
+    classes[c] = c < 0x20    ? ByteClass::kControl
+                 : c == '"'  ? ByteClass::kQuote
+                 : c == '\\' ? ByteClass::kBackslash
+                 : c >= 0x80 ? ByteClass::kHigh
+                             : ByteClass::kPlain;
+  }
+  return classes;
+}
+constexpr std::array<ByteClass, 256> kByteClass = MakeByteClasses();
+
+}  // namespace
+
+// Recursive descent over the text, appending one node per value in document order. Every branch
+// that nlohmann's lexer or parser refuses returns false here; the comments name the rule.
+class AuditJsonParser {
+ public:
+  AuditJsonParser(std::string_view text, std::size_t max_depth, AuditJsonDocument& doc)
+      : p_(reinterpret_cast<const unsigned char*>(text.data())),
+        n_(text.size()),
+        max_depth_(max_depth),
+        doc_(doc) {}
+
+  bool Run() {
+    // A byte order mark is skipped only whole and only at the very start.
+    if (n_ > 0 && p_[0] == 0xEF) {
+      if (n_ < 3 || p_[1] != 0xBB || p_[2] != 0xBF) return false;
+      pos_ = 3;
+    }
+    SkipWhitespace();
+    if (!Value(0)) return false;
+    SkipWhitespace();
+    // Exactly one value. nlohmann's lexer reads a NUL byte as the end of the input, so bytes
+    // after a NUL that follows the value were never read; they are ignored here too.
+    return pos_ == n_ || p_[pos_] == '\0';
+  }
+
+ private:
+  using Kind = AuditJsonDocument::Kind;
+  using Node = AuditJsonDocument::Node;
+
+  bool AtEnd() const { return pos_ >= n_; }
+  unsigned char Peek() const { return pos_ < n_ ? p_[pos_] : 0; }
+
+  void SkipWhitespace() {
+    while (pos_ < n_ &&
+           (p_[pos_] == ' ' || p_[pos_] == '\t' || p_[pos_] == '\n' || p_[pos_] == '\r')) {
+      ++pos_;
+    }
+  }
+
+  std::uint32_t NewNode(Kind kind) {
+    doc_.nodes_.emplace_back();
+    doc_.nodes_.back().kind = kind;
+    return static_cast<std::uint32_t>(doc_.nodes_.size() - 1);
+  }
+  void Close(std::uint32_t index) {
+    doc_.nodes_[index].end = static_cast<std::uint32_t>(doc_.nodes_.size());
+  }
+
+  bool Value(std::size_t depth) {
+    if (AtEnd()) return false;
+    switch (p_[pos_]) {
+      case '{':
+        return Object(depth + 1);
+      case '[':
+        return Array(depth + 1);
+      case '"': {
+        const std::uint32_t index = NewNode(Kind::kString);
+        std::uint32_t off = 0, len = 0;
+        bool decoded = false;
+        if (!String(off, len, decoded)) return false;
+        Node& node = doc_.nodes_[index];
+        node.str_off = off;
+        node.str_len = len;
+        node.str_decoded = decoded;
+        Close(index);
+        return true;
+      }
+      case 't':
+        return Literal("true", Kind::kBool, true);
+      case 'f':
+        return Literal("false", Kind::kBool, false);
+      case 'n':
+        return Literal("null", Kind::kNull, false);
+      default:
+        return Number();
+    }
+  }
+
+  bool Literal(std::string_view word, Kind kind, bool value) {
+    if (n_ - pos_ < word.size() || std::memcmp(p_ + pos_, word.data(), word.size()) != 0) {
+      return false;
+    }
+    pos_ += word.size();
+    const std::uint32_t index = NewNode(kind);
+    doc_.nodes_[index].b = value;
+    Close(index);
+    return true;
+  }
+
+  bool Object(std::size_t depth) {
+    if (depth > max_depth_) return false;
+    const std::uint32_t index = NewNode(Kind::kObject);
+    ++pos_;
+    SkipWhitespace();
+    std::uint32_t count = 0;
+    if (Peek() == '}') {
+      ++pos_;
+    } else {
+      for (;;) {
+        if (Peek() != '"') return false;  // Keys are strings; no trailing comma.
+        std::uint32_t key_off = 0, key_len = 0;
+        bool key_decoded = false;
+        if (!String(key_off, key_len, key_decoded)) return false;
+        SkipWhitespace();
+        if (Peek() != ':') return false;
+        ++pos_;
+        SkipWhitespace();
+        const auto child = static_cast<std::uint32_t>(doc_.nodes_.size());
+        if (!Value(depth)) return false;
+        Node& node = doc_.nodes_[child];
+        node.key_off = key_off;
+        node.key_len = key_len;
+        node.key_decoded = key_decoded;
+        ++count;
+        SkipWhitespace();
+        if (Peek() == ',') {
+          ++pos_;
+          SkipWhitespace();
+          continue;
+        }
+        if (Peek() != '}') return false;
+        ++pos_;
+        break;
+      }
+    }
+    doc_.nodes_[index].count = count;
+    Close(index);
+    return true;
+  }
+
+  bool Array(std::size_t depth) {
+    if (depth > max_depth_) return false;
+    const std::uint32_t index = NewNode(Kind::kArray);
+    ++pos_;
+    SkipWhitespace();
+    std::uint32_t count = 0;
+    if (Peek() == ']') {
+      ++pos_;
+    } else {
+      for (;;) {
+        if (!Value(depth)) return false;
+        ++count;
+        SkipWhitespace();
+        if (Peek() == ',') {
+          ++pos_;
+          SkipWhitespace();
+          continue;
+        }
+        if (Peek() != ']') return false;
+        ++pos_;
+        break;
+      }
+    }
+    doc_.nodes_[index].count = count;
+    Close(index);
+    return true;
+  }
+
+  // Length of the valid UTF-8 sequence starting at pos_ (first byte >= 0x80), 0 when invalid:
+  // the well-formed byte sequences of Unicode 3.x table 3-7, which nlohmann's lexer checks.
+  std::size_t Utf8Length() const {
+    const unsigned char c = p_[pos_];
+    const auto in = [&](std::size_t k, unsigned char lo, unsigned char hi) {
+      return pos_ + k < n_ && p_[pos_ + k] >= lo && p_[pos_ + k] <= hi;
+    };
+    if (c >= 0xC2 && c <= 0xDF) return in(1, 0x80, 0xBF) ? 2 : 0;
+    if (c == 0xE0) return in(1, 0xA0, 0xBF) && in(2, 0x80, 0xBF) ? 3 : 0;
+    if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
+      return in(1, 0x80, 0xBF) && in(2, 0x80, 0xBF) ? 3 : 0;
+    }
+    if (c == 0xED) return in(1, 0x80, 0x9F) && in(2, 0x80, 0xBF) ? 3 : 0;
+    if (c == 0xF0) return in(1, 0x90, 0xBF) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+    if (c >= 0xF1 && c <= 0xF3) {
+      return in(1, 0x80, 0xBF) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+    }
+    if (c == 0xF4) return in(1, 0x80, 0x8F) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+    return 0;
+  }
+
+  // Four hex digits after "\u"; -1 when any is not a hex digit.
+  int Codepoint() {
+    if (n_ - pos_ < 4) return -1;
+    int value = 0;
+    for (int k = 0; k < 4; ++k) {
+      const unsigned char c = p_[pos_++];
+      int digit = 0;
+      if (c >= '0' && c <= '9') {
+        digit = c - '0';
+      } else if (c >= 'a' && c <= 'f') {
+        digit = c - 'a' + 10;
+      } else if (c >= 'A' && c <= 'F') {
+        digit = c - 'A' + 10;
+      } else {
+        return -1;
+      }
+      value = value * 16 + digit;
+    }
+    return value;
+  }
+
+  void AppendUtf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+
+  // A string at pos_ (on its opening quote). Without escapes its text stays in the source
+  // (off/len index the source); with escapes it is decoded into doc_.decoded_.
+  bool String(std::uint32_t& off, std::uint32_t& len, bool& decoded) {
+    ++pos_;
+    const std::size_t start = pos_;
+    // Fast path: plain text up to the closing quote, a byte class table deciding each byte.
+    while (pos_ < n_) {
+      const unsigned char c = p_[pos_];
+      const ByteClass cls = kByteClass[c];
+      if (cls == ByteClass::kPlain) {
+        ++pos_;
+        continue;
+      }
+      if (cls == ByteClass::kQuote) {
+        off = static_cast<std::uint32_t>(start);
+        len = static_cast<std::uint32_t>(pos_ - start);
+        decoded = false;
+        ++pos_;
+        return true;
+      }
+      if (cls == ByteClass::kBackslash) break;
+      if (cls == ByteClass::kControl) return false;  // Raw control characters must be escaped.
+      const std::size_t k = Utf8Length();
+      if (k == 0) return false;
+      pos_ += k;
+    }
+    if (pos_ >= n_) return false;  // Unterminated.
+    // Slow path: decode the rest, escapes included.
+    std::string& out = doc_.decoded_;
+    const std::size_t out_start = out.size();
+    out.append(reinterpret_cast<const char*>(p_ + start), pos_ - start);
+    while (pos_ < n_) {
+      const unsigned char c = p_[pos_];
+      if (c == '"') {
+        ++pos_;
+        off = static_cast<std::uint32_t>(out_start);
+        len = static_cast<std::uint32_t>(out.size() - out_start);
+        decoded = true;
+        return true;
+      }
+      if (c < 0x20) return false;
+      if (c >= 0x80) {
+        const std::size_t k = Utf8Length();
+        if (k == 0) return false;
+        out.append(reinterpret_cast<const char*>(p_ + pos_), k);
+        pos_ += k;
+        continue;
+      }
+      if (c != '\\') {
+        out.push_back(static_cast<char>(c));
+        ++pos_;
+        continue;
+      }
+      ++pos_;
+      if (pos_ >= n_) return false;
+      const unsigned char e = p_[pos_++];
+      switch (e) {
+        case '"':
+          out.push_back('"');
+          break;
+        case '\\':
+          out.push_back('\\');
+          break;
+        case '/':
+          out.push_back('/');
+          break;
+        case 'b':
+          out.push_back('\b');
+          break;
+        case 'f':
+          out.push_back('\f');
+          break;
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 'r':
+          out.push_back('\r');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
+        case 'u': {
+          const int first = Codepoint();
+          if (first < 0) return false;
+          std::uint32_t cp = static_cast<std::uint32_t>(first);
+          if (first >= 0xD800 && first <= 0xDBFF) {
+            // A high surrogate must be followed by an escaped low surrogate.
+            if (n_ - pos_ < 2 || p_[pos_] != '\\' || p_[pos_ + 1] != 'u') return false;
+            pos_ += 2;
+            const int second = Codepoint();
+            if (second < 0xDC00 || second > 0xDFFF) return false;
+            cp = 0x10000 + ((static_cast<std::uint32_t>(first) - 0xD800) << 10) +
+                 (static_cast<std::uint32_t>(second) - 0xDC00);
+          } else if (first >= 0xDC00 && first <= 0xDFFF) {
+            return false;  // A lone low surrogate.
+          }
+          AppendUtf8(out, cp);
+          break;
+        }
+        default:
+          return false;  // Not an RFC 8259 escape.
+      }
+    }
+    return false;  // Unterminated.
+  }
+
+  bool Digits() {
+    const std::size_t start = pos_;
+    while (pos_ < n_ && p_[pos_] >= '0' && p_[pos_] <= '9') ++pos_;
+    return pos_ > start;
+  }
+
+  bool Number() {
+    const std::size_t start = pos_;
+    const bool negative = Peek() == '-';
+    if (negative) ++pos_;
+    if (Peek() == '0') {
+      ++pos_;
+    } else if (Peek() >= '1' && Peek() <= '9') {
+      Digits();
+    } else {
+      return false;
+    }
+    bool is_float = false;
+    if (Peek() == '.') {
+      ++pos_;
+      if (!Digits()) return false;
+      is_float = true;
+    }
+    if (Peek() == 'e' || Peek() == 'E') {
+      ++pos_;
+      if (Peek() == '+' || Peek() == '-') ++pos_;
+      if (!Digits()) return false;
+      is_float = true;
+    }
+    const char* first = reinterpret_cast<const char*>(p_ + start);
+    const char* last = reinterpret_cast<const char*>(p_ + pos_);
+    const std::uint32_t index = NewNode(Kind::kDouble);
+    Node& node = doc_.nodes_[index];
+    Close(index);
+    if (!is_float) {
+      // Integers that fit 64 bits stay integers; larger ones become doubles, as in the DOM.
+      if (negative) {
+        std::int64_t v = 0;
+        const auto [ptr, ec] = std::from_chars(first, last, v);
+        if (ec == std::errc() && ptr == last) {
+          node.kind = Kind::kSigned;
+          node.i = v;
+          return true;
+        }
+      } else {
+        std::uint64_t v = 0;
+        const auto [ptr, ec] = std::from_chars(first, last, v);
+        if (ec == std::errc() && ptr == last) {
+          node.kind = Kind::kUnsigned;
+          node.u = v;
+          return true;
+        }
+      }
+    }
+    // strtod needs a terminated copy; the grammar above already fixed the text's form.
+    const std::string text(first, last);
+    node.d = std::strtod(text.c_str(), nullptr);
+    return std::isfinite(node.d);  // nlohmann refuses an overflowing number as a parse error.
+  }
+
+  const unsigned char* p_;
+  std::size_t n_;
+  std::size_t pos_ = 0;
+  std::size_t max_depth_;
+  AuditJsonDocument& doc_;
+};
+
+bool AuditJsonDocument::Parse(std::string_view text, std::size_t max_depth) {
+  nodes_.clear();
+  decoded_.clear();
+  if (text.size() >= std::numeric_limits<std::uint32_t>::max()) return false;
+  // About one node per 16 bytes of a typical record line: one allocation in the common case.
+  nodes_.reserve(text.size() / 16 + 4);
+  AuditJsonParser parser(text, max_depth, *this);
+  if (!parser.Run()) {
+    nodes_.clear();
+    decoded_.clear();
+    return false;
+  }
+  return true;
+}
+
+const char* AuditJsonValue::type_name() const {
+  switch (node().kind) {
+    case Kind::kNull:
+      return "null";
+    case Kind::kBool:
+      return "boolean";
+    case Kind::kString:
+      return "string";
+    case Kind::kArray:
+      return "array";
+    case Kind::kObject:
+      return "object";
+    default:
+      return "number";
+  }
+}
+
+double AuditJsonValue::number() const {
+  switch (node().kind) {
+    case Kind::kUnsigned:
+      return static_cast<double>(node().u);
+    case Kind::kSigned:
+      return static_cast<double>(node().i);
+    case Kind::kDouble:
+      return node().d;
+    default:
+      return 0;
+  }
+}
+
+std::optional<AuditJsonValue> AuditJsonValue::Find(std::string_view key) const {
+  std::optional<AuditJsonValue> found;
+  if (!is_object() || size() == 0) return found;
+  AuditJsonValue member = first_child();
+  for (std::size_t i = 0;; member = member.next_sibling()) {
+    if (member.key() == key) found = member;
+    if (++i == size()) break;
+  }
+  return found;
+}
+
+}  // namespace tearline
