@@ -51,9 +51,19 @@ inline constexpr std::uint32_t kMaxSendTimeoutMs = 600000;
 
 enum class ControlOp { kSend, kInbox, kRead, kStatus, kTrack, kProve, kForward };
 
+// A source a portion is derived from: a report in this node's inbox (received) or sent store,
+// by id or unique prefix, and a 0-based portion index. JSON (appended, optional):
+//   "derived_from":[{"id":"<hex>","portion":0}], "override_provenance":"<reason>".
+struct DerivedFromRef {
+  std::string id;
+  std::uint32_t portion = 0;
+};
+
 struct SendPortionRequest {
   std::string marking;
   std::vector<std::uint8_t> content;
+  std::vector<DerivedFromRef> derived_from;  // At most kMaxSourcesPerPortion.
+  std::string override_provenance;           // Empty: no override.
 };
 
 struct ControlRequest {
