@@ -8,6 +8,7 @@
 #include "tearline/audit/audit_log.h"
 #include "tearline/audit/audit_records.h"
 #include "tearline/base/encoding.h"
+#include "tearline/broker/provenance_gate.h"
 
 namespace tearline::broker {
 namespace {
@@ -21,6 +22,7 @@ std::vector<AcceptedPortion> AcceptedPortionsOf(const ReportView& view) {
     portion.label = p.label;
     portion.ciphertext_sha256 = ToHex(p.ciphertext_digest);
     portion.ciphertext_bytes = p.ciphertext_bytes;
+    DescribeProvenance(p.provenance, portion);
     portions.push_back(std::move(portion));
   }
   return portions;

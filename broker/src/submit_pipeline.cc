@@ -9,6 +9,7 @@
 #include "tearline/audit/audit_records.h"
 #include "tearline/base/encoding.h"
 #include "tearline/broker/admission.h"
+#include "tearline/broker/provenance_gate.h"
 #include "tearline/crypto/keys.h"
 #include "tearline/envelope/envelope.h"
 #include "tearline/wire/wire.h"
@@ -119,6 +120,8 @@ Result<SubmitPipeline::Admitted> SubmitPipeline::Admit(const std::string& node_i
   }
   auto view = InspectReport(report, cert->fields().signing_key);
   if (!view.ok()) return view.status();
+  // Signed provenance, checked again here: the originating node may skip its own check.
+  if (Status st = CheckReportProvenance(*view, policy_); !st.ok()) return st;
   Admitted admitted;
   admitted.id_hex = ToHex(view->report_id);
   admitted.digest = Sha256Hex({reinterpret_cast<const char*>(report.data()), report.size()});

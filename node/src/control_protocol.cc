@@ -101,6 +101,43 @@ Result<std::vector<std::uint8_t>> Base64Decode(std::string_view text) {
   return out;
 }
 
+namespace {
+
+void AddProvenanceJson(const SendPortionRequest& p, json& out) {
+  if (!p.derived_from.empty()) {
+    json refs = json::array();
+    for (const auto& d : p.derived_from) refs.push_back({{"id", d.id}, {"portion", d.portion}});
+    out["derived_from"] = std::move(refs);
+  }
+  if (!p.override_provenance.empty()) out["override_provenance"] = p.override_provenance;
+}
+
+Status ReadProvenanceJson(const json& p, SendPortionRequest& sp) {
+  if (auto refs = p.find("derived_from"); refs != p.end()) {
+    if (!refs->is_array() || refs->size() > kMaxSourcesPerPortion) {
+      return Malformed("'derived_from' must be a list of at most " +
+                       std::to_string(kMaxSourcesPerPortion) + " sources");
+    }
+    for (const auto& d : *refs) {
+      if (!d.is_object()) return Malformed("'derived_from' entry is not an object");
+      auto id = GetString(d, "id");
+      auto portion = GetUnsigned(d, "portion");
+      if (!id || !portion || *portion >= kMaxPortions) {
+        return Malformed("'derived_from' entry needs 'id' and 'portion' (0 to 63)");
+      }
+      sp.derived_from.push_back({*id, static_cast<std::uint32_t>(*portion)});
+    }
+  }
+  if (p.contains("override_provenance")) {
+    auto why = GetString(p, "override_provenance");
+    if (!why) return Malformed("'override_provenance' is not a string");
+    sp.override_provenance = *why;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 std::string EncodeControlRequest(const ControlRequest& r) {
   json j{{"v", kControlProtocolVersion}, {"op", OpName(r.op)}};
   if (r.op == ControlOp::kSend) {
@@ -108,7 +145,9 @@ std::string EncodeControlRequest(const ControlRequest& r) {
     j["timeout_ms"] = r.timeout_ms;
     json portions = json::array();
     for (const auto& p : r.portions) {
-      portions.push_back({{"marking", p.marking}, {"content", Base64Encode(p.content)}});
+      json jp{{"marking", p.marking}, {"content", Base64Encode(p.content)}};
+      AddProvenanceJson(p, jp);
+      portions.push_back(std::move(jp));
     }
     j["portions"] = std::move(portions);
   } else if (r.op == ControlOp::kRead || r.op == ControlOp::kTrack || r.op == ControlOp::kProve) {
@@ -185,7 +224,11 @@ Result<ControlRequest> DecodeControlRequest(std::string_view text) {
       auto content = GetString(p, "content");
       if (!marking || !content) return Malformed("portion needs 'marking' and 'content'");
       TEARLINE_ASSIGN_OR_RETURN(auto bytes, Base64Decode(*content));
-      r.portions.push_back({*marking, std::move(bytes)});
+      SendPortionRequest sp;
+      sp.marking = *marking;
+      sp.content = std::move(bytes);
+      TEARLINE_RETURN_IF_ERROR(ReadProvenanceJson(p, sp));
+      r.portions.push_back(std::move(sp));
     }
   } else if (*op == "forward") {
     TEARLINE_RETURN_IF_ERROR(DecodeForwardRequest(j, r));

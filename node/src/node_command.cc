@@ -29,6 +29,7 @@
 #include "tearline/node/node_config.h"
 #include "tearline/node/node_config_check.h"
 #include "tearline/node/node_daemon.h"
+#include "tearline/node/provenance_args.h"
 
 namespace tearline::node {
 namespace command_detail {
@@ -133,9 +134,19 @@ int RunNodeCommand(int argc, const char* const* argv, std::ostream& out, std::os
   double timeout_s = kDefaultSendTimeoutMs / 1000.0;
   auto* send = app.add_subcommand("send", "Seal and send a report to nations through the broker");
   send->add_option("--to", to, "Recipient nations or group codes, comma separated");
-  send->add_option("--portion", portions,
-                   "Portion marking and content file, e.g. --portion \"(S//REL TO USA, GBR)\" "
-                   "p1.txt (repeat for more portions; numbered from 1)");
+  auto* portion_opt =
+      send->add_option("--portion", portions,
+                       "Portion marking and content file, e.g. --portion \"(S//REL TO USA, GBR)\" "
+                       "p1.txt (repeat for more portions; numbered from 1)");
+  std::vector<std::string> derived_from;
+  std::vector<std::string> override_provenance;
+  auto* derived_opt = send->add_option(
+      "--derived-from", derived_from,
+      "ID:N: the portion before it is derived from portion N (from 1) of a report this node "
+      "received or sent (repeatable); its label must keep releasing to the contributor");
+  auto* override_opt = send->add_option(
+      "--override-provenance", override_provenance,
+      "Reason (audited) why the portion before it may exclude a contributing nation");
   send->add_option("--timeout", timeout_s, "Seconds to wait for the broker's confirmation (15)");
 
   auto* inbox = app.add_subcommand("inbox", "List received reports with their banners");
@@ -225,7 +236,16 @@ int RunNodeCommand(int argc, const char* const* argv, std::ostream& out, std::os
                                   "--to is required: the nations to send to, e.g. --to GBR,JPN"),
                   kExitInvalid);
     }
-    return DoSend(*config, to, portions, timeout_s, json, out, err);
+    std::vector<SendArgKind> order;
+    for (const CLI::Option* o : send->parse_order()) {
+      if (o == portion_opt) order.push_back(SendArgKind::kPortionValue);
+      if (o == derived_opt) order.push_back(SendArgKind::kDerivedFrom);
+      if (o == override_opt) order.push_back(SendArgKind::kOverride);
+    }
+    auto provenance =
+        AttributeProvenance(order, derived_from, override_provenance, portions.size());
+    if (!provenance.ok()) return Fail(err, provenance.status(), kExitInvalid);
+    return DoSend(*config, to, portions, *provenance, timeout_s, json, out, err);
   }
   if (forward->parsed()) {
     return DoForward(*config, id, forward_to, forward_portions, timeout_s, json, out, err);

@@ -18,6 +18,7 @@
 #include "tearline/labels/national_markings.h"
 #include "tearline/labels/policy.h"
 #include "tearline/node/node_config.h"
+#include "tearline/node/provenance_args.h"
 
 namespace tearline::node::command_detail {
 
@@ -47,9 +48,11 @@ Result<NationalView> LoadNationalView(const NodeConfig& config, const Policy& po
 // A canonical marking as this nation reads it (unchanged when it does not parse).
 std::string ShowAs(const NationalView& view, const std::string& canonical, const Policy& policy);
 
+// `provenance` is parallel to `portions` (see AttributeProvenance, node/provenance_args.h).
 int DoSend(const NodeConfig& config, const std::vector<std::string>& to_raw,
-           const std::vector<std::pair<std::string, std::string>>& portions, double timeout_s,
-           bool json, std::ostream& out, std::ostream& err);
+           const std::vector<std::pair<std::string, std::string>>& portions,
+           const std::vector<PortionProvenanceArgs>& provenance, double timeout_s, bool json,
+           std::ostream& out, std::ostream& err);
 // `forward ID --to NAT [--portion N]...`: portions numbered from 1; none given = all held.
 int DoForward(const NodeConfig& config, const std::string& id, const std::string& to,
               const std::vector<std::uint32_t>& portions, double timeout_s, bool json,

@@ -195,8 +195,9 @@ bool EveryRecipientReleased(const std::vector<RecipientOutcomeInfo>& outcomes) {
 }  // namespace
 
 int DoSend(const NodeConfig& config, const std::vector<std::string>& to_raw,
-           const std::vector<std::pair<std::string, std::string>>& portions, double timeout_s,
-           bool json, std::ostream& out, std::ostream& err) {
+           const std::vector<std::pair<std::string, std::string>>& portions,
+           const std::vector<PortionProvenanceArgs>& provenance, double timeout_s, bool json,
+           std::ostream& out, std::ostream& err) {
   auto policy = LoadPolicyFor(config);
   if (!policy.ok()) return Fail(err, policy.status(), kExitInvalid);
   auto to = ResolveNations(to_raw, *policy);
@@ -250,7 +251,14 @@ int DoSend(const NodeConfig& config, const std::vector<std::string>& to_raw,
       return Fail(err, InvalidArgument("SEND_TOO_LARGE", "portions together exceed 16 MiB"),
                   kExitInvalid);
     }
-    req.portions.push_back({FormatMarking(m->label, m->form, *policy), std::move(content).value()});
+    SendPortionRequest sp;
+    sp.marking = FormatMarking(m->label, m->form, *policy);
+    sp.content = std::move(content).value();
+    if (i < provenance.size()) {
+      sp.derived_from = provenance[i].derived_from;
+      sp.override_provenance = provenance[i].override_reason;
+    }
+    req.portions.push_back(std::move(sp));
   }
   std::string request = EncodeControlRequest(req);
   for (auto& p : req.portions) std::fill(p.content.begin(), p.content.end(), std::uint8_t{0});

@@ -58,7 +58,7 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
              [this](std::span<const std::uint8_t> frame) { return SendToBroker(frame); }),
         directory(clock, *identity.trust, *identity.revocation_floor, *identity.own_cert,
                   *identity.broker_cert, link),
-        sealer(clock, identity),
+        sealer(clock, identity, ProvenanceStores{&stores.inbox, &stores.sent}),
         outbox(clock, stores.outbox, stores.sent, link, sends),
         sends(clock, config.broker_endpoint, sealer, directory, outbox, link, *this),
         receiver(clock, identity, stores.inbox, directory, link),

@@ -7,6 +7,7 @@
 
 #include "tearline/envelope/envelope.h"
 #include "tearline/labels/label.h"
+#include "tearline/labels/provenance_check.h"
 #include "tearline/labels/release.h"
 #include "tearline/labels/release_plan.h"
 
@@ -31,8 +32,8 @@ std::string BannerOf(const ReportView& view, const Policy& policy) {
 
 }  // namespace
 
-Sealer::Sealer(const Clock& clock, const NodeIdentity& identity)
-    : clock_(clock), identity_(identity) {}
+Sealer::Sealer(const Clock& clock, const NodeIdentity& identity, ProvenanceStores sources)
+    : clock_(clock), identity_(identity), sources_(sources) {}
 
 Status Sealer::Validate(ControlRequest& req) const {
   const Policy& policy = *identity_.policy;
@@ -115,6 +116,23 @@ Result<SealedForOutbox> Sealer::Seal(ControlRequest& request, const Directory& d
     }
     auto& src = request.portions[i];
     SealPortion sp;
+    if (!src.derived_from.empty()) {
+      auto prov = ResolveProvenance(src, i + 1, sources_, me.nation);
+      if (!prov.ok()) {
+        wipe_all();
+        return prov.status();
+      }
+      std::vector<std::string> contributors;
+      for (const ProvenanceSource& ps : prov->sources) contributors.push_back(ps.nation);
+      if (Status st = CheckProvenance(labels[i], contributors, me.nation, prov->override_reason,
+                                      "portion " + std::to_string(i + 1), policy);
+          !st.ok()) {
+        wipe_all();
+        return st;
+      }
+      in.provenance.resize(request.portions.size());
+      in.provenance[i] = std::move(prov).value();
+    }
     sp.marking = src.marking;
     sp.plaintext = src.content;
     std::vector<std::string> to;

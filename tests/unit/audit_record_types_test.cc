@@ -39,8 +39,8 @@ std::vector<KnownAnswer> KnownAnswers() {
   accepted.created = 1764000000;
   accepted.expires = 1764086400;
   accepted.report_bytes = 900;
-  accepted.portions = {{0, "(S//REL TO USA, GBR)", std::string(64, 'b'), 300},
-                       {1, "(S//NF)", std::string(64, 'c'), 200}};
+  accepted.portions = {{0, "(S//REL TO USA, GBR)", std::string(64, 'b'), 300, {}, {}, {}},
+                       {1, "(S//NF)", std::string(64, 'c'), 200, {}, {}, {}}};
   accepted.policy_sha256 = kDigest;
 
   ReleasedCopy copy;
@@ -119,7 +119,7 @@ std::vector<KnownAnswer> KnownAnswers() {
                        "gbr-node",
                        "GBR",
                        "AUS",
-                       {{0, "(S//REL TO USA, AUS, GBR)", std::string(64, 'b'), 300}},
+                       {{0, "(S//REL TO USA, AUS, GBR)", std::string(64, 'b'), 300, {}, {}, {}}},
                        kDigest},
        R"j({"forward_id":"ffffffffffffffffffffffffffffffff","forwarder":"gbr-node","forwarder_nation":"GBR","originator":"usa-node","originator_nation":"USA","policy_sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","portions":[{"ciphertext_bytes":300,"ciphertext_sha256":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","index":0,"label":"(S//REL TO USA, AUS, GBR)"}],"report_id":"0123456789abcdef0123456789abcdef","target_nation":"AUS"})j",
        {}},

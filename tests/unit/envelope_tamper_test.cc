@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
@@ -177,6 +178,71 @@ TEST_F(EnvelopeTamperTest, RandomBuffersNeverCrash) {
     auto r = OpenBytes(buf);
     ASSERT_FALSE(r.ok());
     ASSERT_TRUE(KnownReasons().contains(r.status().reason())) << r.status().ToString();
+  }
+}
+
+// Provenance travels inside the committed body: it round-trips, and flipping any byte of it
+// fails verification with the existing commitment reason.
+TEST_F(EnvelopeTamperTest, ProvenanceIsSignedAndRoundTrips) {
+  SealInput in;
+  in.originator = "usa-node";
+  in.originator_nation = "USA";
+  in.created_unix = kCreated;
+  in.expires_unix = kCreated + 3600;
+  SealPortion p;
+  p.marking = "(S//NF)";
+  p.plaintext = {'d'};
+  p.recipients = std::vector<std::string>{"usa-2"};
+  ProvenanceSource src;
+  src.report_id.fill(0x5a);
+  src.portion = 2;
+  src.nation = "GBR";
+  in.provenance.resize(1);
+  in.provenance[0].sources.push_back(src);
+  in.provenance[0].override_reason = "QQQQ-override-QQQQ";
+  in.portions.push_back(std::move(p));
+  in.recipients.push_back({"usa-2", "USA", 4, other_pk_});
+  auto sealed = Seal(in, sign_sk_, CoalitionPolicy());
+  ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
+  auto view = InspectReport(sealed->bytes, sign_pk_);
+  ASSERT_TRUE(view.ok()) << view.status().ToString();
+  ASSERT_EQ(view->portions.size(), 1u);
+  const PortionProvenance& got = view->portions[0].provenance;
+  ASSERT_EQ(got.sources.size(), 1u);
+  EXPECT_EQ(got.sources[0].report_id, src.report_id);
+  EXPECT_EQ(got.sources[0].portion, 2u);
+  EXPECT_EQ(got.sources[0].nation, "GBR");
+  EXPECT_EQ(got.override_reason, "QQQQ-override-QQQQ");
+  RecipientIdentity me{"usa-2", "USA", 4, other_pk_, other_sk_};
+  auto opened = Open(sealed->bytes, me, sign_pk_, CoalitionPolicy(), kNow);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(opened->portions[0].provenance.override_reason, "QQQQ-override-QQQQ");
+
+  // Flip a byte of the override reason, of the source nation, and of the source report id.
+  auto flip_first = [&](const std::vector<std::uint8_t>& needle) {
+    std::vector<std::uint8_t> b = sealed->bytes;
+    auto it = std::search(b.begin(), b.end(), needle.begin(), needle.end());
+    EXPECT_NE(it, b.end());
+    if (it != b.end()) *it ^= 0x01;
+    return b;
+  };
+  const std::string reason = "override";
+  for (const auto& needle :
+       {std::vector<std::uint8_t>(reason.begin(), reason.end()),
+        std::vector<std::uint8_t>{'G', 'B', 'R'}, std::vector<std::uint8_t>(8, 0x5a)}) {
+    auto tampered = InspectReport(flip_first(needle), sign_pk_);
+    ASSERT_FALSE(tampered.ok());
+    EXPECT_EQ(tampered.status().reason(), "ENVELOPE_COMMITMENT_MISMATCH");
+  }
+}
+
+// A portion that is not derived writes no provenance fields: its body is what it always was.
+TEST_F(EnvelopeTamperTest, PortionWithoutProvenanceHasNone) {
+  auto view = InspectReport(bytes_, sign_pk_);
+  ASSERT_TRUE(view.ok());
+  for (const auto& p : view->portions) {
+    EXPECT_TRUE(p.provenance.sources.empty());
+    EXPECT_TRUE(p.provenance.override_reason.empty());
   }
 }
 

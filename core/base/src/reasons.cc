@@ -325,6 +325,17 @@ constexpr ReasonInfo kReasons[] = {
                "forward --to does not name one nation of the policy"},
     ReasonInfo{"FORWARD_BAD_PORTION", Code::kInvalidArgument,
                "forward --portion is not a portion number from 1 to 64"},
+    // PROTOCOL.md: Provenance of derived portions.
+    ReasonInfo{"PROVENANCE_EXCLUDES_CONTRIBUTOR", Code::kPermissionDenied,
+               "a derived portion's label no longer releases to a nation that contributed its "
+               "source; add that nation to REL TO, or give an override reason (audited)"},
+    ReasonInfo{"PROVENANCE_SOURCE_UNKNOWN", Code::kNotFound,
+               "--derived-from names a report this node neither received nor sent"},
+    ReasonInfo{"PROVENANCE_SOURCE_PORTION", Code::kNotFound,
+               "--derived-from names a portion of the source this node does not hold"},
+    ReasonInfo{"SEND_BAD_DERIVED_FROM", Code::kInvalidArgument,
+               "--derived-from is not ID:N after a --portion, or --override-provenance is not "
+               "1 to 256 printable characters"},
     // PROTOCOL.md: Local control socket (analyst ↔ own node).
     ReasonInfo{"CONTROL_MALFORMED", Code::kInvalidArgument,
                "a control message is not the expected JSON"},

@@ -84,6 +84,24 @@ Status ValidateSealInput(const SealInput& in, const SecretBytes& sign_sk, const 
   return Status::Ok();
 }
 
+Status ValidateProvenance(const PortionProvenance& prov, const std::string& where) {
+  if (prov.sources.size() > kMaxSourcesPerPortion) {
+    return BadInput(where + ": more than " + std::to_string(kMaxSourcesPerPortion) + " sources");
+  }
+  for (const ProvenanceSource& src : prov.sources) {
+    if (!envelope_internal::IsValidNationCode(src.nation)) {
+      return BadInput(where + ": source nation '" + src.nation + "' is invalid");
+    }
+  }
+  if (!prov.override_reason.empty() &&
+      (prov.override_reason.size() > kMaxOverrideReasonBytes ||
+       !envelope_internal::IsValidLabelText(prov.override_reason))) {
+    return BadInput(where + ": override reason must be 1 to " +
+                    std::to_string(kMaxOverrideReasonBytes) + " printable ASCII characters");
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<PreparedPortion>> PreparePortions(const SealInput& in, const Policy& policy) {
   std::vector<Recipient> who;
   who.reserve(in.recipients.size());
@@ -107,6 +125,13 @@ Result<std::vector<PreparedPortion>> PreparePortions(const SealInput& in, const 
     }
     if (portion.plaintext.empty()) {
       return InvalidArgument("ENVELOPE_EMPTY_PORTION", where + ": content is empty");
+    }
+    if (!in.provenance.empty()) {
+      if (in.provenance.size() != in.portions.size()) {
+        return BadInput("provenance is given for " + std::to_string(in.provenance.size()) +
+                        " portions, not " + std::to_string(in.portions.size()));
+      }
+      if (Status s = ValidateProvenance(in.provenance[i], where); !s.ok()) return s;
     }
     // Planned one portion at a time so that a portion's own faults are reported before the
     // release rules' verdict on it, as callers have always seen them.
@@ -197,6 +222,22 @@ Result<flatbuffers::DetachedBuffer> BuildBody(const SealInput& in, const ReportI
   const auto label_str = fbb.CreateString(p.marking);
   const auto salt_vec = fbb.CreateVector(salt.data(), salt.size());
   const auto nonce_vec = fbb.CreateVector(nonce.data(), nonce.size());
+  // Provenance fields are written only when present, so a portion that is not derived has the
+  // same bytes as before provenance existed.
+  static const PortionProvenance kNone;
+  const PortionProvenance& prov = in.provenance.empty() ? kNone : in.provenance[index];
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<schema::PortionSource>>> sources_vec;
+  if (!prov.sources.empty()) {
+    std::vector<flatbuffers::Offset<schema::PortionSource>> sources;
+    for (const ProvenanceSource& src : prov.sources) {
+      sources.push_back(schema::CreatePortionSource(
+          fbb, fbb.CreateVector(src.report_id.data(), src.report_id.size()), src.portion,
+          fbb.CreateString(src.nation)));
+    }
+    sources_vec = fbb.CreateVector(sources);
+  }
+  flatbuffers::Offset<flatbuffers::String> override_str;
+  if (!prov.override_reason.empty()) override_str = fbb.CreateString(prov.override_reason);
   schema::PortionBodyBuilder b(fbb);
   b.add_index(index);
   b.add_label(label_str);
@@ -204,6 +245,8 @@ Result<flatbuffers::DetachedBuffer> BuildBody(const SealInput& in, const ReportI
   b.add_nonce(nonce_vec);
   b.add_ciphertext(ct_vec);
   b.add_wraps(wraps_vec);
+  if (!sources_vec.IsNull()) b.add_sources(sources_vec);
+  if (!override_str.IsNull()) b.add_override_reason(override_str);
   fbb.Finish(b.Finish(), ei::kBodyIdentifier);
   return fbb.Release();
 }
@@ -450,7 +493,7 @@ Result<OpenedReport> envelope_internal::OpenWithKeys(
     }
     labels.push_back(*label);
     out.portions.push_back(OpenedPortion{p.index, std::string(label_text), std::move(label).value(),
-                                         std::move(plain)});
+                                         std::move(plain), ei::ReadProvenance(body)});
   }
   if (out.portions.empty()) {
     return PermissionDenied("ENVELOPE_NOT_A_RECIPIENT",
@@ -495,6 +538,7 @@ Result<ReportView> InspectReport(std::span<const std::uint8_t> report,
     const auto* signed_commitment = dec.header->commitments()->Get(p.index)->bytes();
     std::copy(signed_commitment->begin(), signed_commitment->end(), pv.commitment.begin());
     pv.body_bytes = p.body_bytes.size();
+    pv.provenance = envelope_internal::ReadProvenance(*p.body);
     v.portions.push_back(std::move(pv));
   }
   return v;

@@ -259,10 +259,43 @@ Status CheckBody(const schema::PortionBody& body, std::uint32_t index) {
       return Malformed(where + "two key wraps for the same recipient");
     }
   }
+  if (const auto* sources = body.sources(); sources != nullptr) {
+    if (sources->size() > kMaxSourcesPerPortion) return Malformed(where + "too many sources");
+    for (const schema::PortionSource* src : *sources) {
+      if (Bytes(src->report_id()).size() != kReportIdBytes) {
+        return Malformed(where + "source report id is not 16 bytes");
+      }
+      if (!IsValidNationCode(View(src->nation()))) {
+        return Malformed(where + "source names an invalid nation");
+      }
+    }
+  }
+  if (body.override_reason() != nullptr) {
+    const std::string_view why = View(body.override_reason());
+    if (why.size() > kMaxOverrideReasonBytes || !IsValidLabelText(why)) {
+      return Malformed(where + "provenance override reason is empty, too long or not printable");
+    }
+  }
   return Status::Ok();
 }
 
 }  // namespace
+
+PortionProvenance ReadProvenance(const schema::PortionBody& body) {
+  PortionProvenance out;
+  if (const auto* sources = body.sources(); sources != nullptr) {
+    for (const schema::PortionSource* src : *sources) {
+      ProvenanceSource ps;
+      const auto id = Bytes(src->report_id());
+      std::copy(id.begin(), id.end(), ps.report_id.begin());
+      ps.portion = src->portion();
+      ps.nation = std::string(View(src->nation()));
+      out.sources.push_back(std::move(ps));
+    }
+  }
+  out.override_reason = std::string(View(body.override_reason()));
+  return out;
+}
 
 Status DecodePortions(DecodedReport& report) {
   const auto* hdr_commitments = report.header->commitments();

@@ -43,7 +43,8 @@ inline constexpr std::size_t kSignatureBytes = 64;
 inline constexpr std::uint32_t kMaxDepth = 8;
 inline constexpr std::uint32_t kMaxReportTables = 1 + kMaxPortions;
 inline constexpr std::uint32_t kMaxHeaderTables = 1;
-inline constexpr std::uint32_t kMaxBodyTables = 1 + kMaxRecipientsPerPortion;
+inline constexpr std::uint32_t kMaxBodyTables =
+    1 + kMaxRecipientsPerPortion + kMaxSourcesPerPortion;
 
 // Node ids: 1..kMaxNodeIdBytes of [A-Za-z0-9._:-]. Nations: 1..kMaxNationBytes of [A-Z0-9].
 // Labels: 1..kMaxLabelBytes printable ASCII.
@@ -62,6 +63,8 @@ std::vector<std::uint8_t> PortionAd(const ReportId& report_id, std::string_view 
                                     std::uint32_t index, std::string_view label);
 
 std::string_view View(const flatbuffers::String* s);
+// The provenance of a body that DecodePortions verified.
+PortionProvenance ReadProvenance(const schema::PortionBody& body);
 std::span<const std::uint8_t> Bytes(const flatbuffers::Vector<std::uint8_t>* v);
 
 struct DecodedPortion {

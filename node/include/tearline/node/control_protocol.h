@@ -65,9 +65,19 @@ struct ReleaseControl {
   std::optional<std::vector<std::uint8_t>> sanitised;  // approve: a sanitised version.
 };
 
+// A source a portion is derived from: a report in this node's inbox (received) or sent store,
+// by id or unique prefix, and a 0-based portion index. JSON (appended, optional):
+//   "derived_from":[{"id":"<hex>","portion":0}], "override_provenance":"<reason>".
+struct DerivedFromRef {
+  std::string id;
+  std::uint32_t portion = 0;
+};
+
 struct SendPortionRequest {
   std::string marking;
   std::vector<std::uint8_t> content;
+  std::vector<DerivedFromRef> derived_from;  // At most kMaxSourcesPerPortion.
+  std::string override_provenance;           // Empty: no override.
 };
 
 struct ControlRequest {

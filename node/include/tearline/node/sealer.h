@@ -30,6 +30,7 @@
 #include "tearline/node/control_protocol.h"
 #include "tearline/node/node_identity.h"
 #include "tearline/node/outbox.h"
+#include "tearline/node/provenance_sources.h"
 
 namespace tearline::node {
 
@@ -46,7 +47,10 @@ struct SealedForOutbox {
 
 class Sealer {
  public:
-  Sealer(const Clock& clock, const NodeIdentity& identity);
+  // `sources`: where --derived-from sources are looked up (ResolveProvenance); a derived portion
+  // whose label excludes a contributor is refused with PROVENANCE_EXCLUDES_CONTRIBUTOR unless it
+  // carries an override reason (CheckProvenance).
+  Sealer(const Clock& clock, const NodeIdentity& identity, ProvenanceStores sources = {});
 
   [[nodiscard]] Status Validate(ControlRequest& request) const;
   [[nodiscard]] Result<SealedForOutbox> Seal(ControlRequest& request,
@@ -65,6 +69,7 @@ class Sealer {
   SourceKeeper keeper_;
   const Clock& clock_;
   const NodeIdentity& identity_;
+  ProvenanceStores sources_;
 };
 
 }  // namespace tearline::node

@@ -180,15 +180,24 @@ struct AcceptedPortion {
   std::string label;
   std::optional<std::string> ciphertext_sha256;   // Descriptive: hex.
   std::optional<std::uint64_t> ciphertext_bytes;  // Descriptive.
+  // Optional, on derived portions only (signed provenance): "<report id hex>/<index from 0>" per
+  // source, the contributing nations (de-duplicated, first-seen order), and the originator's
+  // override reason when present (the broker accepts a label that excludes a contributor only
+  // with one).
+  std::optional<std::vector<std::string>> sources;
+  std::optional<std::vector<std::string>> contributors;
+  std::optional<std::string> provenance_override;
   friend bool operator==(const AcceptedPortion&, const AcceptedPortion&) = default;
 };
 template <>
 struct AuditRecordSchema<AcceptedPortion> {
   using T = AcceptedPortion;
-  static constexpr auto kFields =
-      std::make_tuple(MakeAuditField("index", &T::index), MakeAuditField("label", &T::label),
-                      MakeAuditField("ciphertext_sha256", &T::ciphertext_sha256),
-                      MakeAuditField("ciphertext_bytes", &T::ciphertext_bytes));
+  static constexpr auto kFields = std::make_tuple(
+      MakeAuditField("index", &T::index), MakeAuditField("label", &T::label),
+      MakeAuditField("ciphertext_sha256", &T::ciphertext_sha256),
+      MakeAuditField("ciphertext_bytes", &T::ciphertext_bytes),
+      MakeAuditField("sources", &T::sources), MakeAuditField("contributors", &T::contributors),
+      MakeAuditField("provenance_override", &T::provenance_override));
 };
 
 struct AcceptedRecord {

@@ -69,6 +69,24 @@ std::string ReportIdHex(const ReportId& id);
 // First kKeyFingerprintBytes of SHA-256(public key): how a wrap names the recipient key.
 KeyFingerprint EncKeyFingerprint(std::span<const std::uint8_t, kEncPublicKeyBytes> enc_pk);
 
+// Provenance of a derived portion: the sources it was written from and, when its label no
+// longer releases to every contributing nation, the originator's stated reason. Travels inside
+// the portion body, so the body's signed commitment covers it; absent on a portion that is not
+// derived (and on every report written before provenance existed, which still verify).
+inline constexpr std::size_t kMaxSourcesPerPortion = 16;
+inline constexpr std::size_t kMaxOverrideReasonBytes = 256;  // Printable ASCII.
+
+struct ProvenanceSource {
+  ReportId report_id{};       // The source report (the originator's id, also for a forward).
+  std::uint32_t portion = 0;  // Source portion index, from 0.
+  std::string nation;         // Contributing nation: the source's originator nation.
+};
+
+struct PortionProvenance {
+  std::vector<ProvenanceSource> sources;  // Empty: not derived.
+  std::string override_reason;            // Empty: no override.
+};
+
 // ---------------------------------------------------------------------------------------------
 // Sealing (originator side).
 
@@ -97,6 +115,10 @@ struct SealInput {
   std::vector<SealPortion> portions;      // 1..kMaxPortions, index = position.
   std::vector<SealRecipient> recipients;  // Distinct node ids, at most kMaxRecipientsPerPortion.
   std::vector<std::string> intended_nations;  // What the sender asked for; informational.
+  // Empty, or one per portion (same index): written into each body as given (validated: counts,
+  // nations, reason text); the rule that the label keeps releasing to contributors is the
+  // caller's (CheckProvenance).
+  std::vector<PortionProvenance> provenance;
 };
 
 struct RecipientPortions {
@@ -148,7 +170,8 @@ struct OpenedPortion {
   std::uint32_t index = 0;
   std::string label;  // Portion marking exactly as signed.
   Label parsed_label;
-  SecretBytes plaintext;  // Wiped on destruction.
+  SecretBytes plaintext;         // Wiped on destruction.
+  PortionProvenance provenance;  // As signed.
 };
 
 struct OpenedReport : ReportHeaderInfo {
@@ -186,6 +209,7 @@ struct PortionView {
   Digest ciphertext_digest{};                // SHA-256 of the ciphertext.
   Digest commitment{};                       // The signed commitment of this body.
   std::size_t body_bytes = 0;
+  PortionProvenance provenance;  // As signed (the broker can read it, not the content).
 };
 
 struct ReportView : ReportHeaderInfo {
