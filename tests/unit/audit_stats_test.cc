@@ -14,15 +14,17 @@ namespace {
 class AuditStatsTest : public ::testing::Test {
  protected:
   void Add(double time, const AnyAuditRecord& record) {
-    AuditRecord r;
-    r.line = records_.size() + 1;
-    r.time = time;
-    r.type = std::string(AuditRecordTypeName(record));
-    r.json = ToJson(record);
-    r.json["seq"] = records_.size();
-    r.json["time"] = time;
-    r.json["type"] = r.type;
-    records_.push_back(std::move(r));
+    nlohmann::json j = ToJson(record);
+    j["seq"] = records_.size();
+    j["time"] = time;
+    j["type"] = std::string(AuditRecordTypeName(record));
+    // Through the auditor's own line reader, as `tearline-audit report` reads a log.
+    std::optional<AuditLoadError> error;
+    std::vector<AuditRecord> parsed = ParseAuditLog(j.dump() + "\n", error);
+    ASSERT_FALSE(error.has_value()) << error->status.message();
+    ASSERT_EQ(parsed.size(), 1u);
+    parsed[0].line = records_.size() + 1;
+    records_.push_back(std::move(parsed[0]));
   }
   void Accepted(double time, const std::string& id, const std::string& nation) {
     AcceptedRecord a;
@@ -152,6 +154,44 @@ TEST_F(AuditStatsTest, ForwardsPerPairAndTheirDeliveries) {
   EXPECT_EQ(s.forwards.at("? -> ?").refused_by_reason.at("WIRE_MALFORMED"), 1u);
   // The forwarded copy's delivery is timed from the forward, under the originator's nation.
   EXPECT_EQ(SummariseTurnaround(s.delivery_by_pair.at("USA -> AUS")).max, 3);
+}
+
+TEST_F(AuditStatsTest, DerivedPortionsCountContributorsKeptAndOverrides) {
+  AcceptedRecord a;
+  a.report_id = "r1";
+  a.originator = "usa-1";
+  a.originator_nation = "USA";
+  a.policy_sha256 = std::string(64, '0');
+  AcceptedPortion plain{0, "(S//REL TO USA, GBR)", std::nullopt, std::nullopt};
+  AcceptedPortion kept = plain;
+  kept.index = 1;
+  kept.sources = std::vector<std::string>{"aa/0", "bb/1"};
+  kept.contributors = std::vector<std::string>{"GBR", "JPN"};
+  AcceptedPortion overridden = plain;
+  overridden.index = 2;
+  overridden.label = "(S//NF)";
+  overridden.sources = std::vector<std::string>{"aa/0"};
+  overridden.contributors = std::vector<std::string>{"GBR"};
+  overridden.provenance_override = "source protection";
+  a.portions = {plain, kept, overridden};
+  Add(100, a);
+  a.report_id = "r2";
+  a.portions = {overridden};
+  Add(101, a);
+  a.report_id = "r3";
+  a.originator_nation = "GBR";
+  a.portions = {plain};  // Nothing derived: no row for GBR.
+  Add(102, a);
+  const AuditStats s = ComputeAuditStats(records_, nullptr);
+  ASSERT_EQ(s.provenance.size(), 1u);
+  const ProvenanceStats& usa = s.provenance.at("USA");
+  EXPECT_EQ(usa.derived_portions, 3u);
+  // Without the policy: a portion without an override keeps every contributor (the broker
+  // refuses an exclusion without one); an overridden one counts its contributors as excluded.
+  EXPECT_EQ(usa.contributors_kept, 2u);
+  EXPECT_EQ(usa.contributors_excluded, 2u);
+  EXPECT_EQ(usa.overrides, 2u);
+  EXPECT_EQ(usa.override_reasons.at("source protection"), 2u);
 }
 
 }  // namespace

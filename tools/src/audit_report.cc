@@ -270,6 +270,28 @@ std::string RenderAuditReportHtml(const AuditVerifyOptions& options,
   }
   h << "</table>\n";
 
+  h << "<h2>Derived material</h2>\n<p>Portions written from received material (signed "
+       "provenance on <code>accepted</code>), by the originator's nation: contributions whose "
+       "nation the label still releases to, those it excludes, and the originators' overrides "
+       "with their reasons.</p>\n"
+    << "<table id=\"provenance\"><tr><th>originator</th><th>derived portions</th>"
+       "<th>contributors kept</th><th>contributors excluded</th><th>overrides</th>"
+       "<th>override reasons</th></tr>\n";
+  if (s.provenance.empty()) {
+    h << "<tr><td colspan=\"6\" class=\"none\">no derived portions</td></tr>\n";
+  }
+  for (const auto& [nation, p] : s.provenance) {
+    std::string reasons;
+    for (const auto& [reason, n] : p.override_reasons) {
+      reasons += (reasons.empty() ? "" : "; ") + reason + " (" + std::to_string(n) + ")";
+    }
+    h << "<tr><td>" << Esc(nation) << "</td><td class=\"num\">" << p.derived_portions
+      << "</td><td class=\"num\">" << p.contributors_kept << "</td><td class=\"num\">"
+      << p.contributors_excluded << "</td><td class=\"num\">" << p.overrides << "</td><td>"
+      << Esc(reasons) << "</td></tr>\n";
+  }
+  h << "</table>\n";
+
   h << "<h2>Records by type</h2>\n";
   CountTable(h, "types", "type", s.types);
   h << "</body></html>\n";
@@ -357,6 +379,17 @@ std::string RenderAuditReportText(const AuditVerifyOptions& options,
       << " refused";
     for (const auto& [reason, n] : f.refused_by_reason)
       t << " " << TerminalSafe(reason) << "=" << n;
+    t << "\n";
+  }
+  t << "  derived portions (originator nation):";
+  if (s.provenance.empty()) t << " none";
+  t << "\n";
+  for (const auto& [nation, p] : s.provenance) {
+    t << "    " << TerminalSafe(nation) << ": " << p.derived_portions << " derived, "
+      << p.contributors_kept << " contributors kept, " << p.contributors_excluded
+      << " excluded, " << p.overrides << " overrides";
+    for (const auto& [reason, n] : p.override_reasons)
+      t << "; \"" << TerminalSafe(reason) << "\" x" << n;
     t << "\n";
   }
   counts("records by type", s.types);

@@ -9,10 +9,38 @@
 #include "tearline/audit/audit_records.h"
 #include "tearline/labels/label.h"
 #include "tearline/labels/policy.h"
+#include "tearline/labels/provenance_check.h"
 #include "tearline/labels/release.h"
 
 namespace tearline::tools {
 namespace {
+
+void CountProvenance(const AcceptedRecord& a, const Policy* policy, AuditStats& s) {
+  for (const AcceptedPortion& p : a.portions) {
+    if (!p.sources && !p.contributors) continue;
+    ProvenanceStats& st = s.provenance[a.originator_nation.empty() ? "?" : a.originator_nation];
+    ++st.derived_portions;
+    const bool overridden = p.provenance_override.has_value();
+    if (overridden) {
+      ++st.overrides;
+      ++st.override_reasons[*p.provenance_override];
+    }
+    const std::vector<std::string> contributors = p.contributors.value_or(
+        std::vector<std::string>{});
+    std::uint64_t excluded = overridden ? contributors.size() : 0;
+    if (policy != nullptr) {
+      if (auto label = ParseLabel(p.label, *policy); label.ok()) {
+        if (auto out = ExcludedContributors(*label, contributors, a.originator_nation, *policy);
+            out.ok()) {
+          excluded = out->size();
+        }
+      }
+    }
+    st.contributors_excluded += excluded;
+    st.contributors_kept += contributors.size() - std::min<std::uint64_t>(excluded,
+                                                                           contributors.size());
+  }
+}
 
 // What a delivery's turnaround is measured from: an accepted report or an accepted forward.
 struct Submitted {
@@ -132,6 +160,7 @@ AuditStats ComputeAuditStats(const std::vector<AuditRecord>& records, const Poli
       std::vector<std::string> labels;
       for (const AcceptedPortion& p : a->portions) labels.push_back(p.label);
       CountMarkings(labels, policy, s);
+      CountProvenance(*a, policy, s);
       submitted[a->report_id] = {r.time, a->originator_nation};
     } else if (const auto* d = std::get_if<DeniedRecord>(&*decoded)) {
       ++s.denied_by_reason[d->reason];

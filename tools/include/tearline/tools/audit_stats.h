@@ -1,7 +1,8 @@
 // AuditStats: the figures `tearline-audit report` shows, computed once from the typed records
 // of a log (tearline/audit/audit_record_types.h): who shared with whom, denials, restrictive
 // markings, submission-to-delivery turnaround overall and per nation pair, release requests per
-// nation pair with their request-to-decision turnaround, and forwards per nation pair.
+// nation pair with their request-to-decision turnaround, forwards per nation pair, and derived
+// portions per originator nation (contributors kept, overrides and their reasons).
 //
 // A record that does not decode (malformed, or a type this version does not know) is counted by
 // type only: the verifier already names a malformed one. Turnarounds are seconds between the
@@ -45,6 +46,17 @@ struct ForwardPairStats {
   std::map<std::string, std::uint64_t> refused_by_reason;
 };
 
+// Derived portions (signed provenance on `accepted`) written by one originator nation.
+// `contributors_kept`: contributions (portion x contributing nation) the portion's label still
+// releases to; `contributors_excluded`: those it does not (possible only with an override); both
+// need the policy, else every contribution of a portion without an override counts as kept (the
+// broker refuses an exclusion without one) and those with one as excluded.
+struct ProvenanceStats {
+  std::uint64_t derived_portions = 0, contributors_kept = 0, contributors_excluded = 0;
+  std::uint64_t overrides = 0;
+  std::map<std::string, std::uint64_t> override_reasons;
+};
+
 struct AuditStats {
   // Pairs are named "FROM -> TO" (PairName); "?" stands for a nation the log does not give.
   std::map<std::string, ReleasePairStats> releases;      // Originator nation -> nation asked for.
@@ -59,6 +71,7 @@ struct AuditStats {
   std::vector<double> latencies;
   std::map<std::string, std::vector<double>> delivery_by_pair;
   std::map<std::string, ForwardPairStats> forwards;  // Forwarder nation -> target nation.
+  std::map<std::string, ProvenanceStats> provenance;  // Originator nation -> its derived portions.
   std::map<std::string, std::uint64_t> types;
 };
 

@@ -1,6 +1,7 @@
-// Exit codes of every Tearline program (tearline-node and the tools), in one place so scripts can
-// rely on them whichever program they call. Each program's header says which of its answers map
-// to which code.
+// Exit codes of every Tearline command (tearline-node's analyst commands and the tools), in one
+// place so scripts can rely on them whichever program they call. Each program's header says which
+// of its answers map to which code. The daemons (tearline-broker, tearline-node run) exit with the
+// sysexits-style statuses supervisors rely on instead: see daemon_exit.h.
 #ifndef TEARLINE_CLI_EXIT_CODES_H_
 #define TEARLINE_CLI_EXIT_CODES_H_
 

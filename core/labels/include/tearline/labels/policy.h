@@ -74,8 +74,9 @@ class Policy {
   std::vector<std::string> listed_first_;
 };
 
-// The policy path the tools use when no --policy is given: $TEARLINE_POLICY if set, otherwise the
-// coalition policy shipped with the source tree.
+// The policy path the tools use when no --policy is given: $TEARLINE_POLICY if set; otherwise
+// BIN/../share/tearline/policy/coalition.toml next to the running program (an installed tree);
+// otherwise the coalition policy shipped with the source tree.
 std::string DefaultPolicyPath();
 
 }  // namespace tearline
