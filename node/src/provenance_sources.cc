@@ -37,17 +37,17 @@ Result<ProvenanceSource> FromInbox(const InboxEntry& e, const DerivedFromRef& re
   return ProvenanceSource{*id, ref.portion, e.originator_nation};
 }
 
-// A source this node sent: ids of the sent store matching the prefix.
-Result<std::optional<std::string>> FindSent(const SentStore& sent, std::string_view prefix,
+// A source this node sent: ids of the sent store matching the id_prefix.
+Result<std::optional<std::string>> FindSent(const SentStore& sent, std::string_view id_prefix,
                                             const std::string& where) {
   auto ids = sent.List();
   if (!ids.ok()) return ids.status().WithContext(where);
   std::optional<std::string> found;
   for (const std::string& id : *ids) {
-    if (id.compare(0, prefix.size(), prefix) != 0) continue;
+    if (id.compare(0, id_prefix.size(), id_prefix) != 0) continue;
     if (found) {
       return InvalidArgument("INBOX_AMBIGUOUS_ID",
-                             where + ": '" + std::string(prefix) +
+                             where + ": '" + std::string(id_prefix) +
                                  "' matches more than one sent report; give more digits");
     }
     found = id;

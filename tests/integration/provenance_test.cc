@@ -11,6 +11,7 @@
 #include "coalition.h"
 #include "tearline/base/encoding.h"
 #include "test_support.h"
+#include "traffic.h"
 #include "wire_client.h"
 
 namespace tearline {
@@ -73,7 +74,8 @@ TEST_F(ProvenanceTest, LabelExcludingTheContributorIsRefusedUnlessOverriddenAndA
 
   // With an override reason the report is accepted (GBR is denied by the label) and audited.
   r = SendDerived("(S//NF)", {"--override-provenance", "US-only targeting annex"});
-  EXPECT_NE(r.err.find("GBR"), std::string::npos) << r.out << r.err;
+  // The sender's summary names GBR as denied by the label (the tearline it accepted).
+  EXPECT_NE((r.out + r.err).find("GBR"), std::string::npos) << r.out << r.err;
   ASSERT_TRUE(WaitFor([&] {
     return CountAuditRecords(c_.AuditLogText(), "accepted", "US-only targeting annex") == 1;
   }));

@@ -13,6 +13,12 @@ namespace {
 // A crafted log: records as the broker writes them, at chosen times.
 class AuditStatsTest : public ::testing::Test {
  protected:
+  static AcceptedPortion Portion(std::uint32_t index, const std::string& label) {
+    AcceptedPortion p;
+    p.index = index;
+    p.label = label;
+    return p;
+  }
   void Add(double time, const AnyAuditRecord& record) {
     nlohmann::json j = ToJson(record);
     j["seq"] = records_.size();
@@ -31,7 +37,7 @@ class AuditStatsTest : public ::testing::Test {
     a.report_id = id;
     a.originator = "node-" + nation;
     a.originator_nation = nation;
-    a.portions = {{0, "(S//REL TO USA, GBR, JPN)", std::nullopt, std::nullopt}};
+    a.portions = {Portion(0, "(S//REL TO USA, GBR, JPN)")};
     a.policy_sha256 = std::string(64, '0');
     Add(time, a);
   }
@@ -162,7 +168,7 @@ TEST_F(AuditStatsTest, DerivedPortionsCountContributorsKeptAndOverrides) {
   a.originator = "usa-1";
   a.originator_nation = "USA";
   a.policy_sha256 = std::string(64, '0');
-  AcceptedPortion plain{0, "(S//REL TO USA, GBR)", std::nullopt, std::nullopt};
+  AcceptedPortion plain = Portion(0, "(S//REL TO USA, GBR)");
   AcceptedPortion kept = plain;
   kept.index = 1;
   kept.sources = std::vector<std::string>{"aa/0", "bb/1"};

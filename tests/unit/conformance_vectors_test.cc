@@ -20,6 +20,7 @@
 #include "tearline/identity/certificate.h"
 #include "tearline/identity/trust_store.h"
 #include "tearline/tlog/checkpoint.h"
+#include "tearline/wire/release_frames.h"
 #include "tearline/wire/wire.h"
 #include "test_support.h"
 
@@ -182,6 +183,50 @@ Json DecodedFields(const schema::Frame& f) {
     }
     case schema::Body::DirectoryChanged:
       return {{"revocation_sequence", f.body_as_DirectoryChanged()->revocation_sequence()}};
+    case schema::Body::ReleaseRequest: {
+      const auto* b = f.body_as_ReleaseRequest();
+      return {{"request_id_hex", Hex(b->request_id())},
+              {"report_id_hex", Hex(b->report_id())},
+              {"portion", b->portion()},
+              {"to_nation", Str(b->to_nation())},
+              {"why", Str(b->why())}};
+    }
+    case schema::Body::ReleaseNotice: {
+      const auto* b = f.body_as_ReleaseNotice();
+      return {{"request_id_hex", Hex(b->request_id())},
+              {"report_id_hex", Hex(b->report_id())},
+              {"portion", b->portion()},
+              {"to_nation", Str(b->to_nation())},
+              {"why", Str(b->why())},
+              {"requester", Str(b->requester())},
+              {"requester_nation", Str(b->requester_nation())},
+              {"requested_unix", b->requested_unix()}};
+    }
+    case schema::Body::ReleaseDecision: {
+      const auto* b = f.body_as_ReleaseDecision();
+      return {{"decision_hex", Hex(b->decision())},
+              {"signature_hex", Hex(b->signature())},
+              {"report_hex", Hex(b->report())}};
+    }
+    case schema::Body::ReleaseStatus: {
+      const auto* b = f.body_as_ReleaseStatus();
+      return {{"request_id_hex", Hex(b->request_id())},
+              {"report_id_hex", Hex(b->report_id())},
+              {"portion", b->portion()},
+              {"to_nation", Str(b->to_nation())},
+              {"state", Str(b->state())},
+              {"reason", Str(b->reason())},
+              {"explanation", Str(b->explanation())},
+              {"label", Str(b->label())},
+              {"release_report_id_hex", Hex(b->release_report_id())},
+              {"sanitised", b->sanitised()},
+              {"rule", Str(b->rule())},
+              {"requester", Str(b->requester())},
+              {"originator", Str(b->originator())},
+              {"requested_unix", b->requested_unix()},
+              {"decided_unix", b->decided_unix()},
+              {"record_seq", b->record_seq()}};
+    }
     default:
       return {{"unknown_body", schema::EnumNameBody(f.body_type())}};
   }
@@ -272,6 +317,24 @@ class VectorChecker {
     EXPECT_EQ(std::string(schema::EnumNameBody((*frame)->body_type())),
               v["body_type"].get<std::string>());
     EXPECT_EQ(DecodedFields(**frame), v["fields"]);
+    if ((*frame)->body_type() == schema::Body::ReleaseDecision) CheckReleaseDecision(**frame);
+  }
+
+  // The originator's signature covers the exact TLRD bytes, and they decode.
+  void CheckReleaseDecision(const schema::Frame& f) {
+    const auto* d = f.body_as_ReleaseDecision();
+    ASSERT_NE(d->decision(), nullptr);
+    const std::span<const std::uint8_t> body(d->decision()->data(), d->decision()->size());
+    auto decoded = DecodeReleaseDecisionBody(body);
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    const Json usa = Json::parse(files_.at("coalition/usa-1.json"));
+    const auto key_bytes = Unhex(usa["fields"]["signing_key_hex"]);
+    PublicKey key{};
+    ASSERT_EQ(key_bytes.size(), key.size());
+    std::copy(key_bytes.begin(), key_bytes.end(), key.begin());
+    ASSERT_NE(d->signature(), nullptr);
+    EXPECT_TRUE(VerifyWithDomain(key, kReleaseDecisionDomain, body,
+                                 {d->signature()->data(), d->signature()->size()}));
   }
 
   void CheckCheckpoint(const Json& v) {

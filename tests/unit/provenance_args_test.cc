@@ -19,7 +19,9 @@ TEST(ProvenanceArgsTest, ParsesIdAndOneBasedPortion) {
   for (const char* bad : {"3f2a", "3f2a:0", "3f2a:65", "zz12:1", "3f2:1", "3f2a:x", ":1"}) {
     auto b = ParseDerivedFrom(bad);
     EXPECT_FALSE(b.ok()) << bad;
-    if (!b.ok()) EXPECT_EQ(b.status().reason(), "SEND_BAD_DERIVED_FROM") << bad;
+    if (!b.ok()) {
+      EXPECT_EQ(b.status().reason(), "SEND_BAD_DERIVED_FROM") << bad;
+    }
   }
 }
 

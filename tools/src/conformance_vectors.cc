@@ -20,6 +20,7 @@
 #include "tearline/identity/trust_store.h"
 #include "tearline/tlog/checkpoint.h"
 #include "tearline/tlog/merkle.h"
+#include "tearline/wire/release_frames.h"
 #include "tearline/wire/wire.h"
 
 namespace tearline::tools {
@@ -408,6 +409,74 @@ Status WireVectors(const Coalition& c, const Emit& emit) {
   while (!line.empty() && line.back() == '\n') line.pop_back();
   frame("cosignature", "Cosignature", 10, "usa-1 cosigns the checkpoint of size 4",
         {{"size", 4}, {"line", line}}, EncodeCosignature(10, 4, line));
+
+  // The release workflow: jpn-1 asks usa-1 (the originator) to release portion 1 to KOR.
+  const Bytes request_id = {0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10,
+                            0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10};
+  const ReleaseAsk ask{request_id, report_id, 1, "KOR", "joint patrol"};
+  const Json ask_fields = {{"request_id_hex", Hex(request_id)},
+                           {"report_id_hex", Hex(report_id)},
+                           {"portion", 1},
+                           {"to_nation", "KOR"},
+                           {"why", "joint patrol"}};
+  frame("release_request", "ReleaseRequest", 11,
+        "jpn-1 asks the originator to release portion 1 of a report to KOR", ask_fields,
+        EncodeReleaseRequest(11, ask));
+  Json notice_fields = ask_fields;
+  notice_fields["requester"] = "jpn-1";
+  notice_fields["requester_nation"] = "JPN";
+  notice_fields["requested_unix"] = kNow;
+  frame("release_notice", "ReleaseNotice", 0,
+        "the broker hands the request to the originator's node (unsolicited, request_id 0)",
+        notice_fields, EncodeReleaseNotice({ask, "jpn-1", "JPN", kNow}));
+  ReleaseDecisionInfo denial;
+  denial.request_id = request_id;
+  denial.report_id = report_id;
+  denial.portion = 1;
+  denial.to_nation = "KOR";
+  denial.approved = false;
+  denial.explanation = "source protection";
+  denial.decided_unix = kNow + 60;
+  const Bytes body = EncodeReleaseDecisionBody(denial);
+  TEARLINE_ASSIGN_OR_RETURN(Signature decision_sig,
+                            SignWithDomain(usa.signing, kReleaseDecisionDomain, body));
+  frame("release_decision", "ReleaseDecision", 12,
+        "usa-1 denies the request: the TLRD body is the exact signed bytes, Ed25519 over "
+        "tearline/v1/release-decision; a denial carries no report",
+        {{"decision_hex", Hex(body)}, {"signature_hex", Hex(decision_sig)}, {"report_hex", ""}},
+        EncodeReleaseDecision(12, body, decision_sig, {}));
+  ReleaseStatusInfo status;
+  status.request_id = request_id;
+  status.report_id = report_id;
+  status.portion = 1;
+  status.to_nation = "KOR";
+  status.state = "denied";
+  status.reason = "RELEASE_DENIED";
+  status.explanation = "source protection";
+  status.requester = "jpn-1";
+  status.originator = "usa-1";
+  status.requested_unix = kNow;
+  status.decided_unix = kNow + 60;
+  status.record_seq = 12;
+  frame("release_status", "ReleaseStatus", 0,
+        "the broker tells the requester the originator's answer, with its reason",
+        {{"request_id_hex", Hex(request_id)},
+         {"report_id_hex", Hex(report_id)},
+         {"portion", 1},
+         {"to_nation", "KOR"},
+         {"state", "denied"},
+         {"reason", "RELEASE_DENIED"},
+         {"explanation", "source protection"},
+         {"label", ""},
+         {"release_report_id_hex", ""},
+         {"sanitised", false},
+         {"rule", ""},
+         {"requester", "jpn-1"},
+         {"originator", "usa-1"},
+         {"requested_unix", kNow},
+         {"decided_unix", kNow + 60},
+         {"record_seq", 12}},
+        EncodeReleaseStatus(0, status));
   return Status::Ok();
 }
 

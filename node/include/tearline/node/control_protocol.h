@@ -37,6 +37,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tearline/base/encoding.h"
@@ -74,6 +75,12 @@ struct DerivedFromRef {
 };
 
 struct SendPortionRequest {
+  // Marking and content alone (most portions are not derived), so `{marking, content}` lists
+  // stay valid as provenance fields are added.
+  SendPortionRequest() = default;
+  SendPortionRequest(std::string marking_in, std::vector<std::uint8_t> content_in)
+      : marking(std::move(marking_in)), content(std::move(content_in)) {}
+
   std::string marking;
   std::vector<std::uint8_t> content;
   std::vector<DerivedFromRef> derived_from;  // At most kMaxSourcesPerPortion.
