@@ -432,6 +432,17 @@ TEST(AuditCliTest, HtmlReportRendersInChromium) {
   EXPECT_NE(dom.find("id=\"latency-max\">6.000 s"), std::string::npos);
   EXPECT_NE(dom.find("<td>NOFORN</td><td class=\"num\">1</td>"), std::string::npos);
   EXPECT_NE(dom.find("<td>JPN</td><td class=\"num\">1</td>"), std::string::npos);
+  // Turnaround per nation pair, and the release, forward and derived-material sections (this
+  // log has none of those records: each section still renders, saying so).
+  const auto by_pair = dom.find("<table id=\"latency-by-pair\">");
+  ASSERT_NE(by_pair, std::string::npos);
+  EXPECT_NE(dom.find("<td>USA -&gt; GBR</td><td class=\"num\">1</td>", by_pair),
+            std::string::npos);
+  for (const char* table : {"releases", "forwards", "provenance"}) {
+    EXPECT_NE(dom.find("<table id=\"" + std::string(table) + "\">"), std::string::npos) << table;
+  }
+  EXPECT_NE(dom.find(">no forwards</td>"), std::string::npos);
+  EXPECT_NE(dom.find(">no derived portions</td>"), std::string::npos);
   EXPECT_GT(fs::exists(f.tmp() / "report.png") ? fs::file_size(f.tmp() / "report.png") : 0u, 0u);
 
   // A tampered directory: the page says FAIL with the reason, and the tool exits 1.
