@@ -278,7 +278,8 @@ TEST(WireTest, PeekRequestIdReadsTheIdOfFramesTheDecoderRefuses) {
   wild[0] = 0xff;  // Root offset beyond the end.
   EXPECT_EQ(PeekRequestId(wild), 0u);
   wild = good;
-  const std::uint32_t root = good[0] | (good[1] << 8);
+  const std::uint32_t root =
+      static_cast<std::uint32_t>(good[0]) | (static_cast<std::uint32_t>(good[1]) << 8);
   wild[root] = 0x00;  // vtable offset 0x??????00 points elsewhere; must stay in bounds.
   wild[root + 3] = 0x7f;
   (void)PeekRequestId(wild);
