@@ -40,6 +40,18 @@ constexpr bool kAddressSanitizer = false;
 constexpr bool kAddressSanitizer = false;
 #endif
 
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kThreadSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kThreadSanitizer = true;
+#else
+constexpr bool kThreadSanitizer = false;
+#endif
+#else
+constexpr bool kThreadSanitizer = false;
+#endif
+
 using testing::CountAuditRecords;
 using testing::HostileRecipient;
 using testing::WaitFor;
@@ -206,6 +218,13 @@ TEST_F(DeliveryTest, RecipientThatNeverReadsCostsTheBrokerOneWindowOfMemory) {
   const auto mb = [](std::uint64_t bytes) { return static_cast<double>(bytes) / (1 << 20); };
   std::printf("broker VmRSS before %.1f MiB, peak %.1f MiB, growth %.1f MiB for %d MB pushed\n",
               mb(before), mb(peak), mb(peak - before), kReports / 2);
+  if (kThreadSanitizer) {
+    // TSan's shadow memory and allocator multiply the resident size of every byte the broker
+    // touches (about 5 x here), so RSS is no measure of live memory; the normal and ASan runs
+    // assert the bound, this run still exercises the path for races.
+    std::printf("thread sanitizer: memory bound not asserted\n");
+    return;
+  }
   EXPECT_LT(peak - before, std::uint64_t{64} << 20)
       << "the broker buffered a non-reading recipient's copies in memory";
 }
