@@ -241,6 +241,47 @@ check "the audit log links request, approvals and the sanitised release" bash -c
   "grep -q '\"release_auto_approved\"' data/broker/audit/log.jsonl && grep -q '\"release_sanitised\"' data/broker/audit/log.jsonl"
 printf '  Turnaround: standing authorisation %s ms, officer with sanitised version %s ms\n' "$turn1" "$turn2"
 
+bold "4d. Re-share within the label, and derived material stays releasable to its contributor"
+# GBR holds the Five Eyes portion of scenario 1. USA's label releases it to AUS too, so GBR may
+# forward it there itself; KOR is outside the label, so only USA can release it (4b shows how).
+printf 'Convoy turned east at 0600.\n' >reports/fvey2.txt
+node send --config usa-1.toml --to GBR --portion "(S//REL TO USA, FVEY)" reports/fvey2.txt --json \
+  >logs/forward-source.out 2>&1 || true
+fwd_src="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["report_id"])' logs/forward-source.out 2>/dev/null || true)"
+for _ in $(seq 50); do inbox_has gbr-1 "${fwd_src:0:8}" && break; sleep 0.1; done
+aus_before="$(node inbox --config aus-1.toml --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+set +e
+node forward --config gbr-1.toml "$fwd_src" --to AUS >logs/forward-aus.out 2>&1
+rc_aus=$?
+node forward --config gbr-1.toml "$fwd_src" --to KOR >logs/forward-kor.out 2>&1
+rc_kor=$?
+set -e
+sed 's/^/    /' logs/forward-aus.out logs/forward-kor.out
+check "GBR forwards the Five Eyes portion to AUS" bash -c "[ $rc_aus -eq 0 ] && grep -q 'AUS aus-1 \(DELIVERED\|QUEUED\)' logs/forward-aus.out"
+check "a forward to KOR is refused, with how to ask USA" bash -c "[ $rc_kor -ne 0 ] && grep -q FORWARD_NOT_RELEASABLE logs/forward-kor.out && grep -q request-release logs/forward-kor.out"
+for _ in $(seq 50); do
+  aus_now="$(node inbox --config aus-1.toml --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+  [ "$aus_now" -gt "$aus_before" ] && break
+  sleep 0.1
+done
+fwd_aus="$(node inbox --config aus-1.toml --json | python3 -c 'import json,sys; d=[r for r in json.load(sys.stdin) if r.get("forwarder")=="gbr-1"]; print(d[0]["report_id"] if d else "")')"
+node read --config aus-1.toml "$fwd_aus" >logs/forward-read.out 2>&1 || true
+check "AUS sees the chain (originator usa-1, forwarded by gbr-1)" grep -q "forwarded by gbr-1" logs/forward-read.out
+# AUS writes an assessment derived from that portion. A label that would no longer release it to
+# USA, the contributor, is refused with the contributor and the fix named; the corrected label goes.
+printf 'Assessment: the convoy is heading for the eastern port.\n' >reports/derived.txt
+set +e
+node send --config aus-1.toml --to GBR --portion "(S//REL TO AUS, GBR)" reports/derived.txt \
+  --derived-from "${fwd_aus:0:8}:1" >logs/derived-refused.out 2>&1
+rc_bad=$?
+node send --config aus-1.toml --to GBR --portion "(S//REL TO USA, AUS, GBR)" reports/derived.txt \
+  --derived-from "${fwd_aus:0:8}:1" >logs/derived-ok.out 2>&1
+rc_ok=$?
+set -e
+sed 's/^/    /' logs/derived-refused.out logs/derived-ok.out
+check "a derived label that drops USA is refused, naming USA" bash -c "[ $rc_bad -ne 0 ] && grep -q PROVENANCE_ logs/derived-refused.out && grep -q USA logs/derived-refused.out"
+check "the corrected derived portion is delivered to GBR" bash -c "[ $rc_ok -eq 0 ] && grep -q 'GBR gbr-1 \(DELIVERED\|QUEUED\)' logs/derived-ok.out"
+
 bold "5. Scenario 3: an analyst forgets the label"
 printf 'Unmarked note.\n' >reports/unmarked.txt
 set +e
