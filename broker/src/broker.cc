@@ -88,7 +88,7 @@ Status Broker::OpenState() {
   auditor_ = std::make_unique<Auditor>(*audit_, [this] { stop_.store(true); });
   group_ = std::make_unique<CommitGroup>(
       *auditor_, *store_, [this](const std::string& n, const auto& f) { return Transmit(n, f); },
-      [this] { stop_.store(true); });
+      [this] { stop_.store(true); }, clock_, CommitGroupLimitsFrom(config_));
   log_service_ = std::make_unique<LogService>(
       *audit_, directory_, clock_, LogServiceOptionsFrom(config_), group_.get(),
       [this](std::string_view id) -> std::optional<std::string> {
@@ -164,7 +164,12 @@ Status Broker::Run() {
         if (event != ConnectionEvent::kHandshakeSucceeded) slots_->Release(static_cast<int>(fd));
         if (event == ConnectionEvent::kDisconnected) spdlog::info("event=disconnected fd={}", fd);
       },
-      [this](const Inbound& m) { HandleMessage(m); }, [this] { Housekeeping(); });
+      [this](const Inbound& m) {
+        HandleMessage(m);
+        // A group at its limit goes out before the next frame (see commit_group.h).
+        if (group_->Due()) (void)group_->Close();  // A failure has stopped the broker.
+      },
+      [this] { Housekeeping(); });
   // Housekeeping also runs after every batch of messages; this timer covers idle periods.
   loop.AddTimer(std::chrono::milliseconds(200), "housekeeping", [this] { Housekeeping(); });
   while (!stop_.load()) {
@@ -248,11 +253,14 @@ void Broker::Dispatch(const std::string& node_id, const schema::Frame& f,
   switch (f.body_type()) {
     case schema::Body::Hello: {
       const auto* named = f.body_as_Hello()->node_id();
+      // Greeting again on a connection already welcomed loses nothing sent on it (see Welcomed).
+      const bool again = sessions_.Admit(node_id, false).ok();
       auto welcome = sessions_.Hello(node_id, rid, named ? named->str() : "");
       if (!welcome.ok()) return Reject(node_id, rid, welcome.status(), "");
-      (void)auditor_->Durable(auditor_->NodeConnected(node_id));
+      // Recorded once per connection: repeated greetings cannot fill the log.
+      if (!again) (void)auditor_->Durable(auditor_->NodeConnected(node_id));
       SendTo(node_id, *welcome);
-      return Welcomed(node_id, rid);
+      return Welcomed(node_id, rid, !again);
     }
     case schema::Body::Ping:
       SendTo(node_id, sessions_.Pong(rid, f.body_as_Ping()->nonce()));

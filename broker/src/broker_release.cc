@@ -12,9 +12,13 @@ Status Broker::OpenReleaseDesk() {
   return releases_->Restore();
 }
 
-// After a Welcome: the node's queued copies, then the release frames it is owed.
-void Broker::Welcomed(const std::string& node_id, std::uint64_t rid) {
-  queues_->Flush(node_id);
+// After a Welcome: the node's queued copies, then the release frames it is owed. On a new
+// connection the window starts afresh (what was in flight on the old one may be lost). A Hello
+// on a connection already welcomed (a node that heard nothing for three heartbeats greets again)
+// loses nothing sent on it, which ZeroMQ delivers in order: only copies due for a re-send go
+// again. Refilling the whole window there made each repeated Hello cost a window of copies.
+void Broker::Welcomed(const std::string& node_id, std::uint64_t rid, bool new_connection) {
+  queues_->Flush(node_id, /*due_only=*/!new_connection);
   ReleaseEffects owed;
   owed.frames = releases_->Owed(node_id);
   ApplyRelease(std::move(owed), node_id, rid);

@@ -8,15 +8,18 @@
 namespace tearline::broker {
 
 CommitGroup::CommitGroup(Auditor& auditor, ReportStore& store, Transmit transmit,
-                         std::function<void()> on_failure)
+                         std::function<void()> on_failure, const Clock& clock, Limits limits)
     : auditor_(auditor),
       store_(store),
       transmit_(std::move(transmit)),
-      on_failure_(std::move(on_failure)) {}
+      on_failure_(std::move(on_failure)),
+      clock_(clock),
+      limits_(limits) {}
 
 void CommitGroup::Open() {
   if (open_) return;
   open_ = true;
+  opened_at_ = clock_.Now();
   auditor_.BeginGroup();
   store_.BeginGroup();
 }
@@ -29,6 +32,7 @@ Status CommitGroup::Close() {
   open_ = false;
   std::vector<Held> held = std::move(held_);
   held_.clear();
+  held_bytes_ = 0;
   if (!held.empty()) {
     ++counters_.groups;
     counters_.frames += held.size();
@@ -75,6 +79,11 @@ void CommitGroup::SendHeld(std::vector<Held> held) {
   }
 }
 
+bool CommitGroup::Due() const {
+  return open_ &&
+         (held_bytes_ >= limits_.max_held_bytes || clock_.Now() - opened_at_ >= limits_.max_open);
+}
+
 bool CommitGroup::SendTo(const std::string& node_id, const std::vector<std::uint8_t>& frame) {
   return SendTracked(node_id, frame, {});
 }
@@ -82,6 +91,7 @@ bool CommitGroup::SendTo(const std::string& node_id, const std::vector<std::uint
 bool CommitGroup::SendTracked(const std::string& node_id, const std::vector<std::uint8_t>& frame,
                               std::function<void()> on_unsent) {
   if (!open_) return transmit_(node_id, frame);
+  held_bytes_ += frame.size();
   held_.push_back({node_id, frame, std::move(on_unsent)});
   return true;
 }

@@ -50,6 +50,17 @@ RouterOptions RouterOptionsFrom(const BrokerConfig& config, int read_batch) {
   return o;
 }
 
+CommitGroup::Limits CommitGroupLimitsFrom(const BrokerConfig& config) {
+  CommitGroup::Limits l;
+  // Answers wait for at most a quarter of a heartbeat interval (50 ms by default), well inside
+  // the three intervals after which a node gives its session up.
+  l.max_open = std::min(std::chrono::milliseconds(50),
+                        std::chrono::milliseconds(config.heartbeat_ms / 4 + 1));
+  l.max_held_bytes = static_cast<std::size_t>(
+      std::max<std::uint64_t>(std::uint64_t{1} << 20, config.delivery_window_bytes));
+  return l;
+}
+
 Clock::Duration ClaimWindowFrom(const BrokerConfig& config) {
   return std::chrono::milliseconds(std::max<std::uint32_t>(1000, 3 * config.heartbeat_ms));
 }

@@ -153,6 +153,41 @@ TEST_F(ConversationTest, NoCopyGoesToAConnectionBeforeItsWelcome) {
   EXPECT_FALSE(g.Expect(schema::Body::Deliver, Ms(300)).has_value());
 }
 
+// A node that heard nothing for a while greets again on the same connection. What was sent on
+// that connection is not lost (ZeroMQ delivers in order, and a broken connection comes back as a
+// new one), so a repeated Hello is answered without refilling the window; only a new connection
+// starts it afresh. Refilling on every Hello made each one cost a window of copies: with large
+// copies and a slow broker the Hellos outran the work and nothing was ever sent.
+TEST_F(ConversationTest, RepeatedHelloOnAWelcomedConnectionDoesNotResendWhatIsInFlight) {
+  StartBroker("redeliver_after_ms = 60000\n");  // No timer-driven re-send during the test.
+  ASSERT_FALSE(HasFatalFailure());
+  auto u = Connect("usa-1", Keys("usa-1"));
+  auto g = Connect("gbr-1", Keys("gbr-1"));
+  for (std::uint64_t i = 0; i < 3; ++i) {
+    SubmitReplyInfo reply = Submit(*u, ReportFor("gbr-1", "GBR"), 90 + i);
+    ASSERT_TRUE(reply.accepted) << reply.error_reason << " " << reply.error_message;
+  }
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(g->Expect(schema::Body::Deliver).has_value()) << i;
+
+  // Unacknowledged, greeted twice more on the same connection: Welcomes, no copy again.
+  g->Send(EncodeHello(5, "gbr-1"));
+  g->Send(EncodeHello(6, "gbr-1"));
+  ASSERT_TRUE(g->Expect(schema::Body::Welcome).has_value());
+  ASSERT_TRUE(g->Expect(schema::Body::Welcome).has_value());
+  EXPECT_FALSE(g->Expect(schema::Body::Deliver, Ms(700)).has_value());
+
+  // One node_connected record per connection, however often it greets.
+  EXPECT_EQ(CountAuditRecords(c_.AuditLogText(), "node_connected", "\"gbr-1\""), 1u);
+
+  // A new connection of the same node gets the whole window again.
+  g.reset();
+  auto again = Connect("gbr-1", Keys("gbr-1"));
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(again->Expect(schema::Body::Deliver).has_value()) << i;
+  EXPECT_TRUE(WaitFor(
+      [&] { return CountAuditRecords(c_.AuditLogText(), "node_connected", "\"gbr-1\"") == 2; },
+      Ms(5000)));
+}
+
 TEST_F(ConversationTest, EveryRefusalEchoesTheRequestId) {
   StartBroker("max_frame_bytes = 1024\nframe_rate_per_node = 20\n");
   ASSERT_FALSE(HasFatalFailure());

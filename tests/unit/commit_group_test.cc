@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tearline/audit/audit_log.h"
+#include "tearline/base/clock.h"
 #include "test_support.h"
 
 namespace tearline::broker {
@@ -45,7 +46,8 @@ class CommitGroupTest : public ::testing::Test {
           sent_.emplace_back(node, frame);
           return true;
         },
-        [this] { stopped_ = true; });
+        [this] { stopped_ = true; }, clock_,
+        CommitGroup::Limits{std::chrono::milliseconds(50), 100});
   }
 
   std::unique_ptr<ReportStore> OpenStore() {
@@ -68,6 +70,7 @@ class CommitGroupTest : public ::testing::Test {
   std::vector<std::pair<std::string, std::vector<std::uint8_t>>> sent_;
   bool reachable_ = true;
   bool stopped_ = false;
+  FakeClock clock_;
 };
 
 TEST_F(CommitGroupTest, WithoutAGroupFramesGoOutAtOnceAndRecordsSyncAtOnce) {
@@ -186,6 +189,31 @@ TEST_F(CommitGroupTest, AnotherThreadsRecordsStillSyncWhileAGroupIsOpen) {
   other.join();
   EXPECT_EQ(log_->synced_size(), log_->size());
   ASSERT_TRUE(group_->Close().ok());
+}
+
+TEST_F(CommitGroupTest, AGroupIsDueAfterItsTimeOrItsBytesSoAnswersNeverWaitForAWholeBatch) {
+  EXPECT_FALSE(group_->Due()) << "no group is open";
+  group_->Open();
+  Decide("usa-1", 1);
+  EXPECT_FALSE(group_->Due());
+  clock_.Advance(std::chrono::milliseconds(49));
+  EXPECT_FALSE(group_->Due());
+  clock_.Advance(std::chrono::milliseconds(1));
+  EXPECT_TRUE(group_->Due()) << "open for max_open";
+  ASSERT_TRUE(group_->Close().ok());
+  EXPECT_FALSE(group_->Due());
+  EXPECT_EQ(sent_.size(), 1u);
+
+  // Bytes: the limit is 100 bytes of held frames, whatever the time.
+  group_->Open();
+  EXPECT_TRUE(group_->SendTo("gbr-1", std::vector<std::uint8_t>(60, 7)));
+  EXPECT_FALSE(group_->Due());
+  EXPECT_TRUE(group_->SendTo("gbr-1", std::vector<std::uint8_t>(40, 7)));
+  EXPECT_EQ(group_->held_bytes(), 100u);
+  EXPECT_TRUE(group_->Due()) << "holds max_held_bytes";
+  ASSERT_TRUE(group_->Close().ok());
+  EXPECT_EQ(group_->held_bytes(), 0u);
+  EXPECT_EQ(sent_.size(), 3u);
 }
 
 }  // namespace

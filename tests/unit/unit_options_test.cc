@@ -72,6 +72,18 @@ TEST(UnitOptionsTest, BacklogTurnIsATenthOfTheHeartbeatWithinFiveToFiftyMillisec
   EXPECT_EQ(SubmitBacklogOptionsFrom(c).turn_budget, milliseconds(50));
 }
 
+TEST(UnitOptionsTest, CommitGroupClosesWithinAQuarterHeartbeatAndHoldsAWindowOfBytes) {
+  BrokerConfig c = Config();
+  c.heartbeat_ms = 100;
+  c.delivery_window_bytes = std::uint64_t{32} << 20;
+  EXPECT_EQ(CommitGroupLimitsFrom(c).max_open, milliseconds(26));
+  EXPECT_EQ(CommitGroupLimitsFrom(c).max_held_bytes, std::size_t{32} << 20);
+  c.heartbeat_ms = 60000;        // Answers would wait too long behind a group.
+  c.delivery_window_bytes = 10;  // One large copy must still fit a group.
+  EXPECT_EQ(CommitGroupLimitsFrom(c).max_open, milliseconds(50));
+  EXPECT_EQ(CommitGroupLimitsFrom(c).max_held_bytes, std::size_t{1} << 20);
+}
+
 TEST(UnitOptionsTest, SendHighWaterMarkCoversTheWindowAndOneReplyPerFrameOfABatch) {
   const BrokerConfig c = Config();
   const RouterOptions r = RouterOptionsFrom(c, 256);

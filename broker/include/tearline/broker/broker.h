@@ -116,7 +116,8 @@ class Broker : private FrameSender {
   void ServeBacklog();
   // broker_release.cc: the release desk's part of the loop.
   Status OpenReleaseDesk();  // Built over the store and pipeline; restores stored requests.
-  void Welcomed(const std::string& node_id, std::uint64_t rid);  // Queued copies, owed frames.
+  // Queued copies (the whole window on a new connection, else those due), owed frames.
+  void Welcomed(const std::string& node_id, std::uint64_t rid, bool new_connection);
   void HandleRelease(const std::string& node_id, const schema::Frame& frame);
   void ApplyRelease(ReleaseEffects effects, const std::string& sender, std::uint64_t request_id);
   std::vector<std::uint8_t> DirectoryReply(std::uint64_t request_id) const;

@@ -23,24 +23,38 @@
 // at the next Close (the broker closes a group at least every 200 ms), a bounded number of times.
 // Closing with no group open only offers those answers again.
 //
-// Ownership: holds references to the auditor and store (which must outlive it) and owns the
-// frames it holds. Memory: the frames of one group (bounded by the broker's read batch and the
-// delivery windows). Thread-safety: none; the broker's Run() thread only.
+// A group is also bounded (Due()): once it has been open for `max_open` on the injected clock, or
+// holds `max_held_bytes` of frames, the broker closes it before reading the next frame. Without
+// that bound a batch of frames that each cost much (a Hello refilling a window of large copies)
+// kept every answer back until the whole batch was read; the nodes, hearing nothing, greeted
+// again, which added to the batch: a livelock in which nothing was ever sent.
+//
+// Ownership: holds references to the auditor, store and clock (which must outlive it) and owns
+// the frames it holds. Memory: the frames of one group (bounded by max_held_bytes plus one
+// frame's effects). Thread-safety: none; the broker's Run() thread only.
 #ifndef TEARLINE_BROKER_COMMIT_GROUP_H_
 #define TEARLINE_BROKER_COMMIT_GROUP_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "tearline/base/clock.h"
 #include "tearline/base/status.h"
 #include "tearline/broker/auditor.h"
 #include "tearline/broker/delivery_queues.h"
 #include "tearline/broker/report_store.h"
 
 namespace tearline::broker {
+
+// When a commit group is due to close (see CommitGroup).
+struct CommitGroupLimits {
+  std::chrono::milliseconds max_open{50};
+  std::size_t max_held_bytes = std::size_t{8} << 20;
+};
 
 class CommitGroup : public FrameSender {
  public:
@@ -56,8 +70,11 @@ class CommitGroup : public FrameSender {
     std::uint64_t unsent = 0;         // Answers given up after kMaxAttempts refusals.
   };
 
+  using Limits = CommitGroupLimits;
+
   CommitGroup(Auditor& auditor, ReportStore& store, Transmit transmit,
-              std::function<void()> on_failure);
+              std::function<void()> on_failure, const Clock& clock = SystemClock::Get(),
+              Limits limits = Limits());
   CommitGroup(const CommitGroup&) = delete;
   CommitGroup& operator=(const CommitGroup&) = delete;
 
@@ -75,6 +92,9 @@ class CommitGroup : public FrameSender {
                    std::function<void()> on_unsent) override;
 
   std::size_t held() const { return held_.size(); }
+  std::size_t held_bytes() const { return held_bytes_; }
+  // True when the open group has reached a limit and should be closed before more work joins it.
+  bool Due() const;
   // The store commit error that stopped the broker (Ok while none happened).
   const Status& failure() const { return failure_; }
   const Counters& counters() const { return counters_; }
@@ -98,8 +118,12 @@ class CommitGroup : public FrameSender {
   ReportStore& store_;
   Transmit transmit_;
   std::function<void()> on_failure_;
+  const Clock& clock_;
+  const Limits limits_;
   Status failure_ = Status::Ok();
   bool open_ = false;
+  Clock::TimePoint opened_at_{};
+  std::size_t held_bytes_ = 0;
   std::vector<Held> held_;
   std::vector<Held> retry_;  // Durable answers a full pipe refused; sent before new frames.
   Counters counters_;

@@ -9,6 +9,7 @@
 
 #include "tearline/base/clock.h"
 #include "tearline/broker/broker_config.h"
+#include "tearline/broker/commit_group.h"
 #include "tearline/broker/delivery_queues.h"
 #include "tearline/broker/log_service.h"
 #include "tearline/broker/release_desk.h"
@@ -37,6 +38,10 @@ SubmitBacklogOptions SubmitBacklogOptionsFrom(const BrokerConfig& config);
 // non-reading peer's frames without bound (a full pipe refuses the send; the copy waits), yet
 // never refuses a reading peer's replies. `read_batch`: frames the loop reads per wake-up.
 RouterOptions RouterOptionsFrom(const BrokerConfig& config, int read_batch);
+
+// How long a commit group may stay open and how many bytes of frames it may hold: a quarter of a
+// heartbeat (at most 50 ms), and the delivery window's bytes (at least 1 MiB).
+CommitGroup::Limits CommitGroupLimitsFrom(const BrokerConfig& config);
 
 // The report store's size cap.
 ReportStoreOptions ReportStoreOptionsFrom(const BrokerConfig& config);
