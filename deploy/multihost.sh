@@ -5,7 +5,7 @@
 # leaves it. The broker and the nodes run in their namespaces with their own data directories and
 # configurations naming those addresses. The demo's scenarios run across it, then network faults:
 #
-#   latency   100 ms with 20 ms jitter on the nodes' links to the broker
+#   latency   100 ms with 20 ms jitter each way between the nodes and the broker
 #   loss      5% of the broker host's packets dropped, both directions
 #   cut-kor   KOR's link down for 30 s while the other nations keep sending to it
 #   cut-broker  the broker host's link down while every nation sends
@@ -383,7 +383,8 @@ phase=latency
 bold "5. Fault: 100 ms latency with 20 ms jitter between the nations and the broker"
 if [ "$netem" -eq 1 ]; then
   how=netem
-  for h in "${nodes[@]}"; do in_ns "$h" tc qdisc add dev eth0 root netem delay 100ms 20ms; done
+  # Both ways, as through the relay: each node's link and the broker's.
+  for h in "${hosts[@]}"; do in_ns "$h" tc qdisc add dev eth0 root netem delay 100ms 20ms; done
 else
   how=relay
   ip netns exec "${ns[broker]}" "$bin/tearline-delay-relay" --listen "${addr[broker]}:$relay_port" \
@@ -404,7 +405,7 @@ round 5
 round 5
 converge latency "$how" "$start"
 if [ "$netem" -eq 1 ]; then
-  for h in "${nodes[@]}"; do in_ns "$h" tc qdisc del dev eth0 root; done
+  for h in "${hosts[@]}"; do in_ns "$h" tc qdisc del dev eth0 root; done
 else
   for h in "${nodes[@]}"; do
     stop_node "$h"
