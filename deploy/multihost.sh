@@ -221,7 +221,7 @@ status_field() { node status "$1" --json 2>/dev/null | python3 -c 'import json,s
 wait_connected() {
   for h in "$@"; do
     local ok=0
-    for _ in $(seq 100); do [ "$(status_field "$h" connected)" = True ] && { ok=1; break; }; sleep 0.1; done
+    for _ in $(seq 200); do [ "$(status_field "$h" connected)" = True ] && { ok=1; break; }; sleep 0.1; done
     [ "$ok" -eq 1 ] || { fail "$h connected to the broker"; return 1; }
   done
 }
@@ -364,7 +364,7 @@ rid="$(python3 -c 'import json,sys
 ids=[r["report_id"] for r in map(json.loads, open(sys.argv[1])) if r["type"]=="accepted" and r["originator"]=="usa-1"]
 print(ids[-1] if ids else "")' data/broker/audit/log.jsonl)"
 printf '{"seq": 0, "from": "usa-1", "rc": %d, "report_id": "%s"}\n' "$rc" "$rid" >>logs/sends.jsonl
-send jpn-1 KOR "SECRET//REL TO JPN, KOR"
+send jpn-1 KOR "SECRET//REL TO JPN, KOR" 15
 check "scenario 2: Japan shares directly with Korea" bash -c "tail -1 logs/sends.jsonl | grep -q '\"rc\": 0'"
 "$bin/tearline-certs" init-ca --out rogue-ca >>logs/certs.log
 "$bin/tearline-certs" issue --ca rogue-ca --node usa-9 --nation USA --clearance SECRET --out rogue-certs >>logs/certs.log
