@@ -197,7 +197,10 @@ heartbeat_ms = 250
 TOML
 }
 direct="tcp://${addr[broker]}:$port"
+for id in "${nodes[@]}"; do node_config "$id" "$direct"; done
 echo "  broker $direct; nodes connect to it from their own addresses"
+check "no configuration names 127.0.0.1" bash -c '! grep -l "127\.0\.0\.1" ./*.toml'
+
 
 start_broker() {
   # `ip netns exec` execs the program: $! is the daemon itself (a shell function would not be).
@@ -229,7 +232,7 @@ wait_connected() {
 bold "3. Broker and four national nodes, each on its own host"
 start_broker
 for _ in $(seq 100); do [ -s data/broker/endpoint ] && break; sleep 0.1; done
-for id in "${nodes[@]}"; do node_config "$id" "$direct"; start_node "$id"; done
+for id in "${nodes[@]}"; do start_node "$id"; done
 wait_connected "${nodes[@]}" && pass "usa-1, gbr-1, jpn-1, kor-1 connected to ${addr[broker]}:$port"
 
 # ---------------------------------------------------------------------------------------------
