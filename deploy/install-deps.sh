@@ -13,6 +13,8 @@ packages=(
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev chromium ccache
   dpkg-dev fakeroot lintian systemd
+  # The multi-host test (deploy/multihost.sh): namespaces and links; loss where there is no netem.
+  iproute2 nftables
 )
 # Extra packages can be requested by callers (e.g. the HTML report test needs chromium).
 packages+=("$@")
