@@ -510,6 +510,9 @@ constexpr ReasonInfo kReasons[] = {
     ReasonInfo{"KEY_FILE_TOO_LARGE", Code::kInvalidArgument,
                "the file is too large to be a secret key file"},
     ReasonInfo{"FILE_WRITE", Code::kIoError, "a durable file write failed"},
+    ReasonInfo{"METRIC_INVALID", Code::kInvalidArgument,
+               "a metric or label name breaks the Prometheus naming rules, or a counter would go "
+               "negative"},
     ReasonInfo{"FILE_EXISTS", Code::kAlreadyExists, "the file exists and will not be overwritten"},
     ReasonInfo{"HEX_INVALID", Code::kInvalidArgument, "not valid hex"},
     ReasonInfo{"USAGE", Code::kInvalidArgument,
