@@ -101,6 +101,10 @@ Status Broker::OpenState() {
       [this](const std::string& node_id) { return sessions_.IsOnline(node_id); });
   queues_ = std::make_unique<DeliveryQueues>(*store_, *auditor_, directory_, clock_, *group_,
                                              DeliveryOptionsFrom(config_));
+  metrics_ = std::make_unique<BrokerMetrics>(
+      clock_, MetricsOptionsFrom(config_),
+      BrokerGaugeSampler(*store_, *audit_, *log_service_, directory_, sessions_));
+  auditor_->SetObserver([m = metrics_.get()](const AnyAuditRecord& r) { m->Count(r); });
   TEARLINE_RETURN_IF_ERROR(OpenReleaseDesk());
   // A report id the log accepted but the store does not hold was interrupted between the audit
   // and the store commit (see broker.h): remember each, so a retry is recognised.
@@ -188,6 +192,7 @@ Status Broker::Run() {
   (void)auditor_->Durable(auditor_->BrokerStop(config_.id));
   log_service_->MaybeCheckpoint(true);
   if (Status failed = log_service_->failure(); !failed.ok()) return failed;
+  metrics_->MaybeWrite(true);  // The last page shows the final checkpoint.
   spdlog::info("event=broker_stopped broker={}", config_.id);
   return Status::Ok();
 }
@@ -209,6 +214,7 @@ void Broker::Housekeeping() {
   (void)group_->Close();  // A failure has stopped the broker.
   log_service_->MaybeCheckpoint(false);
   if (Status failed = log_service_->failure(); !failed.ok()) auditor_->Fail(failed);
+  metrics_->MaybeWrite();  // Its own interval; in-memory figures and one small file.
 }
 
 void Broker::HandleMessage(const Inbound& message) {
