@@ -6,6 +6,7 @@
 // raises the alarm. A backup that rolls nothing back restores without being asked.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <optional>
@@ -89,6 +90,8 @@ TEST_F(BackupTest, OnlineBackupRestoresAndARollbackIsAcceptedExplicitlyAndWitnes
   ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
   EXPECT_NE(b.out.find("BACKED UP"), std::string::npos) << b.out;
   const std::uint64_t backed_up = BackedUpRecords(backup);
+  ProcessResult usage = Admin({"backup", "--out", (c_.root() / "nowhere").string()});
+  EXPECT_EQ(usage.exit_code, 2) << "neither --config nor --data-dir";
   ASSERT_GT(backed_up, 0u);
   ProcessResult again =
       Admin({"backup", "--data-dir", c_.broker_data().string(), "--out", backup.string()});
@@ -105,8 +108,9 @@ TEST_F(BackupTest, OnlineBackupRestoresAndARollbackIsAcceptedExplicitlyAndWitnes
   fs::rename(c_.broker_data(), c_.root() / "data" / "broker.damaged");
 
   // The broker signed records the backup lacks: refused unless accepted, nothing written.
-  ProcessResult refused =
-      Admin({"restore", "--backup", backup.string(), "--data-dir", c_.broker_data().string()});
+  // Named through the broker's configuration: its data_dir and (default) head_file.
+  ProcessResult refused = Admin(
+      {"restore", "--backup", backup.string(), "--config", (c_.root() / "broker.toml").string()});
   EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
   EXPECT_NE(refused.err.find("RESTORE_ROLLBACK"), std::string::npos) << refused.err;
   EXPECT_FALSE(fs::exists(c_.broker_data() / "reports.db"));
