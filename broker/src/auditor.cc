@@ -75,6 +75,7 @@ std::optional<std::uint64_t> Auditor::Append(const AnyAuditRecord& record) {
     Fail(r.status());
     return std::nullopt;
   }
+  if (observer_) observer_(record);
   return *r;
 }
 

@@ -101,6 +101,10 @@ Status Broker::OpenState() {
       [this](const std::string& node_id) { return sessions_.IsOnline(node_id); });
   queues_ = std::make_unique<DeliveryQueues>(*store_, *auditor_, directory_, clock_, *group_,
                                              DeliveryOptionsFrom(config_));
+  metrics_ = std::make_unique<BrokerMetrics>(
+      clock_, MetricsOptionsFrom(config_),
+      BrokerGaugeSampler(*store_, *audit_, *log_service_, directory_, sessions_));
+  auditor_->SetObserver([m = metrics_.get()](const AnyAuditRecord& r) { m->Count(r); });
   TEARLINE_RETURN_IF_ERROR(OpenReleaseDesk());
   // A report id the log accepted but the store does not hold was interrupted between the audit
   // and the store commit (see broker.h): remember each, so a retry is recognised.
@@ -193,6 +197,7 @@ Status Broker::Run() {
   (void)auditor_->Durable(auditor_->BrokerStop(config_.id));
   log_service_->MaybeCheckpoint(true);
   if (Status failed = log_service_->failure(); !failed.ok()) return failed;
+  metrics_->MaybeWrite(true);  // The last page shows the final checkpoint.
   spdlog::info("event=broker_stopped broker={}", config_.id);
   return Status::Ok();
 }
@@ -214,6 +219,7 @@ void Broker::Housekeeping() {
   (void)group_->Close();  // A failure has stopped the broker.
   log_service_->MaybeCheckpoint(false);
   if (Status failed = log_service_->failure(); !failed.ok()) auditor_->Fail(failed);
+  metrics_->MaybeWrite();  // Its own interval; in-memory figures and one small file.
 }
 
 void Broker::HandleMessage(const Inbound& message) {
@@ -267,7 +273,7 @@ void Broker::Dispatch(const std::string& node_id, const schema::Frame& f,
       if (seen.reconnected || !seen.was_online) queues_->Flush(node_id);
       return;
     case schema::Body::DirectoryRequest:
-      SendTo(node_id, DirectoryReply(rid));
+      SendTo(node_id, identity_->DirectoryReply(rid));
       return;
     case schema::Body::Submit: {
       const auto* report = f.body_as_Submit()->report();
@@ -349,14 +355,6 @@ void Broker::ServeBacklog() {
     if (frame.ok()) Dispatch(p.node_id, **frame, Sessions::Seen{.was_online = true});
   });
   (void)group_->Close();  // A failure has stopped the broker.
-}
-
-std::vector<std::uint8_t> Broker::DirectoryReply(std::uint64_t request_id) const {
-  // The list in force, never the file as it is now: a restored older file must not reach nodes.
-  const RevocationList* held = trust_->revocations();
-  return EncodeDirectory(
-      request_id, directory_.EncodedCertificates(),
-      held ? std::span<const std::uint8_t>(held->encoded()) : std::span<const std::uint8_t>());
 }
 
 void Broker::Reject(const std::string& node_id, std::uint64_t request_id, const Status& why,

@@ -39,6 +39,8 @@ Result<BrokerConfig> LoadBrokerConfig(const std::filesystem::path& path) {
   r.BindInteger("submit_backlog_per_node", c.submit_backlog_per_node, 1, 65536);
   r.BindInteger("submit_backlog_bytes", c.submit_backlog_bytes, 65536);
   r.BindInteger("max_release_requests_per_node", c.max_release_requests_per_node, 1, 4096);
+  r.BindPath("metrics_file", c.metrics_file);
+  r.BindInteger("metrics_interval", c.metrics_interval, 1, 3600);
   TEARLINE_RETURN_IF_ERROR(r.ReadBound());
   TEARLINE_RETURN_IF_ERROR(r.Require({"certificate", "secret", "ca_dir", "directory", "data_dir"}));
   if (c.max_frame_bytes == 0) c.max_frame_bytes = kMaxFrameBytes;

@@ -28,6 +28,10 @@ Result<BrokerConfigSummary> CheckBrokerConfig(const std::filesystem::path& path,
   summary.directory_nodes = dir->nodes().size();
   TEARLINE_RETURN_IF_ERROR(CheckStateDir(reader, "data_dir", config.data_dir));
   TEARLINE_RETURN_IF_ERROR(CheckStateDir(reader, "head_file", config.HeadFile().parent_path()));
+  if (!config.metrics_file.empty()) {  // Written every interval: its directory must take it.
+    TEARLINE_RETURN_IF_ERROR(
+        CheckStateDir(reader, "metrics_file", config.metrics_file.parent_path()));
+  }
   return summary;
 }
 

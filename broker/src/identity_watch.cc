@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "tearline/identity/revocation.h"
+#include "tearline/wire/wire.h"
 
 namespace tearline::broker {
 
@@ -117,6 +118,13 @@ const Certificate* IdentityWatch::FindWithdrawn(const PublicKey& transport_key) 
     if (w.cert.fields().transport_key == transport_key) return &w.cert;
   }
   return nullptr;
+}
+
+std::vector<std::uint8_t> IdentityWatch::DirectoryReply(std::uint64_t request_id) const {
+  const RevocationList* held = trust_.revocations();
+  return EncodeDirectory(
+      request_id, directory_.EncodedCertificates(),
+      held ? std::span<const std::uint8_t>(held->encoded()) : std::span<const std::uint8_t>());
 }
 
 }  // namespace tearline::broker

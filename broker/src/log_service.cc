@@ -110,6 +110,7 @@ Status LogService::StoreCosignature(const std::string& node_id, const schema::Co
   auto key = MakeNoteVerifierKey(node_id, NoteKeyType::kCosignatureV1, cert->fields().signing_key);
   if (!body.ok() || !key.ok()) return Internal("COSIGNATURE_CHECK", "cannot check the cosignature");
   if (auto ok = VerifyCosignature(*body, cosig.line()->str(), *key); !ok.ok()) return ok.status();
+  last_cosigned_[node_id] = clock_.Now();
   const std::string line = cosig.line()->str() + "\n";
   auto st =
       WriteFileAtomic(log_.dir() / "cosignatures" / (std::to_string(cosig.size()) + "." + node_id),

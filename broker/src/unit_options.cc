@@ -30,6 +30,10 @@ LogServiceOptions LogServiceOptionsFrom(const BrokerConfig& config) {
                            std::chrono::milliseconds(config.checkpoint_interval_ms)};
 }
 
+MetricsOptions MetricsOptionsFrom(const BrokerConfig& config) {
+  return MetricsOptions{config.metrics_file, std::chrono::seconds(config.metrics_interval)};
+}
+
 SubmitBacklogOptions SubmitBacklogOptionsFrom(const BrokerConfig& config) {
   SubmitBacklogOptions o;
   o.max_per_node = config.submit_backlog_per_node;

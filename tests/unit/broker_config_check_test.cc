@@ -72,6 +72,22 @@ TEST_F(BrokerConfigCheckTest, ErrorsNameTheFileAndLine) {
   EXPECT_EQ(missing.status().reason(), "CONFIG_NOT_FOUND");
 }
 
+TEST_F(BrokerConfigCheckTest, TheMetricsFileMustBeWritableWhereItIsNamed) {
+  WriteText(c_.root() / "occupied", "a file, not a directory");
+  auto blocked = Check(Config("certs/broker.cert", "data/broker",
+                              "metrics_file = \"occupied/tearline_broker.prom\"\n"));
+  ASSERT_FALSE(blocked.ok());
+  EXPECT_NE(blocked.status().message().find("broker.toml:9: metrics_file:"), std::string::npos)
+      << blocked.status().ToString();
+  auto interval = Check(Config("certs/broker.cert", "data/broker", "metrics_interval = 0\n"));
+  ASSERT_FALSE(interval.ok());
+  EXPECT_NE(interval.status().message().find("broker.toml:9:"), std::string::npos)
+      << interval.status().ToString();
+  EXPECT_TRUE(Check(Config("certs/broker.cert", "data/broker",
+                           "metrics_file = \"tearline_broker.prom\"\nmetrics_interval = 5\n"))
+                  .ok());
+}
+
 TEST_F(BrokerConfigCheckTest, AMissingDirectoryIsReportedAtItsKey) {
   std::filesystem::rename(c_.certs_dir(), c_.root() / "moved");
   WriteText(c_.root() / "broker.toml",

@@ -112,5 +112,15 @@ TEST(UnitOptionsTest, ReleaseDeskAndStoreBoundsComeFromTheConfiguration) {
   EXPECT_EQ(ReportStoreOptionsFrom(c).max_bytes, std::uint64_t{1} << 20);
 }
 
+TEST(UnitOptionsTest, MetricsAreOffUnlessAFileIsNamed) {
+  BrokerConfig c;
+  EXPECT_TRUE(MetricsOptionsFrom(c).file.empty());
+  EXPECT_EQ(MetricsOptionsFrom(c).interval, std::chrono::seconds(15));
+  c.metrics_file = "/var/lib/prometheus/node-exporter/tearline_broker.prom";
+  c.metrics_interval = 60;
+  EXPECT_EQ(MetricsOptionsFrom(c).file, c.metrics_file);
+  EXPECT_EQ(MetricsOptionsFrom(c).interval, std::chrono::seconds(60));
+}
+
 }  // namespace
 }  // namespace tearline::broker

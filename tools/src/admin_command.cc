@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 
 #include "tearline/base/encoding.h"
+#include "tearline/broker/broker_config.h"
+#include "tearline/broker/state_backup.h"
 #include "tearline/crypto/key_file.h"
 #include "tearline/identity/certificate.h"
 #include "tearline/net/socket.h"
@@ -131,6 +133,52 @@ int Probe(const std::string& endpoint, const std::string& broker_cert_path,
   return kExitNegative;
 }
 
+// Where the broker keeps its state: --data-dir (and --head-file), or the broker configuration's.
+Status ResolveBrokerState(const std::string& config_path, std::string& data_dir,
+                          std::string& head_file) {
+  if (config_path.empty()) {
+    if (data_dir.empty()) return InvalidArgument("USAGE", "name --config or --data-dir");
+    return Status::Ok();
+  }
+  auto config = broker::LoadBrokerConfig(config_path);
+  if (!config.ok()) return config.status();
+  if (data_dir.empty()) data_dir = config->data_dir.string();
+  if (head_file.empty()) head_file = config->HeadFile().string();
+  return Status::Ok();
+}
+
+int Backup(const std::string& data_dir, const std::string& out_dir, std::ostream& out,
+           std::ostream& err) {
+  auto summary = broker::BackupBrokerState(data_dir, out_dir);
+  if (!summary.ok()) {
+    PrintError(err, kProgram, summary.status());
+    return summary.status().code() == Code::kIoError ? kExitNegative : kExitInvalid;
+  }
+  out << "BACKED UP " << data_dir << " -> " << out_dir << ": " << summary->audit_records
+      << " audit records (signed checkpoint of " << summary->checkpoint_size << "), report store "
+      << summary->store_bytes << " bytes; the audit copy verifies\n";
+  return kExitOk;
+}
+
+int Restore(const broker::RestoreOptions& options, std::ostream& out, std::ostream& err) {
+  auto summary = broker::RestoreBrokerState(options);
+  if (!summary.ok()) {
+    PrintError(err, kProgram, summary.status());
+    const bool refused = summary.status().reason() == "RESTORE_ROLLBACK" ||
+                         summary.status().code() == Code::kIoError;
+    return refused ? kExitNegative : kExitInvalid;
+  }
+  out << "RESTORED " << options.backup.string() << " -> " << options.data_dir.string() << ": "
+      << summary->restored.audit_records << " audit records\n";
+  if (summary->rolled_back_from) {
+    out << "ROLLED BACK: the broker had signed " << *summary->rolled_back_from
+        << " records; the head file is kept as " << summary->head_kept_as.string()
+        << "; witnesses that cosigned beyond " << summary->restored.audit_records
+        << " records will raise audit_log_inconsistent\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunAdminCommand(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
@@ -148,7 +196,36 @@ int RunAdminCommand(int argc, const char* const* argv, std::ostream& out, std::o
                     "After Hello, send this file's bytes as one raw frame and print the answer");
   probe->add_option("--timeout-ms", timeout_ms, "How long to wait for an answer")
       ->check(CLI::Range(100, 60000));
+
+  std::string config_path, data_dir, head_file, out_dir, backup_dir;
+  bool accept_rollback = false;
+  auto* backup = app.add_subcommand(
+      "backup", "Back up a running broker's state (report store and audit directory)");
+  backup->add_option("--config", config_path, "The broker configuration (names data_dir)");
+  backup->add_option("--data-dir", data_dir, "The broker's data_dir (instead of --config)");
+  backup->add_option("--out", out_dir, "A new (or empty) directory for the backup")->required();
+  auto* restore = app.add_subcommand(
+      "restore", "Restore a backup into an empty data directory (the broker stopped)");
+  restore->add_option("--backup", backup_dir, "A directory written by backup")->required();
+  restore->add_option("--config", config_path, "The broker configuration (data_dir, head_file)");
+  restore->add_option("--data-dir", data_dir, "The data_dir to restore into (instead of --config)");
+  restore->add_option("--head-file", head_file, "The broker's head_file (default <data-dir>.head)");
+  restore->add_flag("--accept-rollback", accept_rollback,
+                    "Restore even though the broker signed records the backup lacks");
   if (auto exit_code = ParseCommandLine(app, argc, argv, out, err)) return *exit_code;
+  if (backup->parsed() || restore->parsed()) {
+    if (Status st = ResolveBrokerState(config_path, data_dir, head_file); !st.ok()) {
+      PrintError(err, kProgram, st);
+      return kExitInvalid;
+    }
+    if (backup->parsed()) return Backup(data_dir, out_dir, out, err);
+    broker::RestoreOptions options;
+    options.backup = backup_dir;
+    options.data_dir = data_dir;
+    options.head_file = head_file;
+    options.accept_rollback = accept_rollback;
+    return Restore(options, out, err);
+  }
   return Probe(endpoint, broker_cert, secret, node_id, frame_path, timeout_ms, out, err);
 }
 

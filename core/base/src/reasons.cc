@@ -510,6 +510,9 @@ constexpr ReasonInfo kReasons[] = {
     ReasonInfo{"KEY_FILE_TOO_LARGE", Code::kInvalidArgument,
                "the file is too large to be a secret key file"},
     ReasonInfo{"FILE_WRITE", Code::kIoError, "a durable file write failed"},
+    ReasonInfo{"METRIC_INVALID", Code::kInvalidArgument,
+               "a metric or label name breaks the Prometheus naming rules, or a counter would go "
+               "negative"},
     ReasonInfo{"FILE_EXISTS", Code::kAlreadyExists, "the file exists and will not be overwritten"},
     ReasonInfo{"HEX_INVALID", Code::kInvalidArgument, "not valid hex"},
     ReasonInfo{"USAGE", Code::kInvalidArgument,
@@ -537,6 +540,15 @@ constexpr ReasonInfo kReasons[] = {
                "or truncated"},
     ReasonInfo{"AUDIT_RECORD_TOO_LARGE", Code::kInvalidArgument,
                "a record to append is over the 1 MiB limit"},
+    ReasonInfo{"BACKUP_TARGET_EXISTS", Code::kAlreadyExists,
+               "the directory to back up or restore into exists and is not empty; nothing is "
+               "overwritten"},
+    ReasonInfo{"BACKUP_INVALID", Code::kInvalidArgument,
+               "the directory holds no broker state or backup, or its audit copy does not verify"},
+    ReasonInfo{"BACKUP_STORE", Code::kIoError, "SQLite's online backup of the report store failed"},
+    ReasonInfo{"RESTORE_ROLLBACK", Code::kInvalidArgument,
+               "the backup does not extend the last checkpoint the broker signed (head_file); "
+               "restoring it needs the operator to accept the rollback"},
     ReasonInfo{"AUDIT_ROLLBACK", Code::kInvalidArgument,
                "at start the audit log is shorter than, or differs from, the last checkpoint the "
                "broker signed (head_file): the directory was restored from an older copy"},

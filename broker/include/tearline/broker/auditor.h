@@ -86,6 +86,11 @@ class Auditor {
   void Fail(const Status& why);
   // `seq` followed by Sync(): the record's sequence number once durable, else nullopt.
   [[nodiscard]] std::optional<std::uint64_t> Durable(std::optional<std::uint64_t> seq);
+  // Called with every record appended (the metrics count them). Set before any other thread
+  // appends; it runs on the appending thread and must be thread-safe itself.
+  void SetObserver(std::function<void(const AnyAuditRecord&)> observer) {
+    observer_ = std::move(observer);
+  }
 
   // Lifecycle.
   std::optional<std::uint64_t> BrokerStart(std::string_view broker_id, std::size_t nodes,
@@ -160,6 +165,7 @@ class Auditor {
 
   AuditLog& log_;
   std::function<void()> on_failure_;
+  std::function<void(const AnyAuditRecord&)> observer_;
   mutable std::mutex mu_;
   Status failure_ = Status::Ok();  // Guarded by mu_.
   // The thread whose syncs wait for EndGroup(); a default id while no group is open.

@@ -41,7 +41,7 @@
 // frame waits behind them; excess answered BROKER_BUSY), CommitGroup (group commit), ReleaseDesk
 // (release requests and the originators' signed decisions), DeliveryQueues (pending copies,
 // windows, redelivery, acks, refusals, expiry, track), LogService (checkpoints, cosignatures,
-// proofs) and Auditor (every record written).
+// proofs), Auditor (every record written) and BrokerMetrics (the metrics page).
 //
 // Ownership: owns every unit, the audit log and the report store; holds a reference to the
 // clock, which must outlive it. Thread-safety: RequestStop() may be called from any thread or a
@@ -63,6 +63,7 @@
 #include "tearline/broker/auditor.h"
 #include "tearline/broker/authenticator.h"
 #include "tearline/broker/broker_config.h"
+#include "tearline/broker/broker_metrics.h"
 #include "tearline/broker/commit_group.h"
 #include "tearline/broker/delivery_queues.h"
 #include "tearline/broker/identity_watch.h"
@@ -120,7 +121,6 @@ class Broker : private FrameSender {
   void Welcomed(const std::string& node_id, std::uint64_t rid, bool new_connection);
   void HandleRelease(const std::string& node_id, const schema::Frame& frame);
   void ApplyRelease(ReleaseEffects effects, const std::string& sender, std::uint64_t request_id);
-  std::vector<std::uint8_t> DirectoryReply(std::uint64_t request_id) const;
   // Audits the refusal (rejected_input) and answers with an Error frame.
   void Reject(const std::string& node_id, std::uint64_t request_id, const Status& why,
               const std::string& report_id_hex);
@@ -143,6 +143,8 @@ class Broker : private FrameSender {
   std::unique_ptr<IdentityKeys> keys_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<ReportStore> store_;
+  // Before auditor_: destroyed after it, as the auditor's observer points at it.
+  std::unique_ptr<BrokerMetrics> metrics_;
   std::unique_ptr<Auditor> auditor_;
   std::unique_ptr<CommitGroup> group_;  // Every frame below goes out through it.
   Sessions sessions_;

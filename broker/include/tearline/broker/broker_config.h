@@ -36,6 +36,11 @@
 //                                       #   processed; beyond, BROKER_BUSY with retry_after_ms
 //   submit_backlog_bytes = 67108864     # optional: bytes of all waiting submissions
 //   max_release_requests_per_node = 16  # optional: undecided release requests per node
+//   metrics_file = "/var/lib/prometheus/node-exporter/tearline_broker.prom"
+//                                       # optional; default none: the metrics page in the
+//                                       #   Prometheus text format, replaced atomically (for
+//                                       #   node_exporter's textfile collector; mode 0644)
+//   metrics_interval = 15               # optional: seconds between two writes of the page
 //
 // Thread-safety: plain value.
 #ifndef TEARLINE_BROKER_BROKER_CONFIG_H_
@@ -115,6 +120,9 @@ struct BrokerConfig {
   // Undecided release requests one node may have open (a request flood is refused with
   // RELEASE_REQUEST_LIMIT beyond it).
   std::size_t max_release_requests_per_node = 16;
+  // The metrics page (BrokerMetrics), rewritten every metrics_interval seconds. Empty: none.
+  std::filesystem::path metrics_file;
+  std::uint32_t metrics_interval = 15;
 
   // The file where the broker writes the endpoint it actually bound (for port 0).
   std::filesystem::path EndpointFile() const { return data_dir / "endpoint"; }

@@ -75,6 +75,9 @@ class IdentityWatch {
   const Certificate* FindWithdrawn(const PublicKey& transport_key) const;
   std::shared_mutex& mutex() const { return mu_; }
   std::uint64_t sequence() const { return floor_.highest(); }
+  // A Directory frame answering `request_id`: the certificates and the revocation list in force,
+  // never the files as they are now (a restored older list must not reach nodes).
+  std::vector<std::uint8_t> DirectoryReply(std::uint64_t request_id) const;
 
  private:
   IdentityWatch(TrustStore& trust, Directory& directory, const Clock& clock, Paths paths,

@@ -99,6 +99,13 @@ class LogService {
   // COSIGNATURE_CHECK and the verification error.
   Status StoreCosignature(const std::string& node_id, const schema::Cosignature& cosignature);
 
+  // For the metrics page: when this service last signed a checkpoint (none yet: nullopt), and
+  // when each witness's last valid cosignature arrived since the broker started.
+  std::optional<Clock::TimePoint> last_checkpoint() const { return last_checkpoint_; }
+  const std::map<std::string, Clock::TimePoint>& last_cosignatures() const {
+    return last_cosigned_;
+  }
+
  private:
   struct Parked {
     std::string node_id;
@@ -122,6 +129,7 @@ class LogService {
   std::optional<Clock::TimePoint> last_checkpoint_;  // None signed by this service yet.
   std::vector<Parked> parked_;
   std::map<std::string, std::size_t> parked_per_node_;
+  std::map<std::string, Clock::TimePoint> last_cosigned_;  // Witness -> last valid cosignature.
 };
 
 }  // namespace tearline::broker

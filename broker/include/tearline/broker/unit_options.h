@@ -9,6 +9,7 @@
 
 #include "tearline/base/clock.h"
 #include "tearline/broker/broker_config.h"
+#include "tearline/broker/broker_metrics.h"
 #include "tearline/broker/commit_group.h"
 #include "tearline/broker/delivery_queues.h"
 #include "tearline/broker/log_service.h"
@@ -28,6 +29,9 @@ DeliveryOptions DeliveryOptionsFrom(const BrokerConfig& config);
 
 // Checkpoint cadence.
 LogServiceOptions LogServiceOptionsFrom(const BrokerConfig& config);
+
+// The metrics page's file and interval.
+MetricsOptions MetricsOptionsFrom(const BrokerConfig& config);
 
 // Parked submissions: per node and total bounds; a turn serves at most 64 and takes a tenth of a
 // heartbeat (clamped to 5..50 ms), so a busy broker still answers pings well within one.

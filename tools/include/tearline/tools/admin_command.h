@@ -17,8 +17,23 @@
 //     `ANSWER: NONE ...` when nothing came back in time -> exit 1. For operators checking how a
 //     broker treats a captured or crafted frame, and for the abuse tests.
 //
-// Exit codes: 0 served (and, with --frame, answered positively), 1 refused/no answer, 2 invalid
-// input.
+//   tearline-admin backup (--config BROKER.toml | --data-dir DIR) --out NEW_DIR
+//     An online backup of the broker's state while it runs (broker/state_backup.h): the report
+//     store through SQLite's online backup API, then a consistent copy of the audit directory,
+//     verified as an auditor would. Prints `BACKED UP ...` with the record count. Run it as the
+//     broker's user.
+//
+//   tearline-admin restore --backup DIR (--config BROKER.toml | --data-dir DIR [--head-file F])
+//                          [--accept-rollback]
+//     Copies a verified backup into an empty data directory, the broker stopped. When the
+//     broker's head file shows it signed records the backup lacks, refuses (RESTORE_ROLLBACK,
+//     exit 1) unless --accept-rollback, which keeps the head file as FILE.rolled-back-N and
+//     prints `ROLLED BACK: ...`.
+//
+// Exit codes: 0 served (and, with --frame, answered positively) / backed up / restored, 1
+// refused or no answer (probe), rollback not accepted or an I/O failure (backup, restore), 2
+// invalid input (usage, a target that is not empty, no broker state, a backup that does not
+// verify).
 #ifndef TEARLINE_TOOLS_ADMIN_COMMAND_H_
 #define TEARLINE_TOOLS_ADMIN_COMMAND_H_
 
