@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -19,10 +20,12 @@
 #include "tearline/crypto/key_file.h"
 #include "tearline/identity/certificate.h"
 #include "tearline/identity/trust_store.h"
+#include "tearline/labels/policy.h"
 #include "tearline/tlog/checkpoint.h"
 #include "tearline/wire/release_frames.h"
 #include "tearline/wire/wire.h"
 #include "test_support.h"
+#include "vector_checks.h"
 
 namespace tearline {
 namespace {
@@ -241,6 +244,11 @@ class VectorChecker {
     auto trust = TrustStore::Create(*cert, nullptr);
     EXPECT_TRUE(trust.ok());
     trust_ = std::make_unique<TrustStore>(std::move(trust).value());
+    const Json policy = Json::parse(files_.at("coalition/policy.json"));
+    auto parsed = Policy::Parse(policy["toml"].get<std::string>(), "coalition/policy.json");
+    EXPECT_TRUE(parsed.ok());
+    policy_ = std::make_unique<Policy>(std::move(parsed).value());
+    ctx_ = {policy_.get(), trust_.get(), &files_};
   }
 
   // Checks one vector; returns its kind.
@@ -253,6 +261,13 @@ class VectorChecker {
     if (kind == "wire_frame") CheckFrame(v);
     if (kind == "checkpoint") CheckCheckpoint(v);
     if (kind == "cosignature") CheckCosignature(v);
+    if (kind == "policy") testing::CheckPolicyVector(v);
+    if (kind == "sealed_report") testing::CheckSealedReportVector(v, ctx_);
+    if (kind == "report_rejection") testing::CheckReportRejectionVector(v, ctx_);
+    if (kind == "forward") testing::CheckForwardVector(v, ctx_);
+    if (kind == "forward_rejection") testing::CheckForwardRejectionVector(v, ctx_);
+    if (kind == "revocation_list") testing::CheckRevocationVector(v, ctx_);
+    if (kind == "audit_directory") testing::CheckAuditDirectoryVector(v);
     return kind;
   }
 
@@ -364,6 +379,8 @@ class VectorChecker {
 
   std::map<std::string, std::string> files_;
   std::unique_ptr<TrustStore> trust_;
+  std::unique_ptr<Policy> policy_;
+  testing::VectorContext ctx_;
 };
 
 TEST(ConformanceVectorsTest, EveryCommittedVectorChecks) {
