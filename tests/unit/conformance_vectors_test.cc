@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -447,6 +448,39 @@ TEST(ConformanceVectorsTest, AnAlteredVectorFails) {
   }
   EXPECT_GE(failures.size(), 1);
   EXPECT_TRUE(failures.GetTestPartResult(0).failed());
+}
+
+// The checks of the newer kinds can fail too: an opening with other content, a rejection with
+// another reason, a revocation verdict and an audit verdict that are not the verifier's are each
+// caught.
+TEST(ConformanceVectorsTest, AlteredReportForwardRevocationAndAuditVectorsFail) {
+  const auto files = CommittedFiles();
+  VectorChecker checker(files);
+  auto altered = [&](const std::string& path, const std::function<void(Json&)>& change) {
+    SCOPED_TRACE(path);
+    ASSERT_TRUE(files.contains(path));
+    Json v = Json::parse(files.at(path));
+    change(v);
+    ::testing::TestPartResultArray failures;
+    {
+      ::testing::ScopedFakeTestPartResultReporter reporter(
+          ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &failures);
+      checker.Check(path, v);
+    }
+    EXPECT_GE(failures.size(), 1);
+  };
+  altered("sealed_reports/mixed.json",
+          [](Json& v) { v["openings"][1]["portions"][0]["plaintext_hex"] = "00"; });
+  altered("sealed_reports/mixed.json",
+          [](Json& v) { v["withheld_by_sender"][0]["reason"] = "NOT_RELEASABLE"; });
+  altered("sealed_reports/reject_tampered_body.json",
+          [](Json& v) { v["expect"] = "ENVELOPE_BAD_SIGNATURE"; });
+  altered("forwards/forward.json", [](Json& v) { v["grant"]["target_nation"] = "GBR"; });
+  altered("forwards/reject_body_not_granted.json",
+          [](Json& v) { v["expect"] = "ENVELOPE_MALFORMED"; });
+  altered("revocation_lists/stale_older.json", [](Json& v) { v["expect"] = "OK"; });
+  altered("audit_directories/good.json", [](Json& v) { v["min_witnesses"] = 3; });
+  altered("audit_directories/torn_tail.json", [](Json& v) { v["expect"] = "OK"; });
 }
 
 }  // namespace

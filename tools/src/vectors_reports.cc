@@ -174,9 +174,6 @@ struct Rejection {
 };
 
 Status EmitRejection(const Coalition& c, const Emit& emit, const Rejection& r) {
-  if (r.originator_key.size() != kSignPublicKeyBytes && r.expect != "ENVELOPE_BAD_KEY") {
-    return Mismatch(r.name, "a short key");
-  }
   auto opened = Open(r.report,
                      RecipientIdentity{r.opener.node_id, r.opener.nation, r.opener.clearance,
                                        r.opener.enc_pk, *r.opener.enc_sk},
