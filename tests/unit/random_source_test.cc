@@ -7,9 +7,14 @@
 
 #include <array>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <vector>
 
 #include "tearline/crypto/secure_memory.h"
+#include "test_support.h"
 
 namespace tearline {
 namespace {
@@ -74,6 +79,27 @@ TEST_F(RandomSourceTest, SameSeedSameBytesOtherSeedOtherBytes) {
   EXPECT_NE(x, y);
   std::vector<std::uint8_t> empty;
   a.Fill(empty);  // No bytes, no effect, no failure.
+}
+
+// The seeded source is for vectors and tests only: no daemon or core source names it (a daemon
+// sealing with it would hand every key to whoever reads the seed).
+TEST_F(RandomSourceTest, NoDaemonOrCoreSourceUsesTheSeededSource) {
+  const std::filesystem::path root = testing::SourcePath("");
+  std::size_t scanned = 0;
+  for (const char* dir : {"broker", "node", "core"}) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root / dir)) {
+      const auto ext = entry.path().extension();
+      if (!entry.is_regular_file() || (ext != ".cc" && ext != ".h")) continue;
+      if (entry.path().stem() == "random_source") continue;  // Where it is defined.
+      ++scanned;
+      std::ifstream in(entry.path());
+      const std::string text((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+      EXPECT_EQ(text.find("SeededRandom"), std::string::npos)
+          << std::filesystem::relative(entry.path(), root).string();
+    }
+  }
+  EXPECT_GT(scanned, 50u) << "the source tree was not found under " << root;
 }
 
 }  // namespace

@@ -121,7 +121,7 @@ struct SealInput {
   // caller's (CheckProvenance).
   std::vector<PortionProvenance> provenance;
   // Where content keys, nonces, salts, the report id (when unset) and the wraps' ephemeral keys
-  // come from; nullptr means OsRandom(). Only conformance vectors and tests pass a SeededRandom.
+  // come from; nullptr means OsRandom(). Only conformance vectors and tests pass a seeded source.
   // Borrowed for the duration of Seal.
   RandomSource* random = nullptr;
 };

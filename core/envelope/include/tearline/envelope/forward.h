@@ -52,7 +52,7 @@ struct ForwardInput {
   std::vector<std::uint32_t> portions;  // Indices to forward; each present in the copy.
   std::vector<ForwardTarget> targets;   // The target nation's nodes; distinct, non-empty.
   // Source of the forward id (when unset) and of the wraps' ephemeral keys; nullptr means
-  // OsRandom(). Only conformance vectors and tests pass a SeededRandom. Borrowed for the call.
+  // OsRandom(). Only conformance vectors and tests pass a seeded source. Borrowed for the call.
   RandomSource* random = nullptr;
 };
 
