@@ -110,7 +110,7 @@ SealRecipient RecipientOf(const Identity& id, const Policy& policy) {
 // Why the sender wrapped no key for a recipient: DecideRelease's verdict on the signed label
 // (a denial and its reason, or a release when the sender chose explicit recipients).
 Result<Json> Withheld(const Coalition& c, const SealedReport& sealed,
-                      const std::vector<std::string>& nodes) {
+                      const std::string& originator_nation, const std::vector<std::string>& nodes) {
   Json out = Json::array();
   for (const std::string& node : nodes) {
     const Identity& id = c.Member(node);
@@ -124,7 +124,8 @@ Result<Json> Withheld(const Coalition& c, const SealedReport& sealed,
       TEARLINE_ASSIGN_OR_RETURN(Label label, ParseLabel(sealed.portion_labels[i], c.policy));
       TEARLINE_ASSIGN_OR_RETURN(
           ReleaseDecision d,
-          DecideRelease(label, Recipient{id.nation, c.policy.FindLevel(id.clearance), "USA"},
+          DecideRelease(label,
+                        Recipient{id.nation, c.policy.FindLevel(id.clearance), originator_nation},
                         c.policy));
       // Released by the policy yet not wrapped: the sender named other recipients.
       out.push_back({{"node_id", node},
@@ -145,7 +146,9 @@ Status EmitSealed(const Coalition& c, const Emit& emit, const std::string& name,
     openings.push_back(
         Opening(copy, OpenerOf(c.Member(node), c.policy), usa.signing.public_key, c.policy));
   }
-  TEARLINE_ASSIGN_OR_RETURN(Json withheld, Withheld(c, s.report, {"gbr-1", "jpn-1"}));
+  TEARLINE_ASSIGN_OR_RETURN(
+      Json withheld,
+      Withheld(c, s.report, s.input["originator_nation"].get<std::string>(), {"gbr-1", "jpn-1"}));
   Json j = {{"kind", "sealed_report"},
             {"description", description},
             {"policy", "coalition/policy.json"},
