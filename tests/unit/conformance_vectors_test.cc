@@ -9,8 +9,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -19,10 +21,12 @@
 #include "tearline/crypto/key_file.h"
 #include "tearline/identity/certificate.h"
 #include "tearline/identity/trust_store.h"
+#include "tearline/labels/policy.h"
 #include "tearline/tlog/checkpoint.h"
 #include "tearline/wire/release_frames.h"
 #include "tearline/wire/wire.h"
 #include "test_support.h"
+#include "vector_checks.h"
 
 namespace tearline {
 namespace {
@@ -241,6 +245,11 @@ class VectorChecker {
     auto trust = TrustStore::Create(*cert, nullptr);
     EXPECT_TRUE(trust.ok());
     trust_ = std::make_unique<TrustStore>(std::move(trust).value());
+    const Json policy = Json::parse(files_.at("coalition/policy.json"));
+    auto parsed = Policy::Parse(policy["toml"].get<std::string>(), "coalition/policy.json");
+    EXPECT_TRUE(parsed.ok());
+    policy_ = std::make_unique<Policy>(std::move(parsed).value());
+    ctx_ = {policy_.get(), trust_.get(), &files_};
   }
 
   // Checks one vector; returns its kind.
@@ -253,6 +262,13 @@ class VectorChecker {
     if (kind == "wire_frame") CheckFrame(v);
     if (kind == "checkpoint") CheckCheckpoint(v);
     if (kind == "cosignature") CheckCosignature(v);
+    if (kind == "policy") testing::CheckPolicyVector(v);
+    if (kind == "sealed_report") testing::CheckSealedReportVector(v, ctx_);
+    if (kind == "report_rejection") testing::CheckReportRejectionVector(v, ctx_);
+    if (kind == "forward") testing::CheckForwardVector(v, ctx_);
+    if (kind == "forward_rejection") testing::CheckForwardRejectionVector(v, ctx_);
+    if (kind == "revocation_list") testing::CheckRevocationVector(v, ctx_);
+    if (kind == "audit_directory") testing::CheckAuditDirectoryVector(v);
     return kind;
   }
 
@@ -364,6 +380,8 @@ class VectorChecker {
 
   std::map<std::string, std::string> files_;
   std::unique_ptr<TrustStore> trust_;
+  std::unique_ptr<Policy> policy_;
+  testing::VectorContext ctx_;
 };
 
 TEST(ConformanceVectorsTest, EveryCommittedVectorChecks) {
@@ -430,6 +448,39 @@ TEST(ConformanceVectorsTest, AnAlteredVectorFails) {
   }
   EXPECT_GE(failures.size(), 1);
   EXPECT_TRUE(failures.GetTestPartResult(0).failed());
+}
+
+// The checks of the newer kinds can fail too: an opening with other content, a rejection with
+// another reason, a revocation verdict and an audit verdict that are not the verifier's are each
+// caught.
+TEST(ConformanceVectorsTest, AlteredReportForwardRevocationAndAuditVectorsFail) {
+  const auto files = CommittedFiles();
+  VectorChecker checker(files);
+  auto altered = [&](const std::string& path, const std::function<void(Json&)>& change) {
+    SCOPED_TRACE(path);
+    ASSERT_TRUE(files.contains(path));
+    Json v = Json::parse(files.at(path));
+    change(v);
+    ::testing::TestPartResultArray failures;
+    {
+      ::testing::ScopedFakeTestPartResultReporter reporter(
+          ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &failures);
+      checker.Check(path, v);
+    }
+    EXPECT_GE(failures.size(), 1);
+  };
+  altered("sealed_reports/mixed.json",
+          [](Json& v) { v["openings"][1]["portions"][0]["plaintext_hex"] = "00"; });
+  altered("sealed_reports/mixed.json",
+          [](Json& v) { v["withheld_by_sender"][0]["reason"] = "NOT_RELEASABLE"; });
+  altered("sealed_reports/reject_tampered_body.json",
+          [](Json& v) { v["expect"] = "ENVELOPE_BAD_SIGNATURE"; });
+  altered("forwards/forward.json", [](Json& v) { v["grant"]["target_nation"] = "GBR"; });
+  altered("forwards/reject_body_not_granted.json",
+          [](Json& v) { v["expect"] = "ENVELOPE_MALFORMED"; });
+  altered("revocation_lists/stale_older.json", [](Json& v) { v["expect"] = "OK"; });
+  altered("audit_directories/good.json", [](Json& v) { v["min_witnesses"] = 3; });
+  altered("audit_directories/torn_tail.json", [](Json& v) { v["expect"] = "OK"; });
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "tearline/crypto/random_source.h"
 #include "tearline/labels/release.h"
 #include "tearline/schemas/envelope_generated.h"
 #include "test_support.h"
@@ -845,6 +846,37 @@ TEST_F(EnvelopeTest, ReportIdIsRandomUnlessGiven) {
   in.report_id = id;
   EXPECT_EQ(SealOk(in).report_id, id);
   EXPECT_EQ(ReportIdHex(id), "abababababababababababababababab");
+}
+
+// Production sealing draws from the OS: two seals of the same input differ in every random field.
+// A seeded source (conformance vectors only) makes sealing reproducible byte for byte, and the
+// reproducible report still opens (its wraps are standard sealed boxes).
+TEST_F(EnvelopeTest, SealingIsRandomByDefaultAndReproducibleWithASeededSource) {
+  SealInput in = Input();
+  const SealedReport a = SealOk(in);
+  const SealedReport b = SealOk(in);
+  EXPECT_NE(a.bytes, b.bytes);
+  const auto pa = Split(a.bytes);
+  const auto pb = Split(b.bytes);
+  const BodyFields ba = ReadBody(pa.bodies[0].second);
+  const BodyFields bb = ReadBody(pb.bodies[0].second);
+  EXPECT_NE(ba.nonce, bb.nonce);
+  EXPECT_NE(ba.salt, bb.salt);
+  EXPECT_NE(ba.wraps[0].sealed, bb.wraps[0].sealed);
+
+  std::array<std::uint8_t, 32> seed{};
+  seed.fill(0x5e);
+  SeededRandom r1(seed);
+  SeededRandom r2(seed);
+  in.random = &r1;
+  const SealedReport c = SealOk(in);
+  in.random = &r2;
+  const SealedReport d = SealOk(in);
+  EXPECT_EQ(c.bytes, d.bytes);
+  EXPECT_EQ(c.report_id, d.report_id);
+  auto opened = OpenAs(c.bytes, NodeNamed("gbr-node"));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(AsString(opened->portions[0].plaintext), "alpha: shared with GBR and JPN");
 }
 
 }  // namespace

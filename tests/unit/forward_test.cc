@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include <array>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "tearline/crypto/random_source.h"
 #include "tearline/envelope/envelope.h"
 #include "test_support.h"
 
@@ -175,6 +177,37 @@ TEST_F(ForwardTest, GarbageIsMalformed) {
   const std::vector<std::uint8_t> junk{'x', 'x', 'x', 'x', 'T', 'L', 'F', 'W', 0, 0, 0, 0};
   EXPECT_EQ(PeekForward(junk).status().reason(), "ENVELOPE_MALFORMED");
   EXPECT_FALSE(IsForward(copy_));
+}
+
+// The forward id and the grant's wraps come from the OS by default and from a seeded source
+// only when one is passed (conformance vectors): then the forward is reproducible and opens.
+TEST_F(ForwardTest, ForwardIsRandomByDefaultAndReproducibleWithASeededSource) {
+  auto a = ForwardToAus();
+  auto b = ForwardToAus();
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->bytes, b->bytes);
+  EXPECT_NE(a->forward_id, b->forward_id);
+  std::array<std::uint8_t, 32> seed{};
+  seed.fill(0x3c);
+  std::vector<std::vector<std::uint8_t>> seeded;
+  for (int i = 0; i < 2; ++i) {
+    SeededRandom random(seed);
+    ForwardInput in;
+    in.forwarder = gbr_.node_id;
+    in.forwarder_nation = "GBR";
+    in.target_nation = "AUS";
+    in.created_unix = kNow;
+    in.portions = {0};
+    in.targets.push_back({aus_.node_id, aus_.enc_pk});
+    in.random = &random;
+    auto f = SealForward(copy_, in, gbr_.Identity(), gbr_.sign_sk);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    seeded.push_back(f->bytes);
+  }
+  EXPECT_EQ(seeded[0], seeded[1]);
+  auto opened = OpenForward(seeded[0], aus_.Identity(), usa_.sign_pk, gbr_.sign_pk, policy_, kNow);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(opened->report.portions.size(), 1u);
 }
 
 }  // namespace

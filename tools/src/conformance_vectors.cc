@@ -22,41 +22,10 @@
 #include "tearline/tlog/merkle.h"
 #include "tearline/wire/release_frames.h"
 #include "tearline/wire/wire.h"
+#include "vectors_common.h"
 
-namespace tearline::tools {
+namespace tearline::tools::vectors {
 namespace {
-
-using Json = nlohmann::json;
-using Bytes = std::vector<std::uint8_t>;
-
-// The coalition's fixed times: certificates are valid from 2026-01-01 to 2030-01-01 (UTC), and
-// every vector that needs "now" uses kNow.
-constexpr std::int64_t kNotBefore = 1767225600;
-constexpr std::int64_t kNotAfter = 1893456000;
-constexpr std::int64_t kNow = 1780000000;
-constexpr char kBrokerId[] = "broker-1";
-
-std::string Hex(std::span<const std::uint8_t> b) { return ToHex(b); }
-
-std::array<std::uint8_t, 32> Seed(std::string_view name, std::string_view purpose) {
-  const std::string input = "tearline/vectors/v1 " + std::string(name) + " " + std::string(purpose);
-  std::array<std::uint8_t, 32> seed{};
-  crypto_hash_sha256(seed.data(), reinterpret_cast<const unsigned char*>(input.data()),
-                     input.size());
-  return seed;
-}
-
-Result<SigningKeyPair> SigningFromSeed(const std::array<std::uint8_t, 32>& seed) {
-  std::array<std::uint8_t, crypto_sign_PUBLICKEYBYTES> pk{};
-  TEARLINE_ASSIGN_OR_RETURN(SecretBytes sk, SecretBytes::Allocate(crypto_sign_SECRETKEYBYTES));
-  crypto_sign_seed_keypair(pk.data(), sk.data(), seed.data());
-  return SigningKeyPairFromSecret(std::move(sk));
-}
-
-Result<BoxKeyPair> BoxFromSeed(const std::array<std::uint8_t, 32>& seed) {
-  TEARLINE_ASSIGN_OR_RETURN(SecretBytes sk, SecretBytes::CopyOf(seed));
-  return BoxKeyPairFromSecret(std::move(sk));
-}
 
 // A secret key file as docs/PROTOCOL.md *Secret key files* defines it.
 Bytes SecretFile(std::uint8_t kind, std::span<const std::uint8_t> payload) {
@@ -65,84 +34,6 @@ Bytes SecretFile(std::uint8_t kind, std::span<const std::uint8_t> payload) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(n >> (8 * i)));
   out.insert(out.end(), payload.begin(), payload.end());
   return out;
-}
-
-struct Identity {
-  std::string name;
-  CertRole role = CertRole::kNode;
-  std::string nation;
-  std::string clearance;
-  std::uint64_t serial = 0;
-  SigningKeyPair signing;
-  std::optional<BoxKeyPair> encryption;
-  std::optional<BoxKeyPair> transport;
-  std::optional<Certificate> cert;
-};
-
-// The fixed coalition: a root, the broker and three nodes.
-struct Coalition {
-  Identity root;
-  std::vector<Identity> members;  // broker-1, usa-1, gbr-1, jpn-1.
-  const Identity& Member(std::string_view name) const {
-    for (const Identity& m : members) {
-      if (m.name == name) return m;
-    }
-    return members.front();
-  }
-};
-
-Result<Identity> MakeIdentity(std::string name, CertRole role, std::string nation,
-                              std::string clearance, std::uint64_t serial) {
-  Identity id;
-  id.name = std::move(name);
-  id.role = role;
-  id.nation = std::move(nation);
-  id.clearance = std::move(clearance);
-  id.serial = serial;
-  TEARLINE_ASSIGN_OR_RETURN(id.signing, SigningFromSeed(Seed(id.name, "signing")));
-  if (role != CertRole::kRoot) {
-    TEARLINE_ASSIGN_OR_RETURN(id.encryption, BoxFromSeed(Seed(id.name, "encryption")));
-    TEARLINE_ASSIGN_OR_RETURN(id.transport, BoxFromSeed(Seed(id.name, "transport")));
-  }
-  return id;
-}
-
-CertificateFields FieldsOf(const Identity& id) {
-  CertificateFields f;
-  f.serial = id.serial;
-  f.role = id.role;
-  f.node_id = id.role == CertRole::kRoot ? "root" : id.name;
-  f.nation = id.nation;
-  f.clearance = id.clearance;
-  f.not_before = kNotBefore;
-  f.not_after = kNotAfter;
-  f.signing_key = id.signing.public_key;
-  if (id.encryption) f.encryption_key = id.encryption->public_key;
-  if (id.transport) f.transport_key = id.transport->public_key;
-  return f;
-}
-
-Result<Coalition> MakeCoalition() {
-  Coalition c;
-  TEARLINE_ASSIGN_OR_RETURN(c.root, MakeIdentity("root", CertRole::kRoot, "", "", 1));
-  TEARLINE_ASSIGN_OR_RETURN(c.root.cert, IssueCertificate(c.root.signing, FieldsOf(c.root)));
-  struct Spec {
-    const char* name;
-    CertRole role;
-    const char* nation;
-    const char* clearance;
-  };
-  std::uint64_t serial = 2;
-  for (const Spec& s : {Spec{"broker-1", CertRole::kBroker, "USA", "TOP SECRET"},
-                        Spec{"usa-1", CertRole::kNode, "USA", "SECRET"},
-                        Spec{"gbr-1", CertRole::kNode, "GBR", "SECRET"},
-                        Spec{"jpn-1", CertRole::kNode, "JPN", "CONFIDENTIAL"}}) {
-    TEARLINE_ASSIGN_OR_RETURN(Identity id,
-                              MakeIdentity(s.name, s.role, s.nation, s.clearance, serial++));
-    TEARLINE_ASSIGN_OR_RETURN(id.cert, IssueCertificate(c.root.signing, FieldsOf(id)));
-    c.members.push_back(std::move(id));
-  }
-  return c;
 }
 
 Json CertFields(const CertificateFields& f) {
@@ -157,8 +48,6 @@ Json CertFields(const CertificateFields& f) {
   }
   return j;
 }
-
-using Emit = std::function<void(std::string path, Json vector)>;
 
 // --- coalition/: certificates and secret key files -------------------------------------------
 
@@ -558,18 +447,24 @@ Status CheckpointVectors(const Coalition& c, const Emit& emit) {
 std::string Dump(const Json& j) { return j.dump(2) + "\n"; }
 
 }  // namespace
+}  // namespace tearline::tools::vectors
+
+namespace tearline::tools {
 
 Result<std::vector<VectorFile>> GenerateVectors() {
+  namespace v = vectors;
   TEARLINE_RETURN_IF_ERROR(InitCrypto());
-  TEARLINE_ASSIGN_OR_RETURN(Coalition coalition, MakeCoalition());
+  TEARLINE_ASSIGN_OR_RETURN(v::Coalition coalition, v::MakeCoalition());
   std::map<std::string, std::string> files;  // Sorted by path: a stable order.
-  const Emit emit = [&files](std::string path, Json vector) {
-    files[std::move(path)] = Dump(vector);
+  const v::Emit emit = [&files](std::string path, v::Json vector) {
+    files[std::move(path)] = v::Dump(vector);
   };
   // One entry per group; a new group of vectors is a new line here.
-  const std::vector<Status (*)(const Coalition&, const Emit&)> groups = {
-      &IdentityVectors, &CertificateVectors, &WireVectors, &CheckpointVectors};
-  for (auto* group : groups) TEARLINE_RETURN_IF_ERROR(group(coalition, emit));
+  const std::vector<v::Group> groups = {
+      &v::IdentityVectors,   &v::CertificateVectors, &v::WireVectors,
+      &v::CheckpointVectors, &v::PolicyVectors,      &v::SealedReportVectors,
+      &v::ForwardVectors,    &v::RevocationVectors,  &v::AuditDirectoryVectors};
+  for (v::Group group : groups) TEARLINE_RETURN_IF_ERROR(group(coalition, emit));
   std::vector<VectorFile> out;
   for (auto& [path, text] : files) out.push_back({path, std::move(text)});
   return out;

@@ -184,12 +184,13 @@ Result<std::vector<PreparedPortion>> PreparePortions(const SealInput& in, const 
 Result<flatbuffers::DetachedBuffer> BuildBody(const SealInput& in, const ReportId& report_id,
                                               std::uint32_t index, const PreparedPortion& p) {
   namespace ei = envelope_internal;
+  RandomSource& random = in.random != nullptr ? *in.random : OsRandom();
   TEARLINE_ASSIGN_OR_RETURN(SecretBytes key, SecretBytes::Allocate(ei::kContentKeyBytes));
-  crypto_aead_xchacha20poly1305_ietf_keygen(key.data());
+  random.Fill({key.data(), key.size()});
   std::array<std::uint8_t, ei::kNonceBytes> nonce{};
   std::array<std::uint8_t, ei::kSaltBytes> salt{};
-  randombytes_buf(nonce.data(), nonce.size());
-  randombytes_buf(salt.data(), salt.size());
+  random.Fill(nonce);
+  random.Fill(salt);
 
   const auto& plaintext = in.portions[index].plaintext;
   const std::vector<std::uint8_t> ad = ei::PortionAd(report_id, in.originator, index, p.marking);
@@ -200,14 +201,17 @@ Result<flatbuffers::DetachedBuffer> BuildBody(const SealInput& in, const ReportI
   for (std::size_t r : p.recipients) {
     const SealRecipient& rec = in.recipients[r];
     std::array<std::uint8_t, ei::kSealedKeyBytes> sealed{};
-    if (crypto_box_seal(sealed.data(), key.data(), key.size(), rec.enc_public_key.data()) != 0) {
+    if (!ei::SealKey(random, key.span(), rec.enc_public_key, sealed)) {
       return InvalidArgument("ENVELOPE_BAD_KEY", PortionWhere(index) + ": recipient " +
                                                      rec.node_id + ": encryption key rejected");
     }
     const KeyFingerprint fp = EncKeyFingerprint(rec.enc_public_key);
-    wraps.push_back(schema::CreateKeyWrap(fbb, fbb.CreateString(rec.node_id),
-                                          fbb.CreateVector(fp.data(), fp.size()),
-                                          fbb.CreateVector(sealed.data(), sealed.size())));
+    // One child per statement: argument evaluation order is unspecified, and the same input
+    // (a seeded RandomSource) must give the same bytes whichever compiler built this.
+    const auto recipient = fbb.CreateString(rec.node_id);
+    const auto fingerprint = fbb.CreateVector(fp.data(), fp.size());
+    const auto sealed_vec = fbb.CreateVector(sealed.data(), sealed.size());
+    wraps.push_back(schema::CreateKeyWrap(fbb, recipient, fingerprint, sealed_vec));
   }
   const auto wraps_vec = fbb.CreateVector(wraps);
 
@@ -230,9 +234,9 @@ Result<flatbuffers::DetachedBuffer> BuildBody(const SealInput& in, const ReportI
   if (!prov.sources.empty()) {
     std::vector<flatbuffers::Offset<schema::PortionSource>> sources;
     for (const ProvenanceSource& src : prov.sources) {
-      sources.push_back(schema::CreatePortionSource(
-          fbb, fbb.CreateVector(src.report_id.data(), src.report_id.size()), src.portion,
-          fbb.CreateString(src.nation)));
+      const auto source_id = fbb.CreateVector(src.report_id.data(), src.report_id.size());
+      const auto nation = fbb.CreateString(src.nation);
+      sources.push_back(schema::CreatePortionSource(fbb, source_id, src.portion, nation));
     }
     sources_vec = fbb.CreateVector(sources);
   }
@@ -311,7 +315,7 @@ Result<SealedReport> Seal(const SealInput& input, const SecretBytes& sign_sk,
   if (input.report_id.has_value()) {
     out.report_id = *input.report_id;
   } else {
-    randombytes_buf(out.report_id.data(), out.report_id.size());
+    (input.random != nullptr ? *input.random : OsRandom()).Fill(out.report_id);
   }
 
   std::size_t plaintext_total = 0;

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <array>
 #include <bitset>
 #include <cstring>
 #include <utility>
@@ -356,6 +357,31 @@ Result<DecodedReport> DecodeVerified(std::span<const std::uint8_t> bytes,
   TEARLINE_RETURN_IF_ERROR(VerifySignature(out, originator_sign_pk));
   TEARLINE_RETURN_IF_ERROR(DecodePortions(out));
   return out;
+}
+
+bool SealKey(RandomSource& random, std::span<const std::uint8_t> key,
+             std::span<const std::uint8_t, kEncPublicKeyBytes> recipient_pk,
+             std::span<std::uint8_t, kSealedKeyBytes> out) {
+  static_assert(kSealedKeyBytes ==
+                crypto_box_PUBLICKEYBYTES + kContentKeyBytes + crypto_box_MACBYTES);
+  if (key.size() != kContentKeyBytes) return false;
+  std::array<std::uint8_t, crypto_box_SEEDBYTES> seed{};
+  std::array<std::uint8_t, crypto_box_SECRETKEYBYTES> esk{};
+  std::uint8_t* epk = out.data();
+  random.Fill(seed);
+  crypto_box_seed_keypair(epk, esk.data(), seed.data());
+  sodium_memzero(seed.data(), seed.size());
+  // The nonce of crypto_box_seal: BLAKE2b-192(epk || recipient public key).
+  std::array<std::uint8_t, crypto_box_NONCEBYTES> nonce{};
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, nullptr, 0, nonce.size());
+  crypto_generichash_update(&st, epk, crypto_box_PUBLICKEYBYTES);
+  crypto_generichash_update(&st, recipient_pk.data(), recipient_pk.size());
+  crypto_generichash_final(&st, nonce.data(), nonce.size());
+  const int rc = crypto_box_easy(out.data() + crypto_box_PUBLICKEYBYTES, key.data(), key.size(),
+                                 nonce.data(), recipient_pk.data(), esk.data());
+  sodium_memzero(esk.data(), esk.size());
+  return rc == 0;
 }
 
 }  // namespace tearline::envelope_internal

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tearline/base/status.h"
+#include "tearline/crypto/random_source.h"
 #include "tearline/envelope/envelope.h"
 #include "tearline/schemas/envelope_generated.h"
 
@@ -121,6 +122,15 @@ Result<OpenedReport> OpenWithKeys(std::span<const std::uint8_t> report, const Re
                                   std::span<const std::uint8_t> originator_sign_pk,
                                   const Policy& policy, std::int64_t now_unix,
                                   const std::vector<GrantedKey>* granted);
+
+// crypto_box_seal of `key` for `recipient_pk`, with the ephemeral X25519 key drawn from `random`
+// (32 bytes, used as a crypto_box_seed_keypair seed) instead of libsodium's own draw; the output
+// is the standard sealed box (ephemeral public key || crypto_box_easy under nonce =
+// BLAKE2b-192(epk || recipient_pk)), opened by crypto_box_seal_open. False when the recipient key
+// is rejected.
+bool SealKey(RandomSource& random, std::span<const std::uint8_t> key,
+             std::span<const std::uint8_t, kEncPublicKeyBytes> recipient_pk,
+             std::span<std::uint8_t, kSealedKeyBytes> out);
 
 }  // namespace tearline::envelope_internal
 

@@ -236,11 +236,13 @@ Result<SealedForward> SealForward(std::span<const std::uint8_t> copy, const Forw
   }
   TEARLINE_ASSIGN_OR_RETURN(ei::DecodedReport dec, ei::DecodeHeader(copy));
   TEARLINE_RETURN_IF_ERROR(ei::DecodePortions(dec));
-  const ForwardId forward_id = in.forward_id.value_or([] {
-    ForwardId id{};
-    randombytes_buf(id.data(), id.size());
-    return id;
-  }());
+  RandomSource& random = in.random != nullptr ? *in.random : OsRandom();
+  ForwardId forward_id{};
+  if (in.forward_id.has_value()) {
+    forward_id = *in.forward_id;
+  } else {
+    random.Fill(forward_id);
+  }
 
   flatbuffers::FlatBufferBuilder fbb(1024);
   std::vector<flatbuffers::Offset<schema::ForwardWrap>> wraps;
@@ -272,21 +274,28 @@ Result<SealedForward> SealForward(std::span<const std::uint8_t> copy, const Forw
     }
     for (const ForwardTarget& t : in.targets) {
       std::array<std::uint8_t, ei::kSealedKeyBytes> out{};
-      if (crypto_box_seal(out.data(), key.data(), key.size(), t.enc_public_key.data()) != 0) {
+      if (!ei::SealKey(random, key.span(), t.enc_public_key, out)) {
         return InvalidArgument("ENVELOPE_BAD_KEY", "cannot seal for " + t.node_id);
       }
       const KeyFingerprint fp = EncKeyFingerprint(t.enc_public_key);
-      const auto kw = schema::CreateKeyWrap(fbb, fbb.CreateString(t.node_id),
-                                            fbb.CreateVector(fp.data(), fp.size()),
-                                            fbb.CreateVector(out.data(), out.size()));
+      // One child per statement: the bytes must not depend on argument evaluation order.
+      const auto recipient = fbb.CreateString(t.node_id);
+      const auto fingerprint = fbb.CreateVector(fp.data(), fp.size());
+      const auto sealed_vec = fbb.CreateVector(out.data(), out.size());
+      const auto kw = schema::CreateKeyWrap(fbb, recipient, fingerprint, sealed_vec);
       wraps.push_back(schema::CreateForwardWrap(fbb, index, kw));
     }
   }
-  const auto grant = schema::CreateForwardGrant(
-      fbb, kForwardVersion, fbb.CreateVector(forward_id.data(), forward_id.size()),
-      fbb.CreateVector(dec.report_id.data(), dec.report_id.size()), fbb.CreateString(in.forwarder),
-      fbb.CreateString(in.forwarder_nation), fbb.CreateString(in.target_nation), in.created_unix,
-      fbb.CreateVector(portions), fbb.CreateVector(wraps));
+  const auto forward_id_vec = fbb.CreateVector(forward_id.data(), forward_id.size());
+  const auto report_id_vec = fbb.CreateVector(dec.report_id.data(), dec.report_id.size());
+  const auto forwarder = fbb.CreateString(in.forwarder);
+  const auto forwarder_nation = fbb.CreateString(in.forwarder_nation);
+  const auto target_nation = fbb.CreateString(in.target_nation);
+  const auto portions_vec = fbb.CreateVector(portions);
+  const auto wraps_vec = fbb.CreateVector(wraps);
+  const auto grant = schema::CreateForwardGrant(fbb, kForwardVersion, forward_id_vec, report_id_vec,
+                                                forwarder, forwarder_nation, target_nation,
+                                                in.created_unix, portions_vec, wraps_vec);
   fbb.Finish(grant, kGrantIdentifier);
   const std::span<const std::uint8_t> grant_bytes(fbb.GetBufferPointer(), fbb.GetSize());
   const auto msg = GrantMessage(grant_bytes);

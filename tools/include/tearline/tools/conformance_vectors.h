@@ -3,10 +3,12 @@
 // JSON object with a one-line `description`, a `kind`, and hex (or text) fields.
 //
 // GenerateVectors builds all of them from fixed seeds and fixed times: the same code always
-// yields the same bytes (Ed25519 signatures are deterministic; nothing here draws randomness),
-// so the committed files can be checked to be exactly what this generator writes. Each group of
-// vectors is one function in the generator's table (conformance_vectors.cc); a new group is a
-// new entry there.
+// yields the same bytes (Ed25519 signatures are deterministic; sealing draws its content keys,
+// nonces, salts and wrap ephemeral keys from a SeededRandom, never from the OS), so the committed
+// files can be checked to be exactly what this generator writes. Each group of vectors is one
+// function in the generator's table (conformance_vectors.cc; the larger kinds in vectors_*.cc);
+// a new group is a new entry there. A negative vector is only written when the verifier gives
+// the reason the generator states for it (VECTORS_GENERATE otherwise).
 //
 // Key material: each identity's keys come from 32-byte seeds, seed = SHA-256("tearline/vectors/v1
 // " || name || " " || purpose) with purpose "signing", "encryption" or "transport"; the Ed25519

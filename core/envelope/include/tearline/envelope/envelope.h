@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "tearline/base/status.h"
+#include "tearline/crypto/random_source.h"
 #include "tearline/crypto/secure_memory.h"
 #include "tearline/labels/label.h"
 #include "tearline/labels/policy.h"
@@ -119,6 +120,10 @@ struct SealInput {
   // nations, reason text); the rule that the label keeps releasing to contributors is the
   // caller's (CheckProvenance).
   std::vector<PortionProvenance> provenance;
+  // Where content keys, nonces, salts, the report id (when unset) and the wraps' ephemeral keys
+  // come from; nullptr means OsRandom(). Only conformance vectors and tests pass a seeded source.
+  // Borrowed for the duration of Seal.
+  RandomSource* random = nullptr;
 };
 
 struct RecipientPortions {

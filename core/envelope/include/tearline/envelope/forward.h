@@ -51,6 +51,9 @@ struct ForwardInput {
   std::int64_t created_unix = 0;
   std::vector<std::uint32_t> portions;  // Indices to forward; each present in the copy.
   std::vector<ForwardTarget> targets;   // The target nation's nodes; distinct, non-empty.
+  // Source of the forward id (when unset) and of the wraps' ephemeral keys; nullptr means
+  // OsRandom(). Only conformance vectors and tests pass a seeded source. Borrowed for the call.
+  RandomSource* random = nullptr;
 };
 
 struct SealedForward {
