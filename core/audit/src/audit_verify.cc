@@ -181,14 +181,19 @@ class RecordChecker {
   // reads nothing else.
   const Result<ReleaseDecision>& Decided(std::string_view label, const Label& parsed,
                                          const Recipient& who) {
+    // Each part length-prefixed: texts from the log may hold any byte, NUL included, so no
+    // separator could keep two different inputs from sharing a key.
     std::string& key = decision_key_;  // Reused: no allocation once it has grown.
-    key.assign(label);
-    key += '\0';
-    key += who.nation;
-    key += '\0';
-    key += std::to_string(*who.clearance);
-    key += '\0';
-    key += who.originator_nation.value_or("");
+    key.clear();
+    const auto part = [&key](std::string_view text) {
+      const auto size = static_cast<std::uint32_t>(text.size());
+      key.append(reinterpret_cast<const char*>(&size), sizeof size);
+      key.append(text);
+    };
+    part(label);
+    part(who.nation);
+    part(std::to_string(*who.clearance));
+    part(who.originator_nation.value_or(""));
     auto it = decisions_.find(key);
     if (it == decisions_.end()) {
       it = decisions_.emplace(key, DecideRelease(parsed, who, *policy_)).first;
