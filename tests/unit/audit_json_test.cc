@@ -547,6 +547,43 @@ TEST(AuditJsonTest, RefusesALineThatIsNotOneObject) {
             "the line is a JSON number, not one JSON object");
 }
 
+// The streaming reader the verifier uses: one AuditRecord reused for every line reads each as
+// ParseAuditLog does, and stops for good at the first bad line.
+TEST(AuditJsonTest, ReaderReusesOneRecordAndStopsAtTheFirstBadLine) {
+  const std::string text = std::string(kAccepted) + "\n" +
+                           R"({"seq":1,"time":2,"type":"node_connected","node":"a\u00e9\"b"})" +
+                           "\n" + std::string(kDelivered) + "\n" +
+                           R"({"seq":3,"time":1,"type":"x","type":"y"})" + "\n" +
+                           std::string(kGood0) + "\n";
+  std::optional<AuditLoadError> error;
+  const std::vector<AuditRecord> all = ParseAuditLog(text, error);
+  ASSERT_TRUE(error.has_value());
+  ASSERT_EQ(all.size(), 3u);
+  AuditLogReader reader(text);
+  AuditRecord record;
+  for (const AuditRecord& expected : all) {
+    ASSERT_TRUE(reader.Next(record));
+    EXPECT_EQ(record.line, expected.line);
+    EXPECT_EQ(record.bytes, expected.bytes);
+    EXPECT_EQ(record.seq, expected.seq);
+    EXPECT_EQ(record.type, expected.type);
+    const auto decoded = DecodeAuditRecord(record);
+    const auto reference = DecodeAuditRecord(expected);
+    ASSERT_EQ(decoded.ok(), reference.ok());
+    if (decoded.ok()) {
+      EXPECT_TRUE(*decoded == *reference);
+    }
+  }
+  EXPECT_FALSE(reader.Next(record));
+  ASSERT_TRUE(reader.error().has_value());
+  EXPECT_EQ(reader.error()->line, 4u);
+  EXPECT_EQ(reader.error()->status.message(),
+            "duplicate key \"type\" in one object: every key must be unique");
+  EXPECT_EQ(reader.lines(), 3u);
+  EXPECT_FALSE(reader.Next(record));  // Stays stopped: line 5 is never read.
+  EXPECT_EQ(reader.error()->line, 4u);
+}
+
 TEST(AuditJsonTest, ParseErrorSaysWhy) {
   AuditJsonDocument doc;
   EXPECT_FALSE(doc.Parse(R"({"a":1,"a":2})", 16));
