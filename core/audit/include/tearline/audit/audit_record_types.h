@@ -579,8 +579,8 @@ Result<AnyAuditRecord> DecodeAuditRecord(const AuditRecord& record);
 // DecodeAuditRecord for a reader of many records (the verifier): each type is decoded into the
 // record of that type decoded last, reusing its strings and vectors, so that once they have grown
 // decoding allocates nothing. Same results and messages as DecodeAuditRecord. On success `out`
-// points at the decoded record, valid until the next Decode of the same type (any type, to be
-// safe) or the decoder's end; on failure `out` is untouched.
+// points at the decoded record, owned by the decoder and valid until its next Decode; on failure
+// `out` is untouched.
 // Thread-safety: one thread at a time.
 class AuditRecordDecoder {
  public:

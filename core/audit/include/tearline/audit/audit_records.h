@@ -75,13 +75,14 @@ class AuditLogReader {
   std::optional<AuditLoadError> error_;
 };
 
-// Splits and parses log text. Each line must be a JSON object no deeper than
-// kMaxAuditJsonDepth with an unsigned integer "seq", a finite non-negative number "time" and a
-// non-empty string "type". Reasons (with the line): AUDIT_LINE_TOO_LARGE, AUDIT_TORN_TAIL (last
-// line has no '\n'), AUDIT_BAD_JSON, AUDIT_RECORD_MALFORMED. `seq` is NOT compared with the line
-// index here (the verifier reports that as a sequencing failure).
-// On success `error` is untouched; on failure the records parsed so far are returned in
-// `records` and `error` is set.
+// Splits and parses log text. Each line must be exactly one JSON object with unique keys (the
+// record line grammar of docs/AUDIT.md: no byte order mark, no NUL byte, a non-object is
+// AUDIT_BAD_JSON too), no deeper than kMaxAuditJsonDepth, with an unsigned integer "seq", a finite
+// non-negative number "time" and a non-empty string "type". Reasons (with the line):
+// AUDIT_LINE_TOO_LARGE, AUDIT_TORN_TAIL (last line has no '\n'), AUDIT_BAD_JSON,
+// AUDIT_RECORD_MALFORMED. `seq` is NOT compared with the line index here (the verifier reports that
+// as a sequencing failure). On success `error` is untouched; on failure the records parsed so far
+// are returned in `records` and `error` is set.
 std::vector<AuditRecord> ParseAuditLog(std::string_view text, std::optional<AuditLoadError>& error);
 
 // Reads DIR/log.jsonl whole, with the size cap above. Reasons AUDIT_DIR_NOT_FOUND,
