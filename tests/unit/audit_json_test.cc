@@ -1,6 +1,8 @@
 // The flat reader (audit_json.h) against the DOM reader it replaced: every crafted line, valid or
 // of each invalid class, must be accepted or refused identically (same reason, same message) and
-// decode to the same typed record.
+// decode to the same typed record. The reader is stricter than the DOM where the DOM is lenient
+// (a byte order mark, a NUL byte, a repeated key, a line that is not an object); the reference
+// below states those differences explicitly, before it asks the DOM.
 #include "tearline/audit/audit_json.h"
 
 #include <gtest/gtest.h>
@@ -10,10 +12,12 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "tearline/audit/audit_field_bound.h"
 #include "tearline/audit/audit_record_types.h"
 #include "tearline/audit/audit_records.h"
 
@@ -59,6 +63,42 @@ std::size_t ReferenceDepth(std::string_view text) {
   return max_depth;
 }
 
+// The first key repeated inside one object, found by nlohmann's SAX parser (independent of the
+// flat reader); parsing stops there, so a syntax error before it wins, as in the reader.
+class DuplicateKeyFinder : public nlohmann::json_sax<json> {
+ public:
+  std::optional<std::string> duplicate;
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    open_.emplace_back();
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (open_.back().insert(k).second) return true;
+    duplicate = k;
+    return false;
+  }
+  bool end_object() override {
+    open_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  std::vector<std::set<std::string>> open_;
+};
+
 Outcome Reference(std::string_view line) {
   Outcome o;
   const auto fail = [&](std::string reason, std::string message) {
@@ -69,9 +109,30 @@ Outcome Reference(std::string_view line) {
   if (ReferenceDepth(line) > kMaxAuditJsonDepth) {
     return fail("AUDIT_BAD_JSON", "JSON nested deeper than 16 levels");
   }
+  // Where the strict reader differs from the DOM: the DOM skips a leading byte order mark, ends
+  // the text at a NUL after the value and keeps the last of repeated keys; the reader refuses
+  // each, naming it.
+  if (line.starts_with("\xEF\xBB\xBF")) {
+    return fail("AUDIT_BAD_JSON",
+                "the text starts with a UTF-8 byte order mark, which is not JSON");
+  }
+  if (const std::size_t nul = line.find('\0'); nul != std::string_view::npos) {
+    return fail("AUDIT_BAD_JSON",
+                "NUL byte at column " + std::to_string(nul + 1) + ", which is not JSON");
+  }
+  DuplicateKeyFinder finder;
+  json::sax_parse(line.begin(), line.end(), &finder);
+  if (finder.duplicate) {
+    return fail("AUDIT_BAD_JSON", "duplicate key \"" + BoundAuditText(*finder.duplicate, 64) +
+                                      "\" in one object: every key must be unique");
+  }
   json j = json::parse(line.begin(), line.end(), nullptr, false);
   if (j.is_discarded()) return fail("AUDIT_BAD_JSON", "not a valid JSON text");
-  if (!j.is_object()) return fail("AUDIT_RECORD_MALFORMED", "not a JSON object");
+  // The DOM reader called a line that is JSON but not an object AUDIT_RECORD_MALFORMED.
+  if (!j.is_object()) {
+    return fail("AUDIT_BAD_JSON",
+                std::string("the line is a JSON ") + j.type_name() + ", not one JSON object");
+  }
   auto seq = j.find("seq");
   if (seq == j.end() || !seq->is_number_unsigned()) {
     return fail("AUDIT_RECORD_MALFORMED", "missing or non-integer \"seq\"");
@@ -205,10 +266,17 @@ std::vector<std::string> CraftedLines() {
       "null",
       "\"seq\"",
       "7",
-      // Duplicate keys: the last wins, in the envelope and in typed fields.
+      // Duplicate keys (refused), in the envelope, in typed fields, nested, escaped; the same
+      // key in sibling and nested objects (accepted).
       R"({"seq":1,"seq":2,"time":1,"type":"a","type":"broker_stop","broker":"a","broker":"b"})",
       R"({"seq":1,"time":1,"type":"broker_stop","broker":"a","broker":5})",
       R"({"seq":"1","seq":1,"time":1,"type":"node_connected","node":"n"})",
+      R"({"seq":1,"time":1,"type":"x","a":{"b":1,"b":1}})",
+      R"({"seq":1,"time":1,"type":"x","a":[{"b":1},{"b":2}],"b":{"a":{"a":3}}})",
+      R"({"seq":1,"time":1,"type":"x","\u0074ime":2})",
+      R"({"seq":1,"time":1,"type":"x","\u001b[2J":1,"\u001b[2J":2})",
+      R"({"seq":1,"time":1,"type":"x","a":{"b":1,"b":1},})",
+      R"({"seq":1,"time":1,"type":"x","a":{"b":1,,"b":1}})",
       // Unknown and empty types, non-objects where objects belong.
       R"({"seq":1,"time":1,"type":"release_requested","anything":[1,{"a":null}]})",
       R"({"seq":1,"time":1,"type":""})",
@@ -363,14 +431,18 @@ TEST(AuditJsonTest, MutatedLinesJudgedAsTheDomJudgedThem) {
   EXPECT_GT(tally.malformed, 100u);
 }
 
-TEST(AuditJsonTest, ValuesAndRepeatedKeys) {
-  const std::string text = R"({"a":1,"b":-2,"c":1.5,"d":"x\ny","a":"last","e":[true,null,{}]})";
+// Before the reader was strict this text repeated "a" and Find returned the last value; a
+// repeated key is now refused (RefusesWhatTheDomWasLenientAbout).
+TEST(AuditJsonTest, Values) {
+  const std::string text = R"({"a":1,"b":-2,"c":1.5,"d":"x\ny","f":"last","e":[true,null,{}]})";
   AuditJsonDocument doc;
   ASSERT_TRUE(doc.Parse(text, 16));
+  EXPECT_TRUE(doc.error().empty());
   const AuditJsonValue root = doc.Root(text);
   ASSERT_TRUE(root.is_object());
   EXPECT_EQ(root.size(), 6u);
-  EXPECT_EQ(root.Find("a")->string(), "last");
+  EXPECT_EQ(root.Find("a")->unsigned_value(), 1u);
+  EXPECT_EQ(root.Find("f")->string(), "last");
   EXPECT_EQ(root.Find("b")->signed_value(), -2);
   EXPECT_FALSE(root.Find("b")->is_number_unsigned());
   EXPECT_DOUBLE_EQ(root.Find("c")->number(), 1.5);
@@ -384,6 +456,145 @@ TEST(AuditJsonTest, ValuesAndRepeatedKeys) {
   EXPECT_FALSE(doc.Parse("[[1]]", 1));
   EXPECT_TRUE(doc.empty());
   EXPECT_TRUE(doc.Parse("[[1]]", 2));
+}
+
+// The refusal of a log line: its reason, its message and the line it names.
+struct Refusal {
+  std::uint64_t line = 0;
+  std::string reason;
+  std::string message;
+};
+
+Refusal LoadRefusal(const std::string& text) {
+  std::optional<AuditLoadError> error;
+  const auto records = ParseAuditLog(text, error);
+  if (!error) return {};
+  EXPECT_EQ(records.size() + 1, error->line);
+  return {error->line, error->status.reason(), error->status.message()};
+}
+
+constexpr std::string_view kGood0 = R"({"seq":0,"time":1,"type":"x"})";
+constexpr std::string_view kGood1 = R"({"seq":1,"time":1,"type":"x"})";
+
+// Two good lines, then `third` as line 3.
+std::string LogWithThirdLine(std::string_view third) {
+  return std::string(kGood0) + "\n" + std::string(kGood1) + "\n" + std::string(third) + "\n";
+}
+
+TEST(AuditJsonTest, RefusesAByteOrderMarkNamingIt) {
+  const Refusal r =
+      LoadRefusal(LogWithThirdLine("\xEF\xBB\xBF"
+                                   R"({"seq":2,"time":1,"type":"x"})"));
+  EXPECT_EQ(r.line, 3u);
+  EXPECT_EQ(r.reason, "AUDIT_BAD_JSON");
+  EXPECT_NE(r.message.find("byte order mark"), std::string::npos) << r.message;
+  // A byte order mark on the first line too (where a lenient reader skipped it).
+  const Refusal first = LoadRefusal("\xEF\xBB\xBF" + std::string(kGood0) + "\n");
+  EXPECT_EQ(first.line, 1u);
+  EXPECT_NE(first.message.find("byte order mark"), std::string::npos) << first.message;
+}
+
+TEST(AuditJsonTest, RefusesANulByteNamingItsColumn) {
+  // After the object (a lenient reader stopped reading there) and inside a string.
+  const Refusal trailing = LoadRefusal(LogWithThirdLine(std::string(kGood1) + '\0'));
+  EXPECT_EQ(trailing.line, 3u);
+  EXPECT_EQ(trailing.reason, "AUDIT_BAD_JSON");
+  EXPECT_EQ(trailing.message, "NUL byte at column 30, which is not JSON");
+  const Refusal inside =
+      LoadRefusal(LogWithThirdLine(std::string(R"({"seq":2,"time":1,"type":"x)") + '\0' + "\"}"));
+  EXPECT_EQ(inside.line, 3u);
+  EXPECT_EQ(inside.message, "NUL byte at column 28, which is not JSON");
+}
+
+TEST(AuditJsonTest, RefusesARepeatedKeyNamingIt) {
+  const Refusal top = LoadRefusal(LogWithThirdLine(R"({"seq":2,"time":1,"type":"x","seq":3})"));
+  EXPECT_EQ(top.line, 3u);
+  EXPECT_EQ(top.reason, "AUDIT_BAD_JSON");
+  EXPECT_EQ(top.message, "duplicate key \"seq\" in one object: every key must be unique");
+  // Nested, in a record type's own fields.
+  const Refusal nested = LoadRefusal(LogWithThirdLine(
+      R"j({"seq":2,"time":1,"type":"delivered","portions":[{"index":0,"label":"(U)","index":1}]})j"));
+  EXPECT_EQ(nested.line, 3u);
+  EXPECT_EQ(nested.message, "duplicate key \"index\" in one object: every key must be unique");
+  // The same key written two ways is one key.
+  const Refusal escaped =
+      LoadRefusal(LogWithThirdLine(R"({"seq":2,"time":1,"type":"x","\u0074ype":"y"})"));
+  EXPECT_EQ(escaped.message, "duplicate key \"type\" in one object: every key must be unique");
+  // A hostile key is shown sanitised: no terminal control sequence reaches the auditor's screen.
+  const Refusal hostile =
+      LoadRefusal(LogWithThirdLine(R"({"seq":2,"time":1,"type":"x","\u001b[2J":1,"\u001b[2J":2})"));
+  EXPECT_EQ(hostile.reason, "AUDIT_BAD_JSON");
+  EXPECT_EQ(hostile.message.find('\x1b'), std::string::npos);
+  EXPECT_NE(hostile.message.find("[2J"), std::string::npos) << hostile.message;
+}
+
+TEST(AuditJsonTest, AcceptsOneKeyInManyObjects) {
+  // The duplicate check is per object: sibling and nested objects may reuse a key.
+  const Refusal none = LoadRefusal(LogWithThirdLine(
+      R"({"seq":2,"time":1,"type":"x","a":[{"seq":1},{"seq":2}],"b":{"type":{"type":3}}})"));
+  EXPECT_TRUE(none.reason.empty()) << none.message;
+}
+
+TEST(AuditJsonTest, RefusesALineThatIsNotOneObject) {
+  const Refusal array = LoadRefusal(LogWithThirdLine("[]"));
+  EXPECT_EQ(array.line, 3u);
+  EXPECT_EQ(array.reason, "AUDIT_BAD_JSON");
+  EXPECT_EQ(array.message, "the line is a JSON array, not one JSON object");
+  const Refusal two = LoadRefusal(LogWithThirdLine(std::string(kGood1) + " {}"));
+  EXPECT_EQ(two.reason, "AUDIT_BAD_JSON");
+  EXPECT_EQ(two.message, "not a valid JSON text");
+  EXPECT_EQ(LoadRefusal(LogWithThirdLine("7")).message,
+            "the line is a JSON number, not one JSON object");
+}
+
+// The streaming reader the verifier uses: one AuditRecord reused for every line reads each as
+// ParseAuditLog does, and stops for good at the first bad line.
+TEST(AuditJsonTest, ReaderReusesOneRecordAndStopsAtTheFirstBadLine) {
+  const std::string text = std::string(kAccepted) + "\n" +
+                           R"({"seq":1,"time":2,"type":"node_connected","node":"a\u00e9\"b"})" +
+                           "\n" + std::string(kDelivered) + "\n" +
+                           R"({"seq":3,"time":1,"type":"x","type":"y"})" + "\n" +
+                           std::string(kGood0) + "\n";
+  std::optional<AuditLoadError> error;
+  const std::vector<AuditRecord> all = ParseAuditLog(text, error);
+  ASSERT_TRUE(error.has_value());
+  ASSERT_EQ(all.size(), 3u);
+  AuditLogReader reader(text);
+  AuditRecord record;
+  for (const AuditRecord& expected : all) {
+    ASSERT_TRUE(reader.Next(record));
+    EXPECT_EQ(record.line, expected.line);
+    EXPECT_EQ(record.bytes, expected.bytes);
+    EXPECT_EQ(record.seq, expected.seq);
+    EXPECT_EQ(record.type, expected.type);
+    const auto decoded = DecodeAuditRecord(record);
+    const auto reference = DecodeAuditRecord(expected);
+    ASSERT_EQ(decoded.ok(), reference.ok());
+    if (decoded.ok()) {
+      EXPECT_TRUE(*decoded == *reference);
+    }
+  }
+  EXPECT_FALSE(reader.Next(record));
+  ASSERT_TRUE(reader.error().has_value());
+  EXPECT_EQ(reader.error()->line, 4u);
+  EXPECT_EQ(reader.error()->status.message(),
+            "duplicate key \"type\" in one object: every key must be unique");
+  EXPECT_EQ(reader.lines(), 3u);
+  EXPECT_FALSE(reader.Next(record));  // Stays stopped: line 5 is never read.
+  EXPECT_EQ(reader.error()->line, 4u);
+}
+
+TEST(AuditJsonTest, ParseErrorSaysWhy) {
+  AuditJsonDocument doc;
+  EXPECT_FALSE(doc.Parse(R"({"a":1,"a":2})", 16));
+  EXPECT_EQ(doc.error(), "duplicate key \"a\" in one object: every key must be unique");
+  EXPECT_FALSE(doc.Parse("[[1]]", 1));
+  EXPECT_EQ(doc.error(), "JSON nested deeper than 1 levels");
+  EXPECT_FALSE(doc.Parse("{", 16));
+  EXPECT_EQ(doc.error(), "not a valid JSON text");
+  // A reused document forgets the last failure.
+  EXPECT_TRUE(doc.Parse(R"({"a":{"a":1}})", 16));
+  EXPECT_TRUE(doc.error().empty());
 }
 
 }  // namespace

@@ -197,6 +197,26 @@ TEST(AuditVerifyTest, FlippedByteBreakingJsonIsNamed) {
   ExpectFailure(Verify(b), "AUDIT_BAD_JSON", 7);
 }
 
+// A line with two readings is refused even when every signature over it verifies: the broker
+// (or whoever re-signed the log) wrote it, and no reading of it can be chosen.
+TEST(AuditVerifyTest, RepeatedKeyInASignedLogIsNamedAtItsLine) {
+  AuditDirBuilder b;
+  b.StandardStory();
+  b.Finish();
+  auto lines = b.Lines();
+  const std::size_t brace = lines[6].rfind('}');
+  lines[6].insert(brace, ",\"seq\":99");
+  b.SetLines(lines);
+  b.SignAll();
+  const AuditVerifyResult r = Verify(b);
+  ExpectFailure(r, "AUDIT_BAD_JSON", 7);
+  EXPECT_NE(r.failure->ToString().find(
+                "line 7: AUDIT_BAD_JSON: duplicate key \"seq\" in one object: every key must be "
+                "unique"),
+            std::string::npos)
+      << r.failure->ToString();
+}
+
 TEST(AuditVerifyTest, DeletedLineIsNamed) {
   AuditDirBuilder b;
   b.StandardStory();

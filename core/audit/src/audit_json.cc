@@ -1,11 +1,16 @@
 #include "tearline/audit/audit_json.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <optional>
+#include <string>
+
+#include "tearline/audit/audit_field_bound.h"
 
 namespace tearline {
 namespace {
@@ -25,6 +30,25 @@ constexpr std::array<ByteClass, 256> MakeByteClasses() {
 }
 constexpr std::array<ByteClass, 256> kByteClass = MakeByteClasses();
 
+// True when none of the eight bytes of `word` is a quote, a backslash, a control character
+// (< 0x20) or a byte >= 0x80: the classic "has a byte equal to / less than" bit tricks, which
+// never miss such a byte (a false alarm only sends the bytes to the per-byte path).
+constexpr bool AllPlain(std::uint64_t word) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ull;
+  const std::uint64_t control = (word - kOnes * 0x20) & ~word;
+  const std::uint64_t q = word ^ (kOnes * 0x22);
+  const std::uint64_t quote = (q - kOnes) & ~q;
+  const std::uint64_t b = word ^ (kOnes * 0x5C);
+  const std::uint64_t backslash = (b - kOnes) & ~b;
+  return ((word | control | quote | backslash) & kHighs) == 0;
+}
+static_assert(AllPlain(0x6162636465666768ull) && !AllPlain(0x6162632265666768ull) &&
+              !AllPlain(0x616263645C666768ull) && !AllPlain(0x1F62636465666768ull) &&
+              !AllPlain(0x61626364656667E9ull) && !AllPlain(0x0062636465666768ull));
+
+constexpr std::string_view kUtf8ByteOrderMark = "\xEF\xBB\xBF";
+
 }  // namespace
 
 // Recursive descent over the text, appending one node per value in document order. Every branch
@@ -37,19 +61,18 @@ class AuditJsonParser {
         max_depth_(max_depth),
         doc_(doc) {}
 
+  // Exactly one value and nothing after it but whitespace. A byte order mark or a NUL byte is
+  // not JSON text, so either fails here like any other stray byte.
   bool Run() {
-    // A byte order mark is skipped only whole and only at the very start.
-    if (n_ > 0 && p_[0] == 0xEF) {
-      if (n_ < 3 || p_[1] != 0xBB || p_[2] != 0xBF) return false;
-      pos_ = 3;
-    }
     SkipWhitespace();
     if (!Value(0)) return false;
     SkipWhitespace();
-    // Exactly one value. nlohmann's lexer reads a NUL byte as the end of the input, so bytes
-    // after a NUL that follows the value were never read; they are ignored here too.
-    return pos_ == n_ || p_[pos_] == '\0';
+    return pos_ == n_;
   }
+
+  bool too_deep() const { return too_deep_; }
+  // The first key that repeated one of its object, when that is why Run() failed.
+  const std::optional<std::string_view>& duplicate_key() const { return duplicate_key_; }
 
  private:
   using Kind = AuditJsonDocument::Kind;
@@ -115,12 +138,48 @@ class AuditJsonParser {
     return true;
   }
 
+  bool TooDeep() {
+    too_deep_ = true;
+    return false;
+  }
+
+  std::string_view KeyText(const AuditJsonDocument::KeyRef& k) const {
+    return k.decoded ? std::string_view(doc_.decoded_).substr(k.off, k.len)
+                     : std::string_view(reinterpret_cast<const char*>(p_) + k.off, k.len);
+  }
+
+  // Equal keys have equal tags (their length and first eight bytes), so only keys with equal
+  // tags need their bytes compared: in a record's objects that is almost never.
+  static std::uint64_t KeyTag(std::string_view text) {
+    std::uint64_t tag = 0;
+    std::memcpy(&tag, text.data(), std::min<std::size_t>(sizeof tag, text.size()));
+    return tag ^ (static_cast<std::uint64_t>(text.size()) * 0x9E3779B97F4A7C15ull);
+  }
+
+  // False when `key` repeats a key of the object whose keys start at keys_[base]. Objects of
+  // records have about a dozen keys, so a linear scan of tags beats any hashing.
+  bool UniqueKey(std::size_t base, AuditJsonDocument::KeyRef key) {
+    const std::string_view text = KeyText(key);
+    key.tag = KeyTag(text);
+    std::vector<AuditJsonDocument::KeyRef>& keys = doc_.keys_;
+    for (std::size_t i = base; i < keys.size(); ++i) {
+      if (keys[i].tag == key.tag && KeyText(keys[i]) == text) {
+        duplicate_key_ = text;
+        return false;
+      }
+    }
+    keys.push_back(key);
+    return true;
+  }
+
   bool Object(std::size_t depth) {
-    if (depth > max_depth_) return false;
+    if (depth > max_depth_) return TooDeep();
     const std::uint32_t index = NewNode(Kind::kObject);
     ++pos_;
     SkipWhitespace();
     std::uint32_t count = 0;
+    // The keys seen so far in this object; nested objects push theirs above and pop them.
+    const std::size_t key_base = doc_.keys_.size();
     if (Peek() == '}') {
       ++pos_;
     } else {
@@ -129,6 +188,7 @@ class AuditJsonParser {
         std::uint32_t key_off = 0, key_len = 0;
         bool key_decoded = false;
         if (!String(key_off, key_len, key_decoded)) return false;
+        if (!UniqueKey(key_base, {key_off, key_len, key_decoded, 0})) return false;
         SkipWhitespace();
         if (Peek() != ':') return false;
         ++pos_;
@@ -151,13 +211,14 @@ class AuditJsonParser {
         break;
       }
     }
+    doc_.keys_.resize(key_base);
     doc_.nodes_[index].count = count;
     Close(index);
     return true;
   }
 
   bool Array(std::size_t depth) {
-    if (depth > max_depth_) return false;
+    if (depth > max_depth_) return TooDeep();
     const std::uint32_t index = NewNode(Kind::kArray);
     ++pos_;
     SkipWhitespace();
@@ -249,8 +310,17 @@ class AuditJsonParser {
   bool String(std::uint32_t& off, std::uint32_t& len, bool& decoded) {
     ++pos_;
     const std::size_t start = pos_;
-    // Fast path: plain text up to the closing quote, a byte class table deciding each byte.
+    // Fast path: plain text up to the closing quote, eight bytes at a time while none needs a
+    // look (SWAR), else a byte class table deciding each byte.
     while (pos_ < n_) {
+      if (n_ - pos_ >= 8) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, p_ + pos_, sizeof word);
+        if (AllPlain(word)) {
+          pos_ += 8;
+          continue;
+        }
+      }
       const unsigned char c = p_[pos_];
       const ByteClass cls = kByteClass[c];
       if (cls == ByteClass::kPlain) {
@@ -404,7 +474,14 @@ class AuditJsonParser {
         }
       }
     }
-    // strtod needs a terminated copy; the grammar above already fixed the text's form.
+    // from_chars reads the grammar above exactly as strtod does (both round correctly); only
+    // when it reports a value out of range (an overflow, or an underflow strtod rounds to a
+    // subnormal or zero) is strtod asked, on a terminated copy.
+    double d = 0;
+    if (const auto [ptr, ec] = std::from_chars(first, last, d); ec == std::errc() && ptr == last) {
+      node.d = d;
+      return true;
+    }
     const std::string text(first, last);
     node.d = std::strtod(text.c_str(), nullptr);
     return std::isfinite(node.d);  // nlohmann refuses an overflowing number as a parse error.
@@ -415,21 +492,42 @@ class AuditJsonParser {
   std::size_t pos_ = 0;
   std::size_t max_depth_;
   AuditJsonDocument& doc_;
+  std::optional<std::string_view> duplicate_key_;  // Into the source or doc_.decoded_.
+  bool too_deep_ = false;
 };
 
 bool AuditJsonDocument::Parse(std::string_view text, std::size_t max_depth) {
   nodes_.clear();
   decoded_.clear();
-  if (text.size() >= std::numeric_limits<std::uint32_t>::max()) return false;
-  // About one node per 16 bytes of a typical record line: one allocation in the common case.
-  nodes_.reserve(text.size() / 16 + 4);
-  AuditJsonParser parser(text, max_depth, *this);
-  if (!parser.Run()) {
-    nodes_.clear();
-    decoded_.clear();
+  keys_.clear();
+  error_.clear();
+  if (text.size() >= std::numeric_limits<std::uint32_t>::max()) {
+    error_ = "the text is larger than 4 GiB";
     return false;
   }
-  return true;
+  // About one node per 16 bytes of a typical record line: one allocation in the common case,
+  // none when the document is reused for the next line.
+  nodes_.reserve(text.size() / 16 + 4);
+  AuditJsonParser parser(text, max_depth, *this);
+  if (parser.Run()) return true;
+  // The sentence is built only on this path. The classes an old lenient reader accepted are
+  // named first, whatever else is wrong with the text, so that the refusal says what to fix.
+  if (text.starts_with(kUtf8ByteOrderMark)) {
+    error_ = "the text starts with a UTF-8 byte order mark, which is not JSON";
+  } else if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    error_ = "NUL byte at column " + std::to_string(nul + 1) + ", which is not JSON";
+  } else if (parser.too_deep()) {
+    error_ = "JSON nested deeper than " + std::to_string(max_depth) + " levels";
+  } else if (parser.duplicate_key()) {
+    error_ = "duplicate key \"" + BoundAuditText(*parser.duplicate_key(), 64) +
+             "\" in one object: every key must be unique";
+  } else {
+    error_ = "not a valid JSON text";
+  }
+  nodes_.clear();
+  decoded_.clear();
+  keys_.clear();
+  return false;
 }
 
 const char* AuditJsonValue::type_name() const {
@@ -463,14 +561,13 @@ double AuditJsonValue::number() const {
 }
 
 std::optional<AuditJsonValue> AuditJsonValue::Find(std::string_view key) const {
-  std::optional<AuditJsonValue> found;
-  if (!is_object() || size() == 0) return found;
+  if (!is_object() || size() == 0) return std::nullopt;
   AuditJsonValue member = first_child();
   for (std::size_t i = 0;; member = member.next_sibling()) {
-    if (member.key() == key) found = member;
+    if (member.key() == key) return member;  // Keys are unique: the first match is the only.
     if (++i == size()) break;
   }
-  return found;
+  return std::nullopt;
 }
 
 }  // namespace tearline

@@ -62,15 +62,32 @@ Status ParseLine(std::string_view bytes, AuditRecord& record) {
       return InvalidArgument("AUDIT_BAD_JSON", "JSON nested deeper than " +
                                                    std::to_string(kMaxAuditJsonDepth) + " levels");
     }
-    return InvalidArgument("AUDIT_BAD_JSON", "not a valid JSON text");
+    return InvalidArgument("AUDIT_BAD_JSON", record.fields.error());
   }
   const AuditJsonValue j = record.fields.Root(bytes);
-  if (!j.is_object()) return InvalidArgument("AUDIT_RECORD_MALFORMED", "not a JSON object");
-  auto seq = j.Find("seq");
+  if (!j.is_object()) {
+    return InvalidArgument("AUDIT_BAD_JSON", std::string("the line is a JSON ") + j.type_name() +
+                                                 ", not one JSON object");
+  }
+  // The three envelope members in one pass over the object (its keys are unique).
+  std::optional<AuditJsonValue> seq, time, type;
+  if (j.size() > 0) {
+    AuditJsonValue member = j.first_child();
+    for (std::size_t i = 0;; member = member.next_sibling()) {
+      const std::string_view key = member.key();
+      if (key == "seq") {
+        seq = member;
+      } else if (key == "time") {
+        time = member;
+      } else if (key == "type") {
+        type = member;
+      }
+      if (++i == j.size()) break;
+    }
+  }
   if (!seq || !seq->is_number_unsigned()) {
     return InvalidArgument("AUDIT_RECORD_MALFORMED", "missing or non-integer \"seq\"");
   }
-  auto time = j.Find("time");
   if (!time || !time->is_number()) {
     return InvalidArgument("AUDIT_RECORD_MALFORMED", "missing or non-numeric \"time\"");
   }
@@ -79,7 +96,6 @@ Status ParseLine(std::string_view bytes, AuditRecord& record) {
     return InvalidArgument("AUDIT_RECORD_MALFORMED",
                            "\"time\" is negative, not finite or after the year 9999");
   }
-  auto type = j.Find("type");
   if (!type || !type->is_string() || type->string().empty()) {
     return InvalidArgument("AUDIT_RECORD_MALFORMED", "missing or empty \"type\"");
   }
@@ -116,31 +132,36 @@ std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
 
 }  // namespace
 
+bool AuditLogReader::Next(AuditRecord& record) {
+  if (error_ || pos_ >= text_.size()) return false;
+  const std::uint64_t line = line_ + 1;
+  const std::size_t nl = text_.find('\n', pos_);
+  if (nl == std::string_view::npos) {
+    error_ = AuditLoadError{
+        line, InvalidArgument("AUDIT_TORN_TAIL",
+                              "the last line (" + std::to_string(text_.size() - pos_) +
+                                  " bytes) has no terminating newline: the log was cut")};
+    return false;
+  }
+  record.line = line;
+  Status st = ParseLine(text_.substr(pos_, nl - pos_), record);
+  if (!st.ok()) {
+    error_ = AuditLoadError{line, std::move(st)};
+    return false;
+  }
+  line_ = line;
+  pos_ = nl + 1;
+  return true;
+}
+
 std::vector<AuditRecord> ParseAuditLog(std::string_view text,
                                        std::optional<AuditLoadError>& error) {
   std::vector<AuditRecord> records;
-  std::size_t start = 0;
-  std::uint64_t line = 0;
-  while (start < text.size()) {
-    ++line;
-    const std::size_t nl = text.find('\n', start);
-    if (nl == std::string_view::npos) {
-      error = AuditLoadError{
-          line, InvalidArgument("AUDIT_TORN_TAIL",
-                                "the last line (" + std::to_string(text.size() - start) +
-                                    " bytes) has no terminating newline: the log was cut")};
-      return records;
-    }
-    AuditRecord record;
-    record.line = line;
-    Status st = ParseLine(text.substr(start, nl - start), record);
-    if (!st.ok()) {
-      error = AuditLoadError{line, st};
-      return records;
-    }
+  AuditLogReader reader(text);
+  for (AuditRecord record; reader.Next(record); record = AuditRecord()) {
     records.push_back(std::move(record));
-    start = nl + 1;
   }
+  if (reader.error()) error = reader.error();
   return records;
 }
 
@@ -172,15 +193,17 @@ Result<std::string> ReadSmallFile(const std::filesystem::path& path, std::size_t
   return data;
 }
 
-std::vector<AuditRecord> LoadAuditLog(const std::filesystem::path& dir,
-                                      std::optional<AuditLoadError>& error) {
+Result<std::string> ReadAuditLogText(const std::filesystem::path& dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
-    error = AuditLoadError{
-        0, NotFound("AUDIT_DIR_NOT_FOUND", dir.string() + ": no such audit directory")};
-    return {};
+    return NotFound("AUDIT_DIR_NOT_FOUND", dir.string() + ": no such audit directory");
   }
-  auto text = ReadSmallFile(dir / "log.jsonl", kMaxAuditLogBytes, "AUDIT_LOG");
+  return ReadSmallFile(dir / "log.jsonl", kMaxAuditLogBytes, "AUDIT_LOG");
+}
+
+std::vector<AuditRecord> LoadAuditLog(const std::filesystem::path& dir,
+                                      std::optional<AuditLoadError>& error) {
+  auto text = ReadAuditLogText(dir);
   if (!text.ok()) {
     error = AuditLoadError{0, text.status()};
     return {};

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <set>
 #include <span>
+#include <unordered_map>
 #include <utility>
 
 #include "tearline/audit/audit_record_types.h"
@@ -13,6 +15,7 @@
 #include "tearline/labels/label.h"
 #include "tearline/labels/policy.h"
 #include "tearline/labels/release.h"
+#include "tearline/tlog/prefix_roots.h"
 
 namespace tearline {
 namespace {
@@ -54,11 +57,76 @@ std::string ShortHex(const std::string& s) { return s.size() > 12 ? s.substr(0, 
 
 // ----- Record checks ---------------------------------------------------------------------------
 
+// Report ids, node ids and labels recur in many records: the checks index and compare them by
+// an interned number instead of copying and comparing the text (equal numbers, equal texts).
+class Interner {
+ public:
+  std::uint32_t Id(std::string_view text) {
+    if (auto it = ids_.find(text); it != ids_.end()) return it->second;
+    const auto id = static_cast<std::uint32_t>(ids_.size());
+    ids_.emplace(std::string(text), id);
+    return id;
+  }
+
+ private:
+  // Eight bytes at a time with a multiply-xorshift mix: ids and labels are short, and this is
+  // several times cheaper than std::hash's byte-wise tail. Like std::hash it is unseeded; a log
+  // crafted to collide costs the auditor time, never a wrong verdict.
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const {
+      std::uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
+      const auto mix = [&h](std::uint64_t w) {
+        h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+        h ^= h >> 32;
+      };
+      std::size_t i = 0;
+      for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t w = 0;
+        std::memcpy(&w, s.data() + i, 8);
+        mix(w);
+      }
+      std::uint64_t tail = 0;
+      if (i < s.size()) std::memcpy(&tail, s.data() + i, s.size() - i);
+      mix(tail);
+      return static_cast<std::size_t>(h);
+    }
+  };
+  std::unordered_map<std::string, std::uint32_t, TextHash, std::equal_to<>> ids_;
+};
+
+// Portion index -> interned label, one entry per index (a later one replaces an earlier one).
+using PortionLabels = std::vector<std::pair<std::uint64_t, std::uint32_t>>;
+
+const std::uint32_t* LabelAt(const PortionLabels& labels, std::uint64_t index) {
+  for (const auto& [i, label] : labels) {
+    if (i == index) return &label;
+  }
+  return nullptr;
+}
+void SetLabel(PortionLabels& labels, std::uint64_t index, std::uint32_t label) {
+  for (auto& [i, l] : labels) {
+    if (i == index) {
+      l = label;
+      return;
+    }
+  }
+  labels.emplace_back(index, label);
+}
+
 struct AcceptedInfo {
   std::uint64_t line = 0;
   std::string originator;
   std::string originator_nation;
-  std::map<std::uint64_t, std::string> labels;  // portion index -> label
+  PortionLabels labels;
+};
+
+// What the log says happened to one copy: a (report, recipient) pair.
+struct CopyState {
+  bool queued = false;    // A queued record stored it.
+  bool released = false;  // A queued or delivered record released it.
+  bool failed = false;    // A failed record gave it up.
+  PortionLabels held;     // The labels released to the recipient: what it may forward.
 };
 
 class RecordChecker {
@@ -66,29 +134,73 @@ class RecordChecker {
   RecordChecker(const std::filesystem::path& dir, AuditVerifyResult& result)
       : dir_(dir), result_(result) {}
 
-  std::optional<AuditFailure> Check(const std::vector<AuditRecord>& records) {
-    double last_time = 0;
-    for (std::size_t i = 0; i < records.size(); ++i) {
-      const AuditRecord& r = records[i];
-      const std::uint64_t seq = r.seq;
-      if (seq != i) {
-        return LineFailure(r.line, "AUDIT_SEQ_MISMATCH",
-                           "seq is " + std::to_string(seq) + " but the record is at index " +
-                               std::to_string(i) +
-                               ": a record was deleted, inserted or moved here");
-      }
-      if (r.time < last_time) {
-        return LineFailure(r.line, "AUDIT_TIME_REGRESSION",
-                           "time " + FormatAuditTime(r.time) + " is earlier than the previous " +
-                               "record's " + FormatAuditTime(last_time));
-      }
-      last_time = r.time;
-      if (auto f = CheckOne(r)) return f;
+  // Checks record `index` (0-based) of the log; records are given in order, one at a time.
+  std::optional<AuditFailure> CheckNext(const AuditRecord& r, std::uint64_t index) {
+    if (r.seq != index) {
+      return LineFailure(r.line, "AUDIT_SEQ_MISMATCH",
+                         "seq is " + std::to_string(r.seq) + " but the record is at index " +
+                             std::to_string(index) +
+                             ": a record was deleted, inserted or moved here");
     }
-    return std::nullopt;
+    if (r.time < last_time_) {
+      return LineFailure(r.line, "AUDIT_TIME_REGRESSION",
+                         "time " + FormatAuditTime(r.time) + " is earlier than the previous " +
+                             "record's " + FormatAuditTime(last_time_));
+    }
+    last_time_ = r.time;
+    return CheckOne(r);
   }
 
  private:
+  // The state of the copy of `report` for `recipient` (a fresh one when the log has not named it).
+  static std::uint64_t CopyKey(std::uint32_t report, std::uint32_t recipient) {
+    return (static_cast<std::uint64_t>(report) << 32) | recipient;
+  }
+  CopyState& Copy(std::string_view report, std::string_view recipient) {
+    return copies_[CopyKey(ids_.Id(report), ids_.Id(recipient))];
+  }
+
+  using LabelCache = std::map<std::string, Result<Label>, std::less<>>;
+
+  // Labels repeat from record to record: each distinct text is parsed once. Parsing is a pure
+  // function of the text and the policy, and the policy is fixed once loaded. The cache holds
+  // one entry per distinct label, bounded by the size of the log.
+  const Result<Label>& Parsed(std::string_view text, LabelCache& cache) {
+    auto it = cache.find(text);
+    if (it == cache.end()) {
+      it = cache
+               .emplace(std::string(text), &cache == &canonical_labels_
+                                               ? ParseCanonicalPortion(text, *policy_)
+                                               : ParseLabel(text, *policy_))
+               .first;
+    }
+    return it->second;
+  }
+
+  // Release decisions likewise, per (label, nation, clearance, originator nation): DecideRelease
+  // reads nothing else.
+  const Result<ReleaseDecision>& Decided(std::string_view label, const Label& parsed,
+                                         const Recipient& who) {
+    // Each part length-prefixed: texts from the log may hold any byte, NUL included, so no
+    // separator could keep two different inputs from sharing a key.
+    std::string& key = decision_key_;  // Reused: no allocation once it has grown.
+    key.clear();
+    const auto part = [&key](std::string_view text) {
+      const auto size = static_cast<std::uint32_t>(text.size());
+      key.append(reinterpret_cast<const char*>(&size), sizeof size);
+      key.append(text);
+    };
+    part(label);
+    part(who.nation);
+    part(std::to_string(*who.clearance));
+    part(who.originator_nation.value_or(""));
+    auto it = decisions_.find(key);
+    if (it == decisions_.end()) {
+      it = decisions_.emplace(key, DecideRelease(parsed, who, *policy_)).first;
+    }
+    return it->second;
+  }
+
   std::optional<AuditFailure> LoadPolicy(std::uint64_t line) {
     if (policy_ || policy_error_) return policy_error_;
     auto text = ReadSmallFile(dir_ / "policy.toml", kMaxPolicyFile, "POLICY_FILE");
@@ -120,22 +232,22 @@ class RecordChecker {
   }
 
   std::optional<AuditFailure> CheckOne(const AuditRecord& r) {
-    auto decoded = DecodeAuditRecord(r);
-    if (!decoded.ok()) {
+    const AnyAuditRecord* decoded = nullptr;
+    if (Status st = decoder_.Decode(r, decoded); !st.ok()) {
       // A type this version does not know is skipped: a newer broker may write more types.
-      if (decoded.status().reason() == "AUDIT_RECORD_UNKNOWN_TYPE") return std::nullopt;
-      return LineFailure(r.line, decoded.status().reason(), decoded.status().message());
+      if (st.reason() == "AUDIT_RECORD_UNKNOWN_TYPE") return std::nullopt;
+      return LineFailure(r.line, st.reason(), st.message());
     }
-    if (const auto* p = std::get_if<PolicyLoadedRecord>(&*decoded)) return CheckPolicyLoaded(r, *p);
-    if (const auto* a = std::get_if<AcceptedRecord>(&*decoded)) return CheckAccepted(r, *a);
-    if (const auto* f = std::get_if<ForwardedRecord>(&*decoded)) return CheckForwarded(r, *f);
-    if (const auto* d = std::get_if<DeliveredRecord>(&*decoded)) return CheckDelivery(r, *d);
-    if (const auto* q = std::get_if<QueuedRecord>(&*decoded)) return CheckDelivery(r, *q);
-    if (const auto* d = std::get_if<DeliveredFromQueueRecord>(&*decoded)) {
+    if (const auto* p = std::get_if<PolicyLoadedRecord>(decoded)) return CheckPolicyLoaded(r, *p);
+    if (const auto* a = std::get_if<AcceptedRecord>(decoded)) return CheckAccepted(r, *a);
+    if (const auto* f = std::get_if<ForwardedRecord>(decoded)) return CheckForwarded(r, *f);
+    if (const auto* d = std::get_if<DeliveredRecord>(decoded)) return CheckDelivery(r, *d);
+    if (const auto* q = std::get_if<QueuedRecord>(decoded)) return CheckDelivery(r, *q);
+    if (const auto* d = std::get_if<DeliveredFromQueueRecord>(decoded)) {
       return CheckFromQueue(r, *d);
     }
-    if (const auto* e = std::get_if<ExpiredRecord>(&*decoded)) return CheckExpired(r, *e);
-    if (const auto* f = std::get_if<FailedRecord>(&*decoded)) return CheckFailed(r, *f);
+    if (const auto* e = std::get_if<ExpiredRecord>(decoded)) return CheckExpired(r, *e);
+    if (const auto* f = std::get_if<FailedRecord>(decoded)) return CheckFailed(r, *f);
     return std::nullopt;
   }
 
@@ -157,7 +269,7 @@ class RecordChecker {
   // The broker only expires a copy it stored: an `expired` record without an earlier release
   // of that report to that recipient would claim a copy that never existed.
   std::optional<AuditFailure> CheckExpired(const AuditRecord& r, const ExpiredRecord& e) {
-    if (!released_.contains({e.report_id, e.recipient})) {
+    if (!Copy(e.report_id, e.recipient).released) {
       return LineFailure(r.line, "EXPIRY_WITHOUT_COPY",
                          "report " + ShortHex(e.report_id) + " expired for " + e.recipient +
                              " but no earlier queued or delivered record released it to " +
@@ -169,13 +281,14 @@ class RecordChecker {
   // Likewise a copy can only fail after it was released, and fails at most once: a second
   // `failed` record would claim a copy re-sent after the broker gave it up.
   std::optional<AuditFailure> CheckFailed(const AuditRecord& r, const FailedRecord& f) {
-    if (!released_.contains({f.report_id, f.recipient})) {
+    CopyState& copy = Copy(f.report_id, f.recipient);
+    if (!copy.released) {
       return LineFailure(r.line, "FAILED_WITHOUT_COPY",
                          "report " + ShortHex(f.report_id) + " failed for " + f.recipient +
                              " but no earlier queued or delivered record released it to " +
                              "that recipient");
     }
-    if (!failed_.insert({f.report_id, f.recipient}).second) {
+    if (std::exchange(copy.failed, true)) {
       return LineFailure(r.line, "AUDIT_DUPLICATE_FAILED",
                          "report " + ShortHex(f.report_id) + " already failed for " + f.recipient +
                              " in an earlier record");
@@ -193,24 +306,25 @@ class RecordChecker {
       return LineFailure(r.line, "POLICY_DIGEST_MISMATCH",
                          "accepted record was decided under a policy other than policy.toml");
     }
-    if (accepted_.contains(a.report_id)) {
+    const std::uint32_t report = ids_.Id(a.report_id);
+    if (auto earlier = accepted_.find(report); earlier != accepted_.end()) {
       return LineFailure(r.line, "AUDIT_DUPLICATE_ACCEPT",
                          "report " + a.report_id + " was already accepted at line " +
-                             std::to_string(accepted_[a.report_id].line));
+                             std::to_string(earlier->second.line));
     }
     AcceptedInfo info{r.line, a.originator, a.originator_nation, {}};
     for (const AcceptedPortion& p : a.portions) {
       // Canonical bytes only: delivery records are compared with these bytes, and the broker
       // refuses any other form (LABEL_NOT_CANONICAL) before it writes `accepted`.
-      auto parsed = ParseCanonicalPortion(p.label, *policy_);
+      const Result<Label>& parsed = Parsed(p.label, canonical_labels_);
       if (!parsed.ok()) {
         return LineFailure(r.line, "AUDIT_BAD_LABEL",
                            "portion label '" + p.label + "' does not parse under the logged " +
                                "policy: " + parsed.status().ToString());
       }
-      info.labels[p.index] = p.label;
+      SetLabel(info.labels, p.index, label_ids_.Id(p.label));
     }
-    accepted_[a.report_id] = std::move(info);
+    accepted_[report] = std::move(info);
     return std::nullopt;
   }
 
@@ -227,37 +341,37 @@ class RecordChecker {
       return LineFailure(r.line, "POLICY_DIGEST_MISMATCH",
                          "forwarded record was decided under a policy other than policy.toml");
     }
-    if (accepted_.contains(f.forward_id)) {
+    const std::uint32_t forward = ids_.Id(f.forward_id);
+    if (accepted_.contains(forward)) {
       return LineFailure(r.line, "AUDIT_DUPLICATE_ACCEPT",
                          "id " + f.forward_id + " was already accepted");
     }
     AcceptedInfo info{r.line, f.originator, f.originator_nation, {}};
     for (const AcceptedPortion& p : f.portions) {
-      const auto held = held_labels_.find({f.report_id, f.forwarder});
-      if (held == held_labels_.end() || !held->second.contains(p.index) ||
-          held->second.at(p.index) != p.label) {
+      const std::uint32_t* held = LabelAt(Copy(f.report_id, f.forwarder).held, p.index);
+      if (held == nullptr || *held != label_ids_.Id(p.label)) {
         return LineFailure(r.line, "FORWARD_WITHOUT_COPY",
                            "forward " + ShortHex(f.forward_id) + " by " + f.forwarder +
                                " names portion " + std::to_string(p.index) + " of report " +
                                ShortHex(f.report_id) +
                                ", which no earlier record released to the forwarder");
       }
-      auto parsed = ParseLabel(p.label, *policy_);
+      const Result<Label>& parsed = Parsed(p.label, labels_);
       if (!parsed.ok()) return LineFailure(r.line, "AUDIT_BAD_LABEL", parsed.status().ToString());
       if (parsed->orcon) {
         return LineFailure(r.line, "FORWARD_OF_ORCON",
                            "forward " + ShortHex(f.forward_id) + " moved ORCON portion " +
                                std::to_string(p.index) + " without its originator");
       }
-      info.labels[p.index] = p.label;
+      SetLabel(info.labels, p.index, label_ids_.Id(p.label));
     }
-    accepted_[f.forward_id] = std::move(info);
+    accepted_[forward] = std::move(info);
     return std::nullopt;
   }
 
   std::optional<AuditFailure> CheckFromQueue(const AuditRecord& r,
                                              const DeliveredFromQueueRecord& d) {
-    if (!queued_.contains({d.report_id, d.recipient})) {
+    if (!Copy(d.report_id, d.recipient).queued) {
       return LineFailure(r.line, "DELIVERY_NOT_QUEUED",
                          "report " + ShortHex(d.report_id) + " is delivered to " + d.recipient +
                              " from the queue, but no earlier queued record stored it for " +
@@ -268,7 +382,8 @@ class RecordChecker {
 
   std::optional<AuditFailure> CheckDelivery(const AuditRecord& r, const ReleasedCopy& c) {
     if (auto f = RequirePolicy(r)) return f;
-    auto acc = accepted_.find(c.report_id);
+    const std::uint32_t report = ids_.Id(c.report_id);
+    auto acc = accepted_.find(report);
     if (acc == accepted_.end()) {
       return LineFailure(r.line, "DELIVERY_WITHOUT_ACCEPT",
                          "report " + ShortHex(c.report_id) + " is " + r.type + " to " +
@@ -292,18 +407,19 @@ class RecordChecker {
                          "clearance '" + c.clearance + "' is not a level of the logged policy");
     }
     for (const ReleasedPortion& p : c.portions) {
-      auto logged = acc->second.labels.find(p.index);
-      if (logged == acc->second.labels.end() || logged->second != p.label) {
+      const std::uint32_t* logged = LabelAt(acc->second.labels, p.index);
+      // Equal ids, equal labels: the released label is the accepted one, already interned.
+      if (logged == nullptr || *logged != label_ids_.Id(p.label)) {
         return LineFailure(r.line, "DELIVERY_LABEL_MISMATCH",
                            "portion " + std::to_string(p.index) + " labelled '" + p.label +
                                "' does not match the accepted record at line " +
                                std::to_string(acc->second.line));
       }
-      auto parsed = ParseLabel(p.label, *policy_);
+      const Result<Label>& parsed = Parsed(p.label, labels_);
       if (!parsed.ok()) {
         return LineFailure(r.line, "AUDIT_BAD_LABEL", parsed.status().ToString());
       }
-      auto decision = DecideRelease(*parsed, who, *policy_);
+      const Result<ReleaseDecision>& decision = Decided(p.label, *parsed, who);
       if (!decision.ok()) {
         return LineFailure(
             r.line, "DELIVERY_BAD_RECIPIENT",
@@ -320,11 +436,13 @@ class RecordChecker {
       ++result_.portions_checked;
     }
     ++result_.deliveries_checked;
-    if (r.type == QueuedRecord::kType) queued_.insert({c.report_id, c.recipient});
+    CopyState& copy = copies_[CopyKey(report, ids_.Id(c.recipient))];
+    if (r.type == QueuedRecord::kType) copy.queued = true;
     for (const ReleasedPortion& p : c.portions) {
-      held_labels_[{c.report_id, c.recipient}][p.index] = p.label;
+      // Every label here matched the accepted record's: reuse its id rather than hash again.
+      SetLabel(copy.held, p.index, *LabelAt(acc->second.labels, p.index));
     }
-    released_.insert({c.report_id, c.recipient});
+    copy.released = true;
     return std::nullopt;
   }
 
@@ -334,12 +452,16 @@ class RecordChecker {
   std::optional<AuditFailure> policy_error_;
   std::string policy_digest_;
   bool policy_loaded_ = false;
-  std::map<std::string, AcceptedInfo> accepted_;
-  std::set<std::pair<std::string, std::string>> queued_;
-  std::set<std::pair<std::string, std::string>> released_;  // (report, recipient) queued/delivered
-  std::set<std::pair<std::string, std::string>> failed_;    // (report, recipient) given up
-  // (report, recipient) -> portion index -> label released to it: what a forwarder may forward.
-  std::map<std::pair<std::string, std::string>, std::map<std::uint32_t, std::string>> held_labels_;
+  double last_time_ = 0;
+  AuditRecordDecoder decoder_;   // Reused for every record: no allocation per record.
+  LabelCache labels_;            // ParseLabel by text.
+  LabelCache canonical_labels_;  // ParseCanonicalPortion by text.
+  std::map<std::string, Result<ReleaseDecision>, std::less<>> decisions_;
+  std::string decision_key_;
+  Interner ids_;                                              // Report ids and node ids.
+  Interner label_ids_;                                        // Portion labels.
+  std::unordered_map<std::uint32_t, AcceptedInfo> accepted_;  // By report (or forward) id.
+  std::unordered_map<std::uint64_t, CopyState> copies_;       // By CopyKey.
 };
 
 // ----- Signed files ----------------------------------------------------------------------------
@@ -379,9 +501,9 @@ struct CheckpointFile {
 class SignedFileChecker {
  public:
   // `log_time`: the time of the newest record (the broker certificate must be valid then).
-  SignedFileChecker(const AuditVerifyOptions& options, const MerkleTree& tree, double log_time,
+  SignedFileChecker(const AuditVerifyOptions& options, PrefixRoots& roots, double log_time,
                     AuditVerifyResult& result)
-      : options_(options), dir_(options.dir), tree_(tree), log_time_(log_time), result_(result) {}
+      : options_(options), dir_(options.dir), tree_(roots), log_time_(log_time), result_(result) {}
 
   // Returns every failure found (the caller picks the first by line).
   std::vector<AuditFailure> Run() {
@@ -392,6 +514,11 @@ class SignedFileChecker {
     LoadWitnesses();
     if (!failures_.empty()) return failures_;
     if (!LoadCheckpoints()) return failures_;
+    // Every signed root in one pass over the leaves (trusted checkpoints of other sizes are
+    // computed when asked).
+    std::vector<std::uint64_t> sizes;
+    for (const auto& entry : checkpoints_) sizes.push_back(entry.first);
+    tree_.Prepare(sizes);
     CheckCosignatures();
     CheckTrusted();
     CheckRoots();
@@ -577,11 +704,7 @@ class SignedFileChecker {
   }
 
   // Root recomputed from the records at `size`, or nullopt when the log is shorter.
-  std::optional<Hash> Recomputed(std::uint64_t size) const {
-    auto root = tree_.RootAt(size);
-    if (!root.ok()) return std::nullopt;
-    return *root;
-  }
+  std::optional<Hash> Recomputed(std::uint64_t size) const { return tree_.At(size); }
 
   // Largest independently attested size below `size` whose root matched (0 when none).
   std::uint64_t AnchorBelow(std::uint64_t size) const {
@@ -726,8 +849,6 @@ class SignedFileChecker {
 
   void CheckRoots() {
     std::uint64_t last_good = 0;
-    bool have_last = false;
-    Hash last_root{};
     for (const auto& [size, cp] : checkpoints_) {
       auto root = Recomputed(size);
       if (!root) {
@@ -748,22 +869,9 @@ class SignedFileChecker {
                              std::to_string(first) + "-" + std::to_string(size) + " was altered"));
         return;
       }
-      if (have_last && last_good > 0 && last_good < size) {
-        auto proof = tree_.ConsistencyProof(last_good, size);
-        Status consistent = proof.ok() ? VerifyConsistency(last_good, size, last_root,
-                                                           cp.checkpoint.root_hash, *proof)
-                                       : proof.status();
-        if (!consistent.ok()) {
-          failures_.push_back(RangeFailure(last_good + 1, size, cp.file, consistent.reason(),
-                                           "not consistent with checkpoints/" +
-                                               std::to_string(last_good) + ": " +
-                                               consistent.message()));
-          return;
-        }
-      }
-      have_last = true;
+      // Each matched root was recomputed from the same records, so successive checkpoints are
+      // of one history: a consistency proof between them could not fail (prefix_roots.h).
       last_good = size;
-      last_root = cp.checkpoint.root_hash;
     }
   }
 
@@ -775,7 +883,7 @@ class SignedFileChecker {
 
   const AuditVerifyOptions& options_;
   std::filesystem::path dir_;
-  const MerkleTree& tree_;
+  PrefixRoots& tree_;  // Roots of the log's prefixes.
   const double log_time_;
   AuditVerifyResult& result_;
   NoteVerifierKey log_key_;
@@ -866,27 +974,44 @@ std::string AuditVerdict(const AuditVerifyResult& result) {
 AuditVerifyResult VerifyAuditDirectory(const AuditVerifyOptions& options) {
   AuditVerifyResult result;
   result.root_pinned = options.ca_dir.has_value();
-  std::optional<AuditLoadError> load_error;
-  std::vector<AuditRecord> records = LoadAuditLog(options.dir, load_error);
-  result.records = records.size();
   std::vector<AuditFailure> failures;
-  if (load_error) {
-    AuditFailure f =
-        LineFailure(load_error->line, load_error->status.reason(), load_error->status.message());
+  const auto load_failure = [&](const AuditLoadError& error) {
+    AuditFailure f = LineFailure(error.line, error.status.reason(), error.status.message());
     if (f.line == 0) f.file = "log.jsonl";
     failures.push_back(std::move(f));
+  };
+  auto text = ReadAuditLogText(options.dir);
+  if (!text.ok()) {
+    load_failure(AuditLoadError{0, text.status()});
+    result.failure = First(failures);
+    return result;
   }
+  // One pass, one record at a time: parse, check, hash the leaf. Only the leaf hashes are kept
+  // (32 bytes per record); after a failed check the rest is still parsed and hashed, so that a
+  // malformed later line is reported as before and the roots cover every record.
   RecordChecker records_checker(options.dir, result);
-  if (auto f = records_checker.Check(records)) failures.push_back(*f);
-  if (!load_error) {
-    const MerkleTree tree = BuildAuditTree(records);
-    const double log_time =
-        records.empty()
-            ? static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count())
-            : records.back().time;
-    SignedFileChecker signed_checker(options, tree, log_time, result);
+  std::optional<AuditFailure> check_failure;
+  std::vector<Hash> leaves;
+  AuditLogReader reader(*text);
+  AuditRecord record;
+  double log_time = 0;
+  while (reader.Next(record)) {
+    leaves.push_back(LeafHash(std::span<const std::uint8_t>(
+        reinterpret_cast<const std::uint8_t*>(record.bytes.data()), record.bytes.size())));
+    if (!check_failure) check_failure = records_checker.CheckNext(record, leaves.size() - 1);
+    log_time = record.time;
+  }
+  result.records = leaves.size();
+  if (reader.error()) load_failure(*reader.error());
+  if (check_failure) failures.push_back(std::move(*check_failure));
+  if (!reader.error()) {
+    if (leaves.empty()) {
+      log_time = static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count());
+    }
+    PrefixRoots roots(leaves);
+    SignedFileChecker signed_checker(options, roots, log_time, result);
     for (AuditFailure& f : signed_checker.Run()) failures.push_back(std::move(f));
   }
   result.failure = First(failures);

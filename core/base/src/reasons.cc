@@ -572,8 +572,10 @@ constexpr ReasonInfo kReasons[] = {
     // AUDIT.md: Verification failures (tearline-audit verify).
     ReasonInfo{"AUDIT_TORN_TAIL", Code::kInvalidArgument,
                "the last line has no terminating newline: the log was cut"},
-    ReasonInfo{"AUDIT_BAD_JSON", Code::kInvalidArgument,
-               "a line is not valid JSON (or nests deeper than 16 levels)"},
+    ReasonInfo{
+        "AUDIT_BAD_JSON", Code::kInvalidArgument,
+        "a line is not exactly one JSON object with unique keys (the record line grammar: no "
+        "byte order mark, no NUL byte, nesting at most 16 levels)"},
     ReasonInfo{"AUDIT_RECORD_UNKNOWN_TYPE", Code::kNotFound,
                "a record's type is not one this version knows (readers skip it)"},
     ReasonInfo{"AUDIT_RECORD_MALFORMED", Code::kInvalidArgument,

@@ -2,20 +2,25 @@
 // flat array of value nodes (no tree of heap objects, no map per object), which the record
 // decoder (audit_record_types.h) reads through AuditJsonValue views.
 //
-// Contract: it accepts exactly the texts nlohmann::json::parse accepts and gives every value the
-// same meaning, so that switching the auditor from the DOM to this reader changes no verdict
-// (tests/unit/audit_json_test.cc feeds both the same crafted lines; the audit_record fuzzer
-// compares them on arbitrary bytes):
-//   - RFC 8259 grammar, whitespace space/tab/CR/LF, one value then the end of the text; a UTF-8
-//     byte order mark at the very start is skipped, and a NUL byte after the value ends the
-//     text (bytes after it are not read), as nlohmann does;
+// Contract: it accepts RFC 8259 JSON texts and nothing else, and gives every value the meaning
+// nlohmann::json::parse gives it (tests/unit/audit_json_test.cc compares the two on crafted and
+// mutated lines; the audit_record fuzzer on arbitrary bytes). It is stricter than nlohmann in the
+// three places where nlohmann is lenient, because an audit line must have one reading only:
+//   - a UTF-8 byte order mark is refused (nlohmann skips one at the start);
+//   - a NUL byte is refused wherever it is (nlohmann ends the text at a NUL after the value);
+//   - a key repeated in one object is refused (nlohmann keeps the last value), so that no two
+//     readers can disagree about which of two values a record holds.
+// The rest of the grammar:
+//   - whitespace space/tab/CR/LF, one value, then only whitespace to the end of the text;
 //   - strings: no raw control character (< 0x20), only the RFC escapes, \u surrogates paired,
-//     strict UTF-8 (no overlong forms, no encoded surrogates, nothing above U+10FFFF);
+//     strict UTF-8 (no overlong forms, no encoded surrogates, nothing above U+10FFFF); keys are
+//     compared after unescaping ("a" and "\u0061" are the same key);
 //   - numbers: no leading zero, no '+', no bare '.'; an integer without '-' that fits 64 bits is
 //     unsigned, one with '-' that fits is signed ("-0" is signed 0), anything else (fraction,
 //     exponent, out of range) is a double as strtod reads it; one that overflows to infinity
-//     (1e400) is a syntax error, as in nlohmann;
-//   - duplicate keys are kept; Find() returns the last, as the DOM's last write wins.
+//     (1e400) is a syntax error, as in nlohmann.
+// On failure error() is one sentence that names a byte order mark, a NUL byte (with its column),
+// a duplicate key (shown sanitised) or too deep a nesting, else "not a valid JSON text".
 // Nesting deeper than `max_depth` is refused (callers also pre-check depth; this bound keeps the
 // recursion safe on its own).
 //
@@ -41,9 +46,12 @@ class AuditJsonDocument {
  public:
   AuditJsonDocument() = default;
 
-  // Parses `text` (below 4 GiB). False on any syntax error or nesting deeper than max_depth; the
-  // document is then empty.
+  // Parses `text` (below 4 GiB). False on any syntax error, duplicate key or nesting deeper than
+  // max_depth; the document is then empty and error() says why. A document reused for the next
+  // text keeps its buffers, so a reader of many lines allocates only while they grow.
   [[nodiscard]] bool Parse(std::string_view text, std::size_t max_depth);
+  // Why the last Parse failed (one sentence); empty after a success.
+  const std::string& error() const { return error_; }
 
   bool empty() const { return nodes_.empty(); }
   // The top-level value. `source` must hold the bytes given to Parse (they may have moved, e.g.
@@ -79,8 +87,17 @@ class AuditJsonDocument {
     };
   };
 
+  // A key while its object is being parsed (offsets as in Node), for the duplicate check.
+  struct KeyRef {
+    std::uint32_t off = 0, len = 0;
+    bool decoded = false;
+    std::uint64_t tag = 0;  // Length and first bytes: unequal tags mean unequal keys.
+  };
+
   std::vector<Node> nodes_;
-  std::string decoded_;  // Unescaped text of the strings and keys that had escapes.
+  std::string decoded_;       // Unescaped text of the strings and keys that had escapes.
+  std::vector<KeyRef> keys_;  // Parse scratch: the keys of the objects still open.
+  std::string error_;
 };
 
 class AuditJsonValue {
@@ -119,7 +136,7 @@ class AuditJsonValue {
   // same array or object (requires that there is one).
   AuditJsonValue first_child() const { return {doc_, source_, index_ + 1}; }
   AuditJsonValue next_sibling() const { return {doc_, source_, node().end}; }
-  // The member named `key` of an object (the last one when the key is repeated).
+  // The member named `key` of an object (keys are unique in a parsed document).
   std::optional<AuditJsonValue> Find(std::string_view key) const;
 
  private:

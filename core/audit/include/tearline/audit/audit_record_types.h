@@ -576,6 +576,25 @@ Result<AnyAuditRecord> DecodeAuditRecord(std::string_view type, const AuditJsonV
 // The same for a record loaded from a log (its `type` and parsed object).
 Result<AnyAuditRecord> DecodeAuditRecord(const AuditRecord& record);
 
+// DecodeAuditRecord for a reader of many records (the verifier): each type is decoded into the
+// record of that type decoded last, reusing its strings and vectors, so that once they have grown
+// decoding allocates nothing. Same results and messages as DecodeAuditRecord. On success `out`
+// points at the decoded record, owned by the decoder and valid until its next Decode; on failure
+// `out` is untouched.
+// Thread-safety: one thread at a time.
+class AuditRecordDecoder {
+ public:
+  AuditRecordDecoder();
+  [[nodiscard]] Status Decode(std::string_view type, const AuditJsonValue& object,
+                              const AnyAuditRecord*& out);
+  [[nodiscard]] Status Decode(std::string_view type, const nlohmann::json& object,
+                              const AnyAuditRecord*& out);
+  [[nodiscard]] Status Decode(const AuditRecord& record, const AnyAuditRecord*& out);
+
+ private:
+  std::vector<AnyAuditRecord> slots_;  // slots_[i] holds alternative i.
+};
+
 // The identifying fields several record types share, for readers that filter and tabulate
 // across types (query, custody, report). Each view is empty when the record's type has no such
 // member or the optional member holds no value. The views point into `record`, which must

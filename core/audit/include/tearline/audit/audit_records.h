@@ -53,17 +53,43 @@ struct AuditLoadError {
   Status status;
 };
 
-// Splits and parses log text. Each line must be a JSON object no deeper than
-// kMaxAuditJsonDepth with an unsigned integer "seq", a finite non-negative number "time" and a
-// non-empty string "type". Reasons (with the line): AUDIT_LINE_TOO_LARGE, AUDIT_TORN_TAIL (last
-// line has no '\n'), AUDIT_BAD_JSON, AUDIT_RECORD_MALFORMED. `seq` is NOT compared with the line
-// index here (the verifier reports that as a sequencing failure).
-// On success `error` is untouched; on failure the records parsed so far are returned in
-// `records` and `error` is set.
+// Reads log text one line at a time into a caller's AuditRecord, reusing its buffers (the line,
+// the parsed document, the type), so that a reader of many lines (the verifier) allocates only
+// while they grow and holds one record at a time. The checks are ParseAuditLog's (below).
+// Ownership: views the text, which must outlive the reader. Thread-safety: one thread.
+class AuditLogReader {
+ public:
+  explicit AuditLogReader(std::string_view text) : text_(text) {}
+
+  // Reads the next line into `record`. False at the end of the text or at the first line that
+  // fails; error() then holds the failure (and every later call returns false).
+  [[nodiscard]] bool Next(AuditRecord& record);
+  const std::optional<AuditLoadError>& error() const { return error_; }
+  // Lines read successfully so far.
+  std::uint64_t lines() const { return line_; }
+
+ private:
+  std::string_view text_;
+  std::size_t pos_ = 0;
+  std::uint64_t line_ = 0;
+  std::optional<AuditLoadError> error_;
+};
+
+// Splits and parses log text. Each line must be exactly one JSON object with unique keys (the
+// record line grammar of docs/AUDIT.md: no byte order mark, no NUL byte, a non-object is
+// AUDIT_BAD_JSON too), no deeper than kMaxAuditJsonDepth, with an unsigned integer "seq", a finite
+// non-negative number "time" and a non-empty string "type". Reasons (with the line):
+// AUDIT_LINE_TOO_LARGE, AUDIT_TORN_TAIL (last line has no '\n'), AUDIT_BAD_JSON,
+// AUDIT_RECORD_MALFORMED. `seq` is NOT compared with the line index here (the verifier reports that
+// as a sequencing failure). On success `error` is untouched; on failure the records parsed so far
+// are returned in `records` and `error` is set.
 std::vector<AuditRecord> ParseAuditLog(std::string_view text, std::optional<AuditLoadError>& error);
 
-// Reads DIR/log.jsonl with the caps above and parses it. Reasons AUDIT_DIR_NOT_FOUND,
-// AUDIT_LOG_NOT_FOUND, AUDIT_LOG_TOO_LARGE, AUDIT_IO, plus ParseAuditLog's.
+// Reads DIR/log.jsonl whole, with the size cap above. Reasons AUDIT_DIR_NOT_FOUND,
+// AUDIT_LOG_NOT_FOUND, AUDIT_LOG_TOO_LARGE, AUDIT_LOG_READ.
+Result<std::string> ReadAuditLogText(const std::filesystem::path& dir);
+
+// Reads DIR/log.jsonl (ReadAuditLogText, its failures at line 0) and parses it.
 std::vector<AuditRecord> LoadAuditLog(const std::filesystem::path& dir,
                                       std::optional<AuditLoadError>& error);
 
