@@ -273,6 +273,20 @@ Status AuditDirectoryVectors(const Coalition& c, const Emit& emit) {
         f, 2, "COSIGNATURE_MISMATCH");
   }
   {
+    // A line with two readings: a reader that keeps the last of two equal keys sees a denial, one
+    // that keeps the first an acceptance. Every checkpoint is re-signed over it, so only the
+    // record line grammar (one object, unique keys) refuses it, at its line.
+    std::vector<std::string> lines = good.lines;
+    lines[5] = "{\"type\":\"accepted\"," + lines[5].substr(1);
+    Files f = good.files;
+    f["log.jsonl"] = Join(lines);
+    TEARLINE_RETURN_IF_ERROR(SignCheckpoints(f, lines, {4, 8, kWitnessed}, broker.signing));
+    one("duplicate_key",
+        "record 6 carries the key \"type\" twice (accepted, then denied) and every checkpoint "
+        "is re-signed over it: a record line must be one JSON object with unique keys",
+        f, 2, "AUDIT_BAD_JSON");
+  }
+  {
     Files f = good.files;
     f["policy.toml"] += "\n# edited\n";
     one("policy_digest_mismatch", "policy.toml differs from the policy the log recorded", f, 2,
