@@ -15,6 +15,8 @@ namespace {
 constexpr char kOrigin[] = "tearline/audit/broker-1";
 constexpr char kR1[] = "0123456789abcdef0123456789abcdef";
 constexpr char kR2[] = "fedcba9876543210fedcba9876543210";
+constexpr char kF1[] = "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0";
+constexpr char kQ1[] = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a";
 constexpr std::int64_t kStart = kNow - 3600;
 constexpr std::uint64_t kCosignedAt = kNow;
 
@@ -95,6 +97,53 @@ std::vector<std::string> StoryLines(const std::string& policy_sha256) {
   return lines;
 }
 
+// The story continued with the release workflow: gbr-1 forwards report 2's portion to JPN within
+// its label (the copy is delivered as the forward id) and asks usa-1 to release report 1's first
+// portion to JPN. `forwarded_report` and `forwarded_index` name what gbr-1 claims to forward.
+std::vector<std::string> ReleaseStoryLines(const std::string& policy_sha256,
+                                           const std::string& forwarded_report, int forwarded_index,
+                                           const std::string& forwarded_label) {
+  std::vector<std::string> lines = StoryLines(policy_sha256);
+  auto add = [&](const std::string& type, Json fields) {
+    Json r = Json::object();
+    r["seq"] = lines.size();
+    r["time"] = static_cast<double>(kStart) + static_cast<double>(lines.size()) * 1.5;
+    r["type"] = type;
+    for (auto& [k, v] : fields.items()) r[k] = v;
+    lines.push_back(r.dump());
+  };
+  add("forwarded", {{"forward_id", kF1},
+                    {"report_id", forwarded_report},
+                    {"originator", "usa-1"},
+                    {"originator_nation", "USA"},
+                    {"forwarder", "gbr-1"},
+                    {"forwarder_nation", "GBR"},
+                    {"target_nation", "JPN"},
+                    {"portions",
+                     {{{"index", forwarded_index},
+                       {"label", forwarded_label},
+                       {"ciphertext_sha256", Filler('c')},
+                       {"ciphertext_bytes", 100}}}},
+                    {"policy_sha256", policy_sha256}});
+  add("delivered", {{"report_id", kF1},
+                    {"originator", "usa-1"},
+                    {"originator_nation", "USA"},
+                    {"recipient", "jpn-1"},
+                    {"nation", "JPN"},
+                    {"clearance", "CONFIDENTIAL"},
+                    {"portions", {{{"index", forwarded_index}, {"label", forwarded_label}}}}});
+  add("release_requested", {{"request_id", kQ1},
+                            {"report_id", kR1},
+                            {"portion", 0},
+                            {"originator", "usa-1"},
+                            {"requester", "gbr-1"},
+                            {"requester_nation", "GBR"},
+                            {"to_nation", "JPN"},
+                            {"why", "joint maritime patrol"}});
+  add("node_connected", {{"node", "usa-1"}});
+  return lines;
+}
+
 std::string Join(const std::vector<std::string>& lines) {
   std::string out;
   for (const std::string& l : lines) out += l + "\n";
@@ -144,11 +193,12 @@ struct Dir {
 
 constexpr std::uint64_t kWitnessed = 12;
 
-// The good directory: 12 records, checkpoints at 4, 8 and 12, usa-1 and gbr-1 cosign size 12.
-Result<Dir> GoodDirectory(const Coalition& c) {
+// A directory over `lines`: checkpoints at 4, 8 and the whole log, which usa-1 and gbr-1 cosign.
+Result<Dir> DirectoryOf(const Coalition& c, std::vector<std::string> lines) {
   Dir d;
   const std::string policy(PolicyText());
-  d.lines = StoryLines(Sha256Hex(policy));
+  d.lines = std::move(lines);
+  const std::uint64_t size = d.lines.size();
   const Identity& broker = c.Member(kBrokerId);
   TEARLINE_ASSIGN_OR_RETURN(
       NoteVerifierKey log_key,
@@ -161,10 +211,15 @@ Result<Dir> GoodDirectory(const Coalition& c) {
   for (const char* node : {"usa-1", "gbr-1", "jpn-1"}) {
     d.files["certs/" + std::string(node) + ".cert"] = Text(c.Member(node).cert->encoded());
   }
-  TEARLINE_RETURN_IF_ERROR(SignCheckpoints(d.files, d.lines, {4, 8, kWitnessed}, broker.signing));
-  TEARLINE_RETURN_IF_ERROR(CosignFile(d.files, d.lines, kWitnessed, c.Member("usa-1")));
-  TEARLINE_RETURN_IF_ERROR(CosignFile(d.files, d.lines, kWitnessed, c.Member("gbr-1")));
+  TEARLINE_RETURN_IF_ERROR(SignCheckpoints(d.files, d.lines, {4, 8, size}, broker.signing));
+  TEARLINE_RETURN_IF_ERROR(CosignFile(d.files, d.lines, size, c.Member("usa-1")));
+  TEARLINE_RETURN_IF_ERROR(CosignFile(d.files, d.lines, size, c.Member("gbr-1")));
   return d;
+}
+
+// The good directory: 12 records, checkpoints at 4, 8 and 12, usa-1 and gbr-1 cosign size 12.
+Result<Dir> GoodDirectory(const Coalition& c) {
+  return DirectoryOf(c, StoryLines(Sha256Hex(std::string(PolicyText()))));
 }
 
 }  // namespace
@@ -285,6 +340,24 @@ Status AuditDirectoryVectors(const Coalition& c, const Emit& emit) {
         "record 6 carries the key \"type\" twice (accepted, then denied) and every checkpoint "
         "is re-signed over it: a record line must be one JSON object with unique keys",
         f, 2, "AUDIT_BAD_JSON");
+  }
+  {
+    const std::string digest = Sha256Hex(std::string(PolicyText()));
+    TEARLINE_ASSIGN_OR_RETURN(
+        const Dir release,
+        DirectoryOf(c, ReleaseStoryLines(digest, kR2, 0, "(C//REL TO USA, GBR, JPN)")));
+    one("release_workflow",
+        "the good history continued: gbr-1 forwards report 2's portion to JPN within its label "
+        "(delivered under the forward id) and asks usa-1 to release report 1's portion 0 to JPN",
+        release.files, 2, "OK");
+    // gbr-1 claims to forward report 1's NOFORN portion, which was denied to it.
+    TEARLINE_ASSIGN_OR_RETURN(const Dir lying,
+                              DirectoryOf(c, ReleaseStoryLines(digest, kR1, 1, "(S//NF)")));
+    one("forward_without_copy",
+        "a forwarded record for a portion no earlier delivered/queued record released to the "
+        "forwarder (report 1's NOFORN portion, denied to gbr-1); every checkpoint and "
+        "cosignature is over it",
+        lying.files, 2, "FORWARD_WITHOUT_COPY");
   }
   {
     Files f = good.files;
