@@ -6,15 +6,18 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <vector>
 
 #include "mini_coalition.h"
 #include "tearline/audit/audit_log.h"
 #include "tearline/base/file_util.h"
 #include "tearline/broker/auditor.h"
 #include "tearline/broker/authenticator.h"
+#include "tearline/wire/wire.h"
 #include "test_support.h"
 
 namespace tearline::broker {
@@ -118,6 +121,35 @@ TEST_F(IdentityWatchTest, OlderListNeverUnrevokesAlsoAfterARestart) {
   EXPECT_EQ(directory_.FindNode("gbr-1"), nullptr);
   EXPECT_EQ(trust_->VerifyCertificate(coalition_.cert("gbr-1"), clock_.UnixNow()).reason(),
             "CERT_REVOKED");
+}
+
+// Nodes are told what is in force, never the files as they are now: an older list restored over
+// the newer one does not reach them, and a withdrawn certificate is not listed.
+TEST_F(IdentityWatchTest, DirectoryReplyCarriesWhatIsInForceNotTheFilesOnDisk) {
+  WriteList(2, {"gbr-1"});
+  clock_.Advance(kRevocationCheck);
+  ASSERT_TRUE(watch_->Poll().list_applied);
+  WriteList(1, {});
+  const std::vector<std::uint8_t> bytes = watch_->DirectoryReply(42);
+  std::vector<std::uint8_t> storage;
+  auto frame = DecodeFrame(AlignedForDecode(bytes, storage));
+  ASSERT_TRUE(frame.ok()) << frame.status().ToString();
+  EXPECT_EQ((*frame)->request_id(), 42u);
+  const auto* body = (*frame)->body_as_Directory();
+  ASSERT_NE(body, nullptr);
+  ASSERT_NE(body->revocation_list(), nullptr);
+  auto list =
+      RevocationList::Decode({body->revocation_list()->data(), body->revocation_list()->size()});
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  EXPECT_EQ(list->sequence(), 2u);
+  ASSERT_NE(body->certificates(), nullptr);
+  EXPECT_EQ(body->certificates()->size(), directory_.EncodedCertificates().size());
+  const auto gbr1 = coalition_.cert("gbr-1").encoded();
+  for (const auto* blob : *body->certificates()) {
+    ASSERT_NE(blob->bytes(), nullptr);
+    EXPECT_FALSE(std::equal(blob->bytes()->begin(), blob->bytes()->end(), gbr1.begin(), gbr1.end()))
+        << "a withdrawn certificate must not be served";
+  }
 }
 
 TEST_F(IdentityWatchTest, ExpiryIsRefusedFromThatSecondAndWithdrawnAtTheNextLook) {
