@@ -22,17 +22,20 @@ constexpr std::uint64_t kCosignedAt = kNow;
 
 std::string Filler(char c) { return std::string(64, c); }
 
+// Appends one record line: seq and time follow from its position, then the record's fields.
+void AddRecord(std::vector<std::string>& lines, const std::string& type, const Json& fields) {
+  Json r = Json::object();
+  r["seq"] = lines.size();
+  r["time"] = static_cast<double>(kStart) + static_cast<double>(lines.size()) * 1.5;
+  r["type"] = type;
+  for (const auto& [k, v] : fields.items()) r[k] = v;
+  lines.push_back(r.dump());
+}
+
 // The records of a small, honest history: two reports, a denial, live and queued deliveries.
 std::vector<std::string> StoryLines(const std::string& policy_sha256) {
   std::vector<std::string> lines;
-  auto add = [&](const std::string& type, Json fields) {
-    Json r = Json::object();
-    r["seq"] = lines.size();
-    r["time"] = static_cast<double>(kStart) + static_cast<double>(lines.size()) * 1.5;
-    r["type"] = type;
-    for (auto& [k, v] : fields.items()) r[k] = v;
-    lines.push_back(r.dump());
-  };
+  auto add = [&](const std::string& type, const Json& fields) { AddRecord(lines, type, fields); };
   auto delivery = [](const char* id, const char* recipient, const char* nation,
                      const char* clearance, Json portions) {
     return Json{{"report_id", id},
@@ -104,14 +107,7 @@ std::vector<std::string> ReleaseStoryLines(const std::string& policy_sha256,
                                            const std::string& forwarded_report, int forwarded_index,
                                            const std::string& forwarded_label) {
   std::vector<std::string> lines = StoryLines(policy_sha256);
-  auto add = [&](const std::string& type, Json fields) {
-    Json r = Json::object();
-    r["seq"] = lines.size();
-    r["time"] = static_cast<double>(kStart) + static_cast<double>(lines.size()) * 1.5;
-    r["type"] = type;
-    for (auto& [k, v] : fields.items()) r[k] = v;
-    lines.push_back(r.dump());
-  };
+  auto add = [&](const std::string& type, const Json& fields) { AddRecord(lines, type, fields); };
   add("forwarded", {{"forward_id", kF1},
                     {"report_id", forwarded_report},
                     {"originator", "usa-1"},
@@ -141,6 +137,13 @@ std::vector<std::string> ReleaseStoryLines(const std::string& policy_sha256,
                             {"to_nation", "JPN"},
                             {"why", "joint maritime patrol"}});
   add("node_connected", {{"node", "usa-1"}});
+  return lines;
+}
+
+// The story with record 6 (a denial) edited: one word of its explanation changed.
+std::vector<std::string> WithRecord6Edited(std::vector<std::string> lines) {
+  const std::string from = "NOFORN material";
+  lines[5].replace(lines[5].find(from), from.size(), "noforn material");
   return lines;
 }
 
@@ -256,9 +259,7 @@ Status AuditDirectoryVectors(const Coalition& c, const Emit& emit) {
         "AUDIT_BROKER_CERT_MISSING");
   }
   {
-    std::vector<std::string> lines = good.lines;
-    const std::string from = "NOFORN material";
-    lines[5].replace(lines[5].find(from), from.size(), "noforn material");
+    const std::vector<std::string> lines = WithRecord6Edited(good.lines);
     Files f = good.files;
     f["log.jsonl"] = Join(lines);
     one("tampered_record",
@@ -316,9 +317,7 @@ Status AuditDirectoryVectors(const Coalition& c, const Emit& emit) {
   {
     // A broker rewrites a record and re-signs every checkpoint with its own key: only the
     // witnesses' cosignatures over the old checkpoint expose it.
-    std::vector<std::string> lines = good.lines;
-    const std::string from = "NOFORN material";
-    lines[5].replace(lines[5].find(from), from.size(), "noforn material");
+    const std::vector<std::string> lines = WithRecord6Edited(good.lines);
     Files f = good.files;
     f["log.jsonl"] = Join(lines);
     TEARLINE_RETURN_IF_ERROR(SignCheckpoints(f, lines, {4, 8, kWitnessed}, broker.signing));
