@@ -335,38 +335,35 @@ Status Rejections(const Coalition& c, const Emit& emit, const Sealed& base) {
     r.opener.json["enc_public_key_hex"] = Hex(jpn.encryption->public_key);
     all.push_back(std::move(r));
   }
-  {
+  // Portion 0 signed again by the originator under another label (commitments recomputed).
+  auto relabelled = [&](const std::string& label) -> Result<Bytes> {
     ReportParts p = parts;
     BodyParts b = ReadBody(p.bodies[0].second);
-    b.label = "(S//REL TO USA, GBR";
+    b.label = label;
     p.bodies[0].second = WriteBody(b);
     TEARLINE_RETURN_IF_ERROR(RecommitAndResign(p, usa.signing));
+    return JoinReport(p);
+  };
+  {
+    TEARLINE_ASSIGN_OR_RETURN(Bytes report, relabelled("(S//REL TO USA, GBR"));
     all.push_back(rejection("bad_label",
                             "portion 0 signed with a label that does not parse (no closing "
                             "parenthesis)",
-                            "label", JoinReport(p), "ENVELOPE_BAD_LABEL"));
+                            "label", std::move(report), "ENVELOPE_BAD_LABEL"));
   }
   {
-    ReportParts p = parts;
-    BodyParts b = ReadBody(p.bodies[0].second);
-    b.label = "(S//NF)";
-    p.bodies[0].second = WriteBody(b);
-    TEARLINE_RETURN_IF_ERROR(RecommitAndResign(p, usa.signing));
+    TEARLINE_ASSIGN_OR_RETURN(Bytes report, relabelled("(S//NF)"));
     all.push_back(rejection("label_not_releasable",
                             "portion 0 signed as (S//NF) yet wrapped for gbr-1: the recipient "
                             "decides release again",
-                            "release", JoinReport(p), "ENVELOPE_LABEL_NOT_RELEASABLE"));
+                            "release", std::move(report), "ENVELOPE_LABEL_NOT_RELEASABLE"));
   }
   {
-    ReportParts p = parts;
-    BodyParts b = ReadBody(p.bodies[0].second);
-    b.label = "(S//REL TO USA, GBR)";
-    p.bodies[0].second = WriteBody(b);
-    TEARLINE_RETURN_IF_ERROR(RecommitAndResign(p, usa.signing));
+    TEARLINE_ASSIGN_OR_RETURN(Bytes report, relabelled("(S//REL TO USA, GBR)"));
     all.push_back(rejection("label_rebound",
                             "portion 0 re-signed under another releasable label: the AEAD "
                             "associated data binds the label",
-                            "decrypt", JoinReport(p), "ENVELOPE_DECRYPT_FAILED"));
+                            "decrypt", std::move(report), "ENVELOPE_DECRYPT_FAILED"));
   }
   {
     Rejection r = rejection("wrong_secret_key",
