@@ -285,7 +285,7 @@ TEST_F(SubmitPipelineTest, DISABLED_MeasureSubmitRateWithTenThousandQueued) {
   Build(options);
   CommitGroup group(
       *auditor_, *store_, [](const std::string&, const std::vector<std::uint8_t>&) { return true; },
-      nullptr);
+      nullptr, clock_, CommitGroup::Limits());  // Closed by hand every kGroup submits.
   constexpr std::size_t kSubmits = 1000, kGroup = 100;
   // Wall-clock rate, and the rate per CPU second of this process (what the queue could cost
   // shows there even when other work on the machine skews the wall clock).

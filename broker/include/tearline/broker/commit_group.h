@@ -73,8 +73,7 @@ class CommitGroup : public FrameSender {
   using Limits = CommitGroupLimits;
 
   CommitGroup(Auditor& auditor, ReportStore& store, Transmit transmit,
-              std::function<void()> on_failure, const Clock& clock = SystemClock::Get(),
-              Limits limits = Limits());
+              std::function<void()> on_failure, const Clock& clock, Limits limits);
   CommitGroup(const CommitGroup&) = delete;
   CommitGroup& operator=(const CommitGroup&) = delete;
 
