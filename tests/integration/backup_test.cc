@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,6 +72,27 @@ class BackupTest : public testing::BrokerWireTest {
   fs::path Head() const { return c_.root() / "data" / "broker.head"; }
   static constexpr const char* kConfig = "checkpoint_interval_ms = 200\n";
 };
+
+// A restore reads a directory an operator names: garbage there is refused with a reason, and
+// nothing is written to the data directory.
+TEST_F(BackupTest, RestoreRefusesGarbageAndWritesNothing) {
+  const fs::path garbage = c_.root() / "garbage-backup";
+  fs::create_directories(garbage / "audit");
+  std::ofstream(garbage / "reports.db") << "not a database";
+  std::ofstream(garbage / "BACKUP.txt") << "junk";
+  std::ofstream(garbage / "audit" / "log.jsonl") << "\x01\x02{not json\n";
+  const fs::path target = c_.root() / "restored";
+  ProcessResult r = Admin({"restore", "--backup", garbage.string(), "--data-dir", target.string()});
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.err.find("BACKUP_INVALID"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(target)) << "a refused restore must write nothing";
+
+  ProcessResult missing = Admin(
+      {"restore", "--backup", (c_.root() / "nothing").string(), "--data-dir", target.string()});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("is not a broker backup"), std::string::npos) << missing.err;
+  EXPECT_FALSE(fs::exists(target));
+}
 
 TEST_F(BackupTest, OnlineBackupRestoresAndARollbackIsAcceptedExplicitlyAndWitnessed) {
   StartBroker(kConfig);
