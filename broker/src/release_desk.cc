@@ -350,6 +350,9 @@ ReleaseEffects ReleaseDesk::Decide(const std::string& node_id, std::uint64_t rid
   }
   fields.requested = e.notice.requested_unix;
   fields.signature = ToHex({signature->data(), signature->size()});
+  // The signed bytes themselves: an auditor checks the decision against the originator's
+  // certificate without trusting the broker (core/audit release_decision_check.h).
+  fields.decision_body = Base64Encode(body_bytes);
   auto seq = auditor_.Durable(auditor_.ReleaseDecision(fields, d->approved && d->sanitised));
   if (!seq) {
     out.deliveries.clear();  // The broker is stopping: nothing may take effect.

@@ -202,6 +202,13 @@ Status ReleaseOfficer::Decide(const std::string& client, ReleaseRecord record,
     d.explanation = c.why;
   }
   const std::vector<std::uint8_t> body = EncodeReleaseDecisionBody(d);
+  if (body.size() > kMaxReleaseDecisionBodyBytes) {  // The broker would refuse it.
+    return InvalidArgument("RELEASE_MALFORMED", "the signed decision would be " +
+                                                    std::to_string(body.size()) +
+                                                    " bytes, over the protocol's " +
+                                                    std::to_string(kMaxReleaseDecisionBodyBytes) +
+                                                    "; shorten the explanation or the label");
+  }
   auto signature = SignWithDomain(identity_.keys.signing, kReleaseDecisionDomain, body);
   if (!signature.ok()) return signature.status();
   const std::uint64_t rid = broker_.NewRequestId();

@@ -162,6 +162,10 @@ TEST_F(ReleaseRequestTest, OfficerApprovesDeniesAndReleasesASanitisedVersion) {
   EXPECT_NE(audit.find("\"type\":\"release_decided\""), std::string::npos);
   EXPECT_NE(audit.find("\"decision\":\"denied\""), std::string::npos);
   EXPECT_NE(audit.find("\"type\":\"release_sanitised\""), std::string::npos);
+  // Each decision record carries the body the originator signed, and an auditor checks it.
+  EXPECT_NE(audit.find("\"decision_body\":\""), std::string::npos);
+  auto verified = c_.VerifyAudit();
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
   // The audit report counts them per nation pair, with the originator's reason for the denial.
   auto report = testing::RunProcess({testing::BinaryPath("tearline-audit").string(), "report",
                                      (c_.broker_data() / "audit").string(), "--text"},

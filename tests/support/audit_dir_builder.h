@@ -44,6 +44,8 @@ class AuditDirBuilder {
   const std::filesystem::path& dir() const { return dir_; }
   const std::filesystem::path& tmp() const { return tmp_.path(); }
   const SigningKeyPair& broker_key() const { return broker_; }
+  // The signing key of a witness node added so far (it also signs as an originator).
+  const SigningKeyPair& witness_key(const std::string& id) const { return witnesses_.at(id); }
 
   // Certifies a witness node; `file` names the certificate file (a renewed certificate sits next
   // to the old one).

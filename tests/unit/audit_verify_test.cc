@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <span>
@@ -15,10 +16,12 @@
 
 #include "audit_dir_builder.h"
 #include "hostile_audit.h"
+#include "tearline/base/encoding.h"
 #include "tearline/crypto/keys.h"
 #include "tearline/identity/certificate.h"
 #include "tearline/tlog/checkpoint.h"
 #include "tearline/tlog/merkle.h"
+#include "tearline/wire/release_frames.h"
 #include "test_support.h"
 
 namespace tearline {
@@ -105,6 +108,136 @@ TEST(AuditVerifyTest, ExpiryMustFollowAStoredCopy) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.failure->reason, "EXPIRY_WITHOUT_COPY") << r.failure->ToString();
   EXPECT_EQ(r.failure->line, 16u) << r.failure->ToString();
+}
+
+// gbr-node asks usa-node to release R1's portion 0 to JPN (request 0x51...).
+nlohmann::json ReleaseRequested() {
+  return {{"request_id", ToHex(ReleaseId(16, 0x51))},
+          {"report_id", kR1},
+          {"portion", 0},
+          {"originator", "usa-node"},
+          {"requester", "gbr-node"},
+          {"requester_nation", "GBR"},
+          {"to_nation", "JPN"},
+          {"why", "joint patrol"}};
+}
+
+// A release_decided record for usa-node's approval of R1 portion 0 to JPN, its body signed by
+// `signer`'s key.
+nlohmann::json ReleaseDecided(const SigningKeyPair& signer) {
+  ReleaseDecisionInfo d;
+  d.request_id = ReleaseId(16, 0x51);
+  auto report = FromHex(kR1);
+  d.report_id = *report;
+  d.to_nation = "JPN";
+  d.approved = true;
+  d.label = "(S//REL TO USA, JPN)";
+  d.release_report_id = ReleaseId(16, 0x52);
+  d.decided_unix = kBaseTime;
+  const std::vector<std::uint8_t> body = EncodeReleaseDecisionBody(d);
+  auto sig = SignWithDomain(signer, kReleaseDecisionDomain, body);
+  EXPECT_TRUE(sig.ok());
+  return {{"request_id", ToHex(d.request_id)},
+          {"report_id", kR1},
+          {"portion", 0},
+          {"originator", "usa-node"},
+          {"requester", "gbr-node"},
+          {"to_nation", "JPN"},
+          {"decision", "approved"},
+          {"label", d.label},
+          {"release_report_id", ToHex(d.release_report_id)},
+          {"requested", kBaseTime},
+          {"signature", ToHex(*sig)},
+          {"decision_body", Base64Encode(body)}};
+}
+
+TEST(AuditVerifyTest, ForgedOrAlteredReleaseDecisionsFailVerify) {
+  const auto verify_with = [](const std::function<nlohmann::json(const AuditDirBuilder&)>& make) {
+    AuditDirBuilder b;
+    b.StandardStory();
+    b.Add("release_requested", ReleaseRequested());
+    b.Add("release_decided", make(b));
+    b.Finish({}, {});
+    return Verify(b);
+  };
+  const std::uint64_t line = 17;  // The story's 15 records, the request, then the decision.
+  auto honest = verify_with(
+      [](const AuditDirBuilder& b) { return ReleaseDecided(b.witness_key("usa-node")); });
+  ASSERT_TRUE(honest.ok()) << honest.failure->ToString();
+  // Signed by another node than the originator (or by the broker).
+  ExpectFailure(verify_with([](const AuditDirBuilder& b) {
+                  return ReleaseDecided(b.witness_key("gbr-node"));
+                }),
+                "AUDIT_RELEASE_SIGNATURE", line);
+  ExpectFailure(
+      verify_with([](const AuditDirBuilder& b) { return ReleaseDecided(b.broker_key()); }),
+      "AUDIT_RELEASE_SIGNATURE", line);
+  // A label other than the one the originator signed.
+  ExpectFailure(verify_with([](const AuditDirBuilder& b) {
+                  nlohmann::json r = ReleaseDecided(b.witness_key("usa-node"));
+                  r["label"] = "(S//REL TO USA, GBR, JPN)";
+                  return r;
+                }),
+                "AUDIT_RELEASE_MISMATCH", line);
+  // Re-targeted to another nation than the one requested (and signed).
+  ExpectFailure(verify_with([](const AuditDirBuilder& b) {
+                  nlohmann::json r = ReleaseDecided(b.witness_key("usa-node"));
+                  r["to_nation"] = "KOR";
+                  return r;
+                }),
+                "AUDIT_RELEASE_WITHOUT_REQUEST", line);
+  // A decision with no signed body: nothing shows the originator made it.
+  ExpectFailure(verify_with([](const AuditDirBuilder& b) {
+                  nlohmann::json r = ReleaseDecided(b.witness_key("usa-node"));
+                  r.erase("decision_body");
+                  return r;
+                }),
+                "AUDIT_RELEASE_UNSIGNED", line);
+  // A decision for a request nobody made, or for another portion than the one requested.
+  ExpectFailure(verify_with([](const AuditDirBuilder& b) {
+                  nlohmann::json r = ReleaseDecided(b.witness_key("usa-node"));
+                  r["request_id"] = std::string(32, 'e');
+                  return r;
+                }),
+                "AUDIT_RELEASE_WITHOUT_REQUEST", line);
+  ExpectFailure(verify_with([](const AuditDirBuilder& b) {
+                  nlohmann::json r = ReleaseDecided(b.witness_key("usa-node"));
+                  r["portion"] = 1;
+                  return r;
+                }),
+                "AUDIT_RELEASE_WITHOUT_REQUEST", line);
+}
+
+TEST(AuditVerifyTest, ARequestIdIsUsedAgainOnlyAfterItsDecision) {
+  const nlohmann::json request = ReleaseRequested();
+  {
+    // Decided, forgotten by the broker, asked again and decided again: an honest history.
+    AuditDirBuilder b;
+    b.StandardStory();
+    b.Add("release_requested", request);
+    b.Add("release_decided", ReleaseDecided(b.witness_key("usa-node")));
+    b.Add("release_requested", request);
+    b.Add("release_decided", ReleaseDecided(b.witness_key("usa-node")));
+    b.Finish({}, {});
+    auto r = Verify(b);
+    ASSERT_TRUE(r.ok()) << r.failure->ToString();
+  }
+  AuditDirBuilder b;
+  b.StandardStory();
+  b.Add("release_requested", request);
+  b.Add("release_requested", request);  // Still open: the broker refuses such a duplicate.
+  b.Finish({}, {});
+  ExpectFailure(Verify(b), "AUDIT_RELEASE_REQUEST_REPEATED", 17);
+}
+
+TEST(AuditVerifyTest, ARequestIsDecidedOnce) {
+  AuditDirBuilder b;
+  b.StandardStory();
+  b.Add("release_requested", ReleaseRequested());
+  b.Add("release_decided", ReleaseDecided(b.witness_key("usa-node")));
+  b.Add("release_decided", ReleaseDecided(b.witness_key("usa-node")));  // Replayed.
+  b.Finish({}, {});
+  ExpectFailure(Verify(b), "AUDIT_RELEASE_DECIDED_TWICE", 18);
 }
 
 TEST(AuditVerifyTest, FailedRecordNeedsAnEarlierReleaseAndAppearsOnce) {

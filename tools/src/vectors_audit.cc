@@ -5,8 +5,11 @@
 #include <utility>
 
 #include "tearline/audit/audit_records.h"
+#include "tearline/base/encoding.h"
+#include "tearline/crypto/keys.h"
 #include "tearline/tlog/checkpoint.h"
 #include "tearline/tlog/merkle.h"
+#include "tearline/wire/release_frames.h"
 #include "vectors_common.h"
 
 namespace tearline::tools::vectors {
@@ -138,6 +141,35 @@ std::vector<std::string> ReleaseStoryLines(const std::string& policy_sha256,
                             {"why", "joint maritime patrol"}});
   add("node_connected", {{"node", "usa-1"}});
   return lines;
+}
+
+// The fields of a release_decided record: usa-1 approves request kQ1 (report 1's portion 0 to
+// JPN with the label below), its decision body signed by `signer`; the record states
+// `record_label`.
+Json ReleaseDecidedFields(const Identity& signer, const std::string& record_label) {
+  ReleaseDecisionInfo d;
+  d.request_id = *FromHex(kQ1);
+  d.report_id = *FromHex(kR1);
+  d.portion = 0;
+  d.to_nation = "JPN";
+  d.approved = true;
+  d.label = "(S//REL TO USA, GBR, JPN)";
+  d.release_report_id = *FromHex(kF1);
+  d.decided_unix = kStart + 60;
+  const std::vector<std::uint8_t> body = EncodeReleaseDecisionBody(d);
+  auto signature = SignWithDomain(signer.signing, kReleaseDecisionDomain, body);
+  return {{"request_id", kQ1},
+          {"report_id", kR1},
+          {"portion", 0},
+          {"originator", "usa-1"},
+          {"requester", "gbr-1"},
+          {"to_nation", "JPN"},
+          {"decision", "approved"},
+          {"label", record_label},
+          {"release_report_id", kF1},
+          {"requested", kStart},
+          {"signature", signature.ok() ? ToHex(*signature) : std::string()},
+          {"decision_body", Base64Encode(body)}};
 }
 
 // The story with record 6 (a denial) edited: one word of its explanation changed.
@@ -357,6 +389,33 @@ Status AuditDirectoryVectors(const Coalition& c, const Emit& emit) {
         "forwarder (report 1's NOFORN portion, denied to gbr-1); every checkpoint and "
         "cosignature is over it",
         lying.files, 2, "FORWARD_WITHOUT_COPY");
+  }
+  {
+    // usa-1 decides gbr-1's request: the record carries the body usa-1 signed.
+    const std::string digest = Sha256Hex(std::string(PolicyText()));
+    const std::string signed_label = "(S//REL TO USA, GBR, JPN)";
+    const auto decided = [&](const Identity& signer, const std::string& record_label) {
+      std::vector<std::string> lines =
+          ReleaseStoryLines(digest, kR2, 0, "(C//REL TO USA, GBR, JPN)");
+      AddRecord(lines, "release_decided", ReleaseDecidedFields(signer, record_label));
+      return DirectoryOf(c, std::move(lines));
+    };
+    TEARLINE_ASSIGN_OR_RETURN(const Dir honest, decided(c.Member("usa-1"), signed_label));
+    one("release_decided",
+        "the release workflow continued: usa-1 approves releasing report 1's portion 0 to JPN; "
+        "the record carries the decision body usa-1 signed (decision_body, signature)",
+        honest.files, 2, "OK");
+    TEARLINE_ASSIGN_OR_RETURN(const Dir forged, decided(c.Member("gbr-1"), signed_label));
+    one("release_decision_forged",
+        "the same decision record, but the body is signed by gbr-1, not by the originator usa-1; "
+        "every checkpoint and cosignature is over it",
+        forged.files, 2, "AUDIT_RELEASE_SIGNATURE");
+    TEARLINE_ASSIGN_OR_RETURN(const Dir widened,
+                              decided(c.Member("usa-1"), "(TS//REL TO USA, GBR, JPN)"));
+    one("release_decision_altered",
+        "usa-1 signed the label (S//REL TO USA, GBR, JPN) but the record states "
+        "(TS//REL TO USA, GBR, JPN); every checkpoint and cosignature is over it",
+        widened.files, 2, "AUDIT_RELEASE_MISMATCH");
   }
   {
     Files f = good.files;

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "tearline/audit/audit_record_types.h"
+#include "tearline/audit/release_decision_check.h"
 #include "tearline/identity/certificate.h"
 #include "tearline/identity/trust_store.h"
 #include "tearline/labels/label.h"
@@ -129,6 +130,15 @@ struct CopyState {
   PortionLabels held;     // The labels released to the recipient: what it may forward.
 };
 
+// A release decision record, checked against its originator's certificates once the signed
+// files (and with them the certificates) are loaded.
+struct PendingDecision {
+  std::uint64_t line = 0;
+  double time = 0;
+  std::string_view type;  // A record type name (static storage).
+  ReleaseDecisionFields fields;
+};
+
 class RecordChecker {
  public:
   RecordChecker(const std::filesystem::path& dir, AuditVerifyResult& result)
@@ -150,6 +160,9 @@ class RecordChecker {
     last_time_ = r.time;
     return CheckOne(r);
   }
+
+  // The release decision records seen so far (they are rare: one per decided request).
+  const std::vector<PendingDecision>& decisions() const { return decisions_pending_; }
 
  private:
   // The state of the copy of `report` for `recipient` (a fresh one when the log has not named it).
@@ -248,6 +261,56 @@ class RecordChecker {
     }
     if (const auto* e = std::get_if<ExpiredRecord>(decoded)) return CheckExpired(r, *e);
     if (const auto* f = std::get_if<FailedRecord>(decoded)) return CheckFailed(r, *f);
+    if (const auto* q = std::get_if<ReleaseRequestedRecord>(decoded)) return KeepRequest(r, *q);
+    if (const auto* d = std::get_if<ReleaseDecidedRecord>(decoded)) return KeepDecision(r, *d);
+    if (const auto* d = std::get_if<ReleaseAutoApprovedRecord>(decoded)) {
+      return KeepDecision(r, *d);
+    }
+    if (const auto* d = std::get_if<ReleaseSanitisedRecord>(decoded)) return KeepDecision(r, *d);
+    return std::nullopt;
+  }
+
+  // A request id is open until decided. The broker forgets decided requests when it needs room
+  // (docs/PROTOCOL.md, *Release*), so a requester may use a decided id again: that starts a new
+  // request. An id that is still open cannot be requested again.
+  std::optional<AuditFailure> KeepRequest(const AuditRecord& r, const ReleaseRequestedRecord& q) {
+    auto [it, fresh] = requests_.try_emplace(q.request_id, OpenRequest{q, false});
+    if (fresh) return std::nullopt;
+    if (!it->second.decided) {
+      return LineFailure(r.line, "AUDIT_RELEASE_REQUEST_REPEATED",
+                         "release request " + ShortHex(q.request_id) +
+                             " is recorded again while it is still undecided");
+    }
+    it->second = OpenRequest{q, false};
+    return std::nullopt;
+  }
+
+  // A decision answers one earlier request, once, and about what was asked: the broker cannot
+  // log a release nobody requested, or decide a request twice. Its signature is checked later,
+  // with the certificates (SignedFileChecker::CheckReleaseDecisions).
+  template <typename T>
+  std::optional<AuditFailure> KeepDecision(const AuditRecord& r, const T& d) {
+    auto it = requests_.find(d.request_id);
+    if (it == requests_.end()) {
+      return LineFailure(r.line, "AUDIT_RELEASE_WITHOUT_REQUEST",
+                         "a " + std::string(T::kType) + " record for request " +
+                             ShortHex(d.request_id) + " follows no release_requested record");
+    }
+    const ReleaseRequestedRecord& q = it->second.request;
+    if (q.report_id != d.report_id || q.portion != d.portion || q.to_nation != d.to_nation ||
+        q.originator != d.originator || q.requester != d.requester) {
+      return LineFailure(r.line, "AUDIT_RELEASE_WITHOUT_REQUEST",
+                         "the " + std::string(T::kType) +
+                             " record names another report, portion, "
+                             "nation, originator or requester than request " +
+                             ShortHex(d.request_id));
+    }
+    if (it->second.decided) {
+      return LineFailure(r.line, "AUDIT_RELEASE_DECIDED_TWICE",
+                         "request " + ShortHex(d.request_id) + " was already decided");
+    }
+    it->second.decided = true;
+    decisions_pending_.push_back(PendingDecision{r.line, r.time, T::kType, d});
     return std::nullopt;
   }
 
@@ -462,6 +525,12 @@ class RecordChecker {
   Interner label_ids_;                                        // Portion labels.
   std::unordered_map<std::uint32_t, AcceptedInfo> accepted_;  // By report (or forward) id.
   std::unordered_map<std::uint64_t, CopyState> copies_;       // By CopyKey.
+  struct OpenRequest {
+    ReleaseRequestedRecord request;
+    bool decided = false;
+  };
+  std::unordered_map<std::string, OpenRequest> requests_;  // By request id.
+  std::vector<PendingDecision> decisions_pending_;
 };
 
 // ----- Signed files ----------------------------------------------------------------------------
@@ -502,8 +571,13 @@ class SignedFileChecker {
  public:
   // `log_time`: the time of the newest record (the broker certificate must be valid then).
   SignedFileChecker(const AuditVerifyOptions& options, PrefixRoots& roots, double log_time,
-                    AuditVerifyResult& result)
-      : options_(options), dir_(options.dir), tree_(roots), log_time_(log_time), result_(result) {}
+                    const std::vector<PendingDecision>& decisions, AuditVerifyResult& result)
+      : options_(options),
+        dir_(options.dir),
+        tree_(roots),
+        log_time_(log_time),
+        decisions_(decisions),
+        result_(result) {}
 
   // Returns every failure found (the caller picks the first by line).
   std::vector<AuditFailure> Run() {
@@ -513,6 +587,7 @@ class SignedFileChecker {
     result_.origin = log_key_.name;
     LoadWitnesses();
     if (!failures_.empty()) return failures_;
+    CheckReleaseDecisions();
     if (!LoadCheckpoints()) return failures_;
     // Every signed root in one pass over the leaves (trusted checkpoints of other sizes are
     // computed when asked).
@@ -577,6 +652,24 @@ class SignedFileChecker {
       return;
     }
     result_.broker = cert->node_id();
+  }
+
+  // Each release decision must be what its originator signed, under a certificate of the
+  // originator valid under the root at the record's time (release_decision_check.h).
+  void CheckReleaseDecisions() {
+    for (const PendingDecision& d : decisions_) {
+      std::vector<PublicKey> keys;
+      if (auto w = witnesses_.find(d.fields.originator); w != witnesses_.end() && store_) {
+        for (const Witness& candidate : w->second) {
+          if (store_->VerifyCertificate(candidate.cert, static_cast<std::int64_t>(d.time)).ok()) {
+            keys.push_back(candidate.cert.fields().signing_key);
+          }
+        }
+      }
+      if (Status st = CheckReleaseDecisionRecord(d.type, d.fields, keys); !st.ok()) {
+        failures_.push_back(LineFailure(d.line, st.reason(), st.message()));
+      }
+    }
   }
 
   void CheckWitnessCount() {
@@ -885,6 +978,7 @@ class SignedFileChecker {
   std::filesystem::path dir_;
   PrefixRoots& tree_;  // Roots of the log's prefixes.
   const double log_time_;
+  const std::vector<PendingDecision>& decisions_;
   AuditVerifyResult& result_;
   NoteVerifierKey log_key_;
   std::optional<TrustStore> store_;
@@ -1011,7 +1105,7 @@ AuditVerifyResult VerifyAuditDirectory(const AuditVerifyOptions& options) {
                                          .count());
     }
     PrefixRoots roots(leaves);
-    SignedFileChecker signed_checker(options, roots, log_time, result);
+    SignedFileChecker signed_checker(options, roots, log_time, records_checker.decisions(), result);
     for (AuditFailure& f : signed_checker.Run()) failures.push_back(std::move(f));
   }
   result.failure = First(failures);

@@ -580,6 +580,21 @@ constexpr ReasonInfo kReasons[] = {
                "a record's type is not one this version knows (readers skip it)"},
     ReasonInfo{"AUDIT_RECORD_MALFORMED", Code::kInvalidArgument,
                "a record lacks or mistypes a required field"},
+    ReasonInfo{"AUDIT_RELEASE_WITHOUT_REQUEST", Code::kUnauthenticated,
+               "a release decision record answers no earlier release_requested record, or "
+               "names another report, portion, nation, originator or requester than it"},
+    ReasonInfo{"AUDIT_RELEASE_DECIDED_TWICE", Code::kUnauthenticated,
+               "a second decision record for the same release request"},
+    ReasonInfo{"AUDIT_RELEASE_REQUEST_REPEATED", Code::kUnauthenticated,
+               "a release_requested record repeats the id of a request that is still undecided"},
+    ReasonInfo{"AUDIT_RELEASE_UNSIGNED", Code::kUnauthenticated,
+               "a release decision record carries no readable decision_body and signature: "
+               "nothing shows the originator decided"},
+    ReasonInfo{"AUDIT_RELEASE_SIGNATURE", Code::kUnauthenticated,
+               "a release decision record's decision_body is not signed by a key certified "
+               "for its originator at the record's time"},
+    ReasonInfo{"AUDIT_RELEASE_MISMATCH", Code::kInvalidArgument,
+               "a release decision record states something its signed decision_body does not"},
     ReasonInfo{"AUDIT_SEQ_MISMATCH", Code::kUnauthenticated,
                "a record's seq is not its position: a record was deleted, inserted or moved"},
     ReasonInfo{"AUDIT_TIME_REGRESSION", Code::kUnauthenticated,

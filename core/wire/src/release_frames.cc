@@ -85,12 +85,19 @@ std::vector<std::uint8_t> EncodeReleaseStatus(std::uint64_t request_id,
 }
 
 std::vector<std::uint8_t> EncodeReleaseDecisionBody(const ReleaseDecisionInfo& d) {
+  // One child per statement, so the bytes (which are signed, logged and in the conformance
+  // vectors) do not depend on the compiler's argument evaluation order.
   flatbuffers::FlatBufferBuilder fbb;
-  auto body = schema::CreateReleaseDecisionBody(
-      fbb, 1, Bytes(fbb, d.request_id), Bytes(fbb, d.report_id), d.portion,
-      fbb.CreateString(d.to_nation), d.approved, fbb.CreateString(d.label),
-      Bytes(fbb, d.release_report_id), d.sanitised, fbb.CreateString(d.rule),
-      fbb.CreateString(d.explanation), d.decided_unix);
+  const auto explanation = fbb.CreateString(d.explanation);
+  const auto rule = fbb.CreateString(d.rule);
+  const auto release_report_id = Bytes(fbb, d.release_report_id);
+  const auto label = fbb.CreateString(d.label);
+  const auto to_nation = fbb.CreateString(d.to_nation);
+  const auto report_id = Bytes(fbb, d.report_id);
+  const auto request_id = Bytes(fbb, d.request_id);
+  auto body = schema::CreateReleaseDecisionBody(fbb, 1, request_id, report_id, d.portion, to_nation,
+                                                d.approved, label, release_report_id, d.sanitised,
+                                                rule, explanation, d.decided_unix);
   fbb.Finish(body, kDecisionIdentifier);
   return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
 }
@@ -100,8 +107,10 @@ std::vector<std::uint8_t> EncodeReleaseDecision(std::uint64_t request_id,
                                                 std::span<const std::uint8_t> signature,
                                                 std::span<const std::uint8_t> report) {
   flatbuffers::FlatBufferBuilder fbb;
-  auto b = schema::CreateReleaseDecision(fbb, Bytes(fbb, body), Bytes(fbb, signature),
-                                         Bytes(fbb, report));
+  const auto report_bytes = Bytes(fbb, report);  // One child per statement, as above.
+  const auto signature_bytes = Bytes(fbb, signature);
+  const auto body_bytes = Bytes(fbb, body);
+  auto b = schema::CreateReleaseDecision(fbb, body_bytes, signature_bytes, report_bytes);
   return FinishFrame(fbb, request_id, schema::Body::ReleaseDecision, b.Union());
 }
 

@@ -476,6 +476,10 @@ struct ReleaseDecisionFields {
   std::optional<std::string> rule;               // Optional: release_auto_approved only.
   std::int64_t requested = 0;                    // Unix seconds of the release_requested record.
   std::string signature;                         // Hex: the originator's decision signature.
+  // Base64: the exact ReleaseDecisionBody bytes the originator signed (at most 768 bytes, so the
+  // text fits one audit string). Optional only so a reader can name its absence
+  // (AUDIT_RELEASE_UNSIGNED); the broker always writes it.
+  std::optional<std::string> decision_body;
   friend bool operator==(const ReleaseDecisionFields&, const ReleaseDecisionFields&) = default;
 };
 struct ReleaseDecidedRecord : ReleaseDecisionFields {
@@ -500,7 +504,8 @@ struct ReleaseDecisionSchema {
       MakeAuditField("decision", &T::decision), MakeAuditField("label", &T::label),
       MakeAuditField("release_report_id", &T::release_report_id),
       MakeAuditField("explanation", &T::explanation), MakeAuditField("rule", &T::rule),
-      MakeAuditField("requested", &T::requested), MakeAuditField("signature", &T::signature));
+      MakeAuditField("requested", &T::requested), MakeAuditField("signature", &T::signature),
+      MakeAuditField("decision_body", &T::decision_body));
 };
 template <>
 struct AuditRecordSchema<ReleaseDecidedRecord> : ReleaseDecisionSchema<ReleaseDecidedRecord> {};

@@ -18,7 +18,11 @@
 //   6. log.pub is the signing key of the broker certificate broker.cert, valid under the root at
 //      the newest record's time (required with ca_dir, checked whenever present): a log
 //      re-signed with a fresh key is not the broker's;
-//   7. at least min_witnesses distinct witnesses (node ids whose certificate is valid under the
+//   7. every release decision record (release_decided, release_auto_approved, release_sanitised)
+//      carries the ReleaseDecisionBody its originator signed, the signature verifies under a
+//      certificate of the originator valid at the record's time, and the record's fields agree
+//      with the body (release_decision_check.h): a broker cannot invent or alter a release;
+//   8. at least min_witnesses distinct witnesses (node ids whose certificate is valid under the
 //      root and not revoked) cosigned some checkpoint.
 // A log that passes with neither a trusted checkpoint nor a witness is only as good as the
 // broker's word: AuditVerdict says "PASS (unwitnessed)".

@@ -29,7 +29,10 @@ inline constexpr std::size_t kReleaseIdBytes = 16;  // request_id, report_id, re
 inline constexpr std::size_t kMaxReleaseWhyBytes = 512;
 inline constexpr std::size_t kMaxReleaseLabelBytes = 256;
 inline constexpr std::size_t kMaxReleaseRuleBytes = 64;
-inline constexpr std::size_t kMaxReleaseDecisionBodyBytes = 4096;
+// 768: the broker copies the signed body into its audit record as base64 (docs/AUDIT.md), and
+// 1,024 characters is the longest string a record holds. An honest body is far smaller (ids,
+// a nation, and a label, a rule or an explanation of at most 512 bytes).
+inline constexpr std::size_t kMaxReleaseDecisionBodyBytes = 768;
 inline constexpr std::string_view kReleaseDecisionDomain = "tearline/v1/release-decision";
 
 using ReleaseId = std::vector<std::uint8_t>;  // kReleaseIdBytes bytes once decoded.
