@@ -26,8 +26,6 @@
 // `failed` state), version 2 (no release tables) and version 3 (copies keyed by the random
 // report id, and two indexes no query read) to version 4, whose copies are keyed by their
 // report's rowid, so a group of reports writes a few index pages instead of one per report.
-// The WAL is checkpointed every 4,000 pages (16 MiB), not SQLite's 1,000: fewer rewrites of
-// the same database pages per report.
 //
 // Errors are Status values, never exceptions. Reasons: STORE_IO (the OS or SQLite failed to read
 // or write), STORAGE_FULL (SQLITE_FULL: the disk or the configured size cap is exhausted),
