@@ -26,6 +26,8 @@
 // `failed` state), version 2 (no release tables) and version 3 (copies keyed by the random
 // report id, and two indexes no query read) to version 4, whose copies are keyed by their
 // report's rowid, so a group of reports writes a few index pages instead of one per report.
+// The WAL is checkpointed every 1,000 pages (SQLite's default): a longer window wrote fewer
+// bytes but could fill a small disk before the free-space reserve refused (PERFORMANCE.md).
 //
 // Errors are Status values, never exceptions. Reasons: STORE_IO (the OS or SQLite failed to read
 // or write), STORAGE_FULL (SQLITE_FULL: the disk or the configured size cap is exhausted),
