@@ -96,6 +96,8 @@ Status ReportStore::InsertReport(const StoredReport& report,
         return st;
       }
     }
+    // The copies' key (see CopiesTable in report_store_schema.cc).
+    const std::int64_t report_ref = sqlite3_last_insert_rowid(impl_->h());
     for (const StoredCopy& c : copies) {
       Stmt& s = impl_->insert_copy;
       BindText(s.get(), 1, report.report_id);
@@ -110,6 +112,7 @@ Status ReportStore::InsertReport(const StoredReport& report,
       }
       BindInt(s.get(), 7, c.updated_unix);
       BindInt(s.get(), 8, static_cast<std::int64_t>(c.record_seq));
+      BindInt(s.get(), 9, report_ref);
       TEARLINE_RETURN_IF_ERROR(impl_->Run(s, "insert copy for " + c.node_id));
     }
     return Status::Ok();

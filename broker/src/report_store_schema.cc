@@ -13,10 +13,18 @@
 namespace tearline::broker {
 namespace {
 
-// The copies table and its indexes, shared by the schema and the version 1 -> 2 migration.
+// The copies table (version 4). A copy is found by report_ref, its report's rowid, which
+// increases with every report: each report's copies land at the right edge of the UNIQUE
+// index, so a commit group of reports dirties one or two of its pages instead of one page per
+// report, as the random report id did before version 4 (issues 12 and 16, docs/PERFORMANCE.md).
+// report_id stays as a column (not indexed) for the queries that return it. The only other
+// index is copies_pending_by_node (created at Open): every index costs page writes on each
+// state change, so none is kept that no query reads. Reports are never VACUUMed (which could
+// renumber their rowids); the backup copies pages and keeps them.
 std::string CopiesTable() {
   return R"sql(
 CREATE TABLE copies (
+  report_ref   INTEGER NOT NULL,
   report_id    TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
   node_id      TEXT NOT NULL,
   nation       TEXT NOT NULL,
@@ -26,10 +34,8 @@ CREATE TABLE copies (
   bytes        BLOB,
   updated_unix INTEGER NOT NULL,
   record_seq   INTEGER NOT NULL,
-  UNIQUE (report_id, node_id, nation)
+  UNIQUE (report_ref, node_id, nation)
 );
-CREATE INDEX copies_by_node ON copies(node_id, state);
-CREATE INDEX copies_by_state ON copies(state);
 )sql";
 }
 
@@ -70,21 +76,26 @@ CREATE INDEX reports_by_expiry ON reports(expires_unix);
 )sql" + CopiesTable();
 }
 
-// Version 1 -> 2: the `failed` state. SQLite cannot change a CHECK constraint in place, so the
-// table is rebuilt inside the caller's transaction, keeping rowids (hence queue order). The old
-// indexes go first: CopiesTable() recreates them under the same names.
-std::string MigrateV1() {
+// Versions 1 to 3 -> 4: the copies table is rebuilt inside the caller's transaction, keeping
+// rowids (hence queue order), with report_ref filled from the reports' rowids. Version 1 lacked
+// the `failed` state in its CHECK constraint, which SQLite cannot change in place; versions 1
+// to 3 carried copies_by_node and copies_by_state, which no query read though each state
+// change rewrote both, and keyed copies by the random report id. The pending index goes with
+// the old table and Open creates it again.
+std::string MigrateCopies() {
   return R"sql(
-DROP INDEX copies_by_node;
-DROP INDEX copies_by_state;
-ALTER TABLE copies RENAME TO copies_v1;
+DROP INDEX IF EXISTS copies_by_node;
+DROP INDEX IF EXISTS copies_by_state;
+DROP INDEX IF EXISTS copies_pending_by_node;
+ALTER TABLE copies RENAME TO copies_old;
 )sql" + CopiesTable() +
          R"sql(
-INSERT INTO copies (rowid, report_id, node_id, nation, state, reason, bytes, updated_unix,
-                    record_seq)
-  SELECT rowid, report_id, node_id, nation, state, reason, bytes, updated_unix, record_seq
-  FROM copies_v1;
-DROP TABLE copies_v1;
+INSERT INTO copies (rowid, report_ref, report_id, node_id, nation, state, reason, bytes,
+                    updated_unix, record_seq)
+  SELECT c.rowid, r.rowid, c.report_id, c.node_id, c.nation, c.state, c.reason, c.bytes,
+         c.updated_unix, c.record_seq
+  FROM copies_old c JOIN reports r ON r.id = c.report_id;
+DROP TABLE copies_old;
 )sql";
 }
 
@@ -163,6 +174,9 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
   TEARLINE_RETURN_IF_ERROR(impl->Exec("PRAGMA synchronous=FULL", "synchronous"));
   TEARLINE_RETURN_IF_ERROR(impl->Exec("PRAGMA foreign_keys=ON", "foreign_keys"));
   // Keep the WAL from growing without bound after checkpoints (it counts against max_bytes).
+  // SQLite's checkpoint every 1,000 pages stays: a 4,000-page window wrote about 1.5 fewer
+  // bytes per report byte (docs/PERFORMANCE.md) but let the WAL fill a small disk before the
+  // free-space reserve could refuse new reports.
   TEARLINE_RETURN_IF_ERROR(impl->Exec("PRAGMA journal_size_limit=4194304", "journal_size_limit"));
   if (options.max_bytes > 0) {
     auto page = impl->QueryInt("PRAGMA page_size");
@@ -174,10 +188,9 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
   }
   if (*version < kSchemaVersion) {
     TEARLINE_RETURN_IF_ERROR(impl->Exec("BEGIN IMMEDIATE", "begin"));
-    const std::string sql = (*version == 0   ? Schema()
-                             : *version == 1 ? MigrateV1()
-                                             : std::string()) +
-                            ReleaseTables();
+    // ReleaseTables before the copies: a version 1 store gains them too.
+    const std::string sql =
+        *version == 0 ? Schema() + ReleaseTables() : ReleaseTables() + MigrateCopies();
     Status st = impl->Exec(sql.c_str(), *version == 0 ? "create schema" : "migrate schema");
     if (st.ok()) {
       const std::string v = "PRAGMA user_version=" + std::to_string(kSchemaVersion);
@@ -211,20 +224,22 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
             "VALUES (?1, ?2, ?3, ?4, ?5)"},
            {&impl->insert_copy,
             "INSERT INTO copies (report_id, node_id, nation, state, reason, bytes, updated_unix, "
-            "record_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+            "record_seq, report_ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
            {&impl->copies,
             "SELECT node_id, nation, state, reason, updated_unix, record_seq FROM copies "
-            "WHERE report_id = ?1 ORDER BY rowid"},
+            "WHERE report_ref = (SELECT rowid FROM reports WHERE id = ?1) ORDER BY rowid"},
            {&impl->find_copy,
             "SELECT node_id, nation, state, reason, updated_unix, record_seq, bytes FROM copies "
-            "WHERE report_id = ?1 AND node_id = ?2 ORDER BY rowid LIMIT 1"},
+            "WHERE report_ref = (SELECT rowid FROM reports WHERE id = ?1) AND node_id = ?2 "
+            "ORDER BY rowid LIMIT 1"},
            {&impl->find_copy_state,
             "SELECT node_id, nation, state, reason, updated_unix, record_seq FROM copies "
-            "WHERE report_id = ?1 AND node_id = ?2 ORDER BY rowid LIMIT 1"},
+            "WHERE report_ref = (SELECT rowid FROM reports WHERE id = ?1) AND node_id = ?2 "
+            "ORDER BY rowid LIMIT 1"},
            {&impl->set_state,
             "UPDATE copies SET state = ?3, reason = ?4, updated_unix = ?5, record_seq = ?6, "
             "bytes = CASE WHEN ?3 IN ('queued','delivered') THEN bytes ELSE NULL END "
-            "WHERE report_id = ?1 AND node_id = ?2"},
+            "WHERE report_ref = (SELECT rowid FROM reports WHERE id = ?1) AND node_id = ?2"},
            {&impl->pending_for,
             "SELECT report_id, nation, state, bytes FROM copies WHERE node_id = ?1 AND " + pending +
                 " ORDER BY rowid LIMIT ?2"},
@@ -234,10 +249,11 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
                 pending + " AND rowid > ?2 ORDER BY rowid LIMIT ?3"},
            {&impl->copy_sender,
             "SELECT c.state, length(c.bytes), r.originator FROM copies c "
-            "JOIN reports r ON r.id = c.report_id WHERE c.report_id = ?1 AND c.node_id = ?2"},
+            "JOIN reports r ON r.rowid = c.report_ref WHERE r.id = ?1 AND c.node_id = ?2"},
            {&impl->select_expired,
             "SELECT c.report_id, r.originator, c.node_id, c.nation FROM reports r "
-            "INDEXED BY reports_by_expiry JOIN copies c ON c.report_id = r.id WHERE r.expires_unix "
+            "INDEXED BY reports_by_expiry JOIN copies c ON c.report_ref = r.rowid WHERE "
+            "r.expires_unix "
             "> ?3 AND r.expires_unix <= ?1 AND c." +
                 pending + " ORDER BY r.expires_unix, c.rowid LIMIT ?2"},
        }) {
@@ -248,7 +264,7 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
   {
     const std::string usage_sql =
         "SELECT r.originator, c.node_id, count(*), coalesce(sum(length(c.bytes)), 0) "
-        "FROM copies c JOIN reports r ON r.id = c.report_id WHERE c." +
+        "FROM copies c JOIN reports r ON r.rowid = c.report_ref WHERE c." +
         pending + " GROUP BY r.originator, c.node_id";
     Stmt usage;
     Status st = impl->Prepare(usage, usage_sql);

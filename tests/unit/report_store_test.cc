@@ -1,8 +1,10 @@
 #include "tearline/broker/report_store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <fstream>
+#include <string>
 
 #include "test_support.h"
 
@@ -424,6 +426,99 @@ TEST_F(ReportStoreTest, Version2StoreGainsTheReleaseTables) {
     f.read(v, 4);
     EXPECT_EQ(v[3], ReportStore::kSchemaVersion);
   }
+}
+
+// Runs SQL on the store's file behind the store's back, as an older broker would have; returns
+// the first column of the last row ("" when none).
+std::string RawSql(const std::filesystem::path& file, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  std::string last;
+  char* err = nullptr;
+  const int rc = sqlite3_exec(
+      db, sql.c_str(),
+      [](void* out, int n, char** values, char**) {
+        *static_cast<std::string*>(out) = n > 0 && values[0] != nullptr ? values[0] : "";
+        return 0;
+      },
+      &last, &err);
+  EXPECT_EQ(rc, SQLITE_OK) << (err != nullptr ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+  return last;
+}
+
+TEST_F(ReportStoreTest, Version3StoreIsMigratedKeepingCopiesOrderAndState) {
+  const auto file = dir_.path() / "reports.db";
+  // A version 3 store as the previous release wrote it: copies keyed by the report id, with
+  // two more indexes, and rows inserted out of report-id order.
+  RawSql(file, R"sql(
+CREATE TABLE reports (id TEXT PRIMARY KEY NOT NULL, originator TEXT NOT NULL,
+  sha256 TEXT NOT NULL, expires_unix INTEGER NOT NULL, reply BLOB NOT NULL);
+CREATE INDEX reports_by_expiry ON reports(expires_unix);
+CREATE TABLE copies (
+  report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE, node_id TEXT NOT NULL,
+  nation TEXT NOT NULL, state TEXT NOT NULL
+  CHECK (state IN ('queued','delivered','acknowledged','expired','denied','failed')),
+  reason TEXT NOT NULL, bytes BLOB, updated_unix INTEGER NOT NULL, record_seq INTEGER NOT NULL,
+  UNIQUE (report_id, node_id, nation));
+CREATE INDEX copies_by_node ON copies(node_id, state);
+CREATE INDEX copies_by_state ON copies(state);
+CREATE INDEX copies_pending_by_node ON copies(node_id) WHERE state IN ('queued','delivered');
+CREATE TABLE release_requests (request_id TEXT PRIMARY KEY NOT NULL, ord INTEGER NOT NULL,
+  originator TEXT NOT NULL, originator_nation TEXT NOT NULL, notice BLOB NOT NULL,
+  status BLOB NOT NULL, originator_told INTEGER NOT NULL, requester_told INTEGER NOT NULL);
+CREATE TABLE released_portions (report_id TEXT NOT NULL, portion INTEGER NOT NULL,
+  nation TEXT NOT NULL, PRIMARY KEY (report_id, portion, nation));
+INSERT INTO reports VALUES ('22222222222222222222222222222222', 'usa-1', 'aa', 2000000000, x'01');
+INSERT INTO reports VALUES ('11111111111111111111111111111111', 'usa-1', 'aa', 10, x'02');
+INSERT INTO copies VALUES ('22222222222222222222222222222222', 'gbr-1', 'GBR', 'queued', '',
+  x'0707', 10, 5);
+INSERT INTO copies VALUES ('11111111111111111111111111111111', 'gbr-1', 'GBR', 'delivered', '',
+  x'0909', 10, 6);
+INSERT INTO copies VALUES ('11111111111111111111111111111111', 'jpn-1', 'JPN', 'acknowledged',
+  '', NULL, 11, 7);
+INSERT INTO copies VALUES ('11111111111111111111111111111111', '', 'KOR', 'denied', 'NO_NODE',
+  NULL, 10, 4);
+PRAGMA user_version=3;
+)sql");
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    // Queue order is the old rowid order, not report-id order.
+    auto ids = store->PendingIdsFor("gbr-1", 0, 10);
+    ASSERT_TRUE(ids.ok());
+    ASSERT_EQ(ids->size(), 2u);
+    EXPECT_EQ((*ids)[0].report_id, kId2);
+    EXPECT_EQ((*ids)[1].report_id, kId1);
+    EXPECT_EQ((*ids)[1].state, CopyState::kDelivered);
+    EXPECT_EQ((*store->FindCopy(kId1, "gbr-1"))->bytes, Bytes(2, 9));
+    auto copies = store->Copies(kId1);
+    ASSERT_TRUE(copies.ok());
+    ASSERT_EQ(copies->size(), 3u);
+    EXPECT_EQ((*copies)[1].state, CopyState::kAcknowledged);
+    EXPECT_EQ((*copies)[2].reason, "NO_NODE");
+    EXPECT_EQ(*store->PendingCount("gbr-1"), 2u);
+    EXPECT_EQ(*store->PendingBytesFrom("usa-1"), 4u);
+    // Report 1 expired at 10: the sweep finds its pending copy through the new key.
+    auto expired = store->SelectExpired(100, 10);
+    ASSERT_TRUE(expired.ok());
+    ASSERT_EQ(expired->size(), 1u);
+    EXPECT_EQ((*expired)[0].report_id, kId1);
+    EXPECT_TRUE(*store->SetState(kId2, "gbr-1", CopyState::kAcknowledged, "", 20, 8));
+    EXPECT_EQ(*store->PendingCount("gbr-1"), 1u);
+    // A new report's copies join the migrated ones.
+    const std::string id3(32, '3');
+    ASSERT_TRUE(store->InsertReport(Report(id3), Copies()).ok());
+    EXPECT_EQ((*store->FindCopy(id3, "jpn-1"))->bytes, Bytes(50, 9));
+  }
+  EXPECT_EQ(RawSql(file, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'copies_by_%'"), "0");
+  EXPECT_EQ(RawSql(file, "PRAGMA user_version"), std::to_string(ReportStore::kSchemaVersion));
+  // Opened again at the current version: nothing left to migrate, nothing lost.
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Copies(kId1)->size(), 3u);
+  EXPECT_EQ(*store->PendingCount("gbr-1"), 2u);
 }
 
 }  // namespace

@@ -23,7 +23,11 @@
 // returns OK: one WAL sync for the whole group. The schema is versioned with PRAGMA user_version; a
 // file with another version, or one that is not a SQLite database, is refused at Open with a clear
 // error instead of being modified; an older store is migrated in one transaction: version 1 (no
-// `failed` state) and version 2 (no release tables) to version 3.
+// `failed` state), version 2 (no release tables) and version 3 (copies keyed by the random
+// report id, and two indexes no query read) to version 4, whose copies are keyed by their
+// report's rowid, so a group of reports writes a few index pages instead of one per report.
+// The WAL is checkpointed every 1,000 pages (SQLite's default): a longer window wrote fewer
+// bytes but could fill a small disk before the free-space reserve refused (PERFORMANCE.md).
 //
 // Errors are Status values, never exceptions. Reasons: STORE_IO (the OS or SQLite failed to read
 // or write), STORAGE_FULL (SQLITE_FULL: the disk or the configured size cap is exhausted),
@@ -203,8 +207,8 @@ class ReportStore {
   const std::filesystem::path& path() const { return path_; }
 
   // Schema version this code reads and writes (PRAGMA user_version). Versions 1 (no `failed`
-  // state) and 2 (no release tables) are migrated at Open.
-  static constexpr int kSchemaVersion = 3;
+  // state), 2 (no release tables) and 3 (copies keyed by report id) are migrated at Open.
+  static constexpr int kSchemaVersion = 4;
 
  private:
   struct Impl;
