@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 namespace tearline::node {
@@ -34,16 +35,6 @@ Result<GroupCommit> GroupCommit::Open(const std::vector<std::filesystem::path>& 
     devices.push_back(st.st_dev);
     g.fds_.push_back(fd);
   }
-  g.sync_ = [fds = g.fds_]() {
-    for (int fd : fds) {
-      if (::syncfs(fd) != 0) {
-        return IoError(
-            "NODE_SYNC_IO",
-            std::string("cannot sync the data directory's filesystem: ") + std::strerror(errno));
-      }
-    }
-    return Status::Ok();
-  };
   return g;
 }
 
@@ -51,37 +42,100 @@ GroupCommit::GroupCommit(SyncFn sync) : sync_(std::move(sync)) {}
 
 GroupCommit::~GroupCommit() { CloseFds(); }
 
-GroupCommit::GroupCommit(GroupCommit&& other) noexcept
-    : sync_(std::move(other.sync_)),
-      fds_(std::exchange(other.fds_, {})),
-      written_(other.written_),
-      work_(std::move(other.work_)),
-      syncs_(other.syncs_) {}
+GroupCommit::GroupCommit(GroupCommit&& other) noexcept { *this = std::move(other); }
 
 GroupCommit& GroupCommit::operator=(GroupCommit&& other) noexcept {
   if (this != &other) {
     CloseFds();
     sync_ = std::move(other.sync_);
     fds_ = std::exchange(other.fds_, {});
-    written_ = other.written_;
+    written_ = std::exchange(other.written_, false);
+    files_ = std::exchange(other.files_, {});
+    dirs_ = std::exchange(other.dirs_, {});
+    dir_fds_ = std::exchange(other.dir_fds_, {});
     work_ = std::move(other.work_);
     syncs_ = other.syncs_;
+    filesystem_syncs_ = other.filesystem_syncs_;
   }
   return *this;
 }
 
+void GroupCommit::CloseFiles() {
+  for (int fd : files_) ::close(fd);
+  files_.clear();
+}
+
 void GroupCommit::CloseFds() {
+  CloseFiles();
   for (int fd : fds_) ::close(fd);
   fds_.clear();
+  for (const auto& [dir, fd] : dir_fds_) ::close(fd);
+  dir_fds_.clear();
+}
+
+Status GroupCommit::AddFile(int fd) {
+  if (files_.size() < kMaxHeldFiles) {
+    files_.push_back(fd);
+    return Status::Ok();
+  }
+  const int rc = ::fsync(fd);
+  const int e = errno;
+  ::close(fd);
+  if (rc != 0) {
+    return IoError("NODE_SYNC_IO",
+                   std::string("cannot sync a file written in this batch: ") + std::strerror(e));
+  }
+  return Status::Ok();
+}
+
+void GroupCommit::AddDirectory(const std::filesystem::path& dir) {
+  std::string name = dir.string();
+  if (std::find(dirs_.begin(), dirs_.end(), name) == dirs_.end()) dirs_.push_back(std::move(name));
 }
 
 void GroupCommit::AfterDurable(std::function<void()> work) { work_.push_back(std::move(work)); }
 
-Status GroupCommit::Flush() {
+Status GroupCommit::SyncPending() {
   if (written_) {
-    TEARLINE_RETURN_IF_ERROR(sync_());
+    for (int fd : fds_) {
+      if (::syncfs(fd) != 0) {
+        return IoError(
+            "NODE_SYNC_IO",
+            std::string("cannot sync the data directory's filesystem: ") + std::strerror(errno));
+      }
+    }
+    ++filesystem_syncs_;
+  }
+  // Files first, then the directories naming them (the order WriteReplacing uses alone).
+  for (int fd : files_) {
+    if (::fsync(fd) != 0) {
+      return IoError("NODE_SYNC_IO", std::string("cannot sync a file written in this batch: ") +
+                                         std::strerror(errno));
+    }
+  }
+  for (const std::string& dir : dirs_) {
+    auto it = std::find_if(dir_fds_.begin(), dir_fds_.end(),
+                           [&dir](const auto& entry) { return entry.first == dir; });
+    if (it == dir_fds_.end()) {
+      const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0) return SyncFailure("NODE_SYNC_IO", "cannot open directory", dir, errno);
+      dir_fds_.emplace_back(dir, fd);
+      it = std::prev(dir_fds_.end());
+    }
+    if (::fsync(it->second) != 0) {
+      return SyncFailure("NODE_SYNC_IO", "cannot fsync directory", dir, errno);
+    }
+  }
+  return Status::Ok();
+}
+
+Status GroupCommit::Flush() {
+  if (pending()) {
+    TEARLINE_RETURN_IF_ERROR(sync_ ? sync_() : SyncPending());
     ++syncs_;
     written_ = false;
+    CloseFiles();
+    dirs_.clear();
   }
   // Work may write and register more (e.g. a Submit answered at once): that goes to the next
   // batch, so take the list first.
@@ -116,16 +170,24 @@ Status WriteReplacing(const std::filesystem::path& target, std::span<const std::
     }
     done += static_cast<std::size_t>(n);
   }
-  if (commit == nullptr && ::fsync(fd) != 0) return fail("cannot fsync");
-  if (::close(fd) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    return SyncFailure(reason, "cannot close", target, e);
+  if (commit == nullptr) {
+    if (::fsync(fd) != 0) return fail("cannot fsync");
+    if (::close(fd) != 0) {
+      const int e = errno;
+      ::unlink(tmp.c_str());
+      return SyncFailure(reason, "cannot close", target, e);
+    }
   }
   if (::rename(tmp.c_str(), target.c_str()) != 0) {
     const int e = errno;
+    if (commit != nullptr) ::close(fd);
     ::unlink(tmp.c_str());
     return SyncFailure(reason, "cannot rename into", target, e);
+  }
+  // In a batch the descriptor stays open until the batch's sync (which reports a write error
+  // the kernel holds for it, as close would not).
+  if (commit != nullptr) {
+    if (Status st = commit->AddFile(fd); !st.ok()) return IoError(reason, st.message());
   }
   return SyncDirectoryOrBatch(target.parent_path(), commit, reason);
 }
@@ -133,7 +195,7 @@ Status WriteReplacing(const std::filesystem::path& target, std::span<const std::
 Status SyncDirectoryOrBatch(const std::filesystem::path& dir, GroupCommit* commit,
                             const std::string& reason) {
   if (commit != nullptr) {
-    commit->MarkWritten();
+    commit->AddDirectory(dir);
     return Status::Ok();
   }
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
