@@ -73,22 +73,20 @@ void GroupCommit::CloseFds() {
   dir_fds_.clear();
 }
 
-Status GroupCommit::AddFile(int fd) {
-  if (files_.size() < kMaxHeldFiles) {
+void GroupCommit::AddFile(int fd) {
+  if (!written_ && files_.size() < kMaxTargetedFiles) {
     files_.push_back(fd);
-    return Status::Ok();
+    return;
   }
-  const int rc = ::fsync(fd);
-  const int e = errno;
+  // A large batch: one syncfs covers every file and directory of it.
   ::close(fd);
-  if (rc != 0) {
-    return IoError("NODE_SYNC_IO",
-                   std::string("cannot sync a file written in this batch: ") + std::strerror(e));
-  }
-  return Status::Ok();
+  CloseFiles();
+  dirs_.clear();
+  written_ = true;
 }
 
 void GroupCommit::AddDirectory(const std::filesystem::path& dir) {
+  if (written_) return;  // The syncfs covers it.
   std::string name = dir.string();
   if (std::find(dirs_.begin(), dirs_.end(), name) == dirs_.end()) dirs_.push_back(std::move(name));
 }
@@ -96,7 +94,7 @@ void GroupCommit::AddDirectory(const std::filesystem::path& dir) {
 void GroupCommit::AfterDurable(std::function<void()> work) { work_.push_back(std::move(work)); }
 
 Status GroupCommit::SyncPending() {
-  if (written_) {
+  if (written_) {  // Every file and directory of the batch is on these filesystems.
     for (int fd : fds_) {
       if (::syncfs(fd) != 0) {
         return IoError(
@@ -105,6 +103,7 @@ Status GroupCommit::SyncPending() {
       }
     }
     ++filesystem_syncs_;
+    return Status::Ok();
   }
   // Files first, then the directories naming them (the order WriteReplacing uses alone).
   for (int fd : files_) {
@@ -186,9 +185,7 @@ Status WriteReplacing(const std::filesystem::path& target, std::span<const std::
   }
   // In a batch the descriptor stays open until the batch's sync (which reports a write error
   // the kernel holds for it, as close would not).
-  if (commit != nullptr) {
-    if (Status st = commit->AddFile(fd); !st.ok()) return IoError(reason, st.message());
-  }
+  if (commit != nullptr) commit->AddFile(fd);
   return SyncDirectoryOrBatch(target.parent_path(), commit, reason);
 }
 

@@ -17,10 +17,12 @@
 //     directories and work stay registered and the next Flush() syncs again (an Ack is delayed,
 //     never sent early);
 //   - MarkWritten() says that something was written without saying what (at start-up: whatever
-//     an earlier life wrote and had not synced): the next Flush() then also syncs every
-//     filesystem of the directories given to Open with syncfs(2). Only that case uses syncfs:
-//     it waits for every dirty page of every process on the filesystem, which on a machine
-//     shared with other writers cost milliseconds per batch on the path of every report.
+//     an earlier life wrote and had not synced): the next Flush() then syncs every filesystem
+//     of the directories given to Open with syncfs(2) instead. So does a batch of more than
+//     kMaxTargetedFiles files (under load): one call then costs less than one per file. A small
+//     batch does not use syncfs because it waits for every dirty page of every process on the
+//     filesystem, which on a machine shared with other writers cost milliseconds per batch on
+//     the path of every report.
 // Without a GroupCommit (a null pointer), the stores sync each write themselves and work runs at
 // once: the behaviour tests of single units rely on.
 //
@@ -29,9 +31,9 @@
 // for the batch sync, without one it is fsync'd (file, then directory) before returning.
 //
 // Ownership: owns one directory descriptor per filesystem and per directory synced so far, the
-// descriptors of the files written in the current batch (closed after its sync) and the
-// registered work. Memory: bounded by what one wake-up writes. Thread-safety: not synchronised;
-// the daemon's loop thread only.
+// descriptors of the files written in the current batch (at most kMaxTargetedFiles, closed after
+// its sync) and the registered work. Thread-safety: not synchronised; the daemon's loop thread
+// only.
 #ifndef TEARLINE_NODE_GROUP_COMMIT_H_
 #define TEARLINE_NODE_GROUP_COMMIT_H_
 
@@ -69,10 +71,10 @@ class GroupCommit {
   // make durable (with syncfs: see the class comment).
   void MarkWritten() { written_ = true; }
   // The next Flush fsyncs file `fd` (a file written in this batch; owned from now on, closed
-  // after its sync). Beyond kMaxHeldFiles in one batch a file is fsync'd and closed at once, so
-  // the descriptors held stay bounded. Errors: NODE_SYNC_IO (that fsync failed; `fd` is closed).
-  [[nodiscard]] Status AddFile(int fd);
-  static constexpr std::size_t kMaxHeldFiles = 128;
+  // after its sync). A batch that writes more than kMaxTargetedFiles files is synced with
+  // syncfs instead (see the class comment), and holds no descriptor.
+  void AddFile(int fd);
+  static constexpr std::size_t kMaxTargetedFiles = 16;
   // The next Flush fsyncs directory `dir` (an entry in it was created, renamed or removed).
   void AddDirectory(const std::filesystem::path& dir);
   // Runs `work` after the next successful Flush (after its sync, when anything was written).
