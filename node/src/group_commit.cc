@@ -169,23 +169,29 @@ Status WriteReplacing(const std::filesystem::path& target, std::span<const std::
     }
     done += static_cast<std::size_t>(n);
   }
-  if (commit == nullptr) {
-    if (::fsync(fd) != 0) return fail("cannot fsync");
-    if (::close(fd) != 0) {
-      const int e = errno;
-      ::unlink(tmp.c_str());
-      return SyncFailure(reason, "cannot close", target, e);
-    }
+  // In a batch a read-only descriptor is kept for the batch's fsync; the written one is closed
+  // before the rename as without a batch, so a watcher of the directory sees the same events
+  // (the target only appears by the rename, never closed after writing).
+  int sync_fd = -1;
+  if (commit != nullptr) {
+    sync_fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+    if (sync_fd < 0) return fail("cannot reopen for the batch sync");
+  } else if (::fsync(fd) != 0) {
+    return fail("cannot fsync");
+  }
+  if (::close(fd) != 0) {
+    const int e = errno;
+    if (sync_fd >= 0) ::close(sync_fd);
+    ::unlink(tmp.c_str());
+    return SyncFailure(reason, "cannot close", target, e);
   }
   if (::rename(tmp.c_str(), target.c_str()) != 0) {
     const int e = errno;
-    if (commit != nullptr) ::close(fd);
+    if (sync_fd >= 0) ::close(sync_fd);
     ::unlink(tmp.c_str());
     return SyncFailure(reason, "cannot rename into", target, e);
   }
-  // In a batch the descriptor stays open until the batch's sync (which reports a write error
-  // the kernel holds for it, as close would not).
-  if (commit != nullptr) commit->AddFile(fd);
+  if (commit != nullptr) commit->AddFile(sync_fd);
   return SyncDirectoryOrBatch(target.parent_path(), commit, reason);
 }
 
