@@ -11,7 +11,7 @@ namespace {
 
 constexpr const char* kEvents =
     "syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync,syscalls:sys_enter_sync_file_range,"
-    "syscalls:sys_enter_msync";
+    "syscalls:sys_enter_msync,syscalls:sys_enter_syncfs";
 
 }  // namespace
 

@@ -1,8 +1,8 @@
-// Counting a process's sync calls (fsync, fdatasync, sync_file_range, msync) with low overhead:
-// the process is started under `perf stat` with the kernel's syscall-entry tracepoints, printing
-// cumulative counts every 100 ms to a file; the count of a time window is read from those
-// interval lines. Attaching perf to a running pid (-p) counts nothing on some kernels and
-// containers, and strace stops the process at every syscall, so neither is used.
+// Counting a process's sync calls (fsync, fdatasync, syncfs, sync_file_range, msync) with
+// low overhead: the process is started under `perf stat` with the kernel's syscall-entry
+// tracepoints, printing cumulative counts every 100 ms to a file; the count of a time window is
+// read from those interval lines. Attaching perf to a running pid (-p) counts nothing on some
+// kernels and containers, and strace stops the process at every syscall, so neither is used.
 //
 // The window is accurate to one interval at each edge (a few syncs at most), which is why runs
 // count thousands of reports.

@@ -179,10 +179,11 @@ Status Broker::Run() {
   while (!stop_.load()) {
     // A failed poll is logged and retried; with submissions parked the poll does not wait.
     const auto wait = std::chrono::milliseconds(backlog_->empty() ? 200 : 0);
+    backlog_served_ = false;
     if (Status st = loop.RunOnce(wait); !st.ok()) {
       spdlog::error("event=broker_poll_failed reason={}", st.reason());
     }
-    ServeBacklog();
+    if (!backlog_served_ && ServeBacklog()) (void)group_->Close();  // A failure stops the broker.
   }
   socket_->Unserve(loop);
   (void)group_->Close();
@@ -216,6 +217,9 @@ void Broker::Housekeeping() {
   }
   queues_->MaybeSweepExpired();
   queues_->MaybeRedeliver(sessions_.OnlineNodes());
+  // The turn's parked submissions join the group of the frames read with them: one commit, and
+  // no Submit waits behind the commit of an Ack read in the same batch.
+  if (!backlog_served_) backlog_served_ = ServeBacklog();
   (void)group_->Close();  // A failure has stopped the broker.
   log_service_->MaybeCheckpoint(false);
   if (Status failed = log_service_->failure(); !failed.ok()) auditor_->Fail(failed);
@@ -346,15 +350,15 @@ void Broker::Park(const std::string& node_id, std::uint64_t request_id,
   SendTo(node_id, refusal->reply);
 }
 
-void Broker::ServeBacklog() {
-  if (backlog_->empty()) return;
+bool Broker::ServeBacklog() {
+  if (backlog_->empty()) return false;
   group_->Open();  // A turn of parked submissions shares one sync, like a batch of frames.
   backlog_->ServeTurn([this](const SubmitBacklog::Pending& p) {
     std::vector<std::uint8_t> storage;
     auto frame = DecodeFrame(AlignedForDecode(p.frame, storage));
     if (frame.ok()) Dispatch(p.node_id, **frame, Sessions::Seen{.was_online = true});
   });
-  (void)group_->Close();  // A failure has stopped the broker.
+  return true;
 }
 
 void Broker::Reject(const std::string& node_id, std::uint64_t request_id, const Status& why,

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 namespace tearline::node {
@@ -34,16 +35,6 @@ Result<GroupCommit> GroupCommit::Open(const std::vector<std::filesystem::path>& 
     devices.push_back(st.st_dev);
     g.fds_.push_back(fd);
   }
-  g.sync_ = [fds = g.fds_]() {
-    for (int fd : fds) {
-      if (::syncfs(fd) != 0) {
-        return IoError(
-            "NODE_SYNC_IO",
-            std::string("cannot sync the data directory's filesystem: ") + std::strerror(errno));
-      }
-    }
-    return Status::Ok();
-  };
   return g;
 }
 
@@ -51,37 +42,99 @@ GroupCommit::GroupCommit(SyncFn sync) : sync_(std::move(sync)) {}
 
 GroupCommit::~GroupCommit() { CloseFds(); }
 
-GroupCommit::GroupCommit(GroupCommit&& other) noexcept
-    : sync_(std::move(other.sync_)),
-      fds_(std::exchange(other.fds_, {})),
-      written_(other.written_),
-      work_(std::move(other.work_)),
-      syncs_(other.syncs_) {}
+GroupCommit::GroupCommit(GroupCommit&& other) noexcept { *this = std::move(other); }
 
 GroupCommit& GroupCommit::operator=(GroupCommit&& other) noexcept {
   if (this != &other) {
     CloseFds();
     sync_ = std::move(other.sync_);
     fds_ = std::exchange(other.fds_, {});
-    written_ = other.written_;
+    written_ = std::exchange(other.written_, false);
+    files_ = std::exchange(other.files_, {});
+    dirs_ = std::exchange(other.dirs_, {});
+    dir_fds_ = std::exchange(other.dir_fds_, {});
     work_ = std::move(other.work_);
     syncs_ = other.syncs_;
+    filesystem_syncs_ = other.filesystem_syncs_;
   }
   return *this;
 }
 
+void GroupCommit::CloseFiles() {
+  for (int fd : files_) ::close(fd);
+  files_.clear();
+}
+
 void GroupCommit::CloseFds() {
+  CloseFiles();
   for (int fd : fds_) ::close(fd);
   fds_.clear();
+  for (const auto& [dir, fd] : dir_fds_) ::close(fd);
+  dir_fds_.clear();
+}
+
+void GroupCommit::AddFile(int fd) {
+  if (!written_ && files_.size() < kMaxTargetedFiles) {
+    files_.push_back(fd);
+    return;
+  }
+  // A large batch: one syncfs covers every file and directory of it.
+  ::close(fd);
+  CloseFiles();
+  dirs_.clear();
+  written_ = true;
+}
+
+void GroupCommit::AddDirectory(const std::filesystem::path& dir) {
+  if (written_) return;  // The syncfs covers it.
+  std::string name = dir.string();
+  if (std::find(dirs_.begin(), dirs_.end(), name) == dirs_.end()) dirs_.push_back(std::move(name));
 }
 
 void GroupCommit::AfterDurable(std::function<void()> work) { work_.push_back(std::move(work)); }
 
+Status GroupCommit::SyncPending() {
+  if (written_) {  // Every file and directory of the batch is on these filesystems.
+    for (int fd : fds_) {
+      if (::syncfs(fd) != 0) {
+        return IoError(
+            "NODE_SYNC_IO",
+            std::string("cannot sync the data directory's filesystem: ") + std::strerror(errno));
+      }
+    }
+    ++filesystem_syncs_;
+    return Status::Ok();
+  }
+  // Files first, then the directories naming them (the order WriteReplacing uses alone).
+  for (int fd : files_) {
+    if (::fsync(fd) != 0) {
+      return IoError("NODE_SYNC_IO", std::string("cannot sync a file written in this batch: ") +
+                                         std::strerror(errno));
+    }
+  }
+  for (const std::string& dir : dirs_) {
+    auto it = std::find_if(dir_fds_.begin(), dir_fds_.end(),
+                           [&dir](const auto& entry) { return entry.first == dir; });
+    if (it == dir_fds_.end()) {
+      const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0) return SyncFailure("NODE_SYNC_IO", "cannot open directory", dir, errno);
+      dir_fds_.emplace_back(dir, fd);
+      it = std::prev(dir_fds_.end());
+    }
+    if (::fsync(it->second) != 0) {
+      return SyncFailure("NODE_SYNC_IO", "cannot fsync directory", dir, errno);
+    }
+  }
+  return Status::Ok();
+}
+
 Status GroupCommit::Flush() {
-  if (written_) {
-    TEARLINE_RETURN_IF_ERROR(sync_());
+  if (pending()) {
+    TEARLINE_RETURN_IF_ERROR(sync_ ? sync_() : SyncPending());
     ++syncs_;
     written_ = false;
+    CloseFiles();
+    dirs_.clear();
   }
   // Work may write and register more (e.g. a Submit answered at once): that goes to the next
   // batch, so take the list first.
@@ -116,24 +169,36 @@ Status WriteReplacing(const std::filesystem::path& target, std::span<const std::
     }
     done += static_cast<std::size_t>(n);
   }
-  if (commit == nullptr && ::fsync(fd) != 0) return fail("cannot fsync");
+  // In a batch a read-only descriptor is kept for the batch's fsync; the written one is closed
+  // before the rename as without a batch, so a watcher of the directory sees the same events
+  // (the target only appears by the rename, never closed after writing).
+  int sync_fd = -1;
+  if (commit != nullptr) {
+    sync_fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+    if (sync_fd < 0) return fail("cannot reopen for the batch sync");
+  } else if (::fsync(fd) != 0) {
+    return fail("cannot fsync");
+  }
   if (::close(fd) != 0) {
     const int e = errno;
+    if (sync_fd >= 0) ::close(sync_fd);
     ::unlink(tmp.c_str());
     return SyncFailure(reason, "cannot close", target, e);
   }
   if (::rename(tmp.c_str(), target.c_str()) != 0) {
     const int e = errno;
+    if (sync_fd >= 0) ::close(sync_fd);
     ::unlink(tmp.c_str());
     return SyncFailure(reason, "cannot rename into", target, e);
   }
+  if (commit != nullptr) commit->AddFile(sync_fd);
   return SyncDirectoryOrBatch(target.parent_path(), commit, reason);
 }
 
 Status SyncDirectoryOrBatch(const std::filesystem::path& dir, GroupCommit* commit,
                             const std::string& reason) {
   if (commit != nullptr) {
-    commit->MarkWritten();
+    commit->AddDirectory(dir);
     return Status::Ok();
   }
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

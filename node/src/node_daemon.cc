@@ -250,6 +250,7 @@ struct NodeDaemon::Impl final : ControlReplier, ControlHandler {
     stores.inbox.UseGroupCommit(gc);
     stores.outbox.UseGroupCommit(gc);
     stores.sent.UseGroupCommit(gc);
+    stores.sources.UseGroupCommit(gc);
     outbox.UseGroupCommit(gc);
     receiver.UseGroupCommit(gc);
     directory.FollowChangeNotices(true);

@@ -141,8 +141,10 @@ Result<std::vector<std::uint8_t>> ReleaseOfficer::SealRelease(const ReleaseRecor
   sodium_memzero(in.portions[0].plaintext.data(), in.portions[0].plaintext.size());
   if (!sealed.ok()) return sealed.status().WithContext("sealing the release");
   report_id.assign(sealed->report_id.begin(), sealed->report_id.end());
-  // The released portion can itself be asked for later.
-  KeepSources(ReportIdHex(sealed->report_id), {sealed->portion_labels.at(0)}, {content});
+  // The released portion can itself be asked for later; it leaves in the decision frame, not
+  // through the outbox, so its source is durable before that.
+  KeepSources(ReportIdHex(sealed->report_id), {sealed->portion_labels.at(0)}, {content},
+              ReleaseSources::Sync::kNow);
   return std::move(sealed->bytes);
 }
 
@@ -352,8 +354,10 @@ void ReleaseOfficer::Tick() {
 
 void ReleaseOfficer::KeepSources(const std::string& report_hex,
                                  const std::vector<std::string>& labels,
-                                 const std::vector<std::span<const std::uint8_t>>& contents) {
-  if (Status st = sources_.Keep(report_hex, labels, contents, identity_.keys.encryption.public_key);
+                                 const std::vector<std::span<const std::uint8_t>>& contents,
+                                 ReleaseSources::Sync sync) {
+  if (Status st =
+          sources_.Keep(report_hex, labels, contents, identity_.keys.encryption.public_key, sync);
       !st.ok()) {
     spdlog::warn("event=release_source_not_kept report={} reason={}", report_hex, st.reason());
   }

@@ -41,7 +41,7 @@ Result<ReleaseSources> ReleaseSources::Open(const std::filesystem::path& data_di
 
 Status ReleaseSources::Keep(std::string_view report_hex, const std::vector<std::string>& labels,
                             const std::vector<std::span<const std::uint8_t>>& contents,
-                            const PublicKey& own_pk) {
+                            const PublicKey& own_pk, Sync sync) {
   std::size_t total = 0;
   for (std::size_t i = 0; i < labels.size() && i < contents.size(); ++i) {
     total += 8 + labels[i].size() + contents[i].size();
@@ -61,11 +61,8 @@ Status ReleaseSources::Keep(std::string_view report_hex, const std::vector<std::
   if (crypto_box_seal(sealed.data(), plain->data(), total, own_pk.data()) != 0) {
     return IoError("RELEASE_SOURCE_IO", "sealing the release source failed");
   }
-  if (Status st = WriteFileAtomic(dir_ / (std::string(report_hex) + ".src"), sealed, 0600);
-      !st.ok()) {
-    return IoError("RELEASE_SOURCE_IO", st.message());
-  }
-  return Status::Ok();
+  return WriteReplacing(dir_ / (std::string(report_hex) + ".src"), sealed, 0600,
+                        sync == Sync::kNow ? nullptr : commit_, "RELEASE_SOURCE_IO");
 }
 
 Result<PortionSource> ReleaseSources::Load(std::string_view report_hex, std::uint32_t portion,

@@ -1,10 +1,15 @@
 // GroupCommit: many writes, one sync; work registered for "after durable" runs only after a
 // successful sync, in order; a failed sync runs nothing and is retried; work registered while
-// flushing waits for the next batch; WriteReplacing leaves its sync to the batch.
+// flushing waits for the next batch; WriteReplacing leaves its sync to the batch, which syncs the
+// files and directories written, not the filesystem.
 #include "tearline/node/group_commit.h"
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -108,6 +113,85 @@ TEST(GroupCommitOpenTest, SyncsTheRealFilesystemOnce) {
   auto missing = GroupCommit::Open({tmp.path() / "nowhere"});
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().reason(), "NODE_SYNC_IO");
+}
+
+// Descriptors open in this process (the test is single-threaded: nothing else opens any).
+std::size_t OpenDescriptors() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+// A batch syncs exactly the files it wrote and their directories, not the whole filesystem (which
+// waits for every other writer's dirty pages); only MarkWritten, which says nothing of where,
+// syncs the filesystem. The written files' descriptors are held until the sync, then closed.
+TEST(GroupCommitOpenTest, ABatchSyncsItsOwnFilesNotTheFilesystem) {
+  TempDir tmp;
+  std::filesystem::create_directories(tmp.path() / "inbox");
+  std::filesystem::create_directories(tmp.path() / "outbox");
+  auto commit = GroupCommit::Open({tmp.path() / "inbox", tmp.path() / "outbox"});
+  ASSERT_TRUE(commit.ok()) << commit.status().ToString();
+  const std::string text = "{}";
+  const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(text.data()),
+                                            text.size());
+  const std::size_t before = OpenDescriptors();
+  bool ran = false;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(WriteReplacing(tmp.path() / "inbox" / (std::to_string(i) + ".json"), bytes, 0600,
+                               &*commit, "X_IO")
+                    .ok());
+  }
+  ASSERT_TRUE(
+      WriteReplacing(tmp.path() / "outbox" / "a.report", bytes, 0600, &*commit, "X_IO").ok());
+  commit->AfterDurable([&ran] { ran = true; });
+  EXPECT_EQ(OpenDescriptors(), before + 4) << "held until the batch sync";
+  EXPECT_FALSE(ran);
+  ASSERT_TRUE(commit->Flush().ok());
+  EXPECT_TRUE(ran);
+  EXPECT_EQ(commit->syncs(), 1u);
+  EXPECT_EQ(commit->filesystem_syncs(), 0u);
+  EXPECT_TRUE(commit->idle());
+  // The four files closed; the two directories synced stay open for the next batches.
+  EXPECT_EQ(OpenDescriptors(), before + 2);
+  EXPECT_EQ(tearline::testing::ReadFile(tmp.path() / "inbox" / "2.json"), "{}");
+  // A removal names only its directory; the next batch syncs it alone.
+  ASSERT_TRUE(SyncDirectoryOrBatch(tmp.path() / "outbox", &*commit, "X_IO").ok());
+  EXPECT_FALSE(commit->idle());
+  ASSERT_TRUE(commit->Flush().ok());
+  EXPECT_EQ(commit->syncs(), 2u);
+  EXPECT_EQ(commit->filesystem_syncs(), 0u);
+  // Written somewhere unknown (a previous life): the filesystem is synced.
+  commit->MarkWritten();
+  ASSERT_TRUE(commit->Flush().ok());
+  EXPECT_EQ(commit->syncs(), 3u);
+  EXPECT_EQ(commit->filesystem_syncs(), 1u);
+  EXPECT_EQ(OpenDescriptors(), before + 2);
+}
+
+// Under load a batch writes many files: beyond kMaxTargetedFiles one syncfs costs less than one
+// fsync per file, and no descriptor is held for them.
+TEST(GroupCommitOpenTest, ALargeBatchSyncsTheFilesystemOnceAndHoldsNoDescriptors) {
+  TempDir tmp;
+  auto commit = GroupCommit::Open({tmp.path()});
+  ASSERT_TRUE(commit.ok()) << commit.status().ToString();
+  const std::string text = "x";
+  const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(text.data()),
+                                            text.size());
+  const std::size_t before = OpenDescriptors();
+  for (std::size_t i = 0; i < GroupCommit::kMaxTargetedFiles; ++i) {
+    ASSERT_TRUE(
+        WriteReplacing(tmp.path() / (std::to_string(i) + ".json"), bytes, 0600, &*commit, "X_IO")
+            .ok());
+  }
+  EXPECT_EQ(OpenDescriptors(), before + GroupCommit::kMaxTargetedFiles);
+  ASSERT_TRUE(WriteReplacing(tmp.path() / "last.json", bytes, 0600, &*commit, "X_IO").ok());
+  EXPECT_EQ(OpenDescriptors(), before);
+  EXPECT_FALSE(commit->idle());
+  ASSERT_TRUE(commit->Flush().ok());
+  EXPECT_EQ(commit->syncs(), 1u);
+  EXPECT_EQ(commit->filesystem_syncs(), 1u);
+  EXPECT_EQ(OpenDescriptors(), before);
+  EXPECT_TRUE(commit->idle());
 }
 
 }  // namespace

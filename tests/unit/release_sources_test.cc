@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <span>
+#include <string>
 
+#include "tearline/base/status.h"
+#include "tearline/node/group_commit.h"
 #include "test_support.h"
 
 namespace tearline::node {
@@ -40,6 +44,47 @@ TEST(ReleaseSourcesTest, KeepsEveryPortionSealedToTheNodeItself) {
   const std::string disk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(disk.find(second), std::string::npos);
   EXPECT_EQ(disk.find("REL TO"), std::string::npos);
+}
+
+// The daemon's sealer keeps a source in the batch its outbox copy is synced with (one sync per
+// loop wake-up, before the first Submit); a release's source, which leaves in a decision frame at
+// once, is synced before Keep returns.
+TEST(ReleaseSourcesTest, KeepsWithTheBatchSyncUnlessToldToSyncNow) {
+  testing::TempDir dir;
+  auto sources = ReleaseSources::Open(dir.path());
+  ASSERT_TRUE(sources.ok());
+  auto me = GenerateEncryptionKeyPair();
+  ASSERT_TRUE(me.ok());
+  int syncs = 0;
+  GroupCommit commit([&syncs] {
+    ++syncs;
+    return Status::Ok();
+  });
+  sources->UseGroupCommit(&commit);
+  const std::string content = "Convoy sighted";
+  ASSERT_TRUE(sources
+                  ->Keep(std::string(32, 'a'), {"(S//REL TO USA, FVEY)"}, {Bytes(content)},
+                         me->public_key, ReleaseSources::Sync::kNow)
+                  .ok());
+  EXPECT_TRUE(commit.idle());  // Synced by Keep itself: nothing left for the batch.
+  ASSERT_TRUE(
+      sources
+          ->Keep(std::string(32, 'b'), {"(S//REL TO USA, FVEY)"}, {Bytes(content)}, me->public_key)
+          .ok());
+  EXPECT_FALSE(commit.idle());  // Left to the batch sync.
+  ASSERT_TRUE(commit.Flush().ok());
+  EXPECT_EQ(syncs, 1);
+  EXPECT_TRUE(commit.idle());
+  EXPECT_TRUE(sources->Load(std::string(32, 'b'), 0, *me).ok());
+  // A failing batch sync is reported by Flush, not by Keep, and retried by the next Flush.
+  GroupCommit failing([] { return IoError("NODE_SYNC_IO", "disk gone"); });
+  sources->UseGroupCommit(&failing);
+  ASSERT_TRUE(
+      sources
+          ->Keep(std::string(32, 'c'), {"(S//REL TO USA, FVEY)"}, {Bytes(content)}, me->public_key)
+          .ok());
+  EXPECT_FALSE(failing.Flush().ok());
+  EXPECT_FALSE(failing.idle());
 }
 
 }  // namespace

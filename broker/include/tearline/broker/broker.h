@@ -113,8 +113,9 @@ class Broker : private FrameSender {
   // A Submit is parked in the backlog, or refused BROKER_BUSY with a retry-after hint.
   void Park(const std::string& node_id, std::uint64_t request_id,
             std::span<const std::uint8_t> frame);
-  // One loop turn's share of parked submissions (SubmitBacklog::ServeTurn).
-  void ServeBacklog();
+  // One loop turn's share of parked submissions (SubmitBacklog::ServeTurn), in the open commit
+  // group (opened if none is); the caller closes it. False when nothing was parked.
+  bool ServeBacklog();
   // broker_release.cc: the release desk's part of the loop.
   Status OpenReleaseDesk();  // Built over the store and pipeline; restores stored requests.
   // Queued copies (the whole window on a new connection, else those due), owed frames.
@@ -156,6 +157,7 @@ class Broker : private FrameSender {
   std::unique_ptr<InboundGate> gate_;
   RateLimiter refusal_records_{clock_, kRefusalRecordLimit};  // Reject()'s audit records.
   std::unique_ptr<SubmitBacklog> backlog_;
+  bool backlog_served_ = false;  // This loop turn's share of the backlog was served.
   std::unique_ptr<Authenticator> authenticator_;
   // Last member: destroyed first, so the ZAP thread has stopped before what it reads goes.
   std::unique_ptr<RouterSocket> socket_;

@@ -1,7 +1,7 @@
 // NodeStores: the durable stores a node daemon owns once its start-up checks passed (inbox,
-// outbox, sent reports) and the GroupCommit that makes their writes durable with one sync per
-// loop wake-up, plus the release officer's book and sealed release sources (each written
-// durably on its own, outside the group commit); the daemon's units hold references into them.
+// outbox, sent reports, sealed release sources) and the GroupCommit that makes their writes
+// durable with one sync per loop wake-up, plus the release officer's book (written durably on
+// its own, outside the group commit); the daemon's units hold references into them.
 //
 // Ownership: a plain aggregate of move-only stores. Thread-safety: the daemon's loop thread.
 #ifndef TEARLINE_NODE_NODE_STORES_H_
@@ -21,7 +21,7 @@ struct NodeStores {
   InboxStore inbox;
   OutboxStore outbox;
   SentStore sent;
-  GroupCommit commit;  // One sync per loop wake-up for all three.
+  GroupCommit commit;  // One sync per loop wake-up: inbox, outbox, sent, sources.
   ReleaseBook releases;
   ReleaseSources sources;
 };

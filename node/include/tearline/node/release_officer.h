@@ -62,9 +62,11 @@ class ReleaseOfficer {
   bool OnFrame(const schema::Frame& frame);
   void Tick();
 
-  // Keeps the portions of a report this node just sealed (see ReleaseSources).
+  // Keeps the portions of a report this node just sealed (see ReleaseSources): with the batch
+  // sync (the sealer's reports leave through the outbox after it) unless `sync` says now.
   void KeepSources(const std::string& report_hex, const std::vector<std::string>& labels,
-                   const std::vector<std::span<const std::uint8_t>>& contents);
+                   const std::vector<std::span<const std::uint8_t>>& contents,
+                   ReleaseSources::Sync sync = ReleaseSources::Sync::kBatch);
 
  private:
   struct Call {
