@@ -107,18 +107,20 @@ std::optional<SubmitEffects> SubmitPipeline::CheckRate(const std::string& node_i
 
 Result<SubmitPipeline::Admitted> SubmitPipeline::Admit(const std::string& node_id,
                                                        std::span<const std::uint8_t> report) const {
-  auto originator = PeekOriginator(report);
-  if (!originator.ok()) return originator.status();
-  if (*originator != node_id) {
-    return PermissionDenied("ORIGINATOR_MISMATCH", "report claims originator '" + *originator +
-                                                       "' but the connection authenticated as '" +
-                                                       node_id + "'");
-  }
-  const Certificate* cert = directory_.FindNode(node_id);
-  if (cert == nullptr) {
-    return Unauthenticated("AUTH_UNKNOWN_NODE", "originator is not in the directory");
-  }
-  auto view = InspectReport(report, cert->fields().signing_key);
+  // One decode: the originator named in the header picks the key its signature is checked with.
+  auto view = InspectReport(
+      report, [&](std::string_view originator) -> Result<std::span<const std::uint8_t>> {
+        if (originator != node_id) {
+          return PermissionDenied("ORIGINATOR_MISMATCH",
+                                  "report claims originator '" + std::string(originator) +
+                                      "' but the connection authenticated as '" + node_id + "'");
+        }
+        const Certificate* cert = directory_.FindNode(node_id);
+        if (cert == nullptr) {
+          return Unauthenticated("AUTH_UNKNOWN_NODE", "originator is not in the directory");
+        }
+        return std::span<const std::uint8_t>(cert->fields().signing_key);
+      });
   if (!view.ok()) return view.status();
   // Signed provenance, checked again here: the originating node may skip its own check.
   if (Status st = CheckReportProvenance(*view, policy_); !st.ok()) return st;

@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
+#include <string>
+#include <vector>
 
+#include "tearline/audit/audit_field_bound.h"
 #include "tearline/crypto/keys.h"
 #include "test_support.h"
 
@@ -158,6 +162,35 @@ TEST(AuditLogTest, BoundsRecordsOverOneMebibyteInsteadOfRefusingThem) {
   EXPECT_LE(line->size(), 2048u);
   EXPECT_NE(line->find("...[truncated "), std::string::npos);
   EXPECT_EQ(*(*log)->Append("y", {}), 1u);
+  log->reset();
+  EXPECT_TRUE(AuditLog::Open(dir.path()).ok());
+}
+
+// The writer serialises a record once and shortens only a line over the cap; what it writes must
+// be exactly what bounding and shrinking the fields first gives, in both cases.
+TEST(AuditLogTest, WritesTheFieldsThatBoundingAndShrinkingGive) {
+  testing::TempDir dir;
+  auto log = AuditLog::Open(dir.path());
+  ASSERT_TRUE(log.ok());
+  nlohmann::json small = {{"node", "n1"}, {"why", std::string("bell\x07 and \xff")}};
+  // Each string fits its own bound; together they are about 2 MiB.
+  nlohmann::json large = {{"items", std::vector<std::string>(2048, std::string(1000, 'b'))}};
+  for (const nlohmann::json& fields : {small, large}) {
+    nlohmann::json expected = fields;
+    BoundAuditFields(expected);
+    ASSERT_TRUE(ShrinkAuditFieldsToFit(expected, (std::size_t{1} << 20) - 256));
+    auto seq = (*log)->Append("x", fields);
+    ASSERT_TRUE(seq.ok()) << seq.status().ToString();
+    auto line = (*log)->Record(*seq);
+    ASSERT_TRUE(line.ok());
+    EXPECT_LE(line->size(), std::size_t{1} << 20);
+    nlohmann::json written = nlohmann::json::parse(*line);
+    EXPECT_EQ(written["seq"], *seq);
+    EXPECT_EQ(written["type"], "x");
+    for (const char* key : {"seq", "time", "type"}) written.erase(key);
+    EXPECT_EQ(written, expected);
+  }
+  EXPECT_TRUE(nlohmann::json::parse(*(*log)->Record(1)).contains("truncated"));
   log->reset();
   EXPECT_TRUE(AuditLog::Open(dir.path()).ok());
 }

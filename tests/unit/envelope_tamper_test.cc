@@ -5,8 +5,11 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tearline/envelope/envelope.h"
@@ -118,6 +121,59 @@ TEST_F(EnvelopeTamperTest, BaselineOpens) {
   auto r = OpenBytes(bytes_);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(Judge(r), "");
+}
+
+// The broker's one-decode InspectReport (key looked up from the header it decoded) must judge
+// every flipped byte exactly as PeekOriginator followed by InspectReport with that key.
+TEST_F(EnvelopeTamperTest, OneDecodeInspectJudgesEveryFlipAsPeekThenInspect) {
+  std::vector<std::uint8_t> mutated = bytes_;
+  for (std::size_t i = 0; i < bytes_.size(); ++i) {
+    for (std::uint8_t mask : {std::uint8_t{0xff}}) {  // The other masks: the test above.
+      mutated[i] = static_cast<std::uint8_t>(bytes_[i] ^ mask);
+      std::optional<std::string> asked;
+      auto one = InspectReport(
+          mutated, [&](std::string_view originator) -> Result<std::span<const std::uint8_t>> {
+            asked = std::string(originator);
+            return std::span<const std::uint8_t>(sign_pk_);
+          });
+      auto peek = PeekOriginator(mutated);
+      ASSERT_EQ(asked.has_value(), peek.ok()) << "byte " << i;
+      if (!peek.ok()) {
+        ASSERT_FALSE(one.ok());
+        EXPECT_EQ(one.status().reason(), peek.status().reason()) << "byte " << i;
+      } else {
+        EXPECT_EQ(*asked, *peek);
+        auto two = InspectReport(mutated, sign_pk_);
+        ASSERT_EQ(one.ok(), two.ok()) << "byte " << i;
+        if (!two.ok()) {
+          EXPECT_EQ(one.status().reason(), two.status().reason()) << "byte " << i;
+        } else {
+          EXPECT_EQ(one->report_id, two->report_id);
+          ASSERT_EQ(one->portions.size(), two->portions.size());
+          for (std::size_t p = 0; p < two->portions.size(); ++p) {
+            EXPECT_EQ(one->portions[p].label, two->portions[p].label);
+            EXPECT_EQ(one->portions[p].ciphertext_digest, two->portions[p].ciphertext_digest);
+          }
+        }
+      }
+      mutated[i] = bytes_[i];
+    }
+  }
+}
+
+// A refusal from the key lookup (the broker's originator check) is the answer, before any
+// signature is checked.
+TEST_F(EnvelopeTamperTest, OneDecodeInspectReturnsTheLookupsRefusal) {
+  auto view = InspectReport(bytes_, [](std::string_view) -> Result<std::span<const std::uint8_t>> {
+    return PermissionDenied("ORIGINATOR_MISMATCH", "not the connection's node");
+  });
+  ASSERT_FALSE(view.ok());
+  EXPECT_EQ(view.status().reason(), "ORIGINATOR_MISMATCH");
+  auto wrong_key = InspectReport(bytes_, [&](std::string_view) {
+    return Result<std::span<const std::uint8_t>>(std::span<const std::uint8_t>(other_pk_));
+  });
+  ASSERT_FALSE(wrong_key.ok());
+  EXPECT_EQ(wrong_key.status().reason(), "ENVELOPE_BAD_SIGNATURE");
 }
 
 TEST_F(EnvelopeTamperTest, EverySingleByteFlipFailsTypedOrYieldsTheSameReport) {

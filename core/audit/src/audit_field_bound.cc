@@ -51,12 +51,32 @@ std::size_t DecodeUtf8(std::string_view s, std::size_t i, std::uint32_t& cp) {
   return len;
 }
 
+// True when BoundAuditText would return `text` unchanged because every byte is printable ASCII,
+// tab or newline and it is short enough. Nearly every string the broker records (ids, digests,
+// labels, reason codes) is; it then keeps its buffer instead of being copied.
+bool AlreadyBounded(std::string_view text, std::size_t max_bytes) {
+  if (text.size() > std::max(max_bytes, kMinStringBytes)) return false;
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    const auto b = static_cast<std::uint8_t>(c);
+    return (b >= 0x20 && b < 0x7f) || b == '\t' || b == '\n';
+  });
+}
+
 void BoundStrings(json& value, std::size_t max_bytes) {
   if (value.is_string()) {
-    value = BoundAuditText(value.get_ref<const std::string&>(), max_bytes);
+    const std::string& text = value.get_ref<const std::string&>();
+    if (!AlreadyBounded(text, max_bytes)) value = BoundAuditText(text, max_bytes);
   } else if (value.is_array()) {
     for (auto& element : value) BoundStrings(element, max_bytes);
   } else if (value.is_object()) {
+    bool keys_bounded = true;
+    for (const auto& member : value.items()) {
+      keys_bounded = keys_bounded && AlreadyBounded(member.key(), max_bytes);
+    }
+    if (keys_bounded) {  // The object keeps its keys: bound the values in place.
+      for (auto& element : value) BoundStrings(element, max_bytes);
+      return;
+    }
     json bounded = json::object();
     for (auto& [key, element] : value.items()) {
       BoundStrings(element, max_bytes);

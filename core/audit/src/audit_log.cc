@@ -39,6 +39,11 @@ Status WriteAll(int fd, const std::string& data) {
   return Status::Ok();
 }
 
+Status TooLargeToShorten(std::string_view type) {
+  return InvalidArgument("AUDIT_RECORD_TOO_LARGE", "audit record of type " + std::string(type) +
+                                                       " cannot be shortened to 1 MiB");
+}
+
 Hash LineHash(std::string_view line) {
   return LeafHash({reinterpret_cast<const std::uint8_t*>(line.data()), line.size()});
 }
@@ -248,9 +253,13 @@ Result<std::uint64_t> AuditLog::AppendBuffered(std::string_view type, nlohmann::
   // Every record is bounded here, the one place all of them pass: text a node supplied can
   // shorten a record (with a marker) but never make it unwritable.
   BoundAuditFields(fields);
-  if (!ShrinkAuditFieldsToFit(fields, kMaxRecordBytes - kEnvelopeBytes)) {
-    return InvalidArgument("AUDIT_RECORD_TOO_LARGE", "audit record of type " + std::string(type) +
-                                                         " cannot be shortened to 1 MiB");
+  // Shrinking is a no-op for fields whose JSON fits the cap, and the record's line holds all of
+  // them: a line within the cap proves it without serialising the fields a second time. Fields
+  // that reuse an envelope key keep the original order of steps (no record type has one).
+  const bool shrink_first =
+      fields.contains("seq") || fields.contains("time") || fields.contains("type");
+  if (shrink_first && !ShrinkAuditFieldsToFit(fields, kMaxRecordBytes - kEnvelopeBytes)) {
+    return TooLargeToShorten(type);
   }
   std::lock_guard lock(mu_);
   if (!failed_.ok()) return failed_;
@@ -265,9 +274,20 @@ Result<std::uint64_t> AuditLog::AppendBuffered(std::string_view type, nlohmann::
   record["seq"] = next_seq_;
   record["time"] = t;
   record["type"] = type;
-  for (auto& [k, v] : fields.items()) record[k] = v;
+  for (auto& [k, v] : fields.items()) record[k] = std::move(v);
   // dump() escapes control characters, so one record is always exactly one line.
   std::string line = record.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+  if (!shrink_first && line.size() > kMaxRecordBytes - kEnvelopeBytes) {
+    // Rare: take the fields back, shorten them as ShrinkAuditFieldsToFit does, and rebuild.
+    for (const char* key : {"seq", "time", "type"}) record.erase(key);
+    if (!ShrinkAuditFieldsToFit(record, kMaxRecordBytes - kEnvelopeBytes)) {
+      return TooLargeToShorten(type);
+    }
+    record["seq"] = next_seq_;
+    record["time"] = t;
+    record["type"] = type;
+    line = record.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+  }
   // Open refuses longer lines, so writing one would make the log unopenable (unreachable after
   // ShrinkAuditFieldsToFit unless `type` itself is huge).
   if (line.size() > kMaxRecordBytes) {

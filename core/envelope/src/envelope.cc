@@ -514,10 +514,10 @@ Result<std::string> PeekOriginator(std::span<const std::uint8_t> report) {
   return dec.originator;
 }
 
-Result<ReportView> InspectReport(std::span<const std::uint8_t> report,
-                                 std::span<const std::uint8_t> originator_sign_pk) {
-  TEARLINE_ASSIGN_OR_RETURN(DecodedReport dec,
-                            envelope_internal::DecodeVerified(report, originator_sign_pk));
+namespace {
+
+// What a broker may see of a report whose signature and commitments were verified.
+ReportView ViewOf(const DecodedReport& dec, std::span<const std::uint8_t> report) {
   ReportView v;
   static_cast<ReportHeaderInfo&>(v) = dec;
   v.report_bytes = report.size();
@@ -546,6 +546,25 @@ Result<ReportView> InspectReport(std::span<const std::uint8_t> report,
     v.portions.push_back(std::move(pv));
   }
   return v;
+}
+
+}  // namespace
+
+Result<ReportView> InspectReport(std::span<const std::uint8_t> report,
+                                 std::span<const std::uint8_t> originator_sign_pk) {
+  TEARLINE_ASSIGN_OR_RETURN(DecodedReport dec,
+                            envelope_internal::DecodeVerified(report, originator_sign_pk));
+  return ViewOf(dec, report);
+}
+
+Result<ReportView> InspectReport(std::span<const std::uint8_t> report,
+                                 const OriginatorKeyLookup& key_for) {
+  TEARLINE_ASSIGN_OR_RETURN(DecodedReport dec, envelope_internal::DecodeHeader(report));
+  auto key = key_for(dec.originator);
+  if (!key.ok()) return key.status();
+  TEARLINE_RETURN_IF_ERROR(envelope_internal::VerifySignature(dec, *key));
+  TEARLINE_RETURN_IF_ERROR(envelope_internal::DecodePortions(dec));
+  return ViewOf(dec, report);
 }
 
 Result<std::vector<std::uint8_t>> SelectPortions(std::span<const std::uint8_t> report,

@@ -23,6 +23,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -232,6 +233,18 @@ Result<std::string> PeekOriginator(std::span<const std::uint8_t> report);
 // commitments.
 Result<ReportView> InspectReport(std::span<const std::uint8_t> report,
                                  std::span<const std::uint8_t> originator_sign_pk);
+
+// The originator's signing key for a report whose header names `originator` (read after
+// structural verification only: UNAUTHENTICATED), or the status that refuses the report. The
+// span must stay valid until InspectReport returns.
+using OriginatorKeyLookup =
+    std::function<Result<std::span<const std::uint8_t>>(std::string_view originator)>;
+
+// PeekOriginator, the key lookup and InspectReport in one pass: the bytes are decoded and
+// verified once, not once to find the key and again to check the signature. Errors: those of
+// PeekOriginator, then `key_for`'s, then those of InspectReport, in that order.
+Result<ReportView> InspectReport(std::span<const std::uint8_t> report,
+                                 const OriginatorKeyLookup& key_for);
 
 // Rebuilds the outer Report keeping the header and signature bytes and only the bodies whose
 // index is in `indices` (duplicates ignored, order of the original kept); body bytes are copied
