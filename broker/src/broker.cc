@@ -204,7 +204,13 @@ void Broker::Housekeeping() {
       sessions_.Forget(node_id);
       backlog_->Drop(node_id);  // Unanswered: the node is no longer served.
     }
-    for (const auto& a : change.accepted) (void)auditor_->Durable(auditor_->CertificateAccepted(a));
+    for (const auto& a : change.accepted) {
+      (void)auditor_->Durable(auditor_->CertificateAccepted(a));
+      // Auditors check cosignatures by the new key too (certs/, the old key's file stays).
+      const auto file =
+          audit_->dir() / "certs" / (a.node + "." + std::to_string(a.serial) + ".cert");
+      (void)WriteFileAtomic(file, directory_.FindNode(a.node)->encoded(), 0600);
+    }
     const auto notice = EncodeDirectoryChanged(identity_->sequence());
     for (const std::string& node_id : sessions_.OnlineNodes()) SendTo(node_id, notice);
   }
