@@ -142,6 +142,10 @@ std::optional<std::uint64_t> Auditor::ReleaseRequested(const ReleaseRequestedRec
   return Append(record);
 }
 
+std::optional<std::uint64_t> Auditor::CertificateAccepted(const CertificateAcceptedRecord& record) {
+  return Append(record);
+}
+
 std::optional<std::uint64_t> Auditor::ReleaseDecision(const ReleaseDecisionFields& fields,
                                                       bool sanitised) {
   if (fields.rule) return Append(ReleaseAutoApprovedRecord{fields});

@@ -4,14 +4,14 @@
 
 #include <mutex>
 #include <shared_mutex>
+#include <string>
 #include <utility>
 
 namespace tearline::broker {
 
 Authenticator::Authenticator(const Directory& directory, const TrustStore& trust,
                              const Clock& clock, Auditor& auditor, std::uint32_t max_connections,
-                             std::function<bool()> try_reserve_session,
-                             const IdentityWatch* watch)
+                             std::function<bool()> try_reserve_session, const IdentityWatch* watch)
     : directory_(directory),
       trust_(trust),
       clock_(clock),
@@ -29,12 +29,26 @@ Result<std::string> Authenticator::Authenticate(const std::array<std::uint8_t, 3
   if (node == nullptr && watch_ != nullptr) node = watch_->FindWithdrawn(client_key);
   Status why;
   std::string node_id;
-  if (node == nullptr) {
-    why = Unauthenticated("AUTH_UNKNOWN_KEY",
-                          "client transport key is not in the coalition directory");
-  } else {
+  const Certificate* retired =
+      node == nullptr ? directory_.FindRetiredByTransportKey(client_key) : nullptr;
+  if (node != nullptr) {
     why = trust_.VerifyCertificate(*node, clock_.UnixNow());
     node_id = node->node_id();
+  } else if (retired != nullptr) {
+    // A key rotated away: named by the certificate's own reason when it was revoked or expired
+    // since, else as retired (its overlap ended).
+    why = trust_.VerifyCertificate(*retired, clock_.UnixNow());
+    if (why.ok()) {
+      why = Unauthenticated("AUTH_KEY_RETIRED",
+                            "client transport key belongs to certificate serial " +
+                                std::to_string(retired->fields().serial) + " of node '" +
+                                retired->node_id() +
+                                "', which a newer certificate replaced and whose rotation "
+                                "overlap has ended; the node must use its current keys");
+    }
+  } else {
+    why = Unauthenticated("AUTH_UNKNOWN_KEY",
+                          "client transport key is not in the coalition directory");
   }
   if (reading.owns_lock()) reading.unlock();
   // Last, so only a client that would otherwise be admitted takes a slot.

@@ -44,20 +44,13 @@ Status Broker::LoadIdentity() {
   trust_ = std::move(identity->trust);
   keys_ = std::make_unique<IdentityKeys>(std::move(identity->keys));
   // Before the directory is built: the newest list ever accepted may revoke more than ca_dir's.
+  // The watch also builds the directory from config_.directory, and picks up new certificates.
   auto watch = IdentityWatch::Open(
       *trust_, directory_, clock_,
-      {config_.ca_dir / kRevocationListFile, config_.data_dir / kRevocationFloorFile});
+      {config_.ca_dir / kRevocationListFile, config_.data_dir / kRevocationFloorFile},
+      {config_.directory, config_.rotation_overlap});
   if (!watch.ok()) return watch.status();
   identity_ = std::move(watch).value();
-
-  std::vector<Status> rejected;
-  auto dir = Directory::LoadDir(config_.directory, *trust_, clock_.UnixNow(), &rejected);
-  if (!dir.ok()) return dir.status();
-  directory_ = std::move(dir).value();
-  for (const Status& s : rejected) {
-    spdlog::warn("event=directory_certificate_skipped reason={} detail={}", s.reason(),
-                 s.message());
-  }
   return Status::Ok();
 }
 
@@ -211,6 +204,13 @@ void Broker::Housekeeping() {
     for (const std::string& node_id : change.withdrawn) {
       sessions_.Forget(node_id);
       backlog_->Drop(node_id);  // Unanswered: the node is no longer served.
+    }
+    for (const auto& a : change.accepted) {
+      (void)auditor_->Durable(auditor_->CertificateAccepted(a));
+      // Auditors check cosignatures by the new key too (certs/, the old key's file stays).
+      const auto file =
+          audit_->dir() / "certs" / (a.node + "." + std::to_string(a.serial) + ".cert");
+      (void)WriteFileAtomic(file, directory_.FindNode(a.node)->encoded(), 0600);
     }
     const auto notice = EncodeDirectoryChanged(identity_->sequence());
     for (const std::string& node_id : sessions_.OnlineNodes()) SendTo(node_id, notice);

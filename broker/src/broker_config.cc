@@ -41,6 +41,7 @@ Result<BrokerConfig> LoadBrokerConfig(const std::filesystem::path& path) {
   r.BindInteger("max_release_requests_per_node", c.max_release_requests_per_node, 1, 4096);
   r.BindPath("metrics_file", c.metrics_file);
   r.BindInteger("metrics_interval", c.metrics_interval, 1, 3600);
+  r.BindInteger("rotation_overlap", c.rotation_overlap, 0, 366 * 24 * 3600);
   TEARLINE_RETURN_IF_ERROR(r.ReadBound());
   TEARLINE_RETURN_IF_ERROR(r.Require({"certificate", "secret", "ca_dir", "directory", "data_dir"}));
   if (c.max_frame_bytes == 0) c.max_frame_bytes = kMaxFrameBytes;

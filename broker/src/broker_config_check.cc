@@ -23,7 +23,7 @@ Result<BrokerConfigSummary> CheckBrokerConfig(const std::filesystem::path& path,
   BrokerConfigSummary summary;
   summary.id = identity.certificate.fields().node_id;
   auto dir = Directory::LoadDir(config.directory, *identity.trust, now_unix,
-                                &summary.skipped_certificates);
+                                &summary.skipped_certificates, config.rotation_overlap);
   if (!dir.ok()) return ErrorAtKey(reader, "directory", dir.status());
   summary.directory_nodes = dir->nodes().size();
   TEARLINE_RETURN_IF_ERROR(CheckStateDir(reader, "data_dir", config.data_dir));

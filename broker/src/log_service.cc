@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <string>
 #include <utility>
 #include <variant>
 
@@ -46,7 +47,16 @@ Status LogService::PublishAuditContext(const std::filesystem::path& policy_path,
   TEARLINE_RETURN_IF_ERROR(
       WriteFileAtomic(dir / "certs" / std::string(kRootCertFile), trust.root().encoded(), 0600));
   for (const auto& [id, cert] : directory_.nodes()) {
-    TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(dir / "certs" / (id + ".cert"), cert.encoded(), 0600));
+    // A rotated node's earlier certificate stays, as <id>.<serial>.cert: the cosignatures its
+    // earlier key made must still verify.
+    const auto path = dir / "certs" / (id + ".cert");
+    if (auto held = ReadCertificateFile(path.string());
+        held.ok() && held->encoded() != cert.encoded()) {
+      const auto kept =
+          dir / "certs" / (id + "." + std::to_string(held->fields().serial) + ".cert");
+      TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(kept, held->encoded(), 0600));
+    }
+    TEARLINE_RETURN_IF_ERROR(WriteFileAtomic(path, cert.encoded(), 0600));
   }
   return Status::Ok();
 }

@@ -12,6 +12,7 @@ Result<NodeConfig> LoadNodeConfig(const std::filesystem::path& path) {
   r.BindPath("broker_certificate", c.broker_certificate);
   r.BindPath("certificate", c.certificate);
   r.BindPath("secret", c.secret);
+  r.BindPath("previous_secret", c.previous_secret);
   r.BindPath("ca_dir", c.ca_dir);
   r.BindPath("data_dir", c.data_dir);
   r.BindPath("policy", c.policy);

@@ -1,6 +1,7 @@
 #include "tearline/node/node_config_check.h"
 
 #include "tearline/base/config_reader.h"
+#include "tearline/crypto/key_file.h"
 #include "tearline/identity/config_file_check.h"
 #include "tearline/node/node_config.h"
 
@@ -33,6 +34,16 @@ Result<NodeConfigSummary> CheckNodeConfig(const std::filesystem::path& path,
     return ErrorAtKey(reader, "broker_certificate",
                       InvalidArgument("BROKER_CERT_ROLE", config.broker_certificate.string() +
                                                               " is not a broker certificate"));
+  }
+  if (!config.previous_secret.empty()) {  // Same checks as the daemon's start (NodeIdentity).
+    auto previous = ReadIdentitySecret(config.previous_secret);
+    if (!previous.ok()) return ErrorAtKey(reader, "previous_secret", previous.status());
+    if (previous->encryption.public_key == identity.keys.encryption.public_key) {
+      return ErrorAtKey(reader, "previous_secret",
+                        InvalidArgument("NODE_PREVIOUS_KEY_CURRENT",
+                                        "previous_secret holds the current keys; name the key "
+                                        "file of before the rotation, or remove previous_secret"));
+    }
   }
   TEARLINE_RETURN_IF_ERROR(CheckStateDir(reader, "data_dir", config.data_dir));
   return NodeConfigSummary{own.node_id, own.nation, broker->fields().node_id};

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "tearline/crypto/key_file.h"
 #include "tearline/identity/local_identity.h"
 
 namespace tearline::node {
@@ -26,6 +27,20 @@ Result<NodeIdentity> NodeIdentity::Load(const NodeConfig& config, std::int64_t n
     return own.WithContext("own certificate " + config.certificate.string());
   }
   id.keys = std::move(local->keys);
+  if (!config.previous_secret.empty()) {
+    // Same checks as the current key file (owner-only mode, size, format).
+    auto previous = ReadIdentitySecret(config.previous_secret);
+    if (!previous.ok()) {
+      return previous.status().WithContext("previous_secret " + config.previous_secret.string());
+    }
+    if (previous->encryption.public_key == id.keys.encryption.public_key) {
+      return InvalidArgument("NODE_PREVIOUS_KEY_CURRENT",
+                             "previous_secret " + config.previous_secret.string() +
+                                 " holds the current keys; name the key file of before the "
+                                 "rotation, or remove previous_secret");
+    }
+    id.previous_keys.emplace(std::move(previous).value());
+  }
   id.own_cert.emplace(std::move(local->certificate));
 
   const auto& clearance = id.own_cert->fields().clearance;

@@ -26,6 +26,27 @@ std::optional<PublicKey> KeyFromHex(std::string_view hex) {
   return key;
 }
 
+// Runs `open` with the current encryption key and, when the copy is wrapped for the previous
+// one (ENVELOPE_KEY_MISMATCH: the wrap names its key's fingerprint) and previous_secret is
+// configured, with the previous key. Copies sealed before a rotation stay readable.
+template <typename OpenFn>
+auto OpenWithEitherKey(const NodeIdentity& identity, OpenFn&& open)
+    -> decltype(open(std::declval<const RecipientIdentity&>())) {
+  const auto& me = identity.own_cert->fields();
+  auto opened = open(RecipientIdentity{identity.node_id, me.nation, identity.clearance,
+                                       me.encryption_key, identity.keys.encryption.secret_key});
+  if (opened.ok() || opened.status().reason() != "ENVELOPE_KEY_MISMATCH" ||
+      !identity.previous_keys) {
+    return opened;
+  }
+  const BoxKeyPair& previous = identity.previous_keys->encryption;
+  auto again = open(RecipientIdentity{identity.node_id, me.nation, identity.clearance,
+                                      previous.public_key, previous.secret_key});
+  // Senders that still seal to the previous key have not refreshed their directory.
+  if (again.ok()) spdlog::info("event=copy_opened_with_previous_key");
+  return again;
+}
+
 }  // namespace
 
 Receiver::Receiver(const Clock& clock, const NodeIdentity& identity, InboxStore& inbox,
@@ -132,12 +153,11 @@ Status Receiver::OpenVerifyStoreForward(const std::vector<std::uint8_t>& bytes,
       return SendAck(rid, view->forward_id);
     }
   }
-  const auto& me = identity_.own_cert->fields();
-  RecipientIdentity id{identity_.node_id, me.nation, identity_.clearance, me.encryption_key,
-                       identity_.keys.encryption.secret_key};
-  TEARLINE_ASSIGN_OR_RETURN(OpenedForward opened,
-                            OpenForward(bytes, id, oc.fields().signing_key, fc.fields().signing_key,
-                                        *identity_.policy, clock_.UnixNow()));
+  TEARLINE_ASSIGN_OR_RETURN(
+      OpenedForward opened, OpenWithEitherKey(identity_, [&](const RecipientIdentity& id) {
+        return OpenForward(bytes, id, oc.fields().signing_key, fc.fields().signing_key,
+                           *identity_.policy, clock_.UnixNow());
+      }));
   if (opened.forwarder_nation != fc.fields().nation) {
     return Unauthenticated("FORWARDER_NATION_MISMATCH",
                            "forward claims nation " + opened.forwarder_nation +
@@ -175,7 +195,6 @@ Status Receiver::SendAck(std::uint64_t rid, const ReportId& report_id) {
 
 Status Receiver::OpenVerifyStore(const std::vector<std::uint8_t>& report, const Certificate& oc,
                                  std::uint64_t rid, std::optional<ReportId>* report_id) {
-  const auto& me = identity_.own_cert->fields();
   const Policy& policy = *identity_.policy;
   // Exactly once: a copy the broker sends again (it had not seen the Ack before a restart or
   // a lost connection) is acknowledged again without being stored twice. The originator's
@@ -199,11 +218,11 @@ Status Receiver::OpenVerifyStore(const std::vector<std::uint8_t>& report, const 
       mode = InboxStore::StoreMode::kReplace;
     }
   }
-  RecipientIdentity id{identity_.node_id, me.nation, identity_.clearance, me.encryption_key,
-                       identity_.keys.encryption.secret_key};
   const std::int64_t now = clock_.UnixNow();
   TEARLINE_ASSIGN_OR_RETURN(OpenedReport opened,
-                            Open(report, id, oc.fields().signing_key, policy, now));
+                            OpenWithEitherKey(identity_, [&](const RecipientIdentity& id) {
+                              return Open(report, id, oc.fields().signing_key, policy, now);
+                            }));
   InboxEntry e;
   e.report_id_hex = ReportIdHex(opened.report_id);
   return StoreOpened(opened, oc, report, rid, opened.report_id, std::move(e), mode);
@@ -270,18 +289,21 @@ Result<ReadResult> Receiver::Read(const std::string& id) const {
   TEARLINE_ASSIGN_OR_RETURN(auto bytes, inbox_.ReadReport(e.report_id_hex));
   auto key = KeyFromHex(e.originator_signing_key_hex);
   if (!key) return InvalidArgument("INBOX_CORRUPT", "stored originator key is not valid hex");
-  const auto& me = identity_.own_cert->fields();
-  RecipientIdentity rid{identity_.node_id, me.nation, identity_.clearance, me.encryption_key,
-                        identity_.keys.encryption.secret_key};
   // Verified on receipt; re-opened with the receipt time so an expired report stays readable.
+  // A copy received before a key rotation opens with the previous key (previous_secret).
   OpenedReport opened;
   if (e.forwarder.empty()) {
-    TEARLINE_ASSIGN_OR_RETURN(opened, Open(bytes, rid, *key, *identity_.policy, e.received_unix));
+    TEARLINE_ASSIGN_OR_RETURN(opened,
+                              OpenWithEitherKey(identity_, [&](const RecipientIdentity& rid) {
+                                return Open(bytes, rid, *key, *identity_.policy, e.received_unix);
+                              }));
   } else {
     auto fkey = KeyFromHex(e.forwarder_signing_key_hex);
     if (!fkey) return InvalidArgument("INBOX_CORRUPT", "stored forwarder key is not valid hex");
     TEARLINE_ASSIGN_OR_RETURN(
-        OpenedForward f, OpenForward(bytes, rid, *key, *fkey, *identity_.policy, e.received_unix));
+        OpenedForward f, OpenWithEitherKey(identity_, [&](const RecipientIdentity& rid) {
+          return OpenForward(bytes, rid, *key, *fkey, *identity_.policy, e.received_unix);
+        }));
     if (ReportIdHex(f.forward_id) != e.report_id_hex) {
       return InvalidArgument("INBOX_CORRUPT", "stored forward does not match its metadata");
     }

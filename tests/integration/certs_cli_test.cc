@@ -203,6 +203,37 @@ TEST_F(CertsCliTest, RevokedCertificateIsRejectedAndReissueRotatesKeys) {
   EXPECT_EQ(Certs({"revoke", "--ca", ca_.string(), "root"}).exit_code, 2);
 }
 
+TEST_F(CertsCliTest, RevokeSerialRetiresTheOldCertificateOfARotationOnly) {
+  ASSERT_EQ(Issue("usa-1").exit_code, 0);
+  const std::string old_serial =
+      Field(Certs({"show", (nodes_ / "usa-1.cert").string()}).out, "serial");
+  const fs::path old_copy = tmp_ / "usa-1.old.cert";
+  fs::copy_file(nodes_ / "usa-1.cert", old_copy);
+  ASSERT_EQ(Issue("usa-1").exit_code, 0);  // The rotation: a new serial, new keys.
+  const std::string new_serial =
+      Field(Certs({"show", (nodes_ / "usa-1.cert").string()}).out, "serial");
+  ASSERT_NE(old_serial, new_serial);
+
+  ProcessResult rv = Certs({"revoke", "--ca", ca_.string(), "usa-1", "--serial", old_serial});
+  ASSERT_EQ(rv.exit_code, 0) << rv.err;
+  EXPECT_NE(rv.out.find("revoked usa-1 serial " + old_serial + "\n"), std::string::npos) << rv.out;
+  ProcessResult v = Verify(old_copy);
+  EXPECT_EQ(v.exit_code, 1);
+  EXPECT_NE(v.out.find("CERT_REVOKED"), std::string::npos) << v.out << v.err;
+  EXPECT_EQ(Verify(nodes_ / "usa-1.cert").exit_code, 0);  // The new one stays in force.
+  ProcessResult list = Certs({"show", (ca_ / "revoked.list").string()});
+  EXPECT_EQ(Field(list.out, "entries"), "1");
+
+  // Again: nothing new, still exit 0; a serial never issued for the id is refused.
+  rv = Certs({"revoke", "--ca", ca_.string(), "usa-1", "--serial", old_serial});
+  EXPECT_EQ(rv.exit_code, 0) << rv.err;
+  EXPECT_NE(rv.out.find("already revoked"), std::string::npos) << rv.out;
+  rv = Certs({"revoke", "--ca", ca_.string(), "usa-1", "--serial", "999"});
+  EXPECT_EQ(rv.exit_code, 2);
+  EXPECT_NE(rv.err.find("CERTS_NOT_ISSUED"), std::string::npos) << rv.err;
+  EXPECT_EQ(Verify(nodes_ / "usa-1.cert").exit_code, 0);
+}
+
 TEST_F(CertsCliTest, CertificateOfAnotherRootIsRejected) {
   ASSERT_EQ(Issue("usa-1").exit_code, 0);
   const fs::path other_ca = tmp_ / "other-ca";

@@ -125,7 +125,12 @@ std::filesystem::path Coalition::NodeConfig(const std::string& id,
 void Coalition::StartNode(const std::string& id) { StartNode(id, std::string()); }
 
 void Coalition::StartNode(const std::string& id, const std::string& extra_config) {
-  const auto config = NodeConfig(id);
+  StartNode(id, NodeConfigOptions{}, extra_config);
+}
+
+void Coalition::StartNode(const std::string& id, const NodeConfigOptions& options,
+                          const std::string& extra_config) {
+  const auto config = NodeConfig(id, options);
   std::ofstream(config, std::ios::app) << extra_config;
   nodes_[id] =
       std::make_unique<ChildProcess>(std::vector<std::string>{BinaryPath("tearline-node").string(),

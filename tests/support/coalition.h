@@ -72,6 +72,9 @@ class Coalition {
   void StartNode(const std::string& id);
   // Same, with more `[node]` lines in its configuration (e.g. "max_inbox_reports = 2\n").
   void StartNode(const std::string& id, const std::string& extra_config);
+  // Same, with a configuration written from `options` (e.g. another certificate and secret).
+  void StartNode(const std::string& id, const NodeConfigOptions& options,
+                 const std::string& extra_config);
   void StopNode(const std::string& id, int sig = 15);
   void KillNode(const std::string& id) { StopNode(id, 9); }
   void SignalNode(const std::string& id, int sig);

@@ -128,6 +128,10 @@ std::vector<KnownAnswer> KnownAnswers() {
                             std::vector<std::uint32_t>{0}, "FORWARD_NOT_HELD", "never held"},
        R"j({"explanation":"never held","forward_id":"ffffffffffffffffffffffffffffffff","node":"kor-node","portions":[0],"reason":"FORWARD_NOT_HELD","report_id":"0123456789abcdef0123456789abcdef","target_nation":"AUS"})j",
        {"forward_id", "report_id", "target_nation", "portions"}},
+      {"certificate_accepted",
+       CertificateAcceptedRecord{"usa-node", 2, std::string(64, 'c'), 1, 1800604800},
+       R"j({"fingerprint":"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc","node":"usa-node","previous_serial":1,"previous_until":1800604800,"serial":2})j",
+       {}},
   };
 }
 
@@ -199,7 +203,8 @@ TEST(AuditRecordTypesTest, TypeNames) {
                                                   "release_requested",
                                                   "release_decided",
                                                   "release_auto_approved",
-                                                  "release_sanitised"};
+                                                  "release_sanitised",
+                                                  "certificate_accepted"};
   EXPECT_EQ(std::vector<std::string_view>(kAuditRecordTypes.begin(), kAuditRecordTypes.end()),
             expected);
   for (std::string_view t : expected) EXPECT_TRUE(IsKnownAuditRecordType(t)) << t;

@@ -283,6 +283,7 @@ TEST_F(AuditorTest, EveryRecordDecodesAsItsTypedDefinition) {
       auditor_->ReleaseDecision(release, false),
       auditor_->ReleaseDecision(auto_release, false),
       auditor_->ReleaseDecision(release, true),
+      auditor_->CertificateAccepted({"usa-1", 2, std::string(64, 'c'), 1, 1800604800}),
   };
   ASSERT_TRUE(auditor_->Sync());
   // One method per AnyAuditRecord alternative, in the variant's order.

@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "mini_coalition.h"
@@ -167,6 +169,92 @@ TEST_F(IdentityWatchTest, ExpiryIsRefusedFromThatSecondAndWithdrawnAtTheNextLook
   EXPECT_EQ(change.withdrawn.size(), 4u);  // ... with every other certificate of that day.
   EXPECT_EQ(directory_.FindNode("jpn-1"), nullptr);
   EXPECT_EQ(watch_->Screen("jpn-1")->why.reason(), "CERT_EXPIRED");
+}
+
+}  // namespace
+}  // namespace tearline::broker
+
+namespace tearline::broker {
+namespace {
+
+// Key rotation without a restart: a certificate file dropped into the broker's directory is the
+// node's current certificate from the next look (reported for the audit log and the nodes'
+// refresh), its previous key still authenticates until the overlap ends, and is then refused
+// AUTH_KEY_RETIRED (named, not as an unknown key).
+TEST_F(IdentityWatchTest, ANewCertificateFileIsPickedUpAndThePreviousKeyRetiresAfterTheOverlap) {
+  constexpr std::int64_t kOverlap = 3600;
+  TempDir certs;
+  for (const char* id : {"usa-1", "gbr-1", "gbr-2", "jpn-1"}) {
+    ASSERT_TRUE(
+        WriteFileAtomic(certs / (std::string(id) + ".cert"), coalition_.cert(id).encoded(), 0644)
+            .ok());
+  }
+  Directory rotating;
+  auto opened =
+      IdentityWatch::Open(*trust_, rotating, clock_, {ListPath(), dir_ / "rotation-floor.list"},
+                          {certs.path(), kOverlap});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<IdentityWatch> watch = std::move(opened).value();
+  ASSERT_EQ(rotating.nodes().size(), 4u);
+  const PublicKey old_key = coalition_.keys("usa-1").transport.public_key;
+  const std::uint64_t old_serial = coalition_.cert("usa-1").fields().serial;
+  TempDir audit_dir;
+  auto log = AuditLog::Open(audit_dir / "audit");
+  ASSERT_TRUE(log.ok());
+  Auditor auditor(**log, nullptr);
+  Authenticator auth(
+      rotating, *trust_, clock_, auditor, 10, [] { return true; }, watch.get());
+
+  clock_.Advance(kRevocationCheck);
+  EXPECT_FALSE(watch->Poll().any());  // Nothing new on disk.
+
+  coalition_.Issue("usa-1", "USA", "TOP SECRET");  // New serial, new keys.
+  const Certificate& fresh = coalition_.cert("usa-1");
+  ASSERT_TRUE(WriteFileAtomic(certs / "usa-1-next.cert", fresh.encoded(), 0644).ok());
+  clock_.Advance(kRevocationCheck);
+  IdentityWatch::Change change = watch->Poll();
+  ASSERT_EQ(change.accepted.size(), 1u);
+  EXPECT_EQ(change.accepted[0].node, "usa-1");
+  EXPECT_EQ(change.accepted[0].serial, fresh.fields().serial);
+  EXPECT_EQ(change.accepted[0].fingerprint, fresh.FingerprintHex());
+  EXPECT_EQ(change.accepted[0].previous_serial, old_serial);
+  EXPECT_EQ(change.accepted[0].previous_until, fresh.fields().not_before + kOverlap);
+  EXPECT_TRUE(change.withdrawn.empty());
+  EXPECT_EQ(rotating.FindNode("usa-1")->fields().serial, fresh.fields().serial);
+  // Served: the new certificate only. Admitted: both keys, as usa-1.
+  int served_usa = 0;
+  for (const auto& blob : rotating.EncodedCertificates()) {
+    auto cert = Certificate::Decode(blob);
+    ASSERT_TRUE(cert.ok());
+    if (cert->node_id() == "usa-1") {
+      ++served_usa;
+      EXPECT_EQ(cert->fields().serial, fresh.fields().serial);
+    }
+  }
+  EXPECT_EQ(served_usa, 1);
+  EXPECT_EQ(auth.Authenticate(old_key, "10.0.0.1").value(), "usa-1");
+  EXPECT_EQ(auth.Authenticate(fresh.fields().transport_key, "10.0.0.1").value(), "usa-1");
+  EXPECT_FALSE(watch->Screen("usa-1").has_value());
+
+  // The overlap ends: the next look retires the previous key.
+  clock_.Advance(std::chrono::seconds(kOverlap));
+  change = watch->Poll();
+  EXPECT_TRUE(change.rotated);
+  EXPECT_TRUE(change.accepted.empty());
+  EXPECT_EQ(rotating.FindPrevious("usa-1"), nullptr);
+  auto refused = auth.Authenticate(old_key, "10.0.0.2");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().reason(), "AUTH_KEY_RETIRED");
+  EXPECT_EQ(auth.Authenticate(fresh.fields().transport_key, "10.0.0.1").value(), "usa-1");
+  clock_.Advance(kRevocationCheck);
+  EXPECT_FALSE(watch->Poll().any());
+
+  // A removed file withdraws its node, with a reason a person understands.
+  std::filesystem::remove(certs / "jpn-1.cert");
+  clock_.Advance(kRevocationCheck);
+  change = watch->Poll();
+  EXPECT_EQ(change.withdrawn, std::vector<std::string>{"jpn-1"});
+  EXPECT_EQ(watch->Screen("jpn-1")->why.reason(), "CERT_NOT_IN_DIRECTORY");
 }
 
 }  // namespace

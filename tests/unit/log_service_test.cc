@@ -3,14 +3,18 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "mini_coalition.h"
 #include "tearline/audit/audit_log.h"
 #include "tearline/base/clock.h"
+#include "tearline/identity/certificate.h"
 #include "tearline/tlog/checkpoint.h"
 #include "test_support.h"
 
@@ -295,6 +299,25 @@ TEST_F(LogServiceTest, PublishesPolicyAndCertificatesForAuditors) {
                   .ok());
   EXPECT_FALSE(testing::ReadFile(dir_ / "audit" / "policy.toml").empty());
   EXPECT_FALSE(testing::ReadFile(dir_ / "audit" / "certs" / "gbr-1.cert").empty());
+}
+
+// After a key rotation a restart replaces <id>.cert with the new certificate; the earlier one is
+// kept by serial, so the cosignatures its key made still verify.
+TEST_F(LogServiceTest, KeepsTheEarlierCertificateOfARotatedWitness) {
+  const auto policy = testing::SourcePath("deploy/policy/coalition.toml");
+  ASSERT_TRUE(service_->PublishAuditContext(policy, coalition_.trust()).ok());
+  const std::vector<std::uint8_t> old_bytes = coalition_.cert("gbr-1").encoded();
+  const std::uint64_t old_serial = coalition_.cert("gbr-1").fields().serial;
+  coalition_.Issue("gbr-1", "GBR", "SECRET");  // The directory the service reads now has it.
+  ASSERT_TRUE(service_->PublishAuditContext(policy, coalition_.trust()).ok());
+  const auto certs = dir_ / "audit" / "certs";
+  auto current = ReadCertificateFile((certs / "gbr-1.cert").string());
+  ASSERT_TRUE(current.ok());
+  EXPECT_EQ(current->encoded(), coalition_.cert("gbr-1").encoded());
+  auto kept =
+      ReadCertificateFile((certs / ("gbr-1." + std::to_string(old_serial) + ".cert")).string());
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(kept->encoded(), old_bytes);
 }
 
 }  // namespace

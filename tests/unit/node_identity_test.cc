@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <ctime>
+#include <filesystem>
 #include <string>
 
 #include "coalition.h"
@@ -75,6 +76,33 @@ TEST_F(NodeIdentityTest, NamesAMissingFile) {
   auto id = NodeIdentity::Load(Config("usa-1", "usa-1", "nobody"), Now());
   ASSERT_FALSE(id.ok());
   EXPECT_NE(id.status().ToString().find("secret"), std::string::npos);
+}
+
+// previous_secret (a key rotation): loaded with the current key file's checks, never the
+// current keys again.
+TEST_F(NodeIdentityTest, LoadsThePreviousSecretWithTheSameChecks) {
+  NodeConfig c = Config("usa-1", "usa-1", "usa-1");
+  c.previous_secret = coalition_->Secret("gbr-1");  // Any other key file stands in for the old.
+  auto id = NodeIdentity::Load(c, Now());
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  ASSERT_TRUE(id->previous_keys.has_value());
+  EXPECT_NE(id->previous_keys->encryption.public_key, id->keys.encryption.public_key);
+  EXPECT_FALSE(NodeIdentity::Load(Config("usa-1", "usa-1", "usa-1"), Now())->previous_keys);
+
+  c.previous_secret = coalition_->Secret("usa-1");
+  EXPECT_EQ(NodeIdentity::Load(c, Now()).status().reason(), "NODE_PREVIOUS_KEY_CURRENT");
+
+  const auto open = coalition_->root() / "open.secret";
+  std::filesystem::copy_file(coalition_->Secret("gbr-1"), open,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::permissions(open, std::filesystem::perms(0644));
+  c.previous_secret = open;
+  auto refused = NodeIdentity::Load(c, Now());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().ToString().find("previous_secret"), std::string::npos);
+
+  c.previous_secret = coalition_->root() / "missing.secret";
+  EXPECT_FALSE(NodeIdentity::Load(c, Now()).ok());
 }
 
 }  // namespace

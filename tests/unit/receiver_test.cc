@@ -95,6 +95,41 @@ TEST_F(ReceiverTest, StoresThenAcknowledges) {
   EXPECT_EQ(list->size(), 1u);
 }
 
+// Key rotation: a copy sealed to the node's previous encryption key (queued in the broker, or
+// from a sender that had not refreshed) is refused ENVELOPE_KEY_MISMATCH without the previous
+// key, and opens, is stored and reads back with it (previous_secret).
+TEST_F(ReceiverTest, ACopyWrappedForThePreviousKeyOpensWithThePreviousSecret) {
+  KnowEveryone();
+  const auto sealed = SealFromUsa("(S//REL TO USA, GBR)", "sealed before the rotation");
+  coalition_.Issue("gbr-1", "GBR", "SECRET");  // New serial, new keys.
+  NodeIdentity rotated = coalition_.Identity("gbr-1");
+  IdentityKeys old_keys = std::move(me_.keys);
+  me_.keys = std::move(rotated.keys);
+  me_.own_cert = rotated.own_cert;
+
+  receiver_.OnDeliver(1, sealed.bytes);
+  ASSERT_EQ(broker_.Count(schema::Body::Ack), 0u);
+  ASSERT_EQ(broker_.Last()->body_type(), schema::Body::Error);
+  EXPECT_EQ(broker_.Last()->body_as_Error()->reason()->str(), "ENVELOPE_KEY_MISMATCH");
+
+  me_.previous_keys.emplace(std::move(old_keys));
+  receiver_.OnDeliver(2, sealed.bytes);
+  EXPECT_EQ(broker_.Count(schema::Body::Ack), 1u);
+  auto read = receiver_.Read(sealed.report_id_hex);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(std::string(read->portions[0].content.begin(), read->portions[0].content.end()),
+            "sealed before the rotation");
+
+  // A copy sealed to the new key opens with the current key.
+  KnowEveryone();
+  const auto fresh = SealFromUsa("(S//REL TO USA, GBR)", "sealed after the rotation");
+  receiver_.OnDeliver(3, fresh.bytes);
+  EXPECT_EQ(broker_.Count(schema::Body::Ack), 2u);
+  me_.previous_keys.reset();  // Without the previous key, what it opened no longer reads.
+  EXPECT_TRUE(receiver_.Read(fresh.report_id_hex).ok());
+  EXPECT_EQ(receiver_.Read(sealed.report_id_hex).status().reason(), "ENVELOPE_KEY_MISMATCH");
+}
+
 TEST_F(ReceiverTest, NonCanonicalLabelIsRefusedWithoutAck) {
   KnowEveryone();
   // Sealed by a node that does not canonicalise its labels; signature and AEAD are genuine.

@@ -351,6 +351,7 @@ int Verify(const VerifyArgs& a, std::ostream& out, std::ostream& err) {
 struct RevokeArgs {
   std::string ca_dir;
   std::string node_id;
+  std::optional<std::uint64_t> serial;  // Only this serial (the end of a rotation overlap).
   std::optional<std::int64_t> now;
 };
 
@@ -366,7 +367,7 @@ int Revoke(const RevokeArgs& a, std::ostream& out, std::ostream& err) {
   auto store = TrustStore::LoadFromCaDir(ca, nullptr);
   if (!store.ok()) return Fail(err, store.status());
 
-  // Every serial ever issued for the id, from the CA's own records.
+  // Every serial ever issued for the id (or the one asked for), from the CA's own records.
   std::vector<RevocationEntry> entries;
   std::vector<std::uint64_t> new_serials;
   if (const RevocationList* current = store->revocations()) entries = current->entries();
@@ -379,6 +380,7 @@ int Revoke(const RevokeArgs& a, std::ostream& out, std::ostream& err) {
     if (!cert.ok()) return Fail(err, cert.status());
     if (cert->node_id() != a.node_id || cert->issuer_key() != material->key.public_key) continue;
     const std::uint64_t serial = cert->fields().serial;
+    if (a.serial && serial != *a.serial) continue;
     const RevocationEntry entry{a.node_id, serial};
     if (std::find(entries.begin(), entries.end(), entry) == entries.end()) {
       entries.push_back(entry);
@@ -391,11 +393,15 @@ int Revoke(const RevokeArgs& a, std::ostream& out, std::ostream& err) {
   }
   const std::uint64_t sequence = store->revocations() ? store->revocations()->sequence() + 1 : 1;
   bool any_issued = !new_serials.empty() ||
-                    std::any_of(entries.begin(), entries.end(),
-                                [&](const RevocationEntry& e) { return e.node_id == a.node_id; });
+                    std::any_of(entries.begin(), entries.end(), [&](const RevocationEntry& e) {
+                      return e.node_id == a.node_id && (!a.serial || e.serial == *a.serial);
+                    });
   if (!any_issued) {
-    return Fail(err, NotFound("CERTS_NOT_ISSUED",
-                              "no certificate was issued for '" + a.node_id + "' by this CA"));
+    return Fail(
+        err, NotFound("CERTS_NOT_ISSUED",
+                      a.serial ? "no certificate with serial " + std::to_string(*a.serial) +
+                                     " was issued for '" + a.node_id + "' by this CA"
+                               : "no certificate was issued for '" + a.node_id + "' by this CA"));
   }
   auto list = RevocationList::Issue(material->key, sequence, Now(a.now), std::move(entries));
   if (!list.ok()) return Fail(err, list.status());
@@ -465,9 +471,14 @@ int RunCertsCommand(int argc, const char* const* argv, std::ostream& out, std::o
 
   RevokeArgs revoke;
   CLI::App* revoke_cmd =
-      app.add_subcommand("revoke", "Revoke every certificate issued for a node id");
+      app.add_subcommand("revoke", "Revoke every certificate issued for a node id, or one serial");
   revoke_cmd->add_option("--ca", revoke.ca_dir, "CA directory")->required();
   revoke_cmd->add_option("id", revoke.node_id, "Node id")->required();
+  revoke_cmd
+      ->add_option("--serial", revoke.serial,
+                   "Revoke only this serial (e.g. the old certificate at the end of a key "
+                   "rotation's overlap), leaving the node's other certificates in force")
+      ->check(CLI::PositiveNumber);
   add_now(revoke_cmd, revoke.now);
 
   // --policy is accepted before or after the subcommand name.

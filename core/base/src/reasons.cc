@@ -19,6 +19,9 @@ constexpr ReasonInfo kReasons[] = {
                "a frame buffer handed to the decoder is not 8-byte aligned (a caller bug)"},
     ReasonInfo{"AUTH_NODE_MISMATCH", Code::kUnauthenticated,
                "Hello names a node other than the one whose key authenticated"},
+    ReasonInfo{"AUTH_KEY_RETIRED", Code::kUnauthenticated,
+               "the client's CURVE key belongs to a certificate a newer one replaced, and its "
+               "rotation overlap has ended (ZAP refusal, audited as connection_refused)"},
     ReasonInfo{"AUTH_UNKNOWN_KEY", Code::kUnauthenticated,
                "the client's CURVE key is not in the coalition directory (ZAP refusal, audited as "
                "connection_refused)"},
@@ -249,6 +252,8 @@ constexpr ReasonInfo kReasons[] = {
     ReasonInfo{"CERT_EXPIRED", Code::kExpired, "now ≥ not_after"},
     ReasonInfo{"CERT_REVOKED", Code::kUnauthenticated,
                "(node id, serial) is in the revocation list"},
+    ReasonInfo{"CERT_NOT_IN_DIRECTORY", Code::kUnauthenticated,
+               "the node's certificate file was removed from the broker's directory while it ran"},
     ReasonInfo{"CERT_UNKNOWN_NATION", Code::kPermissionDenied,
                "the certificate's nation is not defined by the policy"},
     ReasonInfo{"CERT_UNKNOWN_LEVEL", Code::kPermissionDenied,
@@ -403,6 +408,8 @@ constexpr ReasonInfo kReasons[] = {
                "the node's own certificate is not a node certificate"},
     ReasonInfo{"NODE_KEY_MISMATCH", Code::kInvalidArgument,
                "the node's secret file does not hold the certified keys"},
+    ReasonInfo{"NODE_PREVIOUS_KEY_CURRENT", Code::kInvalidArgument,
+               "previous_secret names the node's current key file"},
     ReasonInfo{"NODE_DATA_DIR", Code::kIoError,
                "the data directory cannot be created or protected"},
     ReasonInfo{"NODE_POLL_FAILED", Code::kInternal, "polling the node's sockets failed"},

@@ -150,6 +150,7 @@ class Auditor {
                                               const ForwardInfo* forward);
   // Release requests (the release desk fills the records; see audit_record_types.h).
   std::optional<std::uint64_t> ReleaseRequested(const ReleaseRequestedRecord& record);
+  std::optional<std::uint64_t> CertificateAccepted(const CertificateAcceptedRecord& record);
   // Written as release_auto_approved when `fields.rule` is set, as release_sanitised when
   // `sanitised`, else as release_decided.
   std::optional<std::uint64_t> ReleaseDecision(const ReleaseDecisionFields& fields, bool sanitised);

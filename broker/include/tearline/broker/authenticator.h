@@ -7,7 +7,9 @@
 //
 // A certificate revoked or expired while the broker runs has been withdrawn from the directory by
 // the IdentityWatch; its key is still recognised, so the refusal names the certificate reason
-// (CERT_REVOKED, CERT_EXPIRED) rather than AUTH_UNKNOWN_KEY.
+// (CERT_REVOKED, CERT_EXPIRED) rather than AUTH_UNKNOWN_KEY. During a key rotation the previous
+// certificate's key is admitted until its overlap ends (key_rotation.h); after that it is refused
+// AUTH_KEY_RETIRED.
 //
 // Ownership: holds references to the directory, trust store, clock and auditor (all must outlive
 // it) and, when given, the IdentityWatch; `try_reserve_session` reserves a session slot when one
@@ -42,8 +44,8 @@ class Authenticator {
   Authenticator(const Authenticator&) = delete;
   Authenticator& operator=(const Authenticator&) = delete;
 
-  // The node id to serve the client as, or why not: AUTH_UNKNOWN_KEY, the certificate's
-  // verification error (CERT_*), CONNECTION_LIMIT.
+  // The node id to serve the client as, or why not: AUTH_UNKNOWN_KEY, AUTH_KEY_RETIRED, the
+  // certificate's verification error (CERT_*), CONNECTION_LIMIT.
   Result<std::string> Authenticate(const std::array<std::uint8_t, 32>& client_key,
                                    const std::string& peer_address);
 

@@ -41,6 +41,12 @@
 //                                       #   Prometheus text format, replaced atomically (for
 //                                       #   node_exporter's textfile collector; mode 0644)
 //   metrics_interval = 15               # optional: seconds between two writes of the page
+//   rotation_overlap = 604800           # optional: seconds (default 7 days) a node's previous
+//                                       #   certificate stays in force for authentication after
+//                                       #   a newer one's not_before (key rotation; it ends
+//                                       #   sooner if the old one expires or is revoked); 0: none.
+//                                       #   New *.cert files in `directory` are picked up while
+//                                       #   the broker runs
 //
 // Thread-safety: plain value.
 #ifndef TEARLINE_BROKER_BROKER_CONFIG_H_
@@ -123,6 +129,9 @@ struct BrokerConfig {
   // The metrics page (BrokerMetrics), rewritten every metrics_interval seconds. Empty: none.
   std::filesystem::path metrics_file;
   std::uint32_t metrics_interval = 15;
+  // Key rotation (key_rotation.h): how long after a new certificate's not_before the previous
+  // certificate of that node id is still admitted. Default: a week.
+  std::int64_t rotation_overlap = 7 * 24 * 3600;
 
   // The file where the broker writes the endpoint it actually bound (for port 0).
   std::filesystem::path EndpointFile() const { return data_dir / "endpoint"; }

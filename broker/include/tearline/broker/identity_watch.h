@@ -10,6 +10,13 @@
 //     passed. Every directory certificate that no longer verifies is withdrawn: removed from the
 //     directory (so nothing is routed to it and its key no longer opens a session) and remembered
 //     with the reason (CERT_REVOKED, CERT_EXPIRED).
+//   - With a certificate directory (Rotation), Open() builds the directory from it and Poll()
+//     looks at it as often as at the list: when a `*.cert` file appears, changes or goes, the
+//     directory is rebuilt from the files. A node id's new serial is accepted at once as its
+//     current certificate (Change::accepted; the broker audits `certificate_accepted`) and its
+//     previous one stays in force for authentication until its rotation overlap ends
+//     (key_rotation.h); at that moment Poll() rebuilds again and the previous key is retired.
+//     A node whose file was removed is withdrawn (CERT_NOT_IN_DIRECTORY).
 //   - Screen() runs for every inbound frame, before anything else looks at it: a frame from a
 //     withdrawn node, or from a node whose certificate expired since the last Poll, is refused.
 //     At most one refusal per node and second is to be recorded and answered (the rest are
@@ -31,8 +38,10 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "tearline/audit/audit_record_types.h"
 #include "tearline/base/clock.h"
 #include "tearline/base/status.h"
 #include "tearline/broker/rate_limiter.h"
@@ -44,6 +53,13 @@ namespace tearline::broker {
 
 inline constexpr std::chrono::milliseconds kRevocationCheck{500};
 
+// Where node certificates come from. Empty `certificates`: the caller builds the directory and
+// Poll() rebuilds it only from what it holds (no overlap unless `overlap_seconds`).
+struct IdentityWatchRotation {
+  std::filesystem::path certificates;  // The broker's `directory` of *.cert files.
+  std::int64_t overlap_seconds = 0;    // rotation_overlap (key_rotation.h).
+};
+
 class IdentityWatch {
  public:
   struct Paths {
@@ -51,15 +67,21 @@ class IdentityWatch {
     std::filesystem::path floor;            // data_dir/revocation-floor.list
   };
   // Errors: RevocationFloor::Open's (a damaged floor file stops the start: fail closed).
+  using Rotation = IdentityWatchRotation;
+  // Errors: RevocationFloor::Open's (a damaged floor file stops the start: fail closed), and
+  // Directory::LoadDir's when `rotation.certificates` cannot be listed.
   static Result<std::unique_ptr<IdentityWatch>> Open(TrustStore& trust, Directory& directory,
-                                                     const Clock& clock, Paths paths);
+                                                     const Clock& clock, Paths paths,
+                                                     Rotation rotation = {});
   IdentityWatch(const IdentityWatch&) = delete;
   IdentityWatch& operator=(const IdentityWatch&) = delete;
 
   struct Change {
     bool list_applied = false;           // A newer revocation list is now in force.
     std::vector<std::string> withdrawn;  // Node ids withdrawn from the directory just now.
-    bool any() const { return list_applied || !withdrawn.empty(); }
+    std::vector<CertificateAcceptedRecord> accepted;  // New current certificates, just now.
+    bool rotated = false;                             // A previous key entered or left its overlap.
+    bool any() const { return list_applied || !withdrawn.empty() || !accepted.empty() || rotated; }
   };
   Change Poll();
 
@@ -81,15 +103,21 @@ class IdentityWatch {
 
  private:
   IdentityWatch(TrustStore& trust, Directory& directory, const Clock& clock, Paths paths,
-                RevocationFloor floor);
+                Rotation rotation, RevocationFloor floor);
   // True when the list file changed since the last look (and the interval passed).
   bool ListFileChanged();
-  bool AnyExpired(std::int64_t now) const;
+  // True when a *.cert file of the certificate directory appeared, changed or went.
+  bool CertificateFilesChanged();
+  // The directory as it should be at `now`: from the files when there are any, else from what
+  // it holds.
+  Directory Rebuild(std::int64_t now) const;
+  void NoteAccepted(const Directory& next, Change& change) const;
 
   TrustStore& trust_;
   Directory& directory_;
   const Clock& clock_;
   const Paths paths_;
+  const Rotation rotation_;
   RevocationFloor floor_;
   mutable std::shared_mutex mu_;
   struct Withdrawn {
@@ -99,6 +127,8 @@ class IdentityWatch {
   std::map<std::string, Withdrawn> withdrawn_;  // node id -> why
   Clock::TimePoint last_check_{};
   std::optional<std::pair<std::uintmax_t, std::filesystem::file_time_type>> last_seen_;
+  using FileStamp = std::tuple<std::string, std::uintmax_t, std::filesystem::file_time_type>;
+  std::vector<FileStamp> last_files_;
   RateLimiter refusals_;
 };
 

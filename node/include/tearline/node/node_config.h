@@ -6,6 +6,10 @@
 //   broker_certificate = "certs/broker.cert"  # pins the broker's CURVE key
 //   certificate = "certs/usa-1.cert"          # relative paths: relative to this file
 //   secret = "certs/usa-1.secret"             # mode 0600
+//   previous_secret = "certs/usa-1-old.secret"  # optional, mode 0600: the key file of before a
+//                                             # key rotation, to open copies sealed to the old
+//                                             # encryption key (and inbox copies received
+//                                             # under it); keep it while they matter
 //   ca_dir = "certs/ca"                       # root.cert (+ revoked.list)
 //   data_dir = "data/usa-1"                   # inbox, outbox, control socket, revocation floor
 //   policy = "coalition.toml"                 # optional; default: the shipped policy
@@ -31,6 +35,7 @@ struct NodeConfig {
   std::filesystem::path broker_certificate;
   std::filesystem::path certificate;
   std::filesystem::path secret;
+  std::filesystem::path previous_secret;  // Empty: none (no rotation in progress).
   std::filesystem::path ca_dir;
   std::filesystem::path data_dir;
   std::filesystem::path policy;  // Empty: DefaultPolicyPath().

@@ -7,7 +7,9 @@
 // (NODE_CERT_MISMATCH), does not match the keys in the secret file (NODE_KEY_MISMATCH) or has a
 // clearance outside the policy (NODE_CERT_CLEARANCE); the broker certificate does not verify or
 // is not a broker certificate (BROKER_CERT_ROLE); the revocation floor file in the data dir does
-// not load (RevocationFloor::Open), or its list revokes the node's own certificate.
+// not load (RevocationFloor::Open), or its list revokes the node's own certificate; the
+// previous secret file, when configured, does not load (KEY_FILE_*: missing, unreadable, not
+// owner-only) or holds the current keys (NODE_PREVIOUS_KEY_CURRENT).
 //
 // Ownership: owns the keys (SecretBytes) and the trust store; the daemon's units hold
 // references into it, so it must outlive them. Thread-safety: a plain value; the trust store is
@@ -37,6 +39,9 @@ struct NodeIdentity {
   // The newest revocation list ever accepted (data_dir/revocation-floor.list); set after Load.
   std::optional<RevocationFloor> revocation_floor;
   IdentityKeys keys;
+  // The keys the node held before its last rotation (previous_secret): only their encryption
+  // key is used, to open copies wrapped for it. Null when not configured.
+  std::optional<IdentityKeys> previous_keys;
   std::optional<Certificate> own_cert;     // Always set after Load.
   std::optional<Certificate> broker_cert;  // Always set after Load.
   int clearance = 0;                       // Own clearance level in the policy.

@@ -432,6 +432,29 @@ struct AuditRecordSchema<ForwardRefusedRecord> {
       MakeAuditField("reason", &T::reason), MakeAuditField("explanation", &T::explanation));
 };
 
+// The broker started accepting a new current certificate for a node id while it ran (a file
+// dropped into its directory: key rotation, docs/OPERATIONS.md). The previous certificate, if
+// any, stays in force for authentication until `previous_until`.
+struct CertificateAcceptedRecord {
+  static constexpr std::string_view kType = "certificate_accepted";
+  std::string node;
+  std::uint64_t serial = 0;
+  std::string fingerprint;            // Lower-case hex SHA-256 of the certificate file.
+  std::uint64_t previous_serial = 0;  // The current serial before; 0: a new node id.
+  std::int64_t previous_until = 0;    // Unix seconds the previous key's overlap ends; 0: none.
+  friend bool operator==(const CertificateAcceptedRecord&,
+                         const CertificateAcceptedRecord&) = default;
+};
+template <>
+struct AuditRecordSchema<CertificateAcceptedRecord> {
+  using T = CertificateAcceptedRecord;
+  static constexpr auto kFields =
+      std::make_tuple(MakeAuditField("node", &T::node), MakeAuditField("serial", &T::serial),
+                      MakeAuditField("fingerprint", &T::fingerprint),
+                      MakeAuditField("previous_serial", &T::previous_serial),
+                      MakeAuditField("previous_until", &T::previous_until));
+};
+
 // ----- Release requests (docs/AUDIT.md "Release records") ------------------------------------
 
 // A node asked the originator of a portion it holds to release it to another nation.
@@ -524,7 +547,7 @@ using AnyAuditRecord =
                  DeliveredRecord, DeliveredFromQueueRecord, QueuedRecord, AcknowledgedRecord,
                  ExpiredRecord, DeliveryRejectedByRecipientRecord, FailedRecord, ForwardedRecord,
                  ForwardRefusedRecord, ReleaseRequestedRecord, ReleaseDecidedRecord,
-                 ReleaseAutoApprovedRecord, ReleaseSanitisedRecord>;
+                 ReleaseAutoApprovedRecord, ReleaseSanitisedRecord, CertificateAcceptedRecord>;
 
 namespace audit_internal {
 template <typename Variant>
