@@ -70,12 +70,12 @@ TEST_F(RotationTest, QueuedCopiesOpenAfterARotationAndTheOldSerialIsRetiredByRev
   ASSERT_GT(new_serial, old_serial);
 
   // Picked up without a restart, audited, and announced: usa-1 refreshes its directory at once.
-  ASSERT_TRUE(WaitFor([&] { return Audited("certificate_accepted") == 1; }, Ms(5000)))
+  ASSERT_TRUE(WaitFor([&] { return Audited("certificate_accepted") == 1; }, Ms(20000)))
       << c_.BrokerLog();
   EXPECT_EQ(Audited("certificate_accepted", "\"previous_serial\":" + std::to_string(old_serial)),
             1u);
   EXPECT_TRUE(WaitFor(
-      [&] { return Count(c_.NodeLog("usa-1"), "event=directory_updated") > refreshes; }, Ms(5000)))
+      [&] { return Count(c_.NodeLog("usa-1"), "event=directory_updated") > refreshes; }, Ms(20000)))
       << c_.NodeLog("usa-1");
 
   // During the overlap the old key still opens a session as gbr-1.
@@ -90,7 +90,7 @@ TEST_F(RotationTest, QueuedCopiesOpenAfterARotationAndTheOldSerialIsRetiredByRev
   rotated.secret_id = "gbr-1-next";
   c_.StartNode("gbr-1", rotated, "previous_secret = \"certs/gbr-1.secret\"\n");
   ASSERT_FALSE(HasFatalFailure());
-  ASSERT_TRUE(WaitFor([&] { return Audited("acknowledged") == 1; }, Ms(5000)))
+  ASSERT_TRUE(WaitFor([&] { return Audited("acknowledged") == 1; }, Ms(20000)))
       << c_.NodeLog("gbr-1");
   EXPECT_EQ(Count(c_.NodeLog("gbr-1"), "event=copy_opened_with_previous_key"), 1u);
   EXPECT_EQ(Audited("failed"), 0u);
@@ -98,7 +98,7 @@ TEST_F(RotationTest, QueuedCopiesOpenAfterARotationAndTheOldSerialIsRetiredByRev
   // A new report is sealed to the new key (the node needs no previous key for it).
   auto second = Send("second.txt");
   ASSERT_TRUE(second.stored()) << second.out << second.err;
-  ASSERT_TRUE(WaitFor([&] { return Audited("acknowledged") == 2; }, Ms(5000)))
+  ASSERT_TRUE(WaitFor([&] { return Audited("acknowledged") == 2; }, Ms(20000)))
       << c_.NodeLog("gbr-1");
   EXPECT_EQ(Count(c_.NodeLog("gbr-1"), "event=copy_opened_with_previous_key"), 1u);
 
@@ -112,7 +112,7 @@ TEST_F(RotationTest, QueuedCopiesOpenAfterARotationAndTheOldSerialIsRetiredByRev
         (void)client.Expect(schema::Body::Welcome, Ms(300));
         return Audited("connection_refused", "\"CERT_REVOKED\"") > 0;
       },
-      Ms(6000)))
+      Ms(20000)))
       << c_.BrokerLog();
   EXPECT_EQ(c_.NodeCli("gbr-1", "status", {}).exit_code, 0);  // Still connected, new keys.
   auto third = Send("third.txt");
