@@ -26,6 +26,11 @@ void WireClient::Send(const std::vector<std::uint8_t>& frame) {
   EXPECT_EQ(socket_.SendWaiting(text), net::SendResult::kSent);
 }
 
+bool WireClient::SendWithin(const std::vector<std::uint8_t>& frame) {
+  const std::string_view text(reinterpret_cast<const char*>(frame.data()), frame.size());
+  return socket_.SendWaiting(text) == net::SendResult::kSent;
+}
+
 bool WireClient::TrySend(const std::vector<std::uint8_t>& frame) {
   return socket_.Send(std::span<const std::uint8_t>(frame)) == net::SendResult::kSent;
 }

@@ -38,6 +38,9 @@ class WireClient {
   void Send(const std::vector<std::uint8_t>& frame);
   // Sends without waiting: false when the connection's queue is full (a flooding client).
   bool TrySend(const std::vector<std::uint8_t>& frame);
+  // Sends waiting at most the socket's send timeout (5 s) for a connection to take the frame;
+  // false when none did (e.g. the broker refused the handshake). No test failure by itself.
+  bool SendWithin(const std::vector<std::uint8_t>& frame);
   // Next frame within `timeout`, or empty.
   std::vector<std::uint8_t> Recv(Ms timeout = Ms(10000));
   // Next frame of `type` within `timeout`, skipping others (Pong, Deliver, ...), or nullopt.

@@ -236,6 +236,7 @@ Result<Socket> ConnectCurveDealer(Context& ctx, const CurveClientOptions& o) {
     s.set(zmq::sockopt::immediate, o.immediate ? 1 : 0);
     s.set(zmq::sockopt::reconnect_ivl, static_cast<int>(o.reconnect.count()));
     s.set(zmq::sockopt::reconnect_ivl_max, static_cast<int>(o.reconnect_max.count()));
+    s.set(zmq::sockopt::sndtimeo, static_cast<int>(o.send_timeout.count()));
     s.set(zmq::sockopt::maxmsgsize, o.max_message_bytes);
     s.set(zmq::sockopt::rcvhwm, o.receive_hwm);
     s.set(zmq::sockopt::rcvbuf, o.receive_buffer_bytes);

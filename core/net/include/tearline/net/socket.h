@@ -156,6 +156,9 @@ struct CurveClientOptions {
   bool immediate = true;
   std::chrono::milliseconds reconnect{100};
   std::chrono::milliseconds reconnect_max{5000};
+  // How long SendWaiting may wait for a connection to take a message (-1: forever). Bounded by
+  // default: a handshake the server refuses may leave no connection to wait for.
+  std::chrono::milliseconds send_timeout{5000};
   // Messages held for the application before ZeroMQ stops reading the connection, and the
   // kernel receive buffer (-1: the OS default). Small values let a test play a slow reader.
   int receive_hwm = 1000;
