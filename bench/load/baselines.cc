@@ -79,6 +79,29 @@ Result<double> FdatasyncRate(const std::filesystem::path& dir, double seconds) {
   return rate;
 }
 
+Result<double> AppendFdatasyncRate(const std::filesystem::path& dir, double seconds) {
+  const auto path = dir / "append.probe";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return IoError("BENCH_BASELINE", "cannot create " + path.string());
+  std::array<char, 4096> block{};
+  std::uint64_t n = 0;
+  bool ok = true;
+  const auto t0 = Clock::now();
+  do {
+    // Each write grows the file, as an inbox file, an audit record or a WAL frame does: the
+    // size change is metadata that fdatasync must commit too.
+    ok = ::write(fd, block.data(), block.size()) == static_cast<ssize_t>(block.size()) &&
+         ::fdatasync(fd) == 0;
+    ++n;
+  } while (ok && Elapsed(t0) < seconds);
+  const double rate = static_cast<double>(n) / Elapsed(t0);
+  ::close(fd);
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  if (!ok) return IoError("BENCH_BASELINE", "append or fdatasync failed in " + dir.string());
+  return rate;
+}
+
 std::string FilesystemType(const std::filesystem::path& dir) {
   struct statfs s {};
   if (::statfs(dir.c_str(), &s) != 0) return "unknown";

@@ -19,8 +19,11 @@ struct Baselines {
   double ed25519_verify_per_s = 0;  // One core; 128-byte messages (a report header's order).
   double sha256_mib_per_s = 0;      // One core; 1 MiB buffers.
   double fdatasync_per_s = 0;       // 4 KiB overwrite + fdatasync, in the run's directory.
-  std::string filesystem;           // Type of that directory's filesystem (tmpfs makes syncs free).
-  double relay_msgs_per_s = 0;      // Bare CURVE ROUTER relay, the run's message size.
+  // 4 KiB append (the file grows) + fdatasync, same directory: what a durable hop that stores
+  // new data needs at least. On ext4 a size change commits the journal; an overwrite does not.
+  double append_fdatasync_per_s = 0;
+  std::string filesystem;       // Type of that directory's filesystem (tmpfs makes syncs free).
+  double relay_msgs_per_s = 0;  // Bare CURVE ROUTER relay, the run's message size.
   double relay_mib_per_s = 0;
 };
 
@@ -29,6 +32,9 @@ double Ed25519VerifyRate(double seconds);
 double Sha256MibRate(double seconds);
 // Errors: BENCH_BASELINE when the directory cannot be written.
 Result<double> FdatasyncRate(const std::filesystem::path& dir, double seconds);
+// Appends of 4 KiB to a new file, each followed by fdatasync (write + fdatasync, nothing else).
+// Errors: BENCH_BASELINE.
+Result<double> AppendFdatasyncRate(const std::filesystem::path& dir, double seconds);
 std::string FilesystemType(const std::filesystem::path& dir);
 
 }  // namespace tearline::bench

@@ -88,8 +88,12 @@ double RunReport::AcknowledgedReportsPerS() const {
 }
 
 double RunReport::DurableFloorMs() const {
-  const double hops = mode == "e2e" ? 3 : 1;
-  return Div(hops * 1000.0, baselines.fdatasync_per_s);
+  if (baselines.append_fdatasync_per_s <= 0) return OverwriteFloorMs();
+  return Div(DurableHops() * 1000.0, baselines.append_fdatasync_per_s);
+}
+
+double RunReport::OverwriteFloorMs() const {
+  return Div(DurableHops() * 1000.0, baselines.fdatasync_per_s);
 }
 
 std::string ToJson(const RunReport& r) {
@@ -133,6 +137,12 @@ std::string ToJson(const RunReport& r) {
         {"p90", r.latency.p90_ms},
         {"p99", r.latency.p99_ms},
         {"max", r.latency.max_ms}}},
+      {"latency_to_rename_ms",
+       {{"count", r.stored_latency.count},
+        {"p50", r.stored_latency.p50_ms},
+        {"p90", r.stored_latency.p90_ms},
+        {"p99", r.stored_latency.p99_ms},
+        {"max", r.stored_latency.max_ms}}},
       {"processes", procs},
       {"syncs_unavailable", r.syncs_unavailable},
       {"load_average", r.load_average},
@@ -144,6 +154,7 @@ std::string ToJson(const RunReport& r) {
        {{"ed25519_verify_per_s", r.baselines.ed25519_verify_per_s},
         {"sha256_mib_per_s", r.baselines.sha256_mib_per_s},
         {"fdatasync_per_s", r.baselines.fdatasync_per_s},
+        {"append_fdatasync_per_s", r.baselines.append_fdatasync_per_s},
         {"filesystem", r.baselines.filesystem},
         {"relay_msgs_per_s", r.baselines.relay_msgs_per_s},
         {"relay_mib_per_s", r.baselines.relay_mib_per_s}}},
@@ -152,7 +163,10 @@ std::string ToJson(const RunReport& r) {
       {"accepted_per_ed25519_verify", Div(r.accepted_per_s, r.baselines.ed25519_verify_per_s)},
       {"acknowledged_per_accepted", Div(r.AcknowledgedReportsPerS(), r.accepted_per_s)},
       {"accepted_per_relay_msg", Div(r.accepted_per_s, r.baselines.relay_msgs_per_s)},
+      {"durable_floor_ms", r.DurableFloorMs()},
+      {"overwrite_floor_ms", r.OverwriteFloorMs()},
       {"p99_per_durable_floor", Div(r.latency.p99_ms, r.DurableFloorMs())},
+      {"p99_per_overwrite_floor", Div(r.latency.p99_ms, r.OverwriteFloorMs())},
       {"broker_bytes_written_per_report_byte", r.BrokerBytesPerReportByte()},
   };
   ratios["broker_syncs_per_report"] =
@@ -197,6 +211,14 @@ Result<RunReport> FromJson(const std::string& text) {
     r.latency.p90_ms = l.value("p90", 0.0);
     r.latency.p99_ms = l.value("p99", 0.0);
     r.latency.max_ms = l.value("max", 0.0);
+    if (j.contains("latency_to_rename_ms")) {
+      const json& sl = j.at("latency_to_rename_ms");
+      r.stored_latency.count = sl.value("count", std::uint64_t{0});
+      r.stored_latency.p50_ms = sl.value("p50", 0.0);
+      r.stored_latency.p90_ms = sl.value("p90", 0.0);
+      r.stored_latency.p99_ms = sl.value("p99", 0.0);
+      r.stored_latency.max_ms = sl.value("max", 0.0);
+    }
     for (const json& p : j.at("processes")) {
       ProcessCost cost;
       cost.name = p.value("name", "");
@@ -217,6 +239,7 @@ Result<RunReport> FromJson(const std::string& text) {
     r.baselines.ed25519_verify_per_s = b.value("ed25519_verify_per_s", 0.0);
     r.baselines.sha256_mib_per_s = b.value("sha256_mib_per_s", 0.0);
     r.baselines.fdatasync_per_s = b.value("fdatasync_per_s", 0.0);
+    r.baselines.append_fdatasync_per_s = b.value("append_fdatasync_per_s", 0.0);
     r.baselines.filesystem = b.value("filesystem", "");
     r.baselines.relay_msgs_per_s = b.value("relay_msgs_per_s", 0.0);
     r.baselines.relay_mib_per_s = b.value("relay_mib_per_s", 0.0);
@@ -240,9 +263,17 @@ std::string ToText(const RunReport& r) {
   o << "  throughput: " << Fixed(r.accepted_per_s, 1) << " accepted/s ("
     << Fixed(r.accepted_mib_per_s, 2) << " MiB/s), " << Fixed(r.delivered_per_s, 1)
     << " copies delivered/s, " << Fixed(r.acknowledged_per_s, 1) << " copies acknowledged/s\n";
-  o << "  latency to the recipient's inbox (ms): p50 " << Fixed(r.latency.p50_ms, 2) << "  p90 "
-    << Fixed(r.latency.p90_ms, 2) << "  p99 " << Fixed(r.latency.p99_ms, 2) << "  max "
-    << Fixed(r.latency.max_ms, 2) << "  (" << r.latency.count << " copies)\n";
+  auto latency_line = [&o](const char* what, const LatencySummary& l) {
+    o << "  latency " << what << " (ms): p50 " << Fixed(l.p50_ms, 2) << "  p90 "
+      << Fixed(l.p90_ms, 2) << "  p99 " << Fixed(l.p99_ms, 2) << "  max " << Fixed(l.max_ms, 2)
+      << "  (" << l.count << " copies)\n";
+  };
+  if (r.mode == "e2e") {
+    latency_line("to the recipient's durable inbox (after its sync)", r.latency);
+    latency_line("to the rename into the inbox (before its sync)", r.stored_latency);
+  } else {
+    latency_line("to the recipient", r.latency);
+  }
   o << "  per process (measured window):\n";
   for (const auto& p : r.processes) {
     o << "    " << p.name << ": cpu " << Fixed(p.cpu_seconds, 2) << " s, written " << p.write_bytes
@@ -265,14 +296,17 @@ std::string ToText(const RunReport& r) {
   }
   o << "  baselines (same run): ed25519 verify " << Fixed(b.ed25519_verify_per_s, 0)
     << "/s (one core), sha256 " << Fixed(b.sha256_mib_per_s, 0) << " MiB/s, fdatasync "
-    << Fixed(b.fdatasync_per_s, 0) << "/s on " << b.filesystem << ", CURVE relay "
-    << Fixed(b.relay_msgs_per_s, 0) << " msgs/s (" << Fixed(b.relay_mib_per_s, 1) << " MiB/s)\n";
+    << Fixed(b.fdatasync_per_s, 0) << "/s (4 KiB overwrite), " << Fixed(b.append_fdatasync_per_s, 0)
+    << "/s (4 KiB append) on " << b.filesystem << ", CURVE relay " << Fixed(b.relay_msgs_per_s, 0)
+    << " msgs/s (" << Fixed(b.relay_mib_per_s, 1) << " MiB/s)\n";
   o << "  ratios: accepted/s / ed25519 verifies/s = "
     << Ratio(r.accepted_per_s, b.ed25519_verify_per_s) << "; acknowledged reports/s / accepted/s = "
     << Ratio(r.AcknowledgedReportsPerS(), r.accepted_per_s)
     << "; accepted/s / relay msgs/s = " << Ratio(r.accepted_per_s, b.relay_msgs_per_s)
-    << "; p99 / durable floor (" << Fixed(r.DurableFloorMs(), 2)
-    << " ms) = " << Ratio(r.latency.p99_ms, r.DurableFloorMs())
+    << "; p99 / durable floor (" << r.DurableHops() << " x append + fdatasync, "
+    << Fixed(r.DurableFloorMs(), 2) << " ms) = " << Ratio(r.latency.p99_ms, r.DurableFloorMs())
+    << "; p99 / overwrite floor (" << Fixed(r.OverwriteFloorMs(), 2)
+    << " ms) = " << Ratio(r.latency.p99_ms, r.OverwriteFloorMs())
     << "; broker syncs/report = " << OrNa(r.BrokerSyncsPerReport(), 3)
     << "; node syncs/report = " << OrNa(r.NodeSyncsPerReport(), 3)
     << "; broker bytes written/report byte = " << Fixed(r.BrokerBytesPerReportByte(), 2) << "\n";
@@ -284,9 +318,10 @@ std::string ToMarkdown(const std::vector<RunReport>& reports) {
   o << "| mode | nodes | size | portions | recipients | rate | queue | accepted/s | "
        "acked copies/s | p50 ms | p99 ms | broker syncs/report | node syncs/report | "
        "broker B written/B | broker CPU s | broker RSS MiB | accepted/ed25519 | acked/accepted "
-       "| accepted/relay | p99/floor | drain copies/s | delivered/expected |\n";
+       "| accepted/relay | p99/floor | floor ms | overwrite floor ms | drain copies/s | "
+       "delivered/expected |\n";
   o << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-       "\n";
+       "---|---|\n";
   for (const auto& r : reports) {
     double cpu = 0;
     std::uint64_t rss = 0;
@@ -306,7 +341,8 @@ std::string ToMarkdown(const std::vector<RunReport>& reports) {
       << Ratio(r.accepted_per_s, r.baselines.ed25519_verify_per_s) << " | "
       << Ratio(r.AcknowledgedReportsPerS(), r.accepted_per_s) << " | "
       << Ratio(r.accepted_per_s, r.baselines.relay_msgs_per_s) << " | "
-      << Ratio(r.latency.p99_ms, r.DurableFloorMs()) << " | "
+      << Ratio(r.latency.p99_ms, r.DurableFloorMs()) << " | " << Fixed(r.DurableFloorMs(), 2)
+      << " | " << Fixed(r.OverwriteFloorMs(), 2) << " | "
       << (r.queue_depth > 0 ? Fixed(r.drain_per_s, 0) : std::string("-")) << " | "
       << r.delivered_copies << "/" << r.expected_copies << " |\n";
   }

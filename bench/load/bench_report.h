@@ -53,7 +53,8 @@ struct RunReport {
   double ack_seconds = 0;      // First submission to the broker recording every acknowledgement.
   double accepted_per_s = 0, delivered_per_s = 0, acknowledged_per_s = 0;
   double accepted_mib_per_s = 0;
-  LatencySummary latency;
+  LatencySummary latency;         // To the recipient's durable inbox (e2e) or the Deliver read.
+  LatencySummary stored_latency;  // e2e: to the rename into the inbox, before the recipient's sync.
   std::vector<ProcessCost> processes;
   std::string syncs_unavailable;  // Why sync counts are n/a; empty when counted.
 
@@ -74,9 +75,16 @@ struct RunReport {
   // Reports fully acknowledged per second: acknowledged copies/s over copies per report, so it
   // compares with accepted_per_s whatever the number of recipients.
   double AcknowledgedReportsPerS() const;
-  // The durable-write floor of the measured path: one fdatasync at each durable hop (broker;
-  // plus the sender's outbox and the recipient's inbox end to end), in ms.
+  // Durable hops on the measured path: the broker's; end to end also the sender's outbox and
+  // the recipient's inbox.
+  int DurableHops() const { return mode == "e2e" ? 3 : 1; }
+  // The durable-write floor of the measured path, in ms: one append that grows a file plus its
+  // fdatasync per durable hop, in sequence (each hop stores new data; on ext4 that commits the
+  // journal). Without the append baseline (files of older versions): the overwrite floor.
   double DurableFloorMs() const;
+  // One 4 KiB overwrite + fdatasync per durable hop: a lower figure that no hop storing new
+  // data reaches, kept for comparison with earlier runs.
+  double OverwriteFloorMs() const;
 };
 
 std::string ToJson(const RunReport& r);

@@ -53,6 +53,9 @@ Baselines MeasureBaselines(const BenchOptions& o, const std::filesystem::path& d
   b.ed25519_verify_per_s = Ed25519VerifyRate(o.baseline_seconds);
   b.sha256_mib_per_s = Sha256MibRate(o.baseline_seconds);
   if (auto f = FdatasyncRate(dir, o.baseline_seconds); f.ok()) b.fdatasync_per_s = *f;
+  if (auto f = AppendFdatasyncRate(dir, o.baseline_seconds); f.ok()) {
+    b.append_fdatasync_per_s = *f;
+  }
   b.filesystem = FilesystemType(dir);
   // The relay carries messages of about a sealed report's size, in about the same number.
   const std::size_t message = o.plan.size + 512;
@@ -172,6 +175,7 @@ Result<RunReport> RunBench(const BenchOptions& options, std::ostream* progress) 
   report.acknowledged_per_s =
       per_s(static_cast<double>(out.acknowledged_copies), report.ack_seconds);
   report.latency = Summarize(out.latency_ms);
+  report.stored_latency = Summarize(out.stored_latency_ms);
   report.drain_copies = out.drain_copies;
   report.drain_per_s = per_s(static_cast<double>(out.drain_copies), out.drain_seconds);
   report.drain_broker_peak_rss_kib = out.drain_broker_peak_rss_kib;

@@ -17,7 +17,7 @@ Status InboxWatch::Start(const std::vector<std::filesystem::path>& dirs) {
   for (std::size_t i = 0; i < dirs.size(); ++i) {
     std::error_code ec;
     std::filesystem::create_directories(dirs[i], ec);
-    const int wd = ::inotify_add_watch(fd_, dirs[i].c_str(), IN_MOVED_TO | IN_CLOSE_WRITE);
+    const int wd = ::inotify_add_watch(fd_, dirs[i].c_str(), IN_MOVED_TO | IN_CLOSE_NOWRITE);
     if (wd < 0) {
       return IoError("BENCH_INOTIFY",
                      "cannot watch " + dirs[i].string() + ": " + std::strerror(errno));
@@ -57,9 +57,11 @@ void InboxWatch::Loop() {
       if (name.size() != 37 || name.compare(32, 5, ".json") != 0) continue;
       auto it = watch_to_node_.find(ev->wd);
       if (it == watch_to_node_.end()) continue;
+      const bool durable = (ev->mask & IN_CLOSE_NOWRITE) != 0;
+      if (!durable && (ev->mask & IN_MOVED_TO) == 0) continue;
       std::lock_guard lock(mu_);
-      events_.push_back({it->second, name.substr(0, 32), at});
-      count_.fetch_add(1);
+      events_.push_back({it->second, name.substr(0, 32), at, durable});
+      if (durable) count_.fetch_add(1);
     }
   }
 }

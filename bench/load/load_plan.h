@@ -51,7 +51,9 @@ struct LoadOutcome {
   SteadyTime last_accept{};        // Last SubmitReply / send answer that accepted.
   SteadyTime last_delivery{};      // Last copy into an inbox.
   SteadyTime last_ack{};           // The broker had recorded every acknowledgement.
-  std::vector<double> latency_ms;  // Per copy: submission to the recipient's inbox.
+  std::vector<double> latency_ms;  // Per copy: submission to the recipient's durable inbox.
+  // e2e, per copy: submission to the rename into the recipient's inbox, before its sync.
+  std::vector<double> stored_latency_ms;
 
   // Queue drain (queue_depth > 0): copies queued while the recipient was offline, then drained.
   std::uint64_t drain_copies = 0;

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -149,7 +150,9 @@ Result<LoadOutcome> RunEndToEnd(Cluster& cluster, const LoadPlan& plan, LiveCoun
     WaitUntil([&] { return watch.count() - before >= want; }, plan.drain_timeout_seconds);
     out.drain_copies = watch.count() - before;
     Clock::time_point last = restart_at;
-    for (const auto& e : watch.Events()) last = std::max(last, e.at);
+    for (const auto& e : watch.Events()) {
+      if (e.durable) last = std::max(last, e.at);
+    }
     out.drain_seconds = std::chrono::duration<double>(last - restart_at).count();
     if (Process* b = cluster.broker(); b != nullptr) {
       if (auto s = ReadProcSample(b->target_pid()); s.ok()) {
@@ -218,20 +221,27 @@ Result<LoadOutcome> RunEndToEnd(Cluster& cluster, const LoadPlan& plan, LiveCoun
   watch.Stop();
 
   const auto events = watch.Events();
-  std::set<std::pair<int, std::string>> seen;
+  std::set<std::pair<int, std::string>> seen, renamed;
   std::lock_guard lock(sh.mu);
+  auto since_send = [&sh](const InboxWatch::Event& e) -> std::optional<double> {
+    auto it = sh.submitted_at.find(e.report_id_hex);
+    if (it == sh.submitted_at.end()) return std::nullopt;
+    return std::chrono::duration<double>(e.at - it->second).count() * 1000;
+  };
   for (std::size_t i = events_skip; i < events.size(); ++i) {
     const auto& e = events[i];
+    if (!e.durable) {  // The rename, before the recipient's sync: shown for comparison.
+      if (!renamed.insert({e.node, e.report_id_hex}).second) continue;
+      if (auto ms = since_send(e)) out.stored_latency_ms.push_back(*ms);
+      continue;
+    }
     if (!seen.insert({e.node, e.report_id_hex}).second) {
       ++out.duplicate_copies;
       continue;
     }
     ++out.delivered_copies;
     out.last_delivery = std::max(out.last_delivery, e.at);
-    auto it = sh.submitted_at.find(e.report_id_hex);
-    if (it != sh.submitted_at.end()) {
-      out.latency_ms.push_back(std::chrono::duration<double>(e.at - it->second).count() * 1000);
-    }
+    if (auto ms = since_send(e)) out.latency_ms.push_back(*ms);
   }
   live.delivered.store(out.delivered_copies);
   return out;

@@ -74,15 +74,20 @@ void GroupCommit::CloseFds() {
 }
 
 void GroupCommit::AddFile(int fd) {
-  if (!written_ && files_.size() < kMaxTargetedFiles) {
-    files_.push_back(fd);
-    return;
+  // Held until the sync that covers it either way: its close is the sign that it is durable.
+  files_.push_back(fd);
+  if (written_ || files_.size() > kMaxTargetedFiles) {
+    // A large batch: one syncfs covers every file and directory of it.
+    dirs_.clear();
+    written_ = true;
   }
-  // A large batch: one syncfs covers every file and directory of it.
-  ::close(fd);
-  CloseFiles();
-  dirs_.clear();
-  written_ = true;
+  if (files_.size() < kMaxHeldFiles) return;
+  // Too many descriptors held: sync now (the next Flush syncs again for what follows). A failed
+  // sync keeps them, so none is closed before it is durable; Flush reports the failure.
+  if ((sync_ ? sync_() : SyncPending()).ok()) {
+    ++syncs_;
+    CloseFiles();
+  }
 }
 
 void GroupCommit::AddDirectory(const std::filesystem::path& dir) {

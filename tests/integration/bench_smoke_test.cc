@@ -57,12 +57,13 @@ void ExpectResultFields(const json& j) {
   }
   EXPECT_TRUE(broker);
   for (const char* key : {"ed25519_verify_per_s", "sha256_mib_per_s", "fdatasync_per_s",
-                          "relay_msgs_per_s", "relay_mib_per_s"}) {
+                          "append_fdatasync_per_s", "relay_msgs_per_s", "relay_mib_per_s"}) {
     EXPECT_GT(j["baselines"][key].get<double>(), 0) << key;
   }
-  for (const char* key : {"accepted_per_ed25519_verify", "acknowledged_per_accepted",
-                          "accepted_per_relay_msg", "p99_per_durable_floor",
-                          "broker_bytes_written_per_report_byte", "broker_syncs_per_report"}) {
+  for (const char* key :
+       {"accepted_per_ed25519_verify", "acknowledged_per_accepted", "accepted_per_relay_msg",
+        "p99_per_durable_floor", "p99_per_overwrite_floor", "durable_floor_ms",
+        "overwrite_floor_ms", "broker_bytes_written_per_report_byte", "broker_syncs_per_report"}) {
     EXPECT_TRUE(j["ratios"].contains(key)) << key;
   }
 }
@@ -136,6 +137,15 @@ TEST(BenchSmokeTest, EndToEndRunThroughTheBinaryDrainsAQueueAndDeliversEveryCopy
   EXPECT_EQ(j["drain"]["copies"], 5u);
   // Three processes besides the broker: every node daemon was measured.
   EXPECT_GE(j["processes"].size(), 4u);
+  // Each copy is durable (the recipient's sync done) after its rename into the inbox, so every
+  // order statistic of the durable latency is at least the rename's.
+  const json& durable = j["latency_ms"];
+  const json& renamed = j["latency_to_rename_ms"];
+  EXPECT_EQ(durable["count"], 40u);
+  EXPECT_EQ(renamed["count"], 40u);
+  for (const char* key : {"p50", "p90", "p99", "max"}) {
+    EXPECT_GE(durable[key].get<double>(), renamed[key].get<double>()) << key;
+  }
 }
 
 #else

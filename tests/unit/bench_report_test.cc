@@ -56,8 +56,10 @@ TEST(BenchReportTest, DerivedFiguresDivideByWhatEachProcessHandled) {
   ASSERT_TRUE(r.NodeSyncsPerReport().has_value());
   EXPECT_DOUBLE_EQ(*r.NodeSyncsPerReport(), 1.0);
   EXPECT_DOUBLE_EQ(r.BrokerBytesPerReportByte(), 4.0);
-  // End to end: three durable hops (outbox, broker, inbox).
+  // End to end: three durable hops (outbox, broker, inbox). Without the append baseline (a file
+  // of an older version) the floor is the overwrite floor.
   EXPECT_NEAR(r.DurableFloorMs(), 10.0, 1e-9);
+  EXPECT_NEAR(r.OverwriteFloorMs(), 10.0, 1e-9);
   RunReport broker = r;
   broker.mode = "broker";
   EXPECT_NEAR(broker.DurableFloorMs(), 10.0 / 3, 1e-9);
@@ -65,6 +67,36 @@ TEST(BenchReportTest, DerivedFiguresDivideByWhatEachProcessHandled) {
   RunReport two = r;
   two.expected_copies = 200;
   EXPECT_DOUBLE_EQ(two.AcknowledgedReportsPerS(), 20);
+}
+
+// The path floor is three appends that grow a file (write + fdatasync each), not three
+// overwrites: each hop stores new data. The overwrite floor stays beside it.
+TEST(BenchReportTest, TheFloorOfThePathIsThreeGrowingAppends) {
+  RunReport r = Sample();
+  r.baselines.append_fdatasync_per_s = 100;  // 10 ms per append + fdatasync
+  EXPECT_EQ(r.DurableHops(), 3);
+  EXPECT_NEAR(r.DurableFloorMs(), 30.0, 1e-9);
+  EXPECT_NEAR(r.OverwriteFloorMs(), 10.0, 1e-9);
+  RunReport broker = r;
+  broker.mode = "broker";
+  EXPECT_EQ(broker.DurableHops(), 1);
+  EXPECT_NEAR(broker.DurableFloorMs(), 10.0, 1e-9);
+  const std::string text = ToText(r);
+  EXPECT_NE(text.find("p99 / durable floor (3 x append + fdatasync, 30.00 ms) = 0.667"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("p99 / overwrite floor (10.00 ms) = 2.000"), std::string::npos) << text;
+  const std::string table = ToMarkdown({r});
+  EXPECT_NE(table.find("| 0.667 | 30.00 | 10.00 |"), std::string::npos) << table;
+  // Both survive the JSON round trip, with the latency to the rename before the sync.
+  r.stored_latency.p99_ms = 12;
+  r.stored_latency.count = 100;
+  auto back = FromJson(ToJson(r));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_DOUBLE_EQ(back->baselines.append_fdatasync_per_s, 100);
+  EXPECT_DOUBLE_EQ(back->stored_latency.p99_ms, 12);
+  EXPECT_EQ(back->stored_latency.count, 100u);
+  EXPECT_NEAR(back->DurableFloorMs(), 30.0, 1e-9);
 }
 
 TEST(BenchReportTest, UncountedSyncsStayUnknownInsteadOfZero) {

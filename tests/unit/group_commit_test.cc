@@ -4,6 +4,7 @@
 // files and directories written, not the filesystem.
 #include "tearline/node/group_commit.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -169,8 +170,9 @@ TEST(GroupCommitOpenTest, ABatchSyncsItsOwnFilesNotTheFilesystem) {
 }
 
 // Under load a batch writes many files: beyond kMaxTargetedFiles one syncfs costs less than one
-// fsync per file, and no descriptor is held for them.
-TEST(GroupCommitOpenTest, ALargeBatchSyncsTheFilesystemOnceAndHoldsNoDescriptors) {
+// fsync per file. Their descriptors are still closed only after that sync (an observer takes
+// the close as the sign that the file is durable).
+TEST(GroupCommitOpenTest, ALargeBatchSyncsTheFilesystemOnceAndClosesAfterIt) {
   TempDir tmp;
   auto commit = GroupCommit::Open({tmp.path()});
   ASSERT_TRUE(commit.ok()) << commit.status().ToString();
@@ -185,13 +187,44 @@ TEST(GroupCommitOpenTest, ALargeBatchSyncsTheFilesystemOnceAndHoldsNoDescriptors
   }
   EXPECT_EQ(OpenDescriptors(), before + GroupCommit::kMaxTargetedFiles);
   ASSERT_TRUE(WriteReplacing(tmp.path() / "last.json", bytes, 0600, &*commit, "X_IO").ok());
-  EXPECT_EQ(OpenDescriptors(), before);
+  EXPECT_EQ(OpenDescriptors(), before + GroupCommit::kMaxTargetedFiles + 1);
+  EXPECT_EQ(commit->syncs(), 0u);
   EXPECT_FALSE(commit->idle());
   ASSERT_TRUE(commit->Flush().ok());
   EXPECT_EQ(commit->syncs(), 1u);
   EXPECT_EQ(commit->filesystem_syncs(), 1u);
   EXPECT_EQ(OpenDescriptors(), before);
   EXPECT_TRUE(commit->idle());
+}
+
+// A batch never holds more than kMaxHeldFiles descriptors: reaching the bound syncs at once and
+// closes them; a failed sync keeps them (none is closed before it is durable) and Flush retries.
+TEST_F(GroupCommitTest, TheHeldDescriptorBoundSyncsEarlyAndNeverClosesUnsynced) {
+  TempDir tmp;
+  const auto file = tmp.path() / "f";
+  tearline::testing::WriteText(file, "x");
+  const std::size_t before = OpenDescriptors();
+  auto add = [&](std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) commit_.AddFile(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  };
+  add(GroupCommit::kMaxHeldFiles - 1);
+  EXPECT_EQ(syncs_, 0);
+  EXPECT_EQ(OpenDescriptors(), before + GroupCommit::kMaxHeldFiles - 1);
+  disk_ok_ = false;
+  add(1);  // The bound: the sync fails, every descriptor stays open.
+  EXPECT_EQ(syncs_, 0);
+  EXPECT_EQ(OpenDescriptors(), before + GroupCommit::kMaxHeldFiles);
+  disk_ok_ = true;
+  add(1);  // Synced at once, then closed.
+  EXPECT_EQ(syncs_, 1);
+  EXPECT_EQ(commit_.syncs(), 1u);
+  EXPECT_EQ(OpenDescriptors(), before);
+  add(2);
+  EXPECT_EQ(OpenDescriptors(), before + 2);
+  ASSERT_TRUE(commit_.Flush().ok());
+  EXPECT_EQ(syncs_, 2);
+  EXPECT_EQ(OpenDescriptors(), before);
+  EXPECT_TRUE(commit_.idle());
 }
 
 }  // namespace

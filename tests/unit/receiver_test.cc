@@ -259,5 +259,31 @@ TEST_F(ReceiverTest, AnIncompleteStoredCopyIsStoredAgainFromTheRedelivery) {
             "whole");
 }
 
+// A new copy is verified once, by Open; a copy stored earlier is acknowledged again even when
+// Open now refuses it (expired since): its signature is checked on its own, and only a copy
+// identical to the stored one is acknowledged. A different copy of that id is refused, named.
+TEST_F(ReceiverTest, AStoredCopyThatExpiredSinceIsAcknowledgedAgain) {
+  KnowEveryone();
+  const auto sealed = SealFromUsa("(S//REL TO USA, GBR)", "kept");
+  receiver_.OnDeliver(1, sealed.bytes);
+  ASSERT_EQ(broker_.Count(schema::Body::Ack), 1u);
+  clock_.Advance(std::chrono::hours(24 * 8));
+  receiver_.OnDeliver(2, sealed.bytes);
+  ASSERT_EQ(broker_.Count(schema::Body::Ack), 2u);
+  EXPECT_EQ(broker_.Last()->request_id(), 2u);
+  // The stored copy is incomplete (a crash before the sync): this expired redelivery cannot be
+  // stored again, so it is refused, naming the report, and not acknowledged.
+  std::ofstream(inbox_.dir() / (sealed.report_id_hex + ".report"), std::ios::trunc);
+  receiver_.OnDeliver(3, sealed.bytes);
+  EXPECT_EQ(broker_.Count(schema::Body::Ack), 2u);
+  const auto* error = broker_.Last();
+  ASSERT_EQ(error->body_type(), schema::Body::Error);
+  EXPECT_EQ(error->body_as_Error()->reason()->str(), "ENVELOPE_EXPIRED");
+  ASSERT_NE(error->body_as_Error()->report_id(), nullptr);
+  auto list = inbox_.List();
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 1u);
+}
+
 }  // namespace
 }  // namespace tearline::node

@@ -22,7 +22,13 @@
 //     kMaxTargetedFiles files (under load): one call then costs less than one per file. A small
 //     batch does not use syncfs because it waits for every dirty page of every process on the
 //     filesystem, which on a machine shared with other writers cost milliseconds per batch on
-//     the path of every report.
+//     the path of every report;
+//   - a file's descriptor is closed only after a successful sync that covers it, in both kinds
+//     of batch, so the close of a batch's descriptor is an outside observer's sign that the file
+//     is durable (tearline-bench times a copy's arrival in the durable inbox by it, with
+//     inotify's IN_CLOSE_NOWRITE, adding no work to the path). A syncfs batch holds at most
+//     kMaxHeldFiles descriptors: reaching it syncs the filesystem at once and closes them (an
+//     extra sync, never a missing one).
 // Without a GroupCommit (a null pointer), the stores sync each write themselves and work runs at
 // once: the behaviour tests of single units rely on.
 //
@@ -31,9 +37,9 @@
 // for the batch sync, without one it is fsync'd (file, then directory) before returning.
 //
 // Ownership: owns one directory descriptor per filesystem and per directory synced so far, the
-// descriptors of the files written in the current batch (at most kMaxTargetedFiles, closed after
-// its sync) and the registered work. Thread-safety: not synchronised; the daemon's loop thread
-// only.
+// descriptors of the files written in the current batch (at most kMaxHeldFiles, closed after
+// the sync that covers them) and the registered work. Thread-safety: not synchronised; the daemon's
+// loop thread only.
 #ifndef TEARLINE_NODE_GROUP_COMMIT_H_
 #define TEARLINE_NODE_GROUP_COMMIT_H_
 
@@ -71,10 +77,14 @@ class GroupCommit {
   // make durable (with syncfs: see the class comment).
   void MarkWritten() { written_ = true; }
   // The next Flush fsyncs file `fd` (a file written in this batch; owned from now on, closed
-  // after its sync). A batch that writes more than kMaxTargetedFiles files is synced with
-  // syncfs instead (see the class comment), and holds no descriptor.
+  // after the sync that covers it). A batch that writes more than kMaxTargetedFiles files is
+  // synced with syncfs instead (see the class comment); its descriptors are still held until
+  // then, at most kMaxHeldFiles (reaching it syncs at once and closes them).
   void AddFile(int fd);
   static constexpr std::size_t kMaxTargetedFiles = 16;
+  // Bounds the descriptors a syncfs batch holds: a wake-up handles at most 64 messages of a
+  // few files each, so this is only reached by an unusual batch.
+  static constexpr std::size_t kMaxHeldFiles = 256;
   // The next Flush fsyncs directory `dir` (an entry in it was created, renamed or removed).
   void AddDirectory(const std::filesystem::path& dir);
   // Runs `work` after the next successful Flush (after its sync, when anything was written).

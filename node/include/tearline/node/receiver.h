@@ -5,7 +5,10 @@
 // window, commitments, local release check, decryption), an explicit second label check for
 // this node's nation and clearance, the originator's nation checked against its certificate, a
 // durable store in the inbox, then a signed Ack. A copy of a report id already stored is
-// acknowledged again once its signature verifies, never stored twice. Failures are logged by
+// acknowledged again once its signature verifies, never stored twice. A copy is verified once,
+// by Open, whose authenticated report id the duplicate check uses; only a copy Open refuses has
+// its signature checked on its own (InspectReport), to name it in the refusal and to acknowledge
+// again a stored copy that expired since. Failures are logged by
 // reason (never content) and answered with an Error frame, without an Ack; the Error echoes the
 // Deliver's request id and, once the originator's signature verified, names the report id.
 // With the daemon's GroupCommit (UseGroupCommit) the Ack leaves after the batch sync that made
@@ -67,6 +70,12 @@ class Receiver {
   // Sets `report_id` once the originator's signature verified (so a refusal can name it).
   Status OpenVerifyStore(const std::vector<std::uint8_t>& report, const Certificate& oc,
                          std::uint64_t rid, std::optional<ReportId>* report_id);
+  // After Open refused `report` with `refusal`: verifies the signature alone (InspectReport);
+  // when it holds, names the report (`report_id`) and acknowledges an identical stored copy
+  // again (OK), else returns `refusal`.
+  Status RefusedOrDuplicate(const std::vector<std::uint8_t>& report, const Certificate& oc,
+                            std::uint64_t rid, Status refusal, std::optional<ReportId>* report_id);
+  Status AckDuplicate(std::uint64_t rid, const ReportId& report_id, const std::string& originator);
   // The checks every opened copy gets (originator nation, this node's own label decision), then
   // the durable store of `e` (id and chain filled in by the caller) and the Ack naming `ack_id`.
   Status StoreOpened(const OpenedReport& opened, const Certificate& oc,
