@@ -2,10 +2,47 @@
 
 #include <sodium.h>
 
+#include <array>
 #include <cstring>
+#include <mutex>
 #include <utility>
+#include <vector>
 
 namespace tearline {
+namespace {
+
+// Wiped regions kept for reuse, by size (index = size in bytes). Never destroyed: a SecretBytes
+// in a static object may be released after this pool would have been.
+class KeptRegions {
+ public:
+  void* Take(std::size_t size) {
+    std::lock_guard lock(mu_);
+    std::vector<void*>& kept = kept_[size];
+    if (kept.empty()) return nullptr;
+    void* p = kept.back();
+    kept.pop_back();
+    return p;
+  }
+  // False when that size already has its share: the caller frees the region.
+  bool Keep(void* p, std::size_t size) {
+    std::lock_guard lock(mu_);
+    std::vector<void*>& kept = kept_[size];
+    if (kept.size() >= kPooledSecretsPerSize) return false;
+    kept.push_back(p);
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  std::array<std::vector<void*>, kPooledSecretMaxBytes + 1> kept_;
+};
+
+KeptRegions& Kept() {
+  static auto* kept = new KeptRegions();
+  return *kept;
+}
+
+}  // namespace
 
 Status InitCrypto() {
   // sodium_init is itself thread-safe and idempotent; it returns 1 when already initialised.
@@ -19,7 +56,15 @@ Result<SecretBytes> SecretBytes::Allocate(std::size_t size) {
   TEARLINE_RETURN_IF_ERROR(InitCrypto());
   SecretBytes out;
   if (size == 0) return out;
-  void* p = sodium_malloc(size);
+  const bool pooled = size <= kPooledSecretMaxBytes;
+  // A kept region was wiped when it was released.
+  void* p = pooled ? Kept().Take(size) : nullptr;
+  if (p != nullptr) {
+    out.data_ = static_cast<std::uint8_t*>(p);
+    out.size_ = size;
+    return out;
+  }
+  p = sodium_malloc(size);
   if (p == nullptr) {
     return Status(Code::kResourceExhausted, "SECURE_ALLOC",
                   "could not allocate protected memory for key material");
@@ -53,6 +98,14 @@ SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
 
 void SecretBytes::Release() {
   if (data_ != nullptr) {
+    if (size_ <= kPooledSecretMaxBytes) {
+      sodium_memzero(data_, size_);
+      if (Kept().Keep(data_, size_)) {
+        data_ = nullptr;
+        size_ = 0;
+        return;
+      }
+    }
     // sodium_free wipes the region before unmapping it.
     sodium_free(data_);
     data_ = nullptr;
