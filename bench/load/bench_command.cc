@@ -112,8 +112,6 @@ int RunBenchCommand(int argc, const char* const* argv, std::ostream& out, std::o
   app.add_option("--queue-depth", o.plan.queue_depth,
                  "copies to queue for an offline recipient first, then time its drain");
   app.add_option("--in-flight", o.plan.in_flight, "unanswered submits per sending node (16)");
-  app.add_flag("--random-ids", o.plan.random_ids,
-               "broker mode: random report ids instead of the nodes' time-ordered ones");
   app.add_option("--json", json_path, "write the run's result as JSON to this file");
   app.add_flag("--markdown", markdown, "print the result as a Markdown table row");
   app.add_option("--markdown-from", markdown_from,

@@ -26,9 +26,6 @@ struct LoadPlan {
   int in_flight = 16;                 // Unanswered submits per sending node.
   std::uint64_t queue_depth = 0;      // Copies queued for an offline recipient before it connects.
   double drain_timeout_seconds = 60;  // Bound on waiting for deliveries and acknowledgements.
-  // Broker mode: 16 random bytes per report id (as an independent node may send) instead of the
-  // time-ordered ids Tearline's nodes choose; for measuring what the order saves.
-  bool random_ids = false;
 };
 
 struct LiveCounters {

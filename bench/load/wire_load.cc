@@ -11,11 +11,9 @@
 
 #include "audit_watch.h"
 #include "envelope_codec.h"
-#include "tearline/base/clock.h"
 #include "tearline/crypto/key_file.h"
 #include "tearline/crypto/keys.h"
 #include "tearline/envelope/envelope.h"
-#include "tearline/envelope/report_id.h"
 #include "tearline/identity/certificate.h"
 #include "tearline/labels/policy.h"
 #include "tearline/net/socket.h"
@@ -83,11 +81,6 @@ Result<std::vector<Prepared>> SealFor(Shared& sh, const Policy& policy, int send
     in.originator_nation = from.cert.fields().nation;
     in.created_unix = now - 5;
     in.expires_unix = now + 86400;
-    // As a Tearline node chooses them (the broker's indexes see the same order); unset, Seal
-    // draws 16 random bytes.
-    if (!plan.random_ids) {
-      in.report_id = TimeOrderedReportId(SystemClock::Get().UnixMillisNow(), OsRandom());
-    }
     for (int p = 0; p < plan.portions; ++p) {
       SealPortion portion;
       portion.marking = kMarking;

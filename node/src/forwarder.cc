@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "tearline/base/encoding.h"
-#include "tearline/envelope/report_id.h"
 
 namespace tearline::node {
 
@@ -50,8 +49,6 @@ Result<SealedForward> Forwarder::Build(const ControlRequest& request) const {
   in.forwarder_nation = identity_.nation();
   in.target_nation = target;
   in.created_unix = clock_.UnixNow();
-  // The broker stores a forward under its id, as a report: time-ordered for the same reason.
-  in.forward_id = TimeOrderedReportId(clock_.UnixMillisNow(), OsRandom());
   in.portions = portions;
   for (const Certificate* c : directory_.directory().NodesOfNation(target)) {
     in.targets.push_back({c->node_id(), c->fields().encryption_key});

@@ -9,7 +9,6 @@
 #include "tearline/base/encoding.h"
 #include "tearline/crypto/keys.h"
 #include "tearline/envelope/envelope.h"
-#include "tearline/envelope/report_id.h"
 #include "tearline/labels/label.h"
 #include "tearline/node/sealer.h"
 #include "tearline/wire/wire.h"
@@ -124,7 +123,6 @@ Result<std::vector<std::uint8_t>> ReleaseOfficer::SealRelease(const ReleaseRecor
   in.originator_nation = identity_.nation();
   in.created_unix = clock_.UnixNow();
   in.expires_unix = in.created_unix + kReportLifetimeSeconds;
-  in.report_id = TimeOrderedReportId(clock_.UnixMillisNow(), OsRandom());
   in.intended_nations = {record.status.to_nation};
   for (const Certificate* cert : directory_.directory().NodesOfNation(record.status.to_nation)) {
     if (cert->node_id() == identity_.node_id) continue;

@@ -6,7 +6,6 @@
 #include <utility>
 
 #include "tearline/envelope/envelope.h"
-#include "tearline/envelope/report_id.h"
 #include "tearline/labels/label.h"
 #include "tearline/labels/provenance_check.h"
 #include "tearline/labels/release.h"
@@ -73,8 +72,6 @@ Result<SealedForOutbox> Sealer::Seal(ControlRequest& request, const Directory& d
   in.originator_nation = me.nation;
   in.created_unix = clock_.UnixNow();
   in.expires_unix = in.created_unix + kReportLifetimeSeconds;
-  // Time-ordered, so the broker's indexes keyed by report id grow at their right edge.
-  in.report_id = TimeOrderedReportId(clock_.UnixMillisNow(), OsRandom());
   in.intended_nations = request.to;
   std::vector<Recipient> decide_for;
   for (const auto& nation : request.to) {

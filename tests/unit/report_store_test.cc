@@ -6,8 +6,6 @@
 #include <fstream>
 #include <string>
 
-#include "tearline/crypto/random_source.h"
-#include "tearline/envelope/report_id.h"
 #include "test_support.h"
 
 namespace tearline::broker {
@@ -161,53 +159,6 @@ TEST_F(ReportStoreTest, PendingIdsArePagedInQueueOrderWithSizes) {
   EXPECT_EQ((*rest)[0].report_id, std::string(32, '3'));
   EXPECT_EQ(rest->back().report_id, std::string(32, '5'));
   EXPECT_TRUE(store->PendingIdsFor("jpn-1", 0, 10)->empty());
-}
-
-// Nodes choose time-ordered ids (report_id.h), but the broker accepts any 16 bytes: an
-// independent node's random ids, a node whose clock is behind, ids arriving newest first. The
-// queue keeps arrival order and every id is found, whatever the ids' own order.
-TEST_F(ReportStoreTest, QueueOrderIsArrivalOrderWhateverTheIdsOrder) {
-  std::vector<std::string> ids;
-  for (int i = 0; i < 60; ++i) {
-    ReportId id{};
-    if (i % 3 == 0) {
-      OsRandom().Fill(id);  // An independent implementation's random id.
-    } else if (i % 3 == 1) {
-      id = TimeOrderedReportId(1'800'000'000'000 + i, OsRandom());  // Increasing.
-    } else {
-      id = TimeOrderedReportId(1'900'000'000'000 - i, OsRandom());  // Decreasing (clock behind).
-    }
-    ids.push_back(ReportIdHex(id));
-  }
-  {
-    auto store = OpenStore();
-    ASSERT_NE(store, nullptr);
-    store->BeginGroup();
-    for (const std::string& id : ids) {
-      std::vector<StoredCopy> one = {{"gbr-1", "GBR", CopyState::kQueued, "", Bytes(8, 1), 10, 5}};
-      ASSERT_TRUE(store->InsertReport(Report(id), one).ok()) << id;
-    }
-    ASSERT_TRUE(store->CommitGroup().ok());
-    auto acked = store->SetState(ids[7], "gbr-1", CopyState::kAcknowledged, "", 11, 6);
-    ASSERT_TRUE(acked.ok());
-    EXPECT_TRUE(*acked);
-  }
-  auto store = OpenStore();
-  ASSERT_NE(store, nullptr);
-  auto pending = store->PendingIdsFor("gbr-1", 0, 100);
-  ASSERT_TRUE(pending.ok());
-  std::vector<std::string> want = ids;
-  want.erase(want.begin() + 7);
-  std::vector<std::string> got;
-  for (const PendingId& p : *pending) got.push_back(p.report_id);
-  EXPECT_EQ(got, want);
-  for (const std::string& id : ids) {
-    auto found = store->FindReport(id);
-    ASSERT_TRUE(found.ok());
-    EXPECT_TRUE(found->has_value()) << id;
-  }
-  EXPECT_EQ(*store->PendingCount("gbr-1"), 59u);
-  EXPECT_EQ(store->InsertReport(Report(ids[30]), {}).reason(), "STORE_DUPLICATE");
 }
 
 TEST_F(ReportStoreTest, Version1StoreIsMigratedKeepingCopiesAndOrder) {

@@ -12,7 +12,6 @@
 #include "node_unit_fixture.h"
 #include "tearline/base/clock.h"
 #include "tearline/envelope/envelope.h"
-#include "tearline/envelope/report_id.h"
 
 namespace tearline::node {
 namespace {
@@ -84,26 +83,6 @@ TEST_F(SealerTest, SealsEachPortionOnlyForThoseItIsReleasableTo) {
   EXPECT_EQ(view->portions[0].recipients, std::vector<std::string>{"gbr-1"});
   EXPECT_EQ(view->portions[1].recipients.size(), 3u);
   EXPECT_EQ(sealed->meta.banner, "SECRET//REL TO USA, GBR");
-}
-
-// The node's report ids are time-ordered from its injected clock (PROTOCOL.md, *Report ids*):
-// a later report's id sorts after an earlier one's, and two of the same millisecond differ.
-TEST_F(SealerTest, ReportIdsAreTimeOrderedFromTheClock) {
-  Sealer sealer(clock_, identity_);
-  auto first_req = Send({"GBR"}, {{"(U)", "one"}});
-  auto same_req = Send({"GBR"}, {{"(U)", "two"}});
-  auto later_req = Send({"GBR"}, {{"(U)", "three"}});
-  auto first = sealer.Seal(first_req, directory_);
-  auto same = sealer.Seal(same_req, directory_);
-  clock_.Advance(std::chrono::milliseconds(1));
-  auto later = sealer.Seal(later_req, directory_);
-  ASSERT_TRUE(first.ok() && same.ok() && later.ok());
-  auto view = InspectReport(first->bytes, identity_.keys.signing.public_key);
-  ASSERT_TRUE(view.ok());
-  EXPECT_EQ(ReportIdMillis(view->report_id), clock_.UnixMillisNow() - 1);
-  EXPECT_NE(first->report_id_hex, same->report_id_hex);
-  EXPECT_LT(first->report_id_hex, later->report_id_hex);
-  EXPECT_LT(same->report_id_hex, later->report_id_hex);
 }
 
 TEST_F(SealerTest, InspectDescribesAStoredReport) {

@@ -1,6 +1,5 @@
 #include "tearline/base/clock.h"
 
-#include <chrono>
 #include <ctime>
 
 namespace tearline {
@@ -11,11 +10,5 @@ const Clock& SystemClock::Get() {
 }
 
 std::int64_t SystemClock::UnixNow() const { return static_cast<std::int64_t>(std::time(nullptr)); }
-
-std::int64_t SystemClock::UnixMillisNow() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace tearline

@@ -28,10 +28,6 @@
 // report's rowid, so a group of reports writes a few index pages instead of one per report.
 // The WAL is checkpointed every 1,000 pages (SQLite's default): a longer window wrote fewer
 // bytes but could fill a small disk before the free-space reserve refused (PERFORMANCE.md).
-// Report ids: any 16 bytes (32 hex digits) are stored and found alike, in any order; the queue
-// order is arrival order, never id order. Tearline's nodes choose time-ordered ids
-// (tearline/envelope/report_id.h), so the one index keyed by report id (the `reports` primary
-// key) takes a group's inserts at its right edge; random ids cost a leaf page per report there.
 //
 // Errors are Status values, never exceptions. Reasons: STORE_IO (the OS or SQLite failed to read
 // or write), STORAGE_FULL (SQLITE_FULL: the disk or the configured size cap is exhausted),

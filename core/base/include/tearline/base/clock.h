@@ -5,9 +5,7 @@
 //   - Now(): monotonic time (std::chrono::steady_clock) for intervals and deadlines; it never
 //     jumps when the wall clock is set;
 //   - UnixNow(): wall-clock seconds since the epoch, for what is signed, logged or compared with
-//     certificate and report validity;
-//   - UnixMillisNow(): the same wall clock in milliseconds, for what only needs to sort by time
-//     (a node's report ids, see tearline/envelope/report_id.h); never signed or compared.
+//     certificate and report validity.
 // Ownership: daemons hold a reference to a Clock that outlives them (SystemClock::Get() in
 // production, a test-owned FakeClock in tests).
 // Thread-safety: SystemClock is stateless and safe from any thread. FakeClock is safe to read
@@ -29,7 +27,6 @@ class Clock {
   virtual ~Clock() = default;
   virtual TimePoint Now() const = 0;
   virtual std::int64_t UnixNow() const = 0;
-  virtual std::int64_t UnixMillisNow() const = 0;
 };
 
 // The real clocks of the machine.
@@ -39,7 +36,6 @@ class SystemClock final : public Clock {
   static const Clock& Get();
   TimePoint Now() const override { return std::chrono::steady_clock::now(); }
   std::int64_t UnixNow() const override;
-  std::int64_t UnixMillisNow() const override;
 };
 
 // A clock that moves only when told. Both readings advance together.
@@ -52,12 +48,6 @@ class FakeClock final : public Clock {
     return unix_.load() + std::chrono::duration_cast<std::chrono::seconds>(
                               Duration(steady_.load() - unix_base_.load()))
                               .count();
-  }
-  // The same reading in milliseconds: UnixMillisNow() / 1000 == UnixNow() at any instant.
-  std::int64_t UnixMillisNow() const override {
-    return unix_.load() * 1000 + std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     Duration(steady_.load() - unix_base_.load()))
-                                     .count();
   }
 
   void Advance(Duration d) { steady_ += d.count(); }
