@@ -57,49 +57,50 @@ double Sha256MibRate(double seconds) {
   return static_cast<double>(mib) / Elapsed(t0);
 }
 
-Result<double> FdatasyncRate(const std::filesystem::path& dir, double seconds) {
-  const auto path = dir / "fdatasync.probe";
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+namespace {
+
+// Writes one 4 KiB block with `write_block` and fdatasyncs it, for `seconds`, in a probe file
+// `name` of `dir` opened with `extra_flags`; returns the rate. The two floors differ only in how
+// the block is written.
+template <typename WriteBlock>
+Result<double> SyncedWriteRate(const std::filesystem::path& dir, const char* name, int extra_flags,
+                               double seconds, const char* what, WriteBlock write_block) {
+  const auto path = dir / name;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | extra_flags, 0600);
   if (fd < 0) return IoError("BENCH_BASELINE", "cannot create " + path.string());
   std::array<char, 4096> block{};
   std::uint64_t n = 0;
   bool ok = true;
   const auto t0 = Clock::now();
   do {
-    // Overwrite one block, as an append-and-sync log does per record.
-    ok = ::pwrite(fd, block.data(), block.size(), 0) == static_cast<ssize_t>(block.size()) &&
-         ::fdatasync(fd) == 0;
+    ok = write_block(fd, block) == static_cast<ssize_t>(block.size()) && ::fdatasync(fd) == 0;
     ++n;
   } while (ok && Elapsed(t0) < seconds);
   const double rate = static_cast<double>(n) / Elapsed(t0);
   ::close(fd);
   std::error_code ec;
   std::filesystem::remove(path, ec);
-  if (!ok) return IoError("BENCH_BASELINE", "write or fdatasync failed in " + dir.string());
+  if (!ok) return IoError("BENCH_BASELINE", std::string(what) + " failed in " + dir.string());
   return rate;
 }
 
+}  // namespace
+
+Result<double> FdatasyncRate(const std::filesystem::path& dir, double seconds) {
+  // Overwrite one block, as an append-and-sync log does per record.
+  return SyncedWriteRate(dir, "fdatasync.probe", 0, seconds, "write or fdatasync",
+                         [](int fd, const std::array<char, 4096>& block) {
+                           return ::pwrite(fd, block.data(), block.size(), 0);
+                         });
+}
+
 Result<double> AppendFdatasyncRate(const std::filesystem::path& dir, double seconds) {
-  const auto path = dir / "append.probe";
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) return IoError("BENCH_BASELINE", "cannot create " + path.string());
-  std::array<char, 4096> block{};
-  std::uint64_t n = 0;
-  bool ok = true;
-  const auto t0 = Clock::now();
-  do {
-    // Each write grows the file, as an inbox file, an audit record or a WAL frame does: the
-    // size change is metadata that fdatasync must commit too.
-    ok = ::write(fd, block.data(), block.size()) == static_cast<ssize_t>(block.size()) &&
-         ::fdatasync(fd) == 0;
-    ++n;
-  } while (ok && Elapsed(t0) < seconds);
-  const double rate = static_cast<double>(n) / Elapsed(t0);
-  ::close(fd);
-  std::error_code ec;
-  std::filesystem::remove(path, ec);
-  if (!ok) return IoError("BENCH_BASELINE", "append or fdatasync failed in " + dir.string());
-  return rate;
+  // Each write grows the file, as an inbox file, an audit record or a WAL frame does: the size
+  // change is metadata that fdatasync must commit too.
+  return SyncedWriteRate(dir, "append.probe", O_APPEND, seconds, "append or fdatasync",
+                         [](int fd, const std::array<char, 4096>& block) {
+                           return ::write(fd, block.data(), block.size());
+                         });
 }
 
 std::string FilesystemType(const std::filesystem::path& dir) {
