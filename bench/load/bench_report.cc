@@ -33,6 +33,24 @@ std::string OrNa(const std::optional<double>& v, int digits) {
 
 double Div(double a, double b) { return b > 0 ? a / b : 0; }
 
+// One latency summary as JSON, and back (both percentile sets of a run use the same shape).
+json LatencyToJson(const LatencySummary& l) {
+  return {{"count", l.count},
+          {"p50", l.p50_ms},
+          {"p90", l.p90_ms},
+          {"p99", l.p99_ms},
+          {"max", l.max_ms}};
+}
+LatencySummary LatencyFromJson(const json& l) {
+  LatencySummary s;
+  s.count = l.value("count", std::uint64_t{0});
+  s.p50_ms = l.value("p50", 0.0);
+  s.p90_ms = l.value("p90", 0.0);
+  s.p99_ms = l.value("p99", 0.0);
+  s.max_ms = l.value("max", 0.0);
+  return s;
+}
+
 }  // namespace
 
 LatencySummary Summarize(std::vector<double> ms) {
@@ -131,18 +149,8 @@ std::string ToJson(const RunReport& r) {
         {"delivered_per_s", r.delivered_per_s},
         {"acknowledged_per_s", r.acknowledged_per_s},
         {"accepted_mib_per_s", r.accepted_mib_per_s}}},
-      {"latency_ms",
-       {{"count", r.latency.count},
-        {"p50", r.latency.p50_ms},
-        {"p90", r.latency.p90_ms},
-        {"p99", r.latency.p99_ms},
-        {"max", r.latency.max_ms}}},
-      {"latency_to_rename_ms",
-       {{"count", r.stored_latency.count},
-        {"p50", r.stored_latency.p50_ms},
-        {"p90", r.stored_latency.p90_ms},
-        {"p99", r.stored_latency.p99_ms},
-        {"max", r.stored_latency.max_ms}}},
+      {"latency_ms", LatencyToJson(r.latency)},
+      {"latency_to_rename_ms", LatencyToJson(r.stored_latency)},
       {"processes", procs},
       {"syncs_unavailable", r.syncs_unavailable},
       {"load_average", r.load_average},
@@ -205,19 +213,9 @@ Result<RunReport> FromJson(const std::string& text) {
     r.delivered_per_s = t.value("delivered_per_s", 0.0);
     r.acknowledged_per_s = t.value("acknowledged_per_s", 0.0);
     r.accepted_mib_per_s = t.value("accepted_mib_per_s", 0.0);
-    const json& l = j.at("latency_ms");
-    r.latency.count = l.value("count", std::uint64_t{0});
-    r.latency.p50_ms = l.value("p50", 0.0);
-    r.latency.p90_ms = l.value("p90", 0.0);
-    r.latency.p99_ms = l.value("p99", 0.0);
-    r.latency.max_ms = l.value("max", 0.0);
+    r.latency = LatencyFromJson(j.at("latency_ms"));
     if (j.contains("latency_to_rename_ms")) {
-      const json& sl = j.at("latency_to_rename_ms");
-      r.stored_latency.count = sl.value("count", std::uint64_t{0});
-      r.stored_latency.p50_ms = sl.value("p50", 0.0);
-      r.stored_latency.p90_ms = sl.value("p90", 0.0);
-      r.stored_latency.p99_ms = sl.value("p99", 0.0);
-      r.stored_latency.max_ms = sl.value("max", 0.0);
+      r.stored_latency = LatencyFromJson(j.at("latency_to_rename_ms"));
     }
     for (const json& p : j.at("processes")) {
       ProcessCost cost;
