@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git
-  clang libclang-rt-14-dev clang-format clang-tidy
+  clang libclang-rt-14-dev clang-format clang-tidy lld
   libsodium-dev libzmq3-dev cppzmq-dev
   flatbuffers-compiler libflatbuffers-dev
   libspdlog-dev libfmt-dev
