@@ -2,6 +2,8 @@
 #include "tearline/broker/report_store.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <system_error>
 #include <utility>
 
 #include "report_store_internal.h"
@@ -328,6 +330,19 @@ std::uint64_t ReportStore::DiskBytes() const {
     if (!ec) total += n;
   }
   return total;
+}
+
+std::uint64_t ReportStore::PendingGrowthBytes() const {
+  const WalState& w = impl_->wal;
+  const int uncopied = std::max(0, w.frames - w.checkpointed);
+  const std::uint64_t pending = static_cast<std::uint64_t>(uncopied) * w.page_size;
+  // A log of kWalCheckpointFrames frames: 32 bytes of header, 24 per frame before its page.
+  const std::uint64_t due = std::max<std::uint64_t>(
+      kWalSizeLimitBytes, 32 + std::uint64_t{kWalCheckpointFrames} * (w.page_size + 24));
+  std::error_code ec;
+  const auto wal = std::filesystem::file_size(std::filesystem::path(path_.string() + "-wal"), ec);
+  const std::uint64_t now = ec ? 0 : static_cast<std::uint64_t>(wal);
+  return pending + (due > now ? due - now : 0);
 }
 
 }  // namespace tearline::broker

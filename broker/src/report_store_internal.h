@@ -49,6 +49,22 @@ class ResetOnExit {
 // STORE_DUPLICATE, STORE_IO); `what` names the failed operation.
 Status StoreError(sqlite3* db, int rc, std::string_view what);
 
+// SQLite checkpoints its write-ahead log once it holds this many frames (its own default,
+// kept: docs/PERFORMANCE.md, "Bytes written per report"). Tearline's WalHook runs that checkpoint
+// itself, since installing a WAL hook replaces SQLite's.
+inline constexpr int kWalCheckpointFrames = 1000;
+// The size the write-ahead log file is cut back to after a checkpoint (journal_size_limit).
+inline constexpr std::uint64_t kWalSizeLimitBytes = std::uint64_t{4} << 20;
+
+// The write-ahead log, for PendingGrowthBytes (report_store.h): the frames it holds after the
+// last commit and how many of them the last checkpoint copied into the database file. Kept by
+// the WAL hook (report_store_schema.cc), which SQLite calls after every commit.
+struct WalState {
+  int frames = 0;
+  int checkpointed = 0;
+  std::uint64_t page_size = 4096;
+};
+
 // A copy is pending while queued or delivered (sent, unacknowledged).
 inline constexpr const char* kPendingSql = "state IN ('queued','delivered')";
 
@@ -81,6 +97,8 @@ struct ReportStore::Impl {
     std::map<std::string, std::uint64_t, std::less<>> copies_per_recipient;
   };
   std::map<std::string, SenderUsage, std::less<>> senders;
+  WalState wal;
+
   // Pending copies per recipient (its queue length), for the same reason.
   std::map<std::string, std::uint64_t, std::less<>> queued;
 

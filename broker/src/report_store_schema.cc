@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 #include "report_store_internal.h"
@@ -99,6 +101,27 @@ DROP TABLE copies_old;
 )sql";
 }
 
+// Called by SQLite after each commit with the number of frames in the write-ahead log. Does what
+// SQLite's own hook does (a passive checkpoint at kWalCheckpointFrames) and also records how far
+// that checkpoint got, which PendingGrowthBytes needs. A checkpoint that cannot finish now is not
+// an error: the next commit tries again.
+int WalHook(void* arg, sqlite3* db, const char* /*schema*/, int frames) {
+  auto* wal = static_cast<WalState*>(arg);
+  // Fewer frames than before: the log was restarted from its beginning after a full checkpoint.
+  if (frames < wal->frames) wal->checkpointed = 0;
+  wal->frames = frames;
+  if (frames >= kWalCheckpointFrames) {
+    int log = 0;
+    int done = 0;
+    if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done) ==
+            SQLITE_OK &&
+        done >= 0) {
+      wal->checkpointed = done;
+    }
+  }
+  return SQLITE_OK;
+}
+
 }  // namespace
 
 Status StoreError(sqlite3* db, int rc, std::string_view what) {
@@ -177,7 +200,22 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
   // SQLite's checkpoint every 1,000 pages stays: a 4,000-page window wrote about 1.5 fewer
   // bytes per report byte (docs/PERFORMANCE.md) but let the WAL fill a small disk before the
   // free-space reserve could refuse new reports.
-  TEARLINE_RETURN_IF_ERROR(impl->Exec("PRAGMA journal_size_limit=4194304", "journal_size_limit"));
+  const std::string size_limit =
+      "PRAGMA journal_size_limit=" + std::to_string(kWalSizeLimitBytes);
+  TEARLINE_RETURN_IF_ERROR(impl->Exec(size_limit.c_str(), "journal_size_limit"));
+  {
+    auto page = impl->QueryInt("PRAGMA page_size");
+    if (!page.ok()) return page.status().WithContext(where);
+    impl->wal.page_size = static_cast<std::uint64_t>(*page);
+    // Frames a previous run left in the log (it stopped without its final checkpoint) count as
+    // not yet copied until the first checkpoint says otherwise.
+    std::error_code ec;
+    const auto wal = std::filesystem::file_size(file.string() + "-wal", ec);
+    if (!ec && wal > 32) {
+      impl->wal.frames = static_cast<int>((wal - 32) / (impl->wal.page_size + 24));
+    }
+    sqlite3_wal_hook(raw, &WalHook, &impl->wal);
+  }
   if (options.max_bytes > 0) {
     auto page = impl->QueryInt("PRAGMA page_size");
     if (!page.ok()) return page.status().WithContext(where);

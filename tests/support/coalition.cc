@@ -142,7 +142,13 @@ void Coalition::StartNode(const std::string& id, const NodeConfigOptions& option
         return NodeCli(id, "status", {}, std::chrono::seconds(5)).exit_code == 0;
       },
       std::chrono::seconds(20)))
-      << "node " << id << " did not connect: " << ReadFile(dir_ / (id + ".log"));
+      << "node " << id << " did not connect: " << ReadFile(dir_ / (id + ".log"))
+      << "\nthe broker is " << (broker_ && broker_->running() ? "running" : "NOT running")
+      << "; its log ends:\n"
+      << [&] {
+           const std::string log = BrokerLog();
+           return log.substr(log.size() > 3000 ? log.size() - 3000 : 0);
+         }();
 }
 
 void Coalition::StopNode(const std::string& id, int sig) {

@@ -332,6 +332,44 @@ TEST_F(ReportStoreTest, SizeCapGivesStorageFullAndRollsBack) {
   }
 }
 
+// The free-space check holds back what the write-ahead log will still claim: the pages no
+// checkpoint has copied into the database yet (they grow it when copied) and the log's own growth
+// to where its checkpoint is due.
+TEST_F(ReportStoreTest, PendingGrowthCountsTheLogUntilACheckpointCopiesIt) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const std::uint64_t wal_limit = std::uint64_t{4} << 20;
+  // Nothing is written yet, but the log may still grow to its checkpoint size.
+  EXPECT_GE(store->PendingGrowthBytes(), wal_limit - (64u << 10));
+  auto wal_size = [&] {
+    std::error_code ec;
+    const auto n = std::filesystem::file_size(dir_.path() / "reports.db-wal", ec);
+    return ec ? std::uint64_t{0} : static_cast<std::uint64_t>(n);
+  };
+  // 3 MiB of reports sit in the log, not yet in the database file: all of it is claimed.
+  std::uint64_t written = 0;
+  int n = 0;
+  auto insert = [&](std::size_t bytes) {
+    const std::string id = std::to_string(1000000 + n++) + std::string(25, 'x');
+    ASSERT_TRUE(
+        store->InsertReport(Report(id), {{"gbr-1", "GBR", CopyState::kQueued, "", Bytes(bytes, 3)}})
+            .ok());
+    written += bytes;
+  };
+  for (int i = 0; i < 12; ++i) insert(256 << 10);
+  EXPECT_GE(wal_size(), written);
+  EXPECT_GE(store->PendingGrowthBytes(), written) << "the uncopied log pages are claimed";
+  EXPECT_GE(store->PendingGrowthBytes() + wal_size(), written + wal_limit - (64u << 10));
+  // Past 1,000 frames the checkpoint copies the log into the database and the log starts over
+  // in the same file: only what was written since is claimed.
+  for (int i = 0; i < 6; ++i) insert(256 << 10);
+  const std::uint64_t after = store->PendingGrowthBytes();
+  EXPECT_LT(after, std::uint64_t{2} << 20) << "the checkpoint's copy is no longer claimed";
+  written = 0;
+  for (int i = 0; i < 4; ++i) insert(256 << 10);
+  EXPECT_GE(store->PendingGrowthBytes(), after + written - (64u << 10));
+}
+
 TEST_F(ReportStoreTest, PerSenderCountsAndBytesCoverOnlyItsPendingCopies) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);

@@ -204,6 +204,16 @@ class ReportStore {
 
   // Bytes the store occupies on disk now: the database file plus its write-ahead log.
   std::uint64_t DiskBytes() const;
+  // Bytes the store may still claim on its disk without storing anything new, which a
+  // free-space check must hold back (SubmitPipeline's min_free_bytes):
+  //  - the pages its write-ahead log holds that no checkpoint has copied yet: the checkpoint
+  //    writes them into the database file, which grows by up to that much;
+  //  - the log file's own growth, from its size now to where a checkpoint is due
+  //    (kWalCheckpointFrames frames, at least its journal_size_limit of 4 MiB).
+  // Without the first, a disk filled while the reports sat in the log was full the moment the
+  // checkpoint ran, and an acknowledgement then failed to commit, which stops the broker.
+  // An upper bound (a checkpoint also rewrites pages the file already has). Cost: one stat.
+  std::uint64_t PendingGrowthBytes() const;
   const std::filesystem::path& path() const { return path_; }
 
   // Schema version this code reads and writes (PRAGMA user_version). Versions 1 (no `failed`
