@@ -54,6 +54,17 @@ static_assert(PlainPrefix(0x6162636465666768ull) == 8 && PlainPrefix(0x616263226
               PlainPrefix(0x61626364656667E9ull) == 0 && PlainPrefix(0x0062636465666768ull) == 7 &&
               PlainPrefix(0x2222222222222222ull) == 0 && PlainPrefix(0x2261616161616161ull) == 7);
 
+// A key's length and first eight bytes, mixed into one word: equal keys have equal tags, so a
+// key is compared byte by byte only with earlier keys of its tag.
+constexpr std::uint64_t KeyTagOf(std::string_view key) {
+  std::uint64_t tag = 0;
+  const std::size_t n = key.size() < 8 ? key.size() : 8;
+  for (std::size_t i = 0; i < n; ++i) {
+    tag |= static_cast<std::uint64_t>(static_cast<unsigned char>(key[i])) << (8 * i);
+  }
+  return tag ^ (static_cast<std::uint64_t>(key.size()) * 0x9E3779B97F4A7C15ull);
+}
+
 // The first byte in memory is the lowest in the word on every host (PlainPrefix counts from it).
 constexpr std::uint64_t ByteSwap(std::uint64_t w) {
   std::uint64_t r = 0;
@@ -162,18 +173,18 @@ class AuditJsonParser {
                      : std::string_view(reinterpret_cast<const char*>(p_) + k.off, k.len);
   }
 
-  // Equal keys have equal tags (their length and first eight bytes), so only keys with equal
-  // tags need their bytes compared: in a record's objects that is almost never.
-  static std::uint64_t KeyTag(std::string_view text) {
-    std::uint64_t tag = 0;
-    if (text.size() >= sizeof tag) {
-      std::memcpy(&tag, text.data(), sizeof tag);  // A fixed-size load, not a memcpy call.
-    } else {
-      for (std::size_t i = 0; i < text.size(); ++i) {
-        tag |= static_cast<std::uint64_t>(static_cast<unsigned char>(text[i])) << (8 * i);
+  // KeyTagOf a key, read from the source with one load when eight bytes
+  // are there to read (a key is followed by at least its closing quote and a value).
+  std::uint64_t KeyTag(const AuditJsonDocument::KeyRef& k) const {
+    if constexpr (std::endian::native == std::endian::little) {
+      if (!k.decoded && k.off + std::uint64_t{8} <= n_) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, p_ + k.off, sizeof word);
+        if (k.len < 8) word &= (std::uint64_t{1} << (8 * k.len)) - 1;
+        return word ^ (static_cast<std::uint64_t>(k.len) * 0x9E3779B97F4A7C15ull);
       }
     }
-    return tag ^ (static_cast<std::uint64_t>(text.size()) * 0x9E3779B97F4A7C15ull);
+    return KeyTagOf(KeyText(k));
   }
 
   // One of 64 bits chosen by a key's tag: equal keys have equal tags, hence equal bits.
@@ -184,22 +195,25 @@ class AuditJsonParser {
   // False when `key` repeats a key of the object whose keys start at keys_[base]; `bits` holds
   // the TagBit of each of them. A key whose bit is not yet set cannot repeat one, so the scan of
   // earlier keys (about a dozen in a record's objects) runs only when two bits collide.
-  bool UniqueKey(std::size_t base, std::uint64_t& bits, AuditJsonDocument::KeyRef key) {
-    const std::string_view text = KeyText(key);
-    key.tag = KeyTag(text);
+  bool UniqueKey(std::size_t base, std::uint64_t& bits, const AuditJsonDocument::KeyRef& key) {
     const std::uint64_t bit = TagBit(key.tag);
-    std::vector<AuditJsonDocument::KeyRef>& keys = doc_.keys_;
-    if ((bits & bit) != 0) {
-      for (std::size_t i = base; i < keys.size(); ++i) {
-        if (keys[i].tag == key.tag && KeyText(keys[i]) == text) {
-          duplicate_key_ = text;
-          return false;
-        }
+    if ((bits & bit) != 0 && Repeats(base, key)) return false;
+    bits |= bit;
+    doc_.keys_.push_back(key);
+    return true;
+  }
+
+  // The scan, apart so that the common path above stays small enough to inline.
+  [[gnu::noinline]] bool Repeats(std::size_t base, const AuditJsonDocument::KeyRef& key) {
+    const std::string_view text = KeyText(key);
+    const std::vector<AuditJsonDocument::KeyRef>& keys = doc_.keys_;
+    for (std::size_t i = base; i < keys.size(); ++i) {
+      if (keys[i].tag == key.tag && KeyText(keys[i]) == text) {
+        duplicate_key_ = text;
+        return true;
       }
     }
-    bits |= bit;
-    keys.push_back(key);
-    return true;
+    return false;
   }
 
   bool Object(std::size_t depth) {
@@ -219,7 +233,9 @@ class AuditJsonParser {
         std::uint32_t key_off = 0, key_len = 0;
         bool key_decoded = false;
         if (!String(key_off, key_len, key_decoded)) return false;
-        if (!UniqueKey(key_base, key_bits, {key_off, key_len, key_decoded, 0})) return false;
+        AuditJsonDocument::KeyRef key{key_off, key_len, key_decoded, 0};
+        key.tag = KeyTag(key);
+        if (!UniqueKey(key_base, key_bits, key)) return false;
         SkipWhitespace();
         if (Peek() != ':') return false;
         ++pos_;
