@@ -27,6 +27,8 @@ const std::map<std::string_view, std::vector<std::string_view>>& PrefixFunctions
       // core/identity certificate.h and core/audit audit_records.h.
       {"ReadFileCapped", {"_NOT_FOUND", "_READ", "_TOO_LARGE"}},
       {"ReadSmallFile", {"_NOT_FOUND", "_READ", "_TOO_LARGE"}},
+      // core/audit audit_verify_util.h: ReadSmallFile's checks before it reads.
+      {"CheckedFileSize", {"_NOT_FOUND", "_READ", "_TOO_LARGE"}},
       // node/src/outbox_store.cc.
       {"ReadCapped", {"_NOT_FOUND", "_IO", "_CORRUPT"}},
       {"BadId", {"_BAD_ID"}},

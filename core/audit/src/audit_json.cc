@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -30,10 +31,11 @@ constexpr std::array<ByteClass, 256> MakeByteClasses() {
 }
 constexpr std::array<ByteClass, 256> kByteClass = MakeByteClasses();
 
-// True when none of the eight bytes of `word` is a quote, a backslash, a control character
-// (< 0x20) or a byte >= 0x80: the classic "has a byte equal to / less than" bit tricks, which
-// never miss such a byte (a false alarm only sends the bytes to the per-byte path).
-constexpr bool AllPlain(std::uint64_t word) {
+// The bytes of `word` (loaded little-endian) that are a quote, a backslash, a control character
+// (< 0x20) or >= 0x80, each flagged by its high bit: the classic "has a byte equal to / less
+// than" bit tricks. They never miss such a byte; a false alarm can only come from the borrow of
+// a flagged byte below it, so the lowest flag is always exact and the bytes under it are plain.
+constexpr std::uint64_t NonPlainBytes(std::uint64_t word) {
   constexpr std::uint64_t kOnes = 0x0101010101010101ull;
   constexpr std::uint64_t kHighs = 0x8080808080808080ull;
   const std::uint64_t control = (word - kOnes * 0x20) & ~word;
@@ -41,11 +43,34 @@ constexpr bool AllPlain(std::uint64_t word) {
   const std::uint64_t quote = (q - kOnes) & ~q;
   const std::uint64_t b = word ^ (kOnes * 0x5C);
   const std::uint64_t backslash = (b - kOnes) & ~b;
-  return ((word | control | quote | backslash) & kHighs) == 0;
+  return (word | control | quote | backslash) & kHighs;
 }
-static_assert(AllPlain(0x6162636465666768ull) && !AllPlain(0x6162632265666768ull) &&
-              !AllPlain(0x616263645C666768ull) && !AllPlain(0x1F62636465666768ull) &&
-              !AllPlain(0x61626364656667E9ull) && !AllPlain(0x0062636465666768ull));
+// Plain bytes before the first one that needs a look (8 when none does).
+constexpr std::size_t PlainPrefix(std::uint64_t word) {
+  return static_cast<std::size_t>(std::countr_zero(NonPlainBytes(word))) / 8;
+}
+static_assert(PlainPrefix(0x6162636465666768ull) == 8 && PlainPrefix(0x6162632265666768ull) == 4 &&
+              PlainPrefix(0x616263645C666768ull) == 3 && PlainPrefix(0x1F62636465666768ull) == 7 &&
+              PlainPrefix(0x61626364656667E9ull) == 0 && PlainPrefix(0x0062636465666768ull) == 7 &&
+              PlainPrefix(0x2222222222222222ull) == 0 && PlainPrefix(0x2261616161616161ull) == 7);
+
+// A key's length and first eight bytes, mixed into one word: equal keys have equal tags, so a
+// key is compared byte by byte only with earlier keys of its tag.
+constexpr std::uint64_t KeyTagOf(std::string_view key) {
+  std::uint64_t tag = 0;
+  const std::size_t n = key.size() < 8 ? key.size() : 8;
+  for (std::size_t i = 0; i < n; ++i) {
+    tag |= static_cast<std::uint64_t>(static_cast<unsigned char>(key[i])) << (8 * i);
+  }
+  return tag ^ (static_cast<std::uint64_t>(key.size()) * 0x9E3779B97F4A7C15ull);
+}
+
+// The first byte in memory is the lowest in the word on every host (PlainPrefix counts from it).
+constexpr std::uint64_t ByteSwap(std::uint64_t w) {
+  std::uint64_t r = 0;
+  for (int i = 0; i < 8; ++i) r = (r << 8) | ((w >> (8 * i)) & 0xFF);
+  return r;
+}
 
 constexpr std::string_view kUtf8ByteOrderMark = "\xEF\xBB\xBF";
 
@@ -148,28 +173,47 @@ class AuditJsonParser {
                      : std::string_view(reinterpret_cast<const char*>(p_) + k.off, k.len);
   }
 
-  // Equal keys have equal tags (their length and first eight bytes), so only keys with equal
-  // tags need their bytes compared: in a record's objects that is almost never.
-  static std::uint64_t KeyTag(std::string_view text) {
-    std::uint64_t tag = 0;
-    std::memcpy(&tag, text.data(), std::min<std::size_t>(sizeof tag, text.size()));
-    return tag ^ (static_cast<std::uint64_t>(text.size()) * 0x9E3779B97F4A7C15ull);
+  // KeyTagOf a key, read from the source with one load when eight bytes
+  // are there to read (a key is followed by at least its closing quote and a value).
+  std::uint64_t KeyTag(const AuditJsonDocument::KeyRef& k) const {
+    if constexpr (std::endian::native == std::endian::little) {
+      if (!k.decoded && k.off + std::uint64_t{8} <= n_) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, p_ + k.off, sizeof word);
+        if (k.len < 8) word &= (std::uint64_t{1} << (8 * k.len)) - 1;
+        return word ^ (static_cast<std::uint64_t>(k.len) * 0x9E3779B97F4A7C15ull);
+      }
+    }
+    return KeyTagOf(KeyText(k));
   }
 
-  // False when `key` repeats a key of the object whose keys start at keys_[base]. Objects of
-  // records have about a dozen keys, so a linear scan of tags beats any hashing.
-  bool UniqueKey(std::size_t base, AuditJsonDocument::KeyRef key) {
+  // One of 64 bits chosen by a key's tag: equal keys have equal tags, hence equal bits.
+  static std::uint64_t TagBit(std::uint64_t tag) {
+    return std::uint64_t{1} << ((tag * 0xFF51AFD7ED558CCDull) >> 58);
+  }
+
+  // False when `key` repeats a key of the object whose keys start at keys_[base]; `bits` holds
+  // the TagBit of each of them. A key whose bit is not yet set cannot repeat one, so the scan of
+  // earlier keys (about a dozen in a record's objects) runs only when two bits collide.
+  bool UniqueKey(std::size_t base, std::uint64_t& bits, const AuditJsonDocument::KeyRef& key) {
+    const std::uint64_t bit = TagBit(key.tag);
+    if ((bits & bit) != 0 && Repeats(base, key)) return false;
+    bits |= bit;
+    doc_.keys_.push_back(key);
+    return true;
+  }
+
+  // The scan, apart so that the common path above stays small enough to inline.
+  [[gnu::noinline]] bool Repeats(std::size_t base, const AuditJsonDocument::KeyRef& key) {
     const std::string_view text = KeyText(key);
-    key.tag = KeyTag(text);
-    std::vector<AuditJsonDocument::KeyRef>& keys = doc_.keys_;
+    const std::vector<AuditJsonDocument::KeyRef>& keys = doc_.keys_;
     for (std::size_t i = base; i < keys.size(); ++i) {
       if (keys[i].tag == key.tag && KeyText(keys[i]) == text) {
         duplicate_key_ = text;
-        return false;
+        return true;
       }
     }
-    keys.push_back(key);
-    return true;
+    return false;
   }
 
   bool Object(std::size_t depth) {
@@ -180,6 +224,7 @@ class AuditJsonParser {
     std::uint32_t count = 0;
     // The keys seen so far in this object; nested objects push theirs above and pop them.
     const std::size_t key_base = doc_.keys_.size();
+    std::uint64_t key_bits = 0;
     if (Peek() == '}') {
       ++pos_;
     } else {
@@ -188,7 +233,9 @@ class AuditJsonParser {
         std::uint32_t key_off = 0, key_len = 0;
         bool key_decoded = false;
         if (!String(key_off, key_len, key_decoded)) return false;
-        if (!UniqueKey(key_base, {key_off, key_len, key_decoded, 0})) return false;
+        AuditJsonDocument::KeyRef key{key_off, key_len, key_decoded, 0};
+        key.tag = KeyTag(key);
+        if (!UniqueKey(key_base, key_bits, key)) return false;
         SkipWhitespace();
         if (Peek() != ':') return false;
         ++pos_;
@@ -310,16 +357,16 @@ class AuditJsonParser {
   bool String(std::uint32_t& off, std::uint32_t& len, bool& decoded) {
     ++pos_;
     const std::size_t start = pos_;
-    // Fast path: plain text up to the closing quote, eight bytes at a time while none needs a
-    // look (SWAR), else a byte class table deciding each byte.
+    // Fast path: plain text up to the closing quote, eight bytes at a time (SWAR) up to the
+    // first byte that needs a look, which a byte class table then decides.
     while (pos_ < n_) {
       if (n_ - pos_ >= 8) {
         std::uint64_t word = 0;
         std::memcpy(&word, p_ + pos_, sizeof word);
-        if (AllPlain(word)) {
-          pos_ += 8;
-          continue;
-        }
+        if constexpr (std::endian::native != std::endian::little) word = ByteSwap(word);
+        const std::size_t plain = PlainPrefix(word);
+        pos_ += plain;
+        if (plain == 8) continue;
       }
       const unsigned char c = p_[pos_];
       const ByteClass cls = kByteClass[c];

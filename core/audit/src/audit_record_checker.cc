@@ -24,40 +24,79 @@ namespace {
 
 // Report ids, node ids and labels recur in many records: the checks index and compare them by
 // an interned number instead of copying and comparing the text (equal numbers, equal texts).
+// An open-addressed table of (hash, id) slots over one arena of the texts: a lookup reads one
+// slot and, on a hash match, the text, where a node-based map chased a bucket, a node and the
+// string's own heap buffer.
 class Interner {
  public:
   std::uint32_t Id(std::string_view text) {
-    if (auto it = ids_.find(text); it != ids_.end()) return it->second;
-    const auto id = static_cast<std::uint32_t>(ids_.size());
-    ids_.emplace(std::string(text), id);
-    return id;
+    if (2 * (ids_.size() + 1) > slots_.size()) Grow();
+    const std::uint64_t h = Hash(text);
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
+      Slot& slot = slots_[i];
+      if (slot.id == kEmpty) {
+        const auto id = static_cast<std::uint32_t>(ids_.size());
+        ids_.push_back({arena_.size(), text.size()});
+        arena_.append(text);
+        slot = Slot{h, id};
+        return id;
+      }
+      if (slot.hash == h && Text(slot.id) == text) return slot.id;
+    }
   }
 
  private:
+  static constexpr std::uint32_t kEmpty = 0xFFFFFFFF;
+  struct Slot {
+    std::uint64_t hash = 0;
+    std::uint32_t id = kEmpty;
+  };
+  struct Span {
+    std::size_t off, len;
+  };
+
+  std::string_view Text(std::uint32_t id) const {
+    return std::string_view(arena_).substr(ids_[id].off, ids_[id].len);
+  }
+
   // Eight bytes at a time with a multiply-xorshift mix: ids and labels are short, and this is
   // several times cheaper than std::hash's byte-wise tail. Like std::hash it is unseeded; a log
-  // crafted to collide costs the auditor time, never a wrong verdict.
-  struct TextHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const {
-      std::uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
-      const auto mix = [&h](std::uint64_t w) {
-        h = (h ^ w) * 0xFF51AFD7ED558CCDull;
-        h ^= h >> 32;
-      };
-      std::size_t i = 0;
-      for (; i + 8 <= s.size(); i += 8) {
-        std::uint64_t w = 0;
-        std::memcpy(&w, s.data() + i, 8);
-        mix(w);
-      }
-      std::uint64_t tail = 0;
-      if (i < s.size()) std::memcpy(&tail, s.data() + i, s.size() - i);
-      mix(tail);
-      return static_cast<std::size_t>(h);
+  // crafted to collide costs the auditor time, never a wrong verdict (texts are compared).
+  static std::uint64_t Hash(std::string_view s) {
+    std::uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
+    const auto mix = [&h](std::uint64_t w) {
+      h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+      h ^= h >> 32;
+    };
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, s.data() + i, 8);
+      mix(w);
     }
-  };
-  std::unordered_map<std::string, std::uint32_t, TextHash, std::equal_to<>> ids_;
+    std::uint64_t tail = 0;
+    if (i < s.size()) std::memcpy(&tail, s.data() + i, s.size() - i);
+    mix(tail);
+    return h;
+  }
+
+  // Keeps the table at most half full, so that probe runs stay short.
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 64 : 2 * old.size(), Slot{});
+    const std::size_t mask = slots_.size() - 1;
+    for (const Slot& slot : old) {
+      if (slot.id == kEmpty) continue;
+      std::size_t i = static_cast<std::size_t>(slot.hash) & mask;
+      while (slots_[i].id != kEmpty) i = (i + 1) & mask;
+      slots_[i] = slot;
+    }
+  }
+
+  std::vector<Slot> slots_;  // Power-of-two size.
+  std::vector<Span> ids_;    // By id: where its text is in arena_.
+  std::string arena_;        // Every interned text, end to end.
 };
 
 // Portion index -> interned label, one entry per index (a later one replaces an earlier one).

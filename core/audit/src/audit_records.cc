@@ -10,6 +10,7 @@
 #include <fstream>
 #include <span>
 
+#include "audit_verify_util.h"
 #include "tearline/base/encoding.h"
 #include "tearline/crypto/keys.h"
 
@@ -132,8 +133,20 @@ std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
 
 }  // namespace
 
+bool AuditLogReader::NextBlock() {
+  std::string_view block;
+  if (!file_->NextBlock(block)) {
+    if (!file_->error().ok()) error_ = AuditLoadError{0, file_->error()};
+    return false;
+  }
+  text_ = block;
+  pos_ = 0;
+  return !text_.empty();  // Only the last block can be empty: no torn tail.
+}
+
 bool AuditLogReader::Next(AuditRecord& record) {
-  if (error_ || pos_ >= text_.size()) return false;
+  if (error_) return false;
+  if (pos_ >= text_.size() && (file_ == nullptr || !NextBlock())) return false;
   const std::uint64_t line = line_ + 1;
   const std::size_t nl = text_.find('\n', pos_);
   if (nl == std::string_view::npos) {
@@ -165,8 +178,9 @@ std::vector<AuditRecord> ParseAuditLog(std::string_view text,
   return records;
 }
 
-Result<std::string> ReadSmallFile(const std::filesystem::path& path, std::size_t max_size,
-                                  std::string_view reason_prefix) {
+Result<std::uint64_t> audit_detail::CheckedFileSize(const std::filesystem::path& path,
+                                                    std::size_t max_size,
+                                                    std::string_view reason_prefix) {
   const std::string prefix(reason_prefix);
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
@@ -183,9 +197,17 @@ Result<std::string> ReadSmallFile(const std::filesystem::path& path, std::size_t
                   path.string() + ": " + std::to_string(size) + " bytes exceeds the cap of " +
                       std::to_string(max_size));
   }
+  return size;
+}
+
+Result<std::string> ReadSmallFile(const std::filesystem::path& path, std::size_t max_size,
+                                  std::string_view reason_prefix) {
+  auto size = audit_detail::CheckedFileSize(path, max_size, reason_prefix);
+  if (!size.ok()) return size.status();
+  const std::string prefix(reason_prefix);
   std::ifstream in(path, std::ios::binary);
   if (!in) return IoError(prefix + "_READ", path.string() + ": " + std::strerror(errno));
-  std::string data(static_cast<std::size_t>(size), '\0');
+  std::string data(static_cast<std::size_t>(*size), '\0');
   in.read(data.data(), static_cast<std::streamsize>(data.size()));
   if (in.gcount() != static_cast<std::streamsize>(data.size())) {
     return IoError(prefix + "_READ", path.string() + ": short read");
@@ -193,11 +215,16 @@ Result<std::string> ReadSmallFile(const std::filesystem::path& path, std::size_t
   return data;
 }
 
-Result<std::string> ReadAuditLogText(const std::filesystem::path& dir) {
+Status audit_detail::CheckAuditDir(const std::filesystem::path& dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
     return NotFound("AUDIT_DIR_NOT_FOUND", dir.string() + ": no such audit directory");
   }
+  return Status::Ok();
+}
+
+Result<std::string> ReadAuditLogText(const std::filesystem::path& dir) {
+  if (Status st = audit_detail::CheckAuditDir(dir); !st.ok()) return st;
   return ReadSmallFile(dir / "log.jsonl", kMaxAuditLogBytes, "AUDIT_LOG");
 }
 

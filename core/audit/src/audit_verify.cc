@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "audit_verify_util.h"
+#include "tearline/audit/audit_log_file.h"
 #include "tearline/audit/audit_record_checker.h"
 #include "tearline/audit/audit_signed_files.h"
 #include "tearline/tlog/prefix_roots.h"
@@ -99,19 +100,25 @@ AuditVerifyResult VerifyAuditDirectory(const AuditVerifyOptions& options) {
     if (f.line == 0) f.file = "log.jsonl";
     failures.push_back(std::move(f));
   };
-  auto text = ReadAuditLogText(options.dir);
-  if (!text.ok()) {
-    load_failure(AuditLoadError{0, text.status()});
-    result.failure = First(failures);
-    return result;
-  }
-  // One pass, one record at a time: parse, check, hash the leaf. Only the leaf hashes are kept
-  // (32 bytes per record); after a failed check the rest is still parsed and hashed, so that a
-  // malformed later line is reported as before and the roots cover every record.
+  // A log that cannot be read is that failure alone, whatever its lines hold.
+  const auto read_failure = [&](const Status& status) {
+    AuditVerifyResult failed;
+    failed.root_pinned = result.root_pinned;
+    failures.clear();
+    load_failure(AuditLoadError{0, status});
+    failed.failure = First(failures);
+    return failed;
+  };
+  auto file = AuditLogFile::Open(options.dir);
+  if (!file.ok()) return read_failure(file.status());
+  // One pass, one record at a time: read a block, parse, check, hash the leaf. Only the leaf
+  // hashes are kept (32 bytes per record); after a failed check the rest is still parsed and
+  // hashed, so that a malformed later line is reported as before and the roots cover every
+  // record.
   AuditRecordChecker records_checker(options.dir, result);
   std::optional<AuditFailure> check_failure;
   std::vector<Hash> leaves;
-  AuditLogReader reader(*text);
+  AuditLogReader reader(**file);
   AuditRecord record;
   double log_time = 0;
   while (reader.Next(record)) {
@@ -120,6 +127,10 @@ AuditVerifyResult VerifyAuditDirectory(const AuditVerifyOptions& options) {
     if (!check_failure) check_failure = records_checker.CheckNext(record, leaves.size() - 1);
     log_time = record.time;
   }
+  // The reader stops at a bad line; the bytes after it are still read, so that a file that
+  // cannot be read whole is reported as such, as when the log was read before any line.
+  if (reader.error() && reader.error()->line == 0) return read_failure(reader.error()->status);
+  if (reader.error() && !(*file)->Drain()) return read_failure((*file)->error());
   result.records = leaves.size();
   if (reader.error()) load_failure(*reader.error());
   if (check_failure) failures.push_back(std::move(*check_failure));

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,6 +35,13 @@ inline AuditFailure FileFailure(std::string file, const Status& st) {
 inline AuditFailure FileFailure(std::string file, std::string reason, std::string message) {
   return AuditFailure{0, 0, std::move(file), std::move(reason), std::move(message)};
 }
+
+// ReadSmallFile's checks before it reads (exists, regular, at most `max_size`), with its reasons
+// and messages; the file's size. Defined in audit_records.cc.
+Result<std::uint64_t> CheckedFileSize(const std::filesystem::path& path, std::size_t max_size,
+                                      std::string_view reason_prefix);
+// AUDIT_DIR_NOT_FOUND unless `dir` is a directory (ReadAuditLogText's first check).
+Status CheckAuditDir(const std::filesystem::path& dir);
 
 inline bool IsCanonicalDecimal(std::string_view s, std::uint64_t& value) {
   if (s.empty() || s.size() > 19 || (s.size() > 1 && s[0] == '0')) return false;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tearline/audit/audit_json.h"
+#include "tearline/audit/audit_log_file.h"
 #include "tearline/audit/audit_record_types.h"
 #include "tearline/base/status.h"
 #include "tearline/tlog/merkle.h"
@@ -56,10 +57,14 @@ struct AuditLoadError {
 // Reads log text one line at a time into a caller's AuditRecord, reusing its buffers (the line,
 // the parsed document, the type), so that a reader of many lines (the verifier) allocates only
 // while they grow and holds one record at a time. The checks are ParseAuditLog's (below).
-// Ownership: views the text, which must outlive the reader. Thread-safety: one thread.
+// Ownership: views the text, or reads the file block by block; either must outlive the reader.
+// Thread-safety: one thread.
 class AuditLogReader {
  public:
   explicit AuditLogReader(std::string_view text) : text_(text) {}
+  // The same lines and verdicts as over the file's text read whole, except that a failure to
+  // read the file is an error at line 0 (AUDIT_LOG_READ) once the reader reaches it.
+  explicit AuditLogReader(AuditLogFile& file) : file_(&file) {}
 
   // Reads the next line into `record`. False at the end of the text or at the first line that
   // fails; error() then holds the failure (and every later call returns false).
@@ -69,7 +74,11 @@ class AuditLogReader {
   std::uint64_t lines() const { return line_; }
 
  private:
+  // Moves to the file's next block; false at its end or on a read error (error_ then set).
+  bool NextBlock();
+
   std::string_view text_;
+  AuditLogFile* file_ = nullptr;  // Null when reading text given whole.
   std::size_t pos_ = 0;
   std::uint64_t line_ = 0;
   std::optional<AuditLoadError> error_;
