@@ -200,8 +200,7 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
   // SQLite's checkpoint every 1,000 pages stays: a 4,000-page window wrote about 1.5 fewer
   // bytes per report byte (docs/PERFORMANCE.md) but let the WAL fill a small disk before the
   // free-space reserve could refuse new reports.
-  const std::string size_limit =
-      "PRAGMA journal_size_limit=" + std::to_string(kWalSizeLimitBytes);
+  const std::string size_limit = "PRAGMA journal_size_limit=" + std::to_string(kWalSizeLimitBytes);
   TEARLINE_RETURN_IF_ERROR(impl->Exec(size_limit.c_str(), "journal_size_limit"));
   {
     auto page = impl->QueryInt("PRAGMA page_size");

@@ -201,16 +201,14 @@ Status SubmitPipeline::CheckStorageHeadroom() const {
   if (statvfs(options_.data_dir.c_str(), &fs) == 0) {
     const std::uint64_t free_bytes =
         static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_frsize);
-    // What the store's write-ahead log will still claim is not free: counted as free, a disk
-    // looked half empty until a checkpoint filled it and the next acknowledgement failed.
+    // What the store's write-ahead log will still claim is not free (report_store.h).
     const std::uint64_t claimed = store_.PendingGrowthBytes();
     const std::uint64_t usable = free_bytes > claimed ? free_bytes - claimed : 0;
     if (usable < options_.min_free_bytes) {
-      return StorageFull("only " + std::to_string(usable) +
-                         " bytes are free on the broker's disk (" + std::to_string(free_bytes) +
-                         " less " + std::to_string(claimed) +
-                         " its write-ahead log will still take), less than min_free_bytes " +
-                         std::to_string(options_.min_free_bytes));
+      return StorageFull("only " + std::to_string(usable) + " bytes are free on the broker's " +
+                         "disk, less than min_free_bytes " +
+                         std::to_string(options_.min_free_bytes) + " (" + std::to_string(claimed) +
+                         " more are kept for its write-ahead log)");
     }
   }
   return Status::Ok();
