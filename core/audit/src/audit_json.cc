@@ -66,7 +66,7 @@ constexpr std::uint64_t KeyTagOf(std::string_view key) {
 }
 
 // The first byte in memory is the lowest in the word on every host (PlainPrefix counts from it).
-constexpr std::uint64_t ByteSwap(std::uint64_t w) {
+[[maybe_unused]] constexpr std::uint64_t ByteSwap(std::uint64_t w) {
   std::uint64_t r = 0;
   for (int i = 0; i < 8; ++i) r = (r << 8) | ((w >> (8 * i)) & 0xFF);
   return r;
