@@ -180,14 +180,6 @@ TEST_F(DeliveryTest, StuckCopiesAtTheHeadOfAQueueDoNotHoldBackTheRest) {
 }
 
 TEST_F(DeliveryTest, RecipientThatNeverReadsCostsTheBrokerOneWindowOfMemory) {
-  if (kAddressSanitizer) {
-    // ASan keeps freed memory in a quarantine (256 MiB by default), which would count as the
-    // broker's growth; the broker started below inherits this, so RSS measures live memory.
-    const char* now = std::getenv("ASAN_OPTIONS");
-    const std::string options = std::string(now != nullptr ? now : "") +
-                                ":quarantine_size_mb=0:thread_local_quarantine_size_kb=0";
-    ::setenv("ASAN_OPTIONS", options.c_str(), 1);
-  }
   StartBroker(
       "rate_per_node = 100000\ndelivery_window_bytes = 8388608\nredeliver_after_ms = 1000\n");
   ASSERT_FALSE(HasFatalFailure());
@@ -218,11 +210,14 @@ TEST_F(DeliveryTest, RecipientThatNeverReadsCostsTheBrokerOneWindowOfMemory) {
   const auto mb = [](std::uint64_t bytes) { return static_cast<double>(bytes) / (1 << 20); };
   std::printf("broker VmRSS before %.1f MiB, peak %.1f MiB, growth %.1f MiB for %d MB pushed\n",
               mb(before), mb(peak), mb(peak - before), kReports / 2);
-  if (kThreadSanitizer) {
-    // TSan's shadow memory and allocator multiply the resident size of every byte the broker
-    // touches (about 5 x here), so RSS is no measure of live memory; the normal and ASan runs
-    // assert the bound, this run still exercises the path for races.
-    std::printf("thread sanitizer: memory bound not asserted\n");
+  if (kThreadSanitizer || kAddressSanitizer) {
+    // A sanitizer's allocator and shadow memory inflate the resident size of every byte the
+    // broker touches, so RSS is no measure of live memory: TSan's about 5 x here; ASan's
+    // allocator keeps the size-class regions it has used resident, and its optimised build
+    // (-O1, the sanitizer stages' flags) reached 119 MiB here where the normal build's broker
+    // grows by 26 to 30 MiB. The normal build asserts the bound; these runs still take the
+    // path for memory errors and races.
+    std::printf("sanitizer build: memory bound not asserted\n");
     return;
   }
   EXPECT_LT(peak - before, std::uint64_t{64} << 20)
