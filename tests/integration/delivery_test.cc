@@ -180,6 +180,14 @@ TEST_F(DeliveryTest, StuckCopiesAtTheHeadOfAQueueDoNotHoldBackTheRest) {
 }
 
 TEST_F(DeliveryTest, RecipientThatNeverReadsCostsTheBrokerOneWindowOfMemory) {
+  if (kAddressSanitizer) {
+    // ASan keeps freed memory in a quarantine (256 MiB by default): without it the broker
+    // started below (it inherits this) then grows by about 110 MiB here instead of 400.
+    const char* now = std::getenv("ASAN_OPTIONS");
+    const std::string options = std::string(now != nullptr ? now : "") +
+                                ":quarantine_size_mb=0:thread_local_quarantine_size_kb=0";
+    ::setenv("ASAN_OPTIONS", options.c_str(), 1);
+  }
   StartBroker(
       "rate_per_node = 100000\ndelivery_window_bytes = 8388608\nredeliver_after_ms = 1000\n");
   ASSERT_FALSE(HasFatalFailure());
