@@ -322,14 +322,17 @@ void ReportStore::AbortGroup() {
   (void)impl_->Run(impl_->rollback, "rollback group");
 }
 
+namespace {
+// Size of `file` now; 0 when it does not exist (a store without a write-ahead log yet).
+std::uint64_t FileBytes(const std::filesystem::path& file) {
+  std::error_code ec;
+  const auto n = std::filesystem::file_size(file, ec);
+  return ec ? 0 : static_cast<std::uint64_t>(n);
+}
+}  // namespace
+
 std::uint64_t ReportStore::DiskBytes() const {
-  std::uint64_t total = 0;
-  for (const auto& p : {path_, std::filesystem::path(path_.string() + "-wal")}) {
-    std::error_code ec;
-    const auto n = std::filesystem::file_size(p, ec);
-    if (!ec) total += n;
-  }
-  return total;
+  return FileBytes(path_) + FileBytes(path_.string() + "-wal");
 }
 
 std::uint64_t ReportStore::PendingGrowthBytes() const {
@@ -339,9 +342,7 @@ std::uint64_t ReportStore::PendingGrowthBytes() const {
   // A log of kWalCheckpointFrames frames: 32 bytes of header, 24 per frame before its page.
   const std::uint64_t due = std::max<std::uint64_t>(
       kWalSizeLimitBytes, 32 + std::uint64_t{kWalCheckpointFrames} * (w.page_size + 24));
-  std::error_code ec;
-  const auto wal = std::filesystem::file_size(std::filesystem::path(path_.string() + "-wal"), ec);
-  const std::uint64_t now = ec ? 0 : static_cast<std::uint64_t>(wal);
+  const std::uint64_t now = FileBytes(path_.string() + "-wal");
   return pending + (due > now ? due - now : 0);
 }
 

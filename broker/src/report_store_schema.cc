@@ -216,12 +216,9 @@ Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::filesystem::pa
     sqlite3_wal_hook(raw, &WalHook, &impl->wal);
   }
   if (options.max_bytes > 0) {
-    auto page = impl->QueryInt("PRAGMA page_size");
-    if (!page.ok()) return page.status().WithContext(where);
-    const std::uint64_t pages =
-        std::max<std::uint64_t>(1, options.max_bytes / static_cast<std::uint64_t>(*page));
+    const std::uint64_t pages = std::max<std::uint64_t>(1, options.max_bytes / impl->wal.page_size);
     impl->cap_sql = "PRAGMA max_page_count=" + std::to_string(pages);
-    impl->cap_bytes = pages * static_cast<std::uint64_t>(*page);
+    impl->cap_bytes = pages * impl->wal.page_size;
   }
   if (*version < kSchemaVersion) {
     TEARLINE_RETURN_IF_ERROR(impl->Exec("BEGIN IMMEDIATE", "begin"));
