@@ -1,8 +1,10 @@
 // Tests for SecretBytes: zeroed on allocation, wiped on release, unique ownership, and the reuse of
-// small regions (which must never hand out a previous secret's bytes).
+// released regions, keys by size and plaintext buffers by page count (which must never hand out a
+// previous secret's bytes).
 #include "tearline/crypto/secure_memory.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -66,6 +68,88 @@ TEST(SecureMemoryTest, ARegionIsReusedOnlyForItsOwnSize) {
   EXPECT_TRUE(AllZero(*same));
 }
 
+std::uintptr_t EndOf(const SecretBytes& s) {
+  return reinterpret_cast<std::uintptr_t>(s.data() + s.size());
+}
+
+// A plaintext buffer is kept by its page count and handed out for any size of that class, zeroed
+// over the whole size (a larger use reaches bytes a smaller one did not), with its data ending at
+// the guard page as sodium_malloc places it: a write past the end still faults.
+TEST(SecureMemoryTest, APlaintextBufferIsReusedForAnySizeOfItsPageClass) {
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  std::uintptr_t end = 0;
+  std::size_t kept = 0;
+  {
+    auto s = SecretBytes::Allocate(1000);
+    ASSERT_TRUE(s.ok());
+    std::memset(s->data(), 0xC3, s->size());
+    end = EndOf(*s);
+    EXPECT_EQ(end % page, 0u) << "the data does not end at a page boundary (the guard page)";
+    kept = KeptSecretBuffers(1);
+  }
+  EXPECT_EQ(KeptSecretBuffers(1), kept + 1) << "the released one-page buffer was not kept";
+  auto larger = SecretBytes::Allocate(3000);
+  ASSERT_TRUE(larger.ok());
+  EXPECT_EQ(KeptSecretBuffers(1), kept) << "the kept one-page buffer was not handed out";
+  EXPECT_EQ(EndOf(*larger), end) << "the released one-page buffer was not reused";
+  EXPECT_EQ(larger->size(), 3000u);
+  EXPECT_TRUE(AllZero(*larger)) << "a reused buffer still held the previous plaintext";
+  std::memset(larger->data(), 0x3C, larger->size());
+  const std::uintptr_t larger_end = EndOf(*larger);
+  larger = SecretBytes();
+  auto smaller = SecretBytes::Allocate(kPooledSecretMaxBytes + 1);
+  ASSERT_TRUE(smaller.ok());
+  EXPECT_EQ(EndOf(*smaller), larger_end);
+  EXPECT_TRUE(AllZero(*smaller));
+}
+
+TEST(SecureMemoryTest, ABufferIsNotReusedForAnotherPageCount) {
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::uintptr_t end = 0;
+  {
+    auto one_page = SecretBytes::Allocate(page / 2);
+    ASSERT_TRUE(one_page.ok());
+    end = EndOf(*one_page);
+  }
+  auto three_pages = SecretBytes::Allocate(2 * page + 100);
+  ASSERT_TRUE(three_pages.ok());
+  EXPECT_NE(EndOf(*three_pages), end);
+  EXPECT_TRUE(AllZero(*three_pages));
+  EXPECT_EQ(EndOf(*three_pages) % page, 0u);
+  // Beyond the largest class a buffer is still allocated, zeroed and ending at its guard page.
+  auto huge = SecretBytes::Allocate((kPooledSecretMaxPages + 1) * page);
+  ASSERT_TRUE(huge.ok());
+  EXPECT_TRUE(AllZero(*huge));
+  EXPECT_EQ(EndOf(*huge) % page, 0u);
+}
+
+// The pool is bounded: at most kPooledBuffersPerClass of a page count and
+// kPooledSecretMaxKeptBytes in all; the rest is unmapped at once.
+TEST(SecureMemoryTest, KeptBuffersAreBoundedPerClassAndInAll) {
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  {
+    std::vector<SecretBytes> many;
+    for (std::size_t i = 0; i < kPooledBuffersPerClass + 3; ++i) {
+      auto s = SecretBytes::Allocate(page);  // two pages with the canary
+      ASSERT_TRUE(s.ok());
+      many.push_back(std::move(*s));
+    }
+  }
+  EXPECT_EQ(KeptSecretBuffers(2), kPooledBuffersPerClass);
+  for (std::size_t pages = 1; pages <= kPooledSecretMaxPages; ++pages) {
+    std::vector<SecretBytes> many;
+    for (std::size_t i = 0; i < kPooledBuffersPerClass; ++i) {
+      auto s = SecretBytes::Allocate(pages * page - 100);
+      ASSERT_TRUE(s.ok());
+      many.push_back(std::move(*s));
+    }
+  }
+  EXPECT_LE(KeptSecretBufferBytes(), kPooledSecretMaxKeptBytes);
+  EXPECT_GE(KeptSecretBufferBytes() + kPooledSecretMaxPages * page, kPooledSecretMaxKeptBytes)
+      << "the pool kept far less than its bound";
+  EXPECT_EQ(KeptSecretBuffers(kPooledSecretMaxPages + 1), 0u);
+}
+
 TEST(SecureMemoryTest, MovesTransferTheRegionAndLeaveTheSourceEmpty) {
   auto a = SecretBytes::CopyOf(std::vector<std::uint8_t>{1, 2, 3});
   ASSERT_TRUE(a.ok());
@@ -92,12 +176,15 @@ TEST(SecureMemoryTest, ThreadsAllocateAndReleaseAtOnce) {
       for (int i = 0; i < kRounds; ++i) {
         auto a = SecretBytes::Allocate(32);
         auto b = SecretBytes::Allocate(32);
-        if (!a.ok() || !b.ok() || !AllZero(*a) || !AllZero(*b) || a->data() == b->data()) {
+        auto c = SecretBytes::Allocate(static_cast<std::size_t>(900 + 37 * (i % 50)));
+        if (!a.ok() || !b.ok() || !c.ok() || !AllZero(*a) || !AllZero(*b) || !AllZero(*c) ||
+            a->data() == b->data()) {
           ++bad[static_cast<std::size_t>(t)];
           continue;
         }
         std::memset(a->data(), t + 1, a->size());
         std::memset(b->data(), t + 1, b->size());
+        std::memset(c->data(), t + 1, c->size());
       }
     });
   }

@@ -1,14 +1,21 @@
-// SecretBytes: a fixed-size buffer for key material, allocated with sodium_malloc (guard pages,
-// mlock'd where permitted, canary) and wiped with sodium_memzero on destruction.
+// SecretBytes: a fixed-size buffer for key material and plaintext, allocated with sodium_malloc
+// (guard pages, mlock'd where permitted, canary) and wiped with sodium_memzero on release.
 //
-// Reuse of small regions: a region of at most kPooledSecretMaxBytes (keys, seeds) is wiped when
-// released and kept, at most kPooledSecretsPerSize of each size, for the next Allocate of the
-// same size, instead of being unmapped. sodium_malloc and sodium_free each change the process's
-// page mappings (mmap, mprotect of the guard pages, munmap), and in a multi-threaded process
-// every such change interrupts the other cores to flush their TLBs: with a content key per
-// portion sealed and opened, that was about 12% of a node's CPU end to end (PERFORMANCE.md).
-// A kept region is still guarded, locked and zeroed; it is reused only for the same size, so
-// the data still ends at the guard page. Larger regions (decrypted content) are freed at once.
+// Reuse of released regions: sodium_malloc and sodium_free each change the process's page
+// mappings (mmap, mprotect of the guard pages, munmap), and in a multi-threaded process every such
+// change interrupts the other cores to flush their TLBs. With a content key per portion and a
+// plaintext buffer per report sealed and opened, that was 12% and then 13% of a node's CPU end to
+// end (PERFORMANCE.md). So a released region is wiped and kept for a later Allocate instead of
+// being unmapped, in two kinds:
+//  - key-sized regions (at most kPooledSecretMaxBytes): kept per exact size, kPooledSecretsPerSize
+//    of each;
+//  - buffers of up to kPooledSecretMaxPages pages (plaintexts): allocated with the whole capacity
+//    of their page count (every size in a page class maps the same pages, so this costs no
+//    memory), kept per page count, kPooledBuffersPerClass of each and kPooledSecretMaxKeptBytes
+//    in all, and handed out for any size of the class with the data placed so that it still ends
+//    at the guard page, as sodium_malloc places it.
+// A kept region is still guarded, locked and wiped; a reused one is zeroed again over the size
+// asked. Larger regions are freed at once.
 //
 // Ownership: unique; copies are deleted so a secret is never duplicated by accident; moves
 // transfer the allocation. Thread-safety: none beyond that of a plain value; Allocate and
@@ -27,9 +34,21 @@ namespace tearline {
 // Initialises libsodium once per process; safe to call from any thread, any number of times.
 [[nodiscard]] Status InitCrypto();
 
-// Regions of at most this many bytes are kept for reuse (see above), this many of each size.
+// Key-sized regions of at most this many bytes are kept for reuse (see above), this many of each
+// size.
 inline constexpr std::size_t kPooledSecretMaxBytes = 64;
 inline constexpr std::size_t kPooledSecretsPerSize = 64;
+// Larger buffers of at most this many pages are kept, this many of each page count, and at most
+// this many bytes of them in all.
+inline constexpr std::size_t kPooledSecretMaxPages = 16;
+inline constexpr std::size_t kPooledBuffersPerClass = 8;
+inline constexpr std::size_t kPooledSecretMaxKeptBytes = std::size_t{1} << 20;
+
+// How many released regions are kept now: of key size `size`, or of `pages` pages, and the bytes
+// of all kept buffers. For tests and diagnostics.
+std::size_t KeptSecretKeys(std::size_t size);
+std::size_t KeptSecretBuffers(std::size_t pages);
+std::size_t KeptSecretBufferBytes();
 
 class SecretBytes {
  public:
@@ -54,6 +73,10 @@ class SecretBytes {
 
  private:
   void Release();
+  // What sodium_malloc returned, and the size it was asked for: the data is the last size_ bytes
+  // of that region (region_ == data_ and capacity_ == size_ unless it came from a page class).
+  std::uint8_t* region_ = nullptr;
+  std::size_t capacity_ = 0;
   std::uint8_t* data_ = nullptr;
   std::size_t size_ = 0;
 };
