@@ -47,7 +47,7 @@ class AuditLog;
 namespace tearline::broker {
 
 struct LogServiceOptions {
-  std::uint64_t checkpoint_every = 64;
+  std::uint64_t checkpoint_every = 1024;
   std::chrono::milliseconds checkpoint_interval{2000};
 };
 
