@@ -170,6 +170,7 @@ TEST(SecureMemoryTest, ThreadsAllocateAndReleaseAtOnce) {
   constexpr int kThreads = 4;
   constexpr int kRounds = 500;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   std::vector<int> bad(kThreads, 0);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([t, &bad] {
