@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -49,8 +50,8 @@ TEST(SecureMemoryTest, AReleasedKeyRegionIsReusedAndComesBackWiped) {
   EXPECT_TRUE(AllZero(*again)) << "a reused region still held the previous secret";
 }
 
-// Reuse is by exact size, so the data still ends where sodium_malloc put it (at the guard page);
-// a region of another size is not handed out.
+// A key-sized region is reused by exact size, so the data still ends where sodium_malloc put it
+// (at the guard page); a region of another size is not handed out.
 TEST(SecureMemoryTest, ARegionIsReusedOnlyForItsOwnSize) {
   const std::uint8_t* first = nullptr;
   {
@@ -103,6 +104,31 @@ TEST(SecureMemoryTest, APlaintextBufferIsReusedForAnySizeOfItsPageClass) {
   EXPECT_TRUE(AllZero(*smaller));
 }
 
+// What the pool keeps is wiped: a released key or plaintext leaves no byte behind in the region
+// that stays mapped for the next Allocate (read here through the pointer the secret had).
+TEST(SecureMemoryTest, AKeptRegionHoldsNoByteOfItsLastSecret) {
+  for (std::size_t size : {std::size_t{32}, std::size_t{1000}, std::size_t{5000}}) {
+    std::size_t kept_keys = 0;
+    std::size_t kept_bytes = 0;
+    const volatile std::uint8_t* where = nullptr;
+    {
+      auto s = SecretBytes::Allocate(size);
+      ASSERT_TRUE(s.ok());
+      std::memset(s->data(), 0xE7, s->size());
+      where = s->data();
+      // Counted while it is live: the Allocate may itself have taken a kept region.
+      kept_keys = KeptSecretKeys(size <= kPooledSecretMaxBytes ? size : 0);
+      kept_bytes = KeptSecretBufferBytes();
+    }
+    const bool kept = size <= kPooledSecretMaxBytes ? KeptSecretKeys(size) == kept_keys + 1
+                                                    : KeptSecretBufferBytes() > kept_bytes;
+    ASSERT_TRUE(kept) << size << ": the released region was not kept, so it may be unmapped";
+    std::size_t left = 0;
+    for (std::size_t i = 0; i < size; ++i) left += where[i] != 0 ? std::size_t{1} : std::size_t{0};
+    EXPECT_EQ(left, 0u) << size << ": bytes of the released secret are still in the pool";
+  }
+}
+
 TEST(SecureMemoryTest, ABufferIsNotReusedForAnotherPageCount) {
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   std::uintptr_t end = 0;
@@ -121,6 +147,9 @@ TEST(SecureMemoryTest, ABufferIsNotReusedForAnotherPageCount) {
   ASSERT_TRUE(huge.ok());
   EXPECT_TRUE(AllZero(*huge));
   EXPECT_EQ(EndOf(*huge) % page, 0u);
+  // A size that cannot be mapped is refused, not rounded into a small class.
+  auto impossible = SecretBytes::Allocate(std::numeric_limits<std::size_t>::max() - 8);
+  EXPECT_FALSE(impossible.ok());
 }
 
 // The pool is bounded: at most kPooledBuffersPerClass of a page count and

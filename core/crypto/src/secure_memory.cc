@@ -27,6 +27,8 @@ std::size_t PageBytes() {
 // The page class of a buffer larger than a key: the number of pages its data and canary need
 // (1..kPooledSecretMaxPages), or 0 when it is too large to keep.
 std::size_t PageClass(std::size_t size) {
+  // Compared before rounding, so that a size near SIZE_MAX cannot wrap into a small class.
+  if (size > kPooledSecretMaxPages * PageBytes()) return 0;
   const std::size_t pages = (size + kCanaryBytes + PageBytes() - 1) / PageBytes();
   return pages <= kPooledSecretMaxPages ? pages : 0;
 }

@@ -14,7 +14,8 @@
 //    memory), kept per page count, kPooledBuffersPerClass of each and kPooledSecretMaxKeptBytes
 //    in all, and handed out for any size of the class with the data placed so that it still ends
 //    at the guard page, as sodium_malloc places it.
-// A kept region is still guarded, locked and wiped; a reused one is zeroed again over the size
+// A kept region is still guarded, wiped, and locked where mlock succeeded (kept buffers count
+// against RLIMIT_MEMLOCK, hence the small total); a reused one is zeroed again over the size
 // asked. Larger regions are freed at once.
 //
 // Ownership: unique; copies are deleted so a secret is never duplicated by accident; moves
@@ -39,10 +40,10 @@ namespace tearline {
 inline constexpr std::size_t kPooledSecretMaxBytes = 64;
 inline constexpr std::size_t kPooledSecretsPerSize = 64;
 // Larger buffers of at most this many pages are kept, this many of each page count, and at most
-// this many bytes of them in all.
+// this many bytes of their data pages in all (each region also maps a header and two guard pages).
 inline constexpr std::size_t kPooledSecretMaxPages = 16;
 inline constexpr std::size_t kPooledBuffersPerClass = 8;
-inline constexpr std::size_t kPooledSecretMaxKeptBytes = std::size_t{1} << 20;
+inline constexpr std::size_t kPooledSecretMaxKeptBytes = std::size_t{256} << 10;
 
 // How many released regions are kept now: of key size `size`, or of `pages` pages, and the bytes
 // of all kept buffers. For tests and diagnostics.
@@ -53,7 +54,8 @@ std::size_t KeptSecretBufferBytes();
 class SecretBytes {
  public:
   SecretBytes() = default;
-  // Allocates `size` zeroed bytes. Returns an error if sodium_malloc fails.
+  // Allocates `size` zeroed bytes. Returns SECURE_ALLOC if sodium_malloc fails (also for a size
+  // too large to map).
   static Result<SecretBytes> Allocate(std::size_t size);
   // Allocates and copies `data` in; the caller remains responsible for wiping its own copy.
   static Result<SecretBytes> CopyOf(std::span<const std::uint8_t> data);
