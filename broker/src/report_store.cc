@@ -331,19 +331,15 @@ std::uint64_t FileBytes(const std::filesystem::path& file) {
 }
 }  // namespace
 
-std::uint64_t ReportStore::DiskBytes() const {
-  return FileBytes(path_) + FileBytes(path_.string() + "-wal");
-}
-
-std::uint64_t ReportStore::PendingGrowthBytes() const {
+ReportStore::StorageUse ReportStore::Usage() const {
+  const std::uint64_t wal_bytes = FileBytes(path_.string() + "-wal");
   const WalState& w = impl_->wal;
   const int uncopied = std::max(0, w.frames - w.checkpointed);
   const std::uint64_t pending = static_cast<std::uint64_t>(uncopied) * w.page_size;
   // A log of kWalCheckpointFrames frames: 32 bytes of header, 24 per frame before its page.
   const std::uint64_t due = std::max<std::uint64_t>(
       kWalSizeLimitBytes, 32 + std::uint64_t{kWalCheckpointFrames} * (w.page_size + 24));
-  const std::uint64_t now = FileBytes(path_.string() + "-wal");
-  return pending + (due > now ? due - now : 0);
+  return {FileBytes(path_) + wal_bytes, pending + (due > wal_bytes ? due - wal_bytes : 0)};
 }
 
 }  // namespace tearline::broker

@@ -191,9 +191,9 @@ Status SubmitPipeline::CheckAdmissible(const Admitted& admitted) const {
 }
 
 Status SubmitPipeline::CheckStorageHeadroom() const {
-  const std::uint64_t used = store_.DiskBytes();
-  if (used > options_.max_store_bytes) {
-    return StorageFull("the report store holds " + std::to_string(used) +
+  const ReportStore::StorageUse use = store_.Usage();
+  if (use.disk_bytes > options_.max_store_bytes) {
+    return StorageFull("the report store holds " + std::to_string(use.disk_bytes) +
                        " bytes, more than max_store_bytes " +
                        std::to_string(options_.max_store_bytes));
   }
@@ -202,7 +202,7 @@ Status SubmitPipeline::CheckStorageHeadroom() const {
     const std::uint64_t free_bytes =
         static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_frsize);
     // What the store's write-ahead log will still claim is not free (report_store.h).
-    const std::uint64_t claimed = store_.PendingGrowthBytes();
+    const std::uint64_t claimed = use.pending_growth_bytes;
     const std::uint64_t usable = free_bytes > claimed ? free_bytes - claimed : 0;
     if (usable < options_.min_free_bytes) {
       return StorageFull("only " + std::to_string(usable) + " bytes are free on the broker's " +

@@ -203,7 +203,7 @@ class ReportStore {
   Result<std::vector<ReleasedTo>> ReleasedPortions();
 
   // Bytes the store occupies on disk now: the database file plus its write-ahead log.
-  std::uint64_t DiskBytes() const;
+  std::uint64_t DiskBytes() const { return Usage().disk_bytes; }
   // Bytes the store may still claim on its disk without storing anything new, which a
   // free-space check must hold back (SubmitPipeline's min_free_bytes):
   //  - the pages its write-ahead log holds that no checkpoint has copied yet: the checkpoint
@@ -212,8 +212,14 @@ class ReportStore {
   //    (kWalCheckpointFrames frames, at least its journal_size_limit of 4 MiB).
   // Without the first, a disk filled while the reports sat in the log was full the moment the
   // checkpoint ran, and an acknowledgement then failed to commit, which stops the broker.
-  // An upper bound (a checkpoint also rewrites pages the file already has). Cost: one stat.
-  std::uint64_t PendingGrowthBytes() const;
+  // An upper bound (a checkpoint also rewrites pages the file already has).
+  std::uint64_t PendingGrowthBytes() const { return Usage().pending_growth_bytes; }
+  // Both at once, for the free-space check of every submission. Cost: one stat of each file.
+  struct StorageUse {
+    std::uint64_t disk_bytes = 0;
+    std::uint64_t pending_growth_bytes = 0;
+  };
+  StorageUse Usage() const;
   const std::filesystem::path& path() const { return path_; }
 
   // Schema version this code reads and writes (PRAGMA user_version). Versions 1 (no `failed`
